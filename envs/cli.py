@@ -1,0 +1,46 @@
+"""``robokit envs``: a table of the registered environments."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def env_rows() -> list[dict]:
+    """One dict per registered env: id, robot, task, control mode, reward, shapes, control Hz."""
+    import gymnasium as gym
+    from robokit.envs import ENV_SPECS
+
+    rows = []
+    for env_id in ENV_SPECS:
+        env = gym.make(env_id)
+        u = env.unwrapped
+        rows.append(
+            {
+                "id": env_id,
+                "robot": u.robot.name,
+                "task": type(u.task).__name__.lower(),
+                "control": u.controller.mode,
+                "reward": u.task.reward_type,
+                "obs": str(u.observation_space["observation"].shape),
+                "goal": str(u.observation_space["desired_goal"].shape),
+                "action": str(u.action_space.shape),
+                "hz": f"{u.robot.control_hz:g}",
+                "steps": str(env.spec.max_episode_steps),
+            }
+        )
+        env.close()
+    return rows
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(
+        prog="robokit envs", description="List the registered robokit environments."
+    )
+    parser.parse_args(argv)
+    rows = env_rows()
+    cols = list(rows[0])
+    widths = {c: max(len(c), *(len(r[c]) for r in rows)) for c in cols}
+    print("  ".join(c.ljust(widths[c]) for c in cols))
+    for r in rows:
+        print("  ".join(r[c].ljust(widths[c]) for c in cols))
+    return 0

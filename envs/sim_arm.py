@@ -1,0 +1,115 @@
+"""SimArm: the Arm contract over a PyBullet simulation.
+
+Servo-driven arms (``spec.servo_driven``) run robokit.servo's motion model every 20 ms of sim time and
+PyBullet's position motors track that setpoint; ``read()`` then reports the setpoint with
+``q_is_measured=False``, as the firmware does. Other arms (the Panda) use PyBullet position control on
+the target directly and report measured joint positions.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pybullet as p
+from robokit.envs.bullet import Bullet
+
+from robokit.arm import ArmState
+from robokit.kinematics import joint_index_map
+from robokit.robots import RobotSpec
+from robokit.servo import SERVO_FRAME_S, servo_step
+
+SERVO_POSITION_GAIN = 1.0  # PyBullet POSITION_CONTROL kp: lags the 20 ms setpoint ramp by one physics step
+
+
+class SimArm:
+    """A simulated arm in its own (or a given) Bullet client; base at the world origin."""
+
+    def __init__(self, spec: RobotSpec, bullet: Bullet | None = None) -> None:
+        self.spec = spec
+        self._own_bullet = bullet is None
+        self.bullet = bullet or Bullet(spec.sim_timestep_s)
+        self._cid = self.bullet.client
+        self.body = self.bullet.load_urdf(spec.urdf)
+        self._joints, _ = joint_index_map(self.body, spec.joint_names, self._cid)
+        self._home = np.asarray(spec.home_q, dtype=np.float64)
+        self._max_speed = np.asarray(spec.max_speed, dtype=np.float64)
+        self._forces = list(spec.joint_force)
+        self._steps_per_frame = max(1, round(SERVO_FRAME_S / spec.sim_timestep_s))
+        for j, q in zip(self._joints, self._home):
+            p.resetJointState(self.body, j, float(q), 0.0, physicsClientId=self._cid)
+        self._saved: int | None = None
+        self.reset()
+
+    def save(self) -> None:
+        """Remember the whole scene as loaded; ``reset()`` restores it bit-exactly."""
+        self._saved = self.bullet.save_state()
+
+    def reset(self) -> None:
+        """Back to the home pose at rest, t=0, frame 0, servos holding home."""
+        if self._saved is not None:
+            self.bullet.restore_state(self._saved)
+        self.t_s = 0.0
+        self.frame = 0
+        self._target = self._home.copy()
+        self._setpoint = self._home.copy()
+        self._drive(self._home, np.zeros_like(self._home))  # restoreState keeps old motor targets
+
+    def _drive(self, q: np.ndarray, qd: np.ndarray) -> None:
+        kw = {}
+        if self.spec.servo_driven:
+            kw = {"targetVelocities": qd.tolist(), "positionGains": [SERVO_POSITION_GAIN] * len(q)}
+        p.setJointMotorControlArray(
+            self.body,
+            self._joints,
+            p.POSITION_CONTROL,
+            targetPositions=q.tolist(),
+            forces=self._forces,
+            physicsClientId=self._cid,
+            **kw,
+        )
+
+    def command(self, q_target: np.ndarray) -> None:
+        """Set joint targets (n_joints,), joint units. Takes effect as the sim advances."""
+        q_target = np.asarray(q_target, dtype=np.float64)
+        if q_target.shape != self._home.shape or not np.all(np.isfinite(q_target)):
+            raise ValueError(f"bad joint target {q_target!r}")
+        self._target = q_target
+        if not self.spec.servo_driven:
+            self._drive(q_target, np.zeros_like(q_target))
+
+    def advance(self, duration_s: float) -> None:
+        """Simulate duration_s of time (a whole number of servo frames for servo-driven arms)."""
+        if self.spec.servo_driven:
+            for _ in range(max(1, round(duration_s / SERVO_FRAME_S))):
+                new = servo_step(self._setpoint, self._target, self._max_speed)
+                qd = (new - self._setpoint) / SERVO_FRAME_S
+                n = self._steps_per_frame
+                for k in range(1, n + 1):  # the motors follow the setpoint's 20 ms ramp
+                    self._drive(self._setpoint + (new - self._setpoint) * (k / n), qd)
+                    self.bullet.step(1)
+                self._setpoint = new
+                self.frame += 1
+                self.t_s += SERVO_FRAME_S
+        else:
+            n = max(1, round(duration_s / self.spec.sim_timestep_s))
+            self.bullet.step(n)
+            self.t_s += n * self.spec.sim_timestep_s
+
+    def measured_q(self) -> np.ndarray:
+        """Joint positions of the simulated bodies (n_joints,), whatever the arm reports."""
+        states = p.getJointStates(self.body, self._joints, physicsClientId=self._cid)
+        return np.fromiter((s[0] for s in states), dtype=np.float64, count=len(self._joints))
+
+    def read(self) -> ArmState:
+        if self.spec.servo_driven:
+            return ArmState(q=self._setpoint.copy(), q_is_measured=False, t_s=self.t_s, frame=self.frame)
+        return ArmState(q=self.measured_q(), q_is_measured=True, t_s=self.t_s, frame=None)
+
+    def close(self) -> None:
+        if self._own_bullet:
+            self.bullet.close()
+
+    def __enter__(self) -> SimArm:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,57 @@
+"""Task: what the arm should do (goal, reward, success), separate from the robot (panda-gym's split)."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any
+
+import numpy as np
+from robokit.envs.bullet import Bullet
+
+from robokit.kinematics import Kinematics
+from robokit.robots import RobotSpec
+
+
+class Task(ABC):
+    """A goal-conditioned task. Goals and achieved goals are (goal_dim,) float32 in the base frame (m)."""
+
+    goal_dim: int = 3
+    gripper_actuated: bool = False
+
+    def __init__(
+        self, spec: RobotSpec, kinematics: Kinematics, reward_type: str, distance_threshold_m: float
+    ):
+        if reward_type not in ("sparse", "dense"):
+            raise ValueError(f"reward_type must be 'sparse' or 'dense', not {reward_type!r}")
+        self.spec, self.kin = spec, kinematics
+        self.reward_type = reward_type
+        self.distance_threshold_m = distance_threshold_m
+        self.goal = np.zeros(self.goal_dim, dtype=np.float32)
+
+    def setup_scene(self, bullet: Bullet) -> None:
+        """Add the task's bodies to the scene (called once, before the scene is saved)."""
+
+    @abstractmethod
+    def reset(self, np_random: np.random.Generator) -> np.ndarray:
+        """Sample and return a new goal (goal_dim,)."""
+
+    @abstractmethod
+    def achieved_goal(self, ee_pos_m: np.ndarray) -> np.ndarray:
+        """What the arm has achieved so far (goal_dim,)."""
+
+    @staticmethod
+    def distance(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """Euclidean distance over the last axis: (..., d), (..., d) -> (...)."""
+        return np.linalg.norm(np.asarray(a, dtype=np.float64) - np.asarray(b, dtype=np.float64), axis=-1)
+
+    def is_success(self, achieved: np.ndarray, desired: np.ndarray) -> np.ndarray:
+        """Bool (...,): within the distance threshold."""
+        return self.distance(achieved, desired) < self.distance_threshold_m
+
+    def compute_reward(self, achieved: np.ndarray, desired: np.ndarray, info: Any = None) -> np.ndarray:
+        """Vectorised reward: (..., d), (..., d) -> (...,) float32. Sparse: -1 until success, then 0.
+        Dense: minus the distance in m."""
+        d = self.distance(achieved, desired)
+        if self.reward_type == "sparse":
+            return -(d >= self.distance_threshold_m).astype(np.float32)
+        return -d.astype(np.float32)

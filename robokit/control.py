@@ -1,0 +1,76 @@
+"""The Controller: a policy action in [-1, 1] -> joint targets. Sim and hardware call the same code.
+
+Modes (names used everywhere, policy files included):
+- ``joint_delta``: arm joint targets = q + action * joint_delta_scale (rad per tick);
+- ``joint_absolute``: arm joint targets = action mapped linearly onto [lower, upper];
+- ``ee_delta``: end-effector target = ee(q) + action[:3] * ee_delta_scale_m, solved by one damped
+  least-squares IK step.
+With ``gripper_actuated`` the last action element maps [-1, 1] onto [closed, open]; otherwise the
+gripper joints hold their home position. Finite actions outside [-1, 1] are clipped; NaN/inf raise.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from robokit.kinematics import Kinematics
+from robokit.robots import RobotSpec
+
+CONTROL_MODES = ("joint_delta", "joint_absolute", "ee_delta")
+
+
+def check_action(action: np.ndarray, dim: int) -> np.ndarray:
+    """Validated action as float64 (dim,), clipped to [-1, 1]. Raises ValueError on NaN/inf or shape."""
+    a = np.asarray(action, dtype=np.float64)
+    if a.shape != (dim,):
+        raise ValueError(f"action has shape {a.shape}, expected ({dim},)")
+    if not np.all(np.isfinite(a)):
+        raise ValueError(f"action contains NaN or inf: {a.tolist()}")
+    return np.clip(a, -1.0, 1.0)
+
+
+class Controller:
+    """Maps actions to full joint-target vectors (n_joints,) for one RobotSpec and control mode."""
+
+    def __init__(
+        self, spec: RobotSpec, mode: str, kinematics: Kinematics, gripper_actuated: bool = False
+    ) -> None:
+        if mode not in CONTROL_MODES:
+            raise ValueError(f"unknown control mode {mode!r}; choose one of {CONTROL_MODES}")
+        if gripper_actuated and spec.gripper is None:
+            raise ValueError(f"{spec.name} has no gripper to actuate")
+        self.spec, self.mode, self.kin = spec, mode, kinematics
+        self.gripper_actuated = gripper_actuated
+        self._arm = np.asarray(spec.arm_indices)
+        self._grip = np.asarray(spec.gripper_indices, dtype=int)
+        self._lower, self._upper = spec.arrays()
+        self._home = np.asarray(spec.home_q, dtype=np.float64)
+        if spec.gripper is not None:
+            self._g_closed = np.asarray(spec.gripper.closed_q)
+            self._g_open = np.asarray(spec.gripper.open_q)
+
+    @property
+    def action_dim(self) -> int:
+        arm_dim = 3 if self.mode == "ee_delta" else len(self._arm)
+        return arm_dim + (1 if self.gripper_actuated else 0)
+
+    def targets(self, action: np.ndarray, q: np.ndarray) -> np.ndarray:
+        """Joint targets (n_joints,) for an action (action_dim,) from current joint positions q."""
+        a = check_action(action, self.action_dim)
+        q = np.asarray(q, dtype=np.float64)
+        out = q.copy()
+        n_arm = len(self._arm)
+        if self.mode == "joint_delta":
+            out[self._arm] = q[self._arm] + a[:n_arm] * self.spec.joint_delta_scale
+        elif self.mode == "joint_absolute":
+            lo, hi = self._lower[self._arm], self._upper[self._arm]
+            out[self._arm] = lo + (a[:n_arm] + 1.0) * 0.5 * (hi - lo)
+        else:
+            goal = self.kin.fk(q) + a[:3] * self.spec.ee_delta_scale_m
+            out = self.kin.ik_step(q, goal)
+        if len(self._grip):
+            if self.gripper_actuated:
+                out[self._grip] = self._g_closed + (a[-1] + 1.0) * 0.5 * (self._g_open - self._g_closed)
+            else:
+                out[self._grip] = self._home[self._grip]
+        return out

@@ -1,0 +1,132 @@
+"""Forward and inverse kinematics on a robot's URDF, in a private PyBullet DIRECT client.
+
+The host of a real arm computes exactly what the simulator computes. Positions are in the robot's base
+frame (m); joint vectors cover every joint of the RobotSpec in its order (rad / m).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pybullet as p
+
+from robokit.robots import RobotSpec
+
+
+def joint_index_map(body: int, names: tuple[str, ...], client: int) -> tuple[list[int], list[int]]:
+    """(PyBullet joint indices of ``names``, indices of all movable joints) for a loaded body."""
+    by_name: dict[str, int] = {}
+    movable: list[int] = []
+    for j in range(p.getNumJoints(body, physicsClientId=client)):
+        info = p.getJointInfo(body, j, physicsClientId=client)
+        by_name[info[1].decode()] = j
+        if info[2] != p.JOINT_FIXED:
+            movable.append(j)
+    missing = [n for n in names if n not in by_name]
+    if missing:
+        raise ValueError(f"URDF has no joints named {missing}")
+    return [by_name[n] for n in names], movable
+
+
+def link_index(body: int, link_name: str, client: int) -> int:
+    """PyBullet link index of ``link_name`` (the link a joint leads to)."""
+    for j in range(p.getNumJoints(body, physicsClientId=client)):
+        if p.getJointInfo(body, j, physicsClientId=client)[12].decode() == link_name:
+            return j
+    raise ValueError(f"URDF has no link named {link_name!r}")
+
+
+class Kinematics:
+    """FK, position Jacobian and damped-least-squares IK for one RobotSpec."""
+
+    def __init__(self, spec: RobotSpec) -> None:
+        self.spec = spec
+        self._client = p.connect(p.DIRECT)
+        self._body = p.loadURDF(spec.urdf, useFixedBase=True, physicsClientId=self._client)
+        self._joints, movable = joint_index_map(self._body, spec.joint_names, self._client)
+        if sorted(self._joints) != movable:
+            raise ValueError(f"{spec.name}: RobotSpec joints must be exactly the URDF's movable joints")
+        # calculateJacobian orders columns by PyBullet's movable-joint order; map them to spec order.
+        self._col = np.array([movable.index(j) for j in self._joints])
+        self._ee = link_index(self._body, spec.ee_link, self._client)
+        self._zeros = [0.0] * spec.n_joints
+        self._home = np.asarray(spec.home_q, dtype=np.float64)
+        self._lower, self._upper = spec.arrays()
+        self._q_cached: np.ndarray | None = None
+        self._ee_cached = np.zeros(3)
+
+    def _set_q(self, q: np.ndarray) -> None:
+        if self._q_cached is not None and np.array_equal(q, self._q_cached):
+            return
+        p.resetJointStatesMultiDof(
+            self._body, self._joints, [[float(v)] for v in q], physicsClientId=self._client
+        )
+        self._ee_cached = np.array(
+            p.getLinkState(self._body, self._ee, computeForwardKinematics=1, physicsClientId=self._client)[4]
+        )
+        self._q_cached = np.array(q, dtype=np.float64)
+
+    def fk(self, q: np.ndarray) -> np.ndarray:
+        """End-effector position (3,) in m for joint vector q (n_joints,)."""
+        self._set_q(np.asarray(q, dtype=np.float64))
+        return self._ee_cached.copy()
+
+    def jacobian(self, q: np.ndarray) -> np.ndarray:
+        """Position Jacobian d(ee)/dq, shape (3, n_joints), in m per joint unit."""
+        q = np.asarray(q, dtype=np.float64)
+        qm = [0.0] * len(q)
+        for col, v in zip(self._col, q):
+            qm[col] = float(v)
+        self._set_q(q)
+        jac_t, _ = p.calculateJacobian(
+            self._body, self._ee, [0.0, 0.0, 0.0], qm, self._zeros, self._zeros, physicsClientId=self._client
+        )
+        return np.asarray(jac_t)[:, self._col]
+
+    def ik_step(
+        self,
+        q: np.ndarray,
+        target_pos_m: np.ndarray,
+        joints: tuple[int, ...] | None = None,
+        damping: float = 0.05,
+        home_gain: float = 0.02,
+    ) -> np.ndarray:
+        """One damped-least-squares step from q toward an end-effector position; returns a clipped q.
+
+        joints: indices allowed to move (default: the arm joints). home_gain pulls the null space
+        gently toward the home pose so redundant arms do not drift.
+        """
+        q = np.asarray(q, dtype=np.float64)
+        idx = np.asarray(self.spec.arm_indices if joints is None else joints)
+        err = np.asarray(target_pos_m, dtype=np.float64) - self.fk(q)
+        jac = self.jacobian(q)[:, idx]
+        jjt = jac @ jac.T + (damping**2) * np.eye(3)
+        dq = jac.T @ np.linalg.solve(jjt, err)
+        if home_gain > 0.0:
+            j_pinv = jac.T @ np.linalg.inv(jjt)
+            null = np.eye(len(idx)) - j_pinv @ jac
+            dq += null @ (home_gain * (self._home[idx] - q[idx]))
+        out = q.copy()
+        out[idx] = np.clip(q[idx] + dq, self._lower[idx], self._upper[idx])
+        return out
+
+    def ik(
+        self, target_pos_m: np.ndarray, q0: np.ndarray | None = None, iters: int = 50, tol_m: float = 1e-4
+    ) -> np.ndarray:
+        """Iterated DLS IK from q0 (default home) to an end-effector position; returns q (n_joints,)."""
+        q = self._home.copy() if q0 is None else np.asarray(q0, dtype=np.float64).copy()
+        for _ in range(iters):
+            if np.linalg.norm(self.fk(q) - target_pos_m) < tol_m:
+                break
+            q = self.ik_step(q, target_pos_m, damping=0.02)
+        return q
+
+    def close(self) -> None:
+        if self._client >= 0:
+            p.disconnect(physicsClientId=self._client)
+            self._client = -1
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:
+            pass

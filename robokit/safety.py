@@ -1,0 +1,83 @@
+"""Safety: every joint target passes these checks before it leaves the host (sim or hardware).
+
+1. finite numbers only (a NaN/inf target raises ``UnsafeTarget`` and nothing is sent);
+2. joint limits (clamp);
+3. max change per tick relative to the current joint position (clamp);
+4. floor keep-out: the end effector at the target must stay at or above ``floor_z_m``; otherwise the arm
+   joints move only as far toward the target as keeps it there (halving the step, then holding).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from robokit.kinematics import Kinematics
+from robokit.robots import RobotSpec
+
+
+class UnsafeTarget(ValueError):
+    """A target that must never reach a motor (NaN/inf, wrong shape)."""
+
+
+@dataclass(frozen=True)
+class SafetySettings:
+    """Limits in joint units (rad / m); max_target_step per tick; floor_z_m in the base frame."""
+
+    lower: tuple[float, ...]
+    upper: tuple[float, ...]
+    max_target_step: float
+    floor_z_m: float
+
+    @classmethod
+    def from_spec(cls, spec: RobotSpec) -> SafetySettings:
+        return cls(tuple(spec.lower), tuple(spec.upper), spec.max_target_step, spec.floor_z_m)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> SafetySettings:
+        return cls(tuple(d["lower"]), tuple(d["upper"]), float(d["max_target_step"]), float(d["floor_z_m"]))
+
+
+class Safety:
+    """Applies SafetySettings to joint targets; counts what it changed."""
+
+    def __init__(self, settings: SafetySettings, kinematics: Kinematics) -> None:
+        self.settings = settings
+        self.kin = kinematics
+        self._lower = np.asarray(settings.lower, dtype=np.float64)
+        self._upper = np.asarray(settings.upper, dtype=np.float64)
+        self._arm = np.asarray(kinematics.spec.arm_indices)
+        self.counts = {"limit": 0, "step": 0, "floor": 0}
+
+    def apply(self, q_target: np.ndarray, q_now: np.ndarray) -> np.ndarray:
+        """Safe target (n_joints,) for q_target given the current joint positions q_now."""
+        q_target = np.asarray(q_target, dtype=np.float64)
+        if q_target.shape != self._lower.shape:
+            raise UnsafeTarget(f"target has shape {q_target.shape}, expected {self._lower.shape}")
+        if not np.all(np.isfinite(q_target)):
+            raise UnsafeTarget(f"non-finite joint target {q_target.tolist()}; nothing was sent")
+        q_now = np.asarray(q_now, dtype=np.float64)
+        out = np.clip(q_target, self._lower, self._upper)
+        if not np.array_equal(out, q_target):
+            self.counts["limit"] += 1
+        step = self.settings.max_target_step
+        stepped = np.clip(out, q_now - step, q_now + step)
+        if not np.array_equal(stepped, out):
+            self.counts["step"] += 1
+        return self._keep_above_floor(np.clip(stepped, self._lower, self._upper), q_now)
+
+    def _keep_above_floor(self, q_target: np.ndarray, q_now: np.ndarray) -> np.ndarray:
+        floor = self.settings.floor_z_m
+        if self.kin.fk(q_target)[2] >= floor:
+            return q_target
+        self.counts["floor"] += 1
+        out = q_target.copy()
+        for frac in (0.5, 0.25, 0.0):
+            out[self._arm] = q_now[self._arm] + frac * (q_target[self._arm] - q_now[self._arm])
+            if frac == 0.0 or self.kin.fk(out)[2] >= floor:
+                break
+        return out

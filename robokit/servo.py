@@ -1,0 +1,28 @@
+"""The servo motion model, one definition for the simulator and the firmware.
+
+Every servo frame (20 ms, the 50 Hz PWM period) each joint's setpoint moves toward its target by at
+most ``max_speed * SERVO_FRAME_S`` and then stops exactly on it. The firmware runs this at each PWM
+frame; SimArm runs it every 20 ms of simulated time.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+SERVO_FRAME_S = 0.02  # s, one 50 Hz PWM period
+
+
+def servo_step(setpoint: np.ndarray, target: np.ndarray, max_speed: np.ndarray) -> np.ndarray:
+    """One servo frame: setpoint (n,) moved toward target (n,) by at most max_speed (n,) * 20 ms."""
+    max_delta = np.asarray(max_speed, dtype=np.float64) * SERVO_FRAME_S
+    return setpoint + np.clip(target - setpoint, -max_delta, max_delta)
+
+
+def servo_trajectory(start: np.ndarray, targets: np.ndarray, max_speed: np.ndarray) -> np.ndarray:
+    """Setpoints after each frame for a per-frame target sequence: targets (T, n) -> (T, n)."""
+    out = np.empty_like(np.asarray(targets, dtype=np.float64))
+    sp = np.asarray(start, dtype=np.float64).copy()
+    for t, tgt in enumerate(targets):
+        sp = servo_step(sp, tgt, max_speed)
+        out[t] = sp
+    return out
