@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 
 import numpy as np
@@ -91,8 +92,6 @@ class Bullet:
 
     def close(self) -> None:
         if self.client >= 0:
-            try:
+            with contextlib.suppress(p.error):
                 p.disconnect(physicsClientId=self.client)
-            except p.error:
-                pass
             self.client = -1

@@ -6,6 +6,8 @@ frame (m); joint vectors cover every joint of the RobotSpec in its order (rad / 
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 import pybullet as p
 
@@ -126,7 +128,5 @@ class Kinematics:
             self._client = -1
 
     def __del__(self) -> None:
-        try:
+        with contextlib.suppress(Exception):
             self.close()
-        except Exception:
-            pass
