@@ -8,6 +8,7 @@ then observes with the shared Observer: exactly the path a deploy takes on hardw
 from __future__ import annotations
 
 import dataclasses
+import math
 from typing import Any
 
 import gymnasium as gym
@@ -114,18 +115,19 @@ class RobotTaskEnv(gym.Env):
 
     def step(self, action: np.ndarray) -> tuple[dict, float, bool, bool, dict]:
         a = check_action(action, self.controller.action_dim)  # before anything touches the sim
-        q_target = self.safety.apply(self.controller.targets(a, self._state.q), self._state.q)
+        q_target = self.safety.apply(self.controller.targets_checked(a, self._state.q), self._state.q)
         self.arm.command(q_target)
         self.arm.advance(self.control_period_s)
         self._state = self.arm.read()
         self._last_action = a
         obs = self._obs()
         info = self._info(obs)
-        reward = float(self.task.compute_reward(obs["achieved_goal"], obs["desired_goal"], info))
-        return obs, reward, bool(info["is_success"]), False, info
+        reward = float(self.task.reward_from_distance(info["distance_m"]))
+        return obs, reward, info["is_success"], False, info
 
     def _info(self, obs: dict[str, np.ndarray]) -> dict[str, Any]:
-        d = float(self.task.distance(obs["achieved_goal"], obs["desired_goal"]))
+        diff = obs["achieved_goal"].astype(np.float64) - obs["desired_goal"]
+        d = math.sqrt(float(diff @ diff))
         return {"is_success": d < self.task.distance_threshold_m, "distance_m": d}
 
     def compute_reward(self, achieved_goal: np.ndarray, desired_goal: np.ndarray, info: Any) -> np.ndarray:

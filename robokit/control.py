@@ -24,9 +24,9 @@ def check_action(action: np.ndarray, dim: int) -> np.ndarray:
     a = np.asarray(action, dtype=np.float64)
     if a.shape != (dim,):
         raise ValueError(f"action has shape {a.shape}, expected ({dim},)")
-    if not np.all(np.isfinite(a)):
+    if not np.isfinite(a).all():
         raise ValueError(f"action contains NaN or inf: {a.tolist()}")
-    return np.clip(a, -1.0, 1.0)
+    return np.minimum(np.maximum(a, -1.0), 1.0)
 
 
 class Controller:
@@ -55,8 +55,13 @@ class Controller:
         return arm_dim + (1 if self.gripper_actuated else 0)
 
     def targets(self, action: np.ndarray, q: np.ndarray) -> np.ndarray:
-        """Joint targets (n_joints,) for an action (action_dim,) from current joint positions q."""
+        """Joint targets (n_joints,) for an action (action_dim,) from current joint positions q.
+        The action is checked first (NaN/inf or a wrong shape raise ValueError) and clipped to [-1, 1]."""
         a = check_action(action, self.action_dim)
+        return self.targets_checked(a, q)
+
+    def targets_checked(self, a: np.ndarray, q: np.ndarray) -> np.ndarray:
+        """As ``targets`` for an action already passed through ``check_action``."""
         q = np.asarray(q, dtype=np.float64)
         out = q.copy()
         n_arm = len(self._arm)

@@ -49,23 +49,24 @@ class Kinematics:
             raise ValueError(f"{spec.name}: RobotSpec joints must be exactly the URDF's movable joints")
         # calculateJacobian orders columns by PyBullet's movable-joint order; map them to spec order.
         self._col = np.array([movable.index(j) for j in self._joints])
+        self._inv_col = np.argsort(self._col)  # spec-ordered q -> PyBullet movable order
         self._ee = link_index(self._body, spec.ee_link, self._client)
         self._zeros = [0.0] * spec.n_joints
         self._home = np.asarray(spec.home_q, dtype=np.float64)
         self._lower, self._upper = spec.arrays()
-        self._q_cached: np.ndarray | None = None
+        self._q_key = b""
         self._ee_cached = np.zeros(3)
 
     def _set_q(self, q: np.ndarray) -> None:
-        if self._q_cached is not None and np.array_equal(q, self._q_cached):
+        key = q.tobytes()
+        if key == self._q_key:  # the hot path asks for the same q several times per tick
             return
-        p.resetJointStatesMultiDof(
-            self._body, self._joints, [[float(v)] for v in q], physicsClientId=self._client
-        )
+        ql = q.tolist()
+        p.resetJointStatesMultiDof(self._body, self._joints, [[v] for v in ql], physicsClientId=self._client)
         self._ee_cached = np.array(
             p.getLinkState(self._body, self._ee, computeForwardKinematics=1, physicsClientId=self._client)[4]
         )
-        self._q_cached = np.array(q, dtype=np.float64)
+        self._q_key = key
 
     def fk(self, q: np.ndarray) -> np.ndarray:
         """End-effector position (3,) in m for joint vector q (n_joints,)."""
@@ -75,9 +76,7 @@ class Kinematics:
     def jacobian(self, q: np.ndarray) -> np.ndarray:
         """Position Jacobian d(ee)/dq, shape (3, n_joints), in m per joint unit."""
         q = np.asarray(q, dtype=np.float64)
-        qm = [0.0] * len(q)
-        for col, v in zip(self._col, q):
-            qm[col] = float(v)
+        qm = q[self._inv_col].tolist()
         self._set_q(q)
         jac_t, _ = p.calculateJacobian(
             self._body, self._ee, [0.0, 0.0, 0.0], qm, self._zeros, self._zeros, physicsClientId=self._client
@@ -101,12 +100,14 @@ class Kinematics:
         idx = np.asarray(self.spec.arm_indices if joints is None else joints)
         err = np.asarray(target_pos_m, dtype=np.float64) - self.fk(q)
         jac = self.jacobian(q)[:, idx]
-        jjt = jac @ jac.T + (damping**2) * np.eye(3)
-        dq = jac.T @ np.linalg.solve(jjt, err)
-        if home_gain > 0.0:
-            j_pinv = jac.T @ np.linalg.inv(jjt)
-            null = np.eye(len(idx)) - j_pinv @ jac
-            dq += null @ (home_gain * (self._home[idx] - q[idx]))
+        a = jac @ jac.T
+        a.flat[::4] += damping**2
+        if home_gain > 0.0:  # plus a null-space pull toward home: dq = J+ err + (I - J+ J) h
+            h = home_gain * (self._home[idx] - q[idx])
+            x = np.linalg.solve(a, np.stack((err, jac @ h), axis=1))
+            dq = jac.T @ (x[:, 0] - x[:, 1]) + h
+        else:
+            dq = jac.T @ np.linalg.solve(a, err)
         out = q.copy()
         out[idx] = np.clip(q[idx] + dq, self._lower[idx], self._upper[idx])
         return out

@@ -61,14 +61,15 @@ class Safety:
         if not np.all(np.isfinite(q_target)):
             raise UnsafeTarget(f"non-finite joint target {q_target.tolist()}; nothing was sent")
         q_now = np.asarray(q_now, dtype=np.float64)
-        out = np.clip(q_target, self._lower, self._upper)
-        if not np.array_equal(out, q_target):
+        out = np.minimum(np.maximum(q_target, self._lower), self._upper)
+        if (out != q_target).any():
             self.counts["limit"] += 1
         step = self.settings.max_target_step
-        stepped = np.clip(out, q_now - step, q_now + step)
-        if not np.array_equal(stepped, out):
+        stepped = np.minimum(np.maximum(out, q_now - step), q_now + step)
+        if (stepped != out).any():
             self.counts["step"] += 1
-        return self._keep_above_floor(np.clip(stepped, self._lower, self._upper), q_now)
+            stepped = np.minimum(np.maximum(stepped, self._lower), self._upper)
+        return self._keep_above_floor(stepped, q_now)
 
     def _keep_above_floor(self, q_target: np.ndarray, q_now: np.ndarray) -> np.ndarray:
         floor = self.settings.floor_z_m

@@ -48,10 +48,14 @@ class Task(ABC):
         """Bool (...,): within the distance threshold."""
         return self.distance(achieved, desired) < self.distance_threshold_m
 
-    def compute_reward(self, achieved: np.ndarray, desired: np.ndarray, info: Any = None) -> np.ndarray:
-        """Vectorised reward: (..., d), (..., d) -> (...,) float32. Sparse: -1 until success, then 0.
-        Dense: minus the distance in m."""
-        d = self.distance(achieved, desired)
+    def reward_from_distance(self, distance_m: np.ndarray | float) -> np.ndarray:
+        """Reward for distances (...,) in m: sparse -1/0 or dense -distance, float32."""
+        d = np.asarray(distance_m)
         if self.reward_type == "sparse":
             return -(d >= self.distance_threshold_m).astype(np.float32)
         return -d.astype(np.float32)
+
+    def compute_reward(self, achieved: np.ndarray, desired: np.ndarray, info: Any = None) -> np.ndarray:
+        """Vectorised reward: (..., d), (..., d) -> (...,) float32. Sparse: -1 until success, then 0.
+        Dense: minus the distance in m."""
+        return self.reward_from_distance(self.distance(achieved, desired))

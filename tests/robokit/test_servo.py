@@ -1,0 +1,15 @@
+import numpy as np
+
+from robokit.servo import SERVO_FRAME_S, servo_step, servo_trajectory
+
+
+def test_servo_step_slews_at_max_speed_then_stops_exactly():
+    speed = np.array([3.0, 1.0])
+    sp = np.zeros(2)
+    target = np.array([0.5, -0.05])
+    traj = servo_trajectory(sp, np.tile(target, (20, 1)), speed)
+    steps = np.diff(np.vstack([sp, traj]), axis=0)
+    assert np.all(np.abs(steps) <= speed * SERVO_FRAME_S + 1e-12)
+    assert np.allclose(traj[0], [0.06, -0.02])
+    assert np.array_equal(traj[-1], target)  # stops exactly on the target
+    assert np.array_equal(servo_step(target, target, speed), target)
