@@ -33,7 +33,8 @@ class SimArm:
         self._home = np.asarray(spec.home_q, dtype=np.float64)
         self._max_speed = np.asarray(spec.max_speed, dtype=np.float64)
         self._forces = list(spec.joint_force)
-        self._steps_per_frame = max(1, round(SERVO_FRAME_S / spec.sim_timestep_s))
+        steps_per_frame = max(1, round(SERVO_FRAME_S / spec.sim_timestep_s))
+        self._ramp_fracs = np.arange(1, steps_per_frame + 1) / steps_per_frame
         for j, q in zip(self._joints, self._home):
             p.resetJointState(self.body, j, float(q), 0.0, physicsClientId=self._cid)
         self._saved: int | None = None
@@ -79,13 +80,19 @@ class SimArm:
     def advance(self, duration_s: float) -> None:
         """Simulate duration_s of time (a whole number of servo frames for servo-driven arms)."""
         if self.spec.servo_driven:
+            cid, body, joints, forces = self._cid, self.body, self._joints, self._forces
+            gains = [SERVO_POSITION_GAIN] * len(joints)
             for _ in range(max(1, round(duration_s / SERVO_FRAME_S))):
                 new = servo_step(self._setpoint, self._target, self._max_speed)
-                qd = (new - self._setpoint) / SERVO_FRAME_S
-                n = self._steps_per_frame
-                for k in range(1, n + 1):  # the motors follow the setpoint's 20 ms ramp
-                    self._drive(self._setpoint + (new - self._setpoint) * (k / n), qd)
-                    self.bullet.step(1)
+                qd = ((new - self._setpoint) / SERVO_FRAME_S).tolist()
+                # the motors follow the setpoint's 20 ms ramp, one physics step at a time
+                ramp = (self._setpoint + np.outer(self._ramp_fracs, new - self._setpoint)).tolist()
+                for row in ramp:
+                    p.setJointMotorControlArray(
+                        body, joints, p.POSITION_CONTROL, targetPositions=row, targetVelocities=qd,
+                        forces=forces, positionGains=gains, physicsClientId=cid,
+                    )
+                    p.stepSimulation(physicsClientId=cid)
                 self._setpoint = new
                 self.frame += 1
                 self.t_s += SERVO_FRAME_S

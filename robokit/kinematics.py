@@ -37,6 +37,17 @@ def link_index(body: int, link_name: str, client: int) -> int:
     raise ValueError(f"URDF has no link named {link_name!r}")
 
 
+def _inv3_spd(a: list[list[float]], damping_sq: float) -> np.ndarray:
+    """Inverse of the 3x3 matrix a + damping_sq * I (a = J J^T), in closed form: numpy.linalg's
+    per-call overhead is larger than the arithmetic at this size."""
+    a00, a01, a02 = a[0][0] + damping_sq, a[0][1], a[0][2]
+    a11, a12, a22 = a[1][1] + damping_sq, a[1][2], a[2][2] + damping_sq
+    c00, c01, c02 = a11 * a22 - a12 * a12, a02 * a12 - a01 * a22, a01 * a12 - a02 * a11
+    c11, c12, c22 = a00 * a22 - a02 * a02, a01 * a02 - a00 * a12, a00 * a11 - a01 * a01
+    det = a00 * c00 + a01 * c01 + a02 * c02
+    return np.array([[c00, c01, c02], [c01, c11, c12], [c02, c12, c22]]) / det
+
+
 class Kinematics:
     """FK, position Jacobian and damped-least-squares IK for one RobotSpec."""
 
@@ -100,14 +111,12 @@ class Kinematics:
         idx = np.asarray(self.spec.arm_indices if joints is None else joints)
         err = np.asarray(target_pos_m, dtype=np.float64) - self.fk(q)
         jac = self.jacobian(q)[:, idx]
-        a = jac @ jac.T
-        a.flat[::4] += damping**2
+        inv = _inv3_spd((jac @ jac.T).tolist(), damping**2)
         if home_gain > 0.0:  # plus a null-space pull toward home: dq = J+ err + (I - J+ J) h
             h = home_gain * (self._home[idx] - q[idx])
-            x = np.linalg.solve(a, np.stack((err, jac @ h), axis=1))
-            dq = jac.T @ (x[:, 0] - x[:, 1]) + h
+            dq = jac.T @ (inv @ (err - jac @ h)) + h
         else:
-            dq = jac.T @ np.linalg.solve(a, err)
+            dq = jac.T @ (inv @ err)
         out = q.copy()
         out[idx] = np.clip(q[idx] + dq, self._lower[idx], self._upper[idx])
         return out
