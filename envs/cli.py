@@ -8,6 +8,7 @@ import argparse
 def env_rows() -> list[dict]:
     """One dict per registered env: id, robot, task, control mode, reward, shapes, control Hz."""
     import gymnasium as gym
+
     from robokit.envs import ENV_SPECS
 
     rows = []

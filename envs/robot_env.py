@@ -14,12 +14,12 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
-from robokit.envs.bullet import Bullet
-from robokit.envs.sim_arm import SimArm
-from robokit.envs.tasks import TASKS
 
 from robokit.arm import ArmState
 from robokit.control import Controller, check_action
+from robokit.envs.bullet import Bullet
+from robokit.envs.sim_arm import SimArm
+from robokit.envs.tasks import TASKS
 from robokit.kinematics import Kinematics
 from robokit.observer import Observer
 from robokit.robots import get_robot

@@ -22,6 +22,7 @@ def main(argv: list[str]) -> int:
     import gymnasium as gym
     import imageio.v3 as iio
     import numpy as np
+
     import robokit.envs  # noqa: F401  (registers the ids)
 
     w, h = (int(v) for v in args.size.lower().split("x"))

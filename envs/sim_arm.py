@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 import pybullet as p
-from robokit.envs.bullet import Bullet
 
 from robokit.arm import ArmState
+from robokit.envs.bullet import Bullet
 from robokit.kinematics import joint_index_map
 from robokit.robots import RobotSpec
 from robokit.servo import SERVO_FRAME_S, servo_step

@@ -6,8 +6,8 @@ from abc import ABC, abstractmethod
 from typing import Any
 
 import numpy as np
-from robokit.envs.bullet import Bullet
 
+from robokit.envs.bullet import Bullet
 from robokit.kinematics import Kinematics
 from robokit.robots import RobotSpec
 

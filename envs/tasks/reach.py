@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
+
 from robokit.envs.bullet import Bullet
 from robokit.envs.tasks.base import Task
-
 from robokit.kinematics import Kinematics
 from robokit.robots import RobotSpec
 
