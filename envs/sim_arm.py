@@ -82,15 +82,21 @@ class SimArm:
         if self.spec.servo_driven:
             cid, body, joints, forces = self._cid, self.body, self._joints, self._forces
             gains = [SERVO_POSITION_GAIN] * len(joints)
-            for _ in range(max(1, round(duration_s / SERVO_FRAME_S))):
+            for _ in range(max(1, round(duration_s / SERVO_FRAME_S))):  # at least one frame
                 new = servo_step(self._setpoint, self._target, self._max_speed)
                 qd = ((new - self._setpoint) / SERVO_FRAME_S).tolist()
                 # the motors follow the setpoint's 20 ms ramp, one physics step at a time
                 ramp = (self._setpoint + np.outer(self._ramp_fracs, new - self._setpoint)).tolist()
                 for row in ramp:
                     p.setJointMotorControlArray(
-                        body, joints, p.POSITION_CONTROL, targetPositions=row, targetVelocities=qd,
-                        forces=forces, positionGains=gains, physicsClientId=cid,
+                        body,
+                        joints,
+                        p.POSITION_CONTROL,
+                        targetPositions=row,
+                        targetVelocities=qd,
+                        forces=forces,
+                        positionGains=gains,
+                        physicsClientId=cid,
                     )
                     p.stepSimulation(physicsClientId=cid)
                 self._setpoint = new
@@ -120,3 +126,28 @@ class SimArm:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+class RealtimeSimArm(SimArm):
+    """A SimArm whose simulated time follows the wall clock, as a real arm's does: ``read()`` first
+    simulates the whole 20 ms servo frames (or physics steps) that have elapsed since the last read.
+    Used by ``robokit deploy --dry-run`` so the deploy loop runs unchanged."""
+
+    def __init__(self, spec: RobotSpec, bullet: Bullet | None = None) -> None:
+        super().__init__(spec, bullet)
+        self._t0_wall: float | None = None
+
+    def _catch_up(self) -> None:
+        import time
+
+        now = time.monotonic()
+        if self._t0_wall is None:
+            self._t0_wall = now
+        step = SERVO_FRAME_S if self.spec.servo_driven else self.spec.sim_timestep_s
+        due = int((now - self._t0_wall) / step) - int(round(self.t_s / step))
+        if due > 0:
+            self.advance(due * step)
+
+    def read(self) -> ArmState:
+        self._catch_up()
+        return super().read()

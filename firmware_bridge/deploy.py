@@ -1,0 +1,307 @@
+"""The deploy loop: a policy file drives an Arm (hardware over serial, or a real-time SimArm).
+
+Each tick, on absolute deadlines at the policy's control rate (ARCHITECTURE.md "Tick timing"):
+read a fresh state (hardware: PING -> STATE), build the observation with the shared Observer, run the
+policy, map the action with the shared Controller, pass the targets through the shared Safety layer
+with the settings recorded in the policy file, send them, log the tick, sleep until the next deadline.
+
+A NaN/inf action or target stops the run before anything is sent (the arm holds its last target);
+Ctrl-C, an exception or a lost link end the run with the log complete up to then.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from robokit.arm import Arm, ArmDisconnected
+from robokit.control import Controller
+from robokit.kinematics import Kinematics
+from robokit.observer import Observer
+from robokit.robots import RobotSpec, get_robot
+from robokit.safety import Safety, SafetySettings, UnsafeTarget
+
+SPIN_S = 0.002  # sleep until this close to a deadline, then spin: sleep() alone overshoots by ~0.1-1 ms
+
+
+class DeployPolicy(Protocol):
+    """What deploy needs of a policy: its spec (from the policy file) and a deterministic act()."""
+
+    spec: dict[str, Any]
+
+    def act(self, obs: dict[str, np.ndarray]) -> np.ndarray: ...
+
+
+class PolicyMismatch(ValueError):
+    """The policy file was made for another robot, control mode or observation layout."""
+
+
+class DeployAborted(RuntimeError):
+    """The run stopped early: bad action, lost link, or the user."""
+
+    def __init__(self, reason: str, summary: DeploySummary | None = None) -> None:
+        super().__init__(reason)
+        self.reason, self.summary = reason, summary
+
+
+@dataclass
+class DeploySummary:
+    """What a deploy run did. Lateness in ms past the tick's deadline; errors in m."""
+
+    exit_reason: str
+    ticks: int
+    duration_s: float
+    target_hz: float
+    achieved_hz: float
+    lateness_p50_ms: float
+    lateness_p99_ms: float
+    lateness_max_ms: float
+    missed_deadlines: int
+    goals: list[dict] = field(default_factory=list)
+    safety_counts: dict[str, int] = field(default_factory=dict)
+    link: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def check_policy_for_robot(spec: dict[str, Any], robot: RobotSpec) -> None:
+    """Refuse a policy trained for another robot (or a spec missing what deploy needs)."""
+    for key in ("robot", "control_mode", "control_hz", "action_dim"):
+        if key not in spec:
+            raise PolicyMismatch(f"policy spec has no {key!r}; was it written by `robokit train`?")
+    if spec["robot"] != robot.name:
+        raise PolicyMismatch(
+            f"policy was trained for robot {spec['robot']!r}, but this arm is {robot.name!r}; refusing to deploy"
+        )
+
+
+def parse_goal(text: str) -> np.ndarray:
+    """'x,y,z' in m (base frame) -> (3,) array; clear error otherwise."""
+    try:
+        goal = np.array([float(v) for v in text.split(",")], dtype=np.float64)
+    except ValueError:
+        raise ValueError(f"goal must be three numbers x,y,z in metres, got {text!r}") from None
+    if goal.shape != (3,) or not np.all(np.isfinite(goal)):
+        raise ValueError(f"goal must be three finite numbers x,y,z in metres, got {text!r}")
+    return goal
+
+
+class DeployLoop:
+    """Runs one policy on one arm. ``run()`` returns a DeploySummary and writes the log folder."""
+
+    def __init__(
+        self,
+        policy: DeployPolicy,
+        arm: Arm,
+        robot: RobotSpec | None = None,
+        hz: float | None = None,
+        log_dir: Path | None = None,
+        status: Callable[[str], None] | None = None,
+        wire_preview: Callable[[np.ndarray], str] | None = None,
+    ) -> None:
+        self.spec = policy.spec
+        self.robot = robot or get_robot(self.spec["robot"])
+        check_policy_for_robot(self.spec, self.robot)
+        self.policy, self.arm = policy, arm
+        self.hz = float(hz or self.spec["control_hz"])
+        self.kin = Kinematics(self.robot)
+        self.controller = Controller(
+            self.robot, self.spec["control_mode"], self.kin, bool(self.spec.get("gripper_actuated", False))
+        )
+        if self.controller.action_dim != int(self.spec["action_dim"]):
+            raise PolicyMismatch(
+                f"policy acts in {self.spec['action_dim']} dims, but {self.spec['control_mode']} on "
+                f"{self.robot.name} takes {self.controller.action_dim}"
+            )
+        safety = self.spec.get("safety")
+        settings = SafetySettings.from_dict(safety) if safety else SafetySettings.from_spec(self.robot)
+        self.safety = Safety(settings, self.kin)
+        self.observer = Observer(self.kin, self.controller.action_dim)
+        self.log_dir = log_dir
+        self.status = status
+        self.wire_preview = wire_preview
+        self._ticks: list[dict[str, Any]] = []
+
+    def run(
+        self, goals: Sequence[np.ndarray], seconds_per_goal: float, tolerance_m: float = 0.02
+    ) -> DeploySummary:
+        """Reach each goal (base frame, m) in turn for seconds_per_goal; raises DeployAborted on faults."""
+        period = 1.0 / self.hz
+        log = None
+        if self.log_dir is not None:
+            self.log_dir.mkdir(parents=True, exist_ok=True)
+            log = (self.log_dir / "ticks.jsonl").open(
+                "w", buffering=1
+            )  # line-buffered: complete up to a fault
+        lateness: list[float] = []
+        goal_results: list[dict] = []
+        reason = "completed"
+        t_start = time.monotonic()
+        tick = 0
+        last_action = np.zeros(self.controller.action_dim)
+        try:
+            for gi, goal in enumerate(goals):
+                goal = np.asarray(goal, dtype=np.float64)
+                n_ticks = max(1, int(round(seconds_per_goal * self.hz)))
+                t_goal = time.monotonic()
+                first_success_s = None
+                state = None
+                for _ in range(n_ticks):
+                    deadline = t_start + tick * period
+                    _sleep_until(deadline)
+                    late_ms = (time.monotonic() - deadline) * 1e3
+                    state = self.arm.read()
+                    obs = self.observer.observe(state, goal, last_action)
+                    action = np.asarray(self.policy.act(obs), dtype=np.float64)
+                    if action.shape != (self.controller.action_dim,) or not np.all(np.isfinite(action)):
+                        self._write_tick(log, tick, gi, late_ms, state, obs, action, None)
+                        raise DeployAborted(
+                            f"policy returned a bad action {action.tolist()}; nothing sent, arm holds"
+                        )
+                    try:
+                        q_target = self.safety.apply(self.controller.targets(action, state.q), state.q)
+                    except (UnsafeTarget, ValueError) as exc:
+                        self._write_tick(log, tick, gi, late_ms, state, obs, action, None)
+                        raise DeployAborted(f"unsafe target ({exc}); nothing sent, arm holds") from None
+                    self.arm.command(q_target)
+                    last_action = np.clip(action, -1.0, 1.0)
+                    lateness.append(late_ms)
+                    dist = float(np.linalg.norm(obs["achieved_goal"] - goal))
+                    if first_success_s is None and dist < tolerance_m:
+                        first_success_s = time.monotonic() - t_goal
+                    self._write_tick(log, tick, gi, late_ms, state, obs, action, q_target)
+                    if self.status is not None and tick % max(1, int(self.hz // 5)) == 0:
+                        self._status(tick, gi, len(goals), dist, late_ms, q_target)
+                    tick += 1
+                final = self.arm.read()
+                ee = self.kin.fk(final.q)
+                goal_results.append(
+                    {
+                        "goal_m": goal.tolist(),
+                        "final_ee_m": ee.tolist(),
+                        "reach_error_m": float(np.linalg.norm(ee - goal)),
+                        "time_to_reach_s": first_success_s,
+                        "final_q": final.q.tolist(),
+                        "frame": final.frame,
+                    }
+                )
+        except KeyboardInterrupt:
+            reason = "interrupted (Ctrl-C)"
+        except ArmDisconnected as exc:
+            reason = f"link lost: {exc}"
+        except DeployAborted as exc:
+            reason = exc.reason
+        finally:
+            if log is not None:
+                log.close()
+        summary = self._summary(reason, tick, time.monotonic() - t_start, lateness, goal_results)
+        if self.log_dir is not None:
+            (self.log_dir / "summary.json").write_text(json.dumps(summary.to_dict(), indent=2))
+        if reason != "completed":
+            raise DeployAborted(reason, summary)
+        return summary
+
+    def _write_tick(self, log, tick, goal_index, late_ms, state, obs, action, q_target) -> None:
+        row = {
+            "tick": tick,
+            "goal_index": goal_index,
+            "t_s": state.t_s,
+            "lateness_ms": round(late_ms, 4),
+            "frame": state.frame,
+            "q": state.q.tolist(),
+            "q_is_measured": state.q_is_measured,
+            "flags": {
+                "watchdog": state.watchdog_tripped,
+                "estop": state.estop_latched,
+                "released": state.released,
+            },
+            "obs": obs["observation"].tolist(),
+            "ee_m": obs["achieved_goal"].tolist(),
+            "goal_m": obs["desired_goal"].tolist(),
+            "action": [a if math.isfinite(a) else str(a) for a in np.asarray(action, dtype=float).tolist()],
+            "targets": None if q_target is None else q_target.tolist(),
+            "telemetry": state.extra,
+        }
+        if q_target is not None and self.wire_preview is not None:
+            row["wire"] = self.wire_preview(q_target)
+        self._ticks.append(row)
+        if log is not None:
+            log.write(json.dumps(row) + "\n")
+
+    def _status(self, tick, gi, n_goals, dist, late_ms, q_target) -> None:
+        q = " ".join(f"{v:+.2f}" for v in q_target)
+        self.status(
+            f"tick {tick:5d}  goal {gi + 1}/{n_goals}  dist {dist * 100:5.1f} cm  late {late_ms:5.2f} ms  targets [{q}]"
+        )
+
+    def _summary(self, reason, ticks, elapsed, lateness, goals) -> DeploySummary:
+        lat = np.asarray(lateness) if lateness else np.zeros(1)
+        period_ms = 1e3 / self.hz
+        extra = getattr(self.arm, "link_stats", None)
+        return DeploySummary(
+            exit_reason=reason,
+            ticks=ticks,
+            duration_s=elapsed,
+            target_hz=self.hz,
+            achieved_hz=ticks / elapsed if elapsed > 0 else 0.0,
+            lateness_p50_ms=float(np.percentile(lat, 50)),
+            lateness_p99_ms=float(np.percentile(lat, 99)),
+            lateness_max_ms=float(lat.max()),
+            missed_deadlines=int(np.sum(lat > period_ms)),
+            goals=goals,
+            safety_counts=dict(self.safety.counts),
+            link=extra() if callable(extra) else {},
+        )
+
+    @property
+    def ticks(self) -> list[dict[str, Any]]:
+        return self._ticks
+
+    def close(self) -> None:
+        self.kin.close()
+
+
+def _sleep_until(deadline: float) -> None:
+    """Sleep, then spin, until time.monotonic() >= deadline."""
+    remaining = deadline - time.monotonic()
+    if remaining > SPIN_S:
+        time.sleep(remaining - SPIN_S)
+    while time.monotonic() < deadline:
+        pass
+
+
+def plot_joints(log_dir: Path, robot: RobotSpec) -> Path:
+    """joints.png: commanded targets vs reported joint angles per joint, from ticks.jsonl."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = [json.loads(line) for line in (log_dir / "ticks.jsonl").read_text().splitlines() if line.strip()]
+    rows = [r for r in rows if r["targets"] is not None]
+    out = log_dir / "joints.png"
+    n = robot.n_joints
+    fig, axes = plt.subplots(n, 1, figsize=(8, 1.6 * n), sharex=True)
+    if rows:
+        t = np.array([r["tick"] for r in rows])
+        q = np.array([r["q"] for r in rows])
+        tg = np.array([r["targets"] for r in rows])
+        for j, ax in enumerate(np.atleast_1d(axes)):
+            ax.plot(t, tg[:, j], label="commanded", lw=1.2)
+            ax.plot(t, q[:, j], label="reported", lw=1.2, ls="--")
+            ax.set_ylabel(f"{robot.joint_names[j]}\n(rad)", fontsize=8)
+        np.atleast_1d(axes)[0].legend(loc="upper right", fontsize=8)
+    np.atleast_1d(axes)[-1].set_xlabel("tick")
+    fig.suptitle(f"{robot.name}: commanded vs reported joint angles")
+    fig.tight_layout()
+    fig.savefig(out, dpi=90)
+    plt.close(fig)
+    return out

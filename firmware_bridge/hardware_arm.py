@@ -1,0 +1,385 @@
+"""HardwareArm: the Arm contract over a serial link to the robokit firmware (docs/protocol.md).
+
+Any pyserial URL works: a device path (/dev/ttyUSB0, /dev/pts/7), ``socket://host:port``, ``rfc2217://``.
+A reader thread decodes every frame as it arrives and keeps the latest STATE; ``read()`` sends PING and
+waits (at most ``reply_timeout_s``) for the fresh STATE, so an observation never predates the tick.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import json
+import threading
+import time
+from collections import deque
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import serial
+
+from robokit.arm import ArmDisconnected, ArmError, ArmState
+from robokit.firmware_bridge import protocol as pr
+from robokit.firmware_bridge.fixedpoint import (
+    ANGLE_UNIT_RAD,
+    from_100urad,
+    max_step_from_speed,
+    rad_to_100urad,
+)
+from robokit.robots import RobotSpec, get_robot
+
+DEFAULT_BAUD = 1_000_000
+
+
+class ArmMismatch(ArmError):
+    """The firmware's joints, limits, speeds or calibration differ from what the host expects."""
+
+
+class ArmPermissionError(ArmError):
+    """The serial port exists but this user may not open it."""
+
+
+class ArmRefused(ArmError):
+    """The firmware answered a request with ERROR (e.g. e-stop latched)."""
+
+
+def _open_port(url: str, baud: int) -> serial.SerialBase:
+    try:
+        return serial.serial_for_url(url, baudrate=baud, timeout=0.005, write_timeout=0.5)
+    except serial.SerialException as exc:
+        if getattr(exc, "errno", None) == errno.EACCES or "Permission denied" in str(exc):
+            raise ArmPermissionError(
+                f"no permission to open {url}. Add yourself to the 'dialout' group "
+                "(sudo usermod -aG dialout $USER, then log out and in) or install the udev rule in "
+                "docs/hardware.md."
+            ) from exc
+        raise ArmDisconnected(f"cannot open {url}: {exc}") from exc
+
+
+class HardwareArm:
+    """The robokit firmware on a serial port, as an Arm.
+
+    spec: the RobotSpec the firmware must match (checked against HELLO's reply on connect).
+    on_close: "hold" (keep pulsing the last setpoints) or "release" (stop pulses) when closed.
+    calibration: optional JSON file (``robokit arm calibrate``) whose pulse calibration must match.
+    """
+
+    def __init__(
+        self,
+        port: str,
+        spec: RobotSpec | str = "servo_arm",
+        baud: int = DEFAULT_BAUD,
+        on_close: str = "hold",
+        calibration: Path | None = None,
+        hello_timeout_s: float = 5.0,
+        reply_timeout_s: float = 0.1,
+        control_period_s: float = 0.04,
+        connect: bool = True,
+    ) -> None:
+        if on_close not in ("hold", "release"):
+            raise ValueError("on_close must be 'hold' or 'release'")
+        self.url, self.baud = port, baud
+        self.spec = get_robot(spec) if isinstance(spec, str) else spec
+        self.on_close, self.calibration = on_close, calibration
+        self.hello_timeout_s, self.reply_timeout_s = hello_timeout_s, reply_timeout_s
+        self.control_period_s = control_period_s
+        self.info: pr.Info | None = None
+        self._ser: serial.SerialBase | None = None
+        self._decoder = pr.FrameDecoder()
+        self._cond = threading.Condition()
+        self._replies: dict[int, pr.Message] = {}
+        self._latest: pr.State | None = None
+        self._latest_t = 0.0
+        self._dead: str | None = None
+        self._stop = threading.Event()
+        self._seq = 0
+        self._thread: threading.Thread | None = None
+        self._pending_ack: int | None = None
+        self.acks: deque[tuple[int, pr.State]] = deque(maxlen=4096)  # (seq of TARGETS, its STATE reply)
+        self.stats = {"pings": 0, "ping_timeouts": 0, "targets": 0, "stale_reads": 0, "errors": 0}
+        if connect:
+            self.connect()
+
+    # --- link ----------------------------------------------------------------------------------
+
+    def connect(self) -> pr.Info:
+        """Open the port, send HELLO until answered (a real Uno sits 1-2 s in its bootloader after the
+        port opens), then check protocol version, joints, limits, speeds and calibration."""
+        if self._ser is None:
+            self._ser = _open_port(self.url, self.baud)
+            self._stop.clear()
+            self._thread = threading.Thread(target=self._reader, name="HardwareArm-reader", daemon=True)
+            self._thread.start()
+        deadline = time.monotonic() + self.hello_timeout_s
+        while True:
+            reply = self._request(pr.Hello(seq=self._next_seq()), timeout_s=0.25)
+            if isinstance(reply, pr.Info):
+                break
+            if time.monotonic() > deadline or self._dead:
+                self.close()
+                raise ArmDisconnected(
+                    f"no answer to HELLO on {self.url} within {self.hello_timeout_s:.1f} s "
+                    f"({self._dead or 'is the robokit firmware flashed and the baud rate right?'})"
+                )
+        self.info = reply
+        try:
+            self._check_info(reply)
+        except ArmMismatch:
+            self.close()
+            raise
+        return reply
+
+    def _check_info(self, info: pr.Info) -> None:
+        problems = []
+        if info.protocol_version != pr.PROTOCOL_VERSION:
+            problems.append(f"protocol version {info.protocol_version}, host speaks {pr.PROTOCOL_VERSION}")
+        if info.n_joints != self.spec.n_joints:
+            problems.append(f"{info.n_joints} joints, {self.spec.name} has {self.spec.n_joints}")
+        else:
+            lo, hi = rad_to_100urad(self.spec.lower), rad_to_100urad(self.spec.upper)
+            for i, (j, name) in enumerate(zip(info.joints, self.spec.joint_names)):
+                if abs(j.lower_100urad - lo[i]) > 1 or abs(j.upper_100urad - hi[i]) > 1:
+                    problems.append(
+                        f"{name}: limits [{j.lower_100urad * ANGLE_UNIT_RAD:.4f}, {j.upper_100urad * ANGLE_UNIT_RAD:.4f}] rad, "
+                        f"spec [{self.spec.lower[i]:.4f}, {self.spec.upper[i]:.4f}]"
+                    )
+                want = max_step_from_speed(self.spec.max_speed[i])
+                if abs(j.max_step_100urad - want) > 1:
+                    problems.append(
+                        f"{name}: max speed {j.max_step_100urad * ANGLE_UNIT_RAD / 0.02:.3f} rad/s, "
+                        f"spec {self.spec.max_speed[i]:.3f}"
+                    )
+        if self.calibration is not None:
+            problems += _calibration_diffs(info, Path(self.calibration), self.spec)
+        if problems:
+            raise ArmMismatch(
+                f"firmware on {self.url} does not match {self.spec.name}: " + "; ".join(problems)
+            )
+
+    def _reader(self) -> None:
+        ser = self._ser
+        assert ser is not None
+        while not self._stop.is_set():
+            try:
+                data = ser.read(max(1, ser.in_waiting))
+            except (serial.SerialException, OSError, TypeError, AttributeError) as exc:
+                if not self._stop.is_set():
+                    with self._cond:
+                        self._dead = f"port error: {exc}"
+                        self._cond.notify_all()
+                return
+            if not data:
+                continue
+            msgs = self._decoder.feed(data)
+            if not msgs:
+                continue
+            now = time.monotonic()
+            with self._cond:
+                for m in msgs:
+                    self._replies[m.seq] = m
+                    if isinstance(m, pr.State):
+                        self._latest, self._latest_t = m, now
+                    if len(self._replies) > 64:
+                        self._replies.pop(next(iter(self._replies)))
+                self._cond.notify_all()
+
+    def _next_seq(self) -> int:
+        self._seq = (self._seq + 1) & 0xFF
+        return self._seq
+
+    def _send(self, msg: pr.Message) -> None:
+        if self._dead:
+            raise ArmDisconnected(f"link to {self.url} lost ({self._dead})")
+        if self._ser is None:
+            raise ArmDisconnected(f"{self.url} is not open")
+        try:
+            self._ser.write(pr.encode_frame(msg))
+        except (serial.SerialException, OSError) as exc:
+            self._dead = f"write failed: {exc}"
+            raise ArmDisconnected(f"link to {self.url} lost ({exc})") from exc
+
+    def _request(self, msg: pr.Message, timeout_s: float | None = None) -> pr.Message | None:
+        """Send msg, wait for the reply with its sequence number; None on timeout."""
+        with self._cond:
+            self._replies.pop(msg.seq, None)
+        self._send(msg)
+        deadline = time.monotonic() + (self.reply_timeout_s if timeout_s is None else timeout_s)
+        with self._cond:
+            while msg.seq not in self._replies:
+                if self._dead:
+                    raise ArmDisconnected(f"link to {self.url} lost ({self._dead})")
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return None
+                self._cond.wait(remaining)
+            return self._replies.pop(msg.seq)
+
+    def _expect(self, msg: pr.Message, want: type, what: str) -> Any:
+        reply = self._request(msg)
+        if isinstance(reply, pr.Error):
+            self.stats["errors"] += 1
+            raise ArmRefused(f"firmware refused {what}: {reply.name}")
+        if not isinstance(reply, want):
+            raise ArmDisconnected(f"no reply to {what} within {self.reply_timeout_s * 1e3:.0f} ms")
+        return reply
+
+    # --- Arm contract --------------------------------------------------------------------------
+
+    def read(self) -> ArmState:
+        """A fresh state (PING -> STATE). A single lost reply returns the last state (counted); no STATE
+        for 3 control periods raises ArmDisconnected."""
+        self.stats["pings"] += 1
+        timeout = min(self.reply_timeout_s, 3 * self.control_period_s)
+        reply = self._request(pr.Ping(seq=self._next_seq()), timeout_s=timeout)
+        if isinstance(reply, pr.State):
+            return self._to_state(reply, time.monotonic())
+        self.stats["ping_timeouts"] += 1
+        with self._cond:
+            latest, t = self._latest, self._latest_t
+        if latest is None or time.monotonic() - t > 3 * self.control_period_s:
+            raise ArmDisconnected(f"no STATE from {self.url} for 3 control periods")
+        self.stats["stale_reads"] += 1
+        return self._to_state(latest, t, stale=True)
+
+    def command(self, q_target: np.ndarray) -> None:
+        """Send TARGETS (joint units, n_joints). The STATE reply is recorded in ``acks``."""
+        q = np.asarray(q_target, dtype=np.float64)
+        if q.shape != (self.spec.n_joints,) or not np.all(np.isfinite(q)):
+            raise ValueError(f"bad joint target {q!r}; nothing sent")
+        seq = self._next_seq()
+        self.stats["targets"] += 1
+        self._pending_ack = seq  # the reader thread collects the STATE reply; see wait_ack()
+        self._send(pr.Targets(seq=seq, targets_100urad=rad_to_100urad(q)))
+
+    def wait_ack(self, timeout_s: float | None = None) -> pr.State | None:
+        """The STATE answering the last TARGETS (frame at which the firmware applied it), or None."""
+        seq = self._pending_ack
+        if seq is None:
+            return None
+        deadline = time.monotonic() + (self.reply_timeout_s if timeout_s is None else timeout_s)
+        with self._cond:
+            while seq not in self._replies and time.monotonic() < deadline and not self._dead:
+                self._cond.wait(max(0.0, deadline - time.monotonic()))
+            reply = self._replies.get(seq)
+        if isinstance(reply, pr.State):
+            self.acks.append((seq, reply))
+            return reply
+        return None
+
+    def _to_state(self, s: pr.State, t: float, stale: bool = False) -> ArmState:
+        return ArmState(
+            q=from_100urad(s.setpoints_100urad),
+            q_is_measured=False,
+            t_s=t,
+            frame=s.frame,
+            watchdog_tripped=s.watchdog_tripped,
+            estop_latched=s.estop_latched,
+            released=not s.enabled,
+            extra={
+                "targets": from_100urad(s.targets_100urad).tolist(),
+                "rx_ok": s.rx_ok,
+                "bad_crc": s.bad_crc,
+                "bad_frame": s.bad_frame,
+                "bad_msg": s.bad_msg,
+                "clamped": s.clamped,
+                "stale": stale,
+            },
+        )
+
+    # --- arm management ------------------------------------------------------------------------
+
+    def enable(self, pose: np.ndarray | None = None) -> ArmState:
+        """Start pulses from ``pose`` (default: the spec's home pose). A servo without feedback jumps
+        to its first pulse, so the host decides where that is."""
+        pose = np.asarray(self.spec.home_q if pose is None else pose, dtype=np.float64)
+        reply = self._expect(
+            pr.Enable(seq=self._next_seq(), pose_100urad=rad_to_100urad(pose)), pr.State, "ENABLE"
+        )
+        return self._to_state(reply, time.monotonic())
+
+    def release(self) -> ArmState:
+        """Stop pulses (servos go limp)."""
+        return self._to_state(
+            self._expect(pr.Release(seq=self._next_seq()), pr.State, "RELEASE"), time.monotonic()
+        )
+
+    def estop(self) -> ArmState:
+        """Latch the e-stop: the firmware stops pulses until CLEAR."""
+        return self._to_state(
+            self._expect(pr.Estop(seq=self._next_seq()), pr.State, "ESTOP"), time.monotonic()
+        )
+
+    def clear(self) -> ArmState:
+        """Clear a latched e-stop or a tripped watchdog (the arm stays released until ENABLE)."""
+        return self._to_state(
+            self._expect(pr.Clear(seq=self._next_seq()), pr.State, "CLEAR"), time.monotonic()
+        )
+
+    def configure(
+        self, joints: tuple[pr.JointConfig, ...], watchdog_timeout_ms: int, watchdog_action: int
+    ) -> pr.Info:
+        """Write calibration, limits, speeds and watchdog settings (kept in the firmware's EEPROM)."""
+        msg = pr.Config(
+            seq=self._next_seq(),
+            watchdog_timeout_ms=watchdog_timeout_ms,
+            watchdog_action=watchdog_action,
+            joints=joints,
+        )
+        self.info = self._expect(msg, pr.Info, "CONFIG")
+        return self.info
+
+    def link_stats(self) -> dict[str, int]:
+        """Host-side counters plus the decoder's dropped frames."""
+        return {
+            **self.stats,
+            "host_bad_crc": self._decoder.bad_crc,
+            "host_bad_frame": self._decoder.bad_frame,
+            "host_bad_msg": self._decoder.bad_msg,
+            "host_frames_ok": self._decoder.frames_ok,
+        }
+
+    def close(self) -> None:
+        """Hold or release as configured, then close the port. Never raises for a dead link."""
+        if self._ser is None:
+            return
+        if self.on_close == "release" and not self._dead:
+            with contextlib.suppress(ArmError):
+                self.release()
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=1.0)
+        try:
+            self._ser.close()
+        except Exception:  # noqa: BLE001  (closing a vanished port)
+            pass
+        self._ser = None
+
+    def __enter__(self) -> HardwareArm:
+        if self._ser is None:
+            self.connect()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _calibration_diffs(info: pr.Info, path: Path, spec: RobotSpec) -> list[str]:
+    """Differences between a calibration JSON file and the firmware's per-joint pulse calibration."""
+    try:
+        cal = json.loads(path.read_text())
+        joints = cal["joints"]
+    except (OSError, ValueError, KeyError) as exc:
+        return [f"calibration file {path} unreadable: {exc}"]
+    out = []
+    for name, fw in zip(spec.joint_names, info.joints):
+        want = joints.get(name)
+        if want is None:
+            out.append(f"calibration file has no joint {name!r}")
+            continue
+        if int(want["pulse_zero_ticks"]) != fw.pulse_zero_ticks or int(want["gain_q16"]) != fw.gain_q16:
+            out.append(
+                f"{name}: firmware calibration (zero {fw.pulse_zero_ticks}, gain {fw.gain_q16}) differs from "
+                f"{path.name} (zero {want['pulse_zero_ticks']}, gain {want['gain_q16']})"
+            )
+    return out
