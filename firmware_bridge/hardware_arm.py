@@ -349,10 +349,8 @@ class HardwareArm:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=1.0)
-        try:
+        with contextlib.suppress(Exception):  # closing a vanished port
             self._ser.close()
-        except Exception:  # noqa: BLE001  (closing a vanished port)
-            pass
         self._ser = None
 
     def __enter__(self) -> HardwareArm:
