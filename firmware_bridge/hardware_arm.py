@@ -227,10 +227,11 @@ class HardwareArm:
     # --- Arm contract --------------------------------------------------------------------------
 
     def read(self) -> ArmState:
-        """A fresh state (PING -> STATE). A single lost reply returns the last state (counted); no STATE
-        for 3 control periods raises ArmDisconnected."""
+        """A fresh state (PING -> STATE), waiting at most one control period for it. A lost or late
+        reply returns the last STATE (counted in ``stats``); no STATE at all for 3 control periods
+        raises ArmDisconnected."""
         self.stats["pings"] += 1
-        timeout = min(self.reply_timeout_s, 3 * self.control_period_s)
+        timeout = min(self.reply_timeout_s, self.control_period_s)
         reply = self._request(pr.Ping(seq=self._next_seq()), timeout_s=timeout)
         if isinstance(reply, pr.State):
             return self._to_state(reply, time.monotonic())

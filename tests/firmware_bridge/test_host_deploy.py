@@ -1,0 +1,144 @@
+"""Deploy over a real pty to the real firmware in simavr: reaching, and every fault the issue names."""
+
+import json
+import os
+import signal
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from robokit.arm import ArmDisconnected
+from robokit.firmware_bridge.deploy import DeployAborted, DeployLoop, PolicyMismatch
+from robokit.firmware_bridge.hardware_arm import HardwareArm
+from robokit.kinematics import Kinematics
+from robokit.robots import get_robot
+
+from .host_helpers import Emulator, needs_emulator, pulse_angles, test_policy
+
+pytestmark = needs_emulator
+GOAL = np.array([0.20, 0.05, 0.15])
+
+
+def _settled_arm(emu: Emulator, **kw) -> HardwareArm:
+    arm = HardwareArm(emu.port, "servo_arm", **kw)
+    while arm.read().frame < 10:
+        time.sleep(0.02)
+    arm.enable()
+    return arm
+
+
+def test_scripted_policy_reaches_the_goal_measured_from_pulses(tmp_path):
+    spec = get_robot("servo_arm")
+    with Emulator() as emu:
+        arm = _settled_arm(emu)
+        loop = DeployLoop(test_policy(), arm, log_dir=tmp_path)
+        summary = loop.run([GOAL], seconds_per_goal=2.0)
+        frame = arm.read().frame
+        pf = emu.pulses.wait_for(frame)
+        q = pulse_angles(pf, arm.info)
+        arm.close()
+    kin = Kinematics(spec)
+    ee = kin.fk(q)
+    kin.close()
+    assert np.linalg.norm(ee - GOAL) < 0.005  # m, from the pulse widths the servos are sent
+    assert summary.exit_reason == "completed" and summary.ticks == 50
+    rows = (tmp_path / "ticks.jsonl").read_text().splitlines()
+    assert len(rows) == 50 and json.loads(rows[-1])["frame"] is not None
+    assert json.loads((tmp_path / "summary.json").read_text())["goals"][0]["reach_error_m"] < 0.005
+
+
+@pytest.mark.parametrize("how", ["kill", "freeze"])
+def test_link_loss_raises_within_three_periods(tmp_path, how):
+    with Emulator() as emu:
+        arm = _settled_arm(emu, control_period_s=0.04)
+        loop = DeployLoop(test_policy(), arm, log_dir=tmp_path)
+        t_fault = []
+
+        def fault():
+            t_fault.append(time.monotonic())
+            os.kill(emu._proc.pid, signal.SIGKILL if how == "kill" else signal.SIGSTOP)
+
+        threading.Timer(0.6, fault).start()
+        with pytest.raises(DeployAborted) as exc:
+            loop.run([GOAL], seconds_per_goal=5.0)
+        t_raised = time.monotonic()
+        if how == "freeze":
+            os.kill(emu._proc.pid, signal.SIGKILL)
+        arm.close()
+    assert exc.value.reason.startswith("link lost")
+    assert t_raised - t_fault[0] < 3 * 0.04 + 0.1  # three control periods, plus one tick of slack
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    rows = (tmp_path / "ticks.jsonl").read_text().splitlines()
+    assert summary["exit_reason"].startswith("link lost") and len(rows) == summary["ticks"] > 5
+    json.loads(rows[-1])  # the log is whole up to the fault
+
+
+def test_garbage_on_the_link_is_dropped_and_counted(tmp_path):
+    with Emulator() as emu:
+        arm = _settled_arm(emu)
+        loop = DeployLoop(test_policy(), arm, log_dir=tmp_path)
+        rng = np.random.default_rng(0)
+
+        def inject():
+            for _ in range(5):
+                arm._ser.write(bytes(rng.integers(1, 256, 40, dtype=np.uint8)) + b"\x00")
+                time.sleep(0.1)
+
+        threading.Timer(0.3, inject).start()
+        summary = loop.run([GOAL], seconds_per_goal=2.0)
+        state = arm.read()
+        arm.close()
+    assert summary.exit_reason == "completed"
+    assert state.extra["bad_crc"] + state.extra["bad_frame"] + state.extra["bad_msg"] >= 5
+    assert summary.goals[0]["reach_error_m"] < 0.01
+
+
+def test_nan_action_sends_nothing_and_the_arm_holds(tmp_path):
+    with Emulator() as emu:
+        arm = _settled_arm(emu)
+        loop = DeployLoop(test_policy(nan_at_tick=10), arm, log_dir=tmp_path)
+        with pytest.raises(DeployAborted, match="bad action"):
+            loop.run([GOAL], seconds_per_goal=2.0)
+        assert arm.stats["targets"] == 10
+        held = arm.read()
+        time.sleep(0.2)
+        later = arm.read()
+        pf = emu.pulses.wait_for(later.frame)
+        arm.close()
+    assert not later.released and np.array_equal(held.q, later.q)  # holding, pulses on
+    assert all(w > 0 for w in pf.widths_us)
+    rows = [json.loads(r) for r in (tmp_path / "ticks.jsonl").read_text().splitlines()]
+    assert rows[-1]["targets"] is None and "nan" in str(rows[-1]["action"]).lower()
+
+
+def test_policy_for_another_robot_is_refused_before_anything_is_sent():
+    with Emulator() as emu:
+        arm = HardwareArm(emu.port, "servo_arm")
+        with pytest.raises(PolicyMismatch, match="panda"):
+            DeployLoop(test_policy(robot="panda"), arm, robot=get_robot("servo_arm"))
+        assert arm.stats["targets"] == 0
+        arm.close()
+
+
+def test_silent_host_trips_the_watchdog_and_the_next_connection_sees_it():
+    with Emulator() as emu:
+        arm = _settled_arm(emu)
+        arm.command(np.asarray(arm.spec.home_q))
+        arm.close()  # on_close="hold": the firmware keeps pulsing until its watchdog trips
+        time.sleep(0.8)  # > the 500 ms default watchdog
+        with HardwareArm(emu.port, "servo_arm") as again:
+            s = again.read()
+            assert s.watchdog_tripped and not s.released  # HOLD: pulses continue
+            again.clear()
+            assert not again.read().watchdog_tripped
+
+
+def test_dead_port_raises_instead_of_hanging():
+    with Emulator() as emu:
+        port = emu.port
+    t0 = time.monotonic()
+    with pytest.raises(ArmDisconnected):
+        HardwareArm(port, "servo_arm", hello_timeout_s=0.5)
+    assert time.monotonic() - t0 < 2.0
