@@ -15,7 +15,9 @@ SERVO_FRAME_S = 0.02  # s, one 50 Hz PWM period
 def servo_step(setpoint: np.ndarray, target: np.ndarray, max_speed: np.ndarray) -> np.ndarray:
     """One servo frame: setpoint (n,) moved toward target (n,) by at most max_speed (n,) * 20 ms."""
     max_delta = np.asarray(max_speed, dtype=np.float64) * SERVO_FRAME_S
-    return setpoint + np.clip(target - setpoint, -max_delta, max_delta)
+    delta = target - setpoint
+    # within reach: land bit-exactly on the target (setpoint + delta can differ from it by rounding)
+    return np.where(np.abs(delta) <= max_delta, target, setpoint + np.clip(delta, -max_delta, max_delta))
 
 
 def servo_trajectory(start: np.ndarray, targets: np.ndarray, max_speed: np.ndarray) -> np.ndarray:

@@ -13,3 +13,11 @@ def test_servo_step_slews_at_max_speed_then_stops_exactly():
     assert np.allclose(traj[0], [0.06, -0.02])
     assert np.array_equal(traj[-1], target)  # stops exactly on the target
     assert np.array_equal(servo_step(target, target, speed), target)
+
+
+def test_lands_bit_exactly_on_awkward_targets():
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        sp = rng.uniform(-1, 1, 6)
+        target = sp + rng.uniform(-0.06, 0.06, 6) * (1 - 1e-9)
+        assert np.array_equal(servo_step(sp, target, np.full(6, 3.0)), target)
