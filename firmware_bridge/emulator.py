@@ -1,0 +1,305 @@
+"""Build and run the firmware emulator (the real firmware on simavr, UART0 on a pseudo-terminal).
+
+Usage::
+
+    from robokit.firmware_bridge.emulator import Emulator
+
+    with Emulator() as emu:                       # builds into the cache on first use
+        port = serial.Serial(emu.port, 1_000_000, timeout=0.5)
+        ...
+        pulse = emu.pulses.wait_for(frame=120)     # PulseFrame(frame, widths_us)
+
+Builds go to ``$ROBOKIT_CACHE`` (default ``~/.cache/robokit``) under a hash of the C sources, never into
+the source tree. ``robokit emulate`` (``emulate_main``) does the same from the command line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import fcntl
+import hashlib
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import threading
+import time
+import weakref
+from dataclasses import dataclass
+from pathlib import Path
+
+_HERE = Path(__file__).resolve().parent
+FIRMWARE_SRC = _HERE / "firmware"
+EMULATOR_SRC = _HERE / "emulator"
+SIMAVR_HEADER = Path("/usr/include/simavr/sim_avr.h")
+
+
+class EmulatorError(RuntimeError):
+    """The emulator could not be built or started, or it died."""
+
+
+def cache_dir() -> Path:
+    """Where builds go: ``$ROBOKIT_CACHE`` or ``~/.cache/robokit``."""
+    return Path(os.environ.get("ROBOKIT_CACHE") or Path.home() / ".cache" / "robokit")
+
+
+def missing_tools() -> str | None:
+    """None if avr-gcc, make, gcc and the simavr headers are present, else what is missing."""
+    missing = [t for t in ("avr-gcc", "avr-size", "make", "gcc") if shutil.which(t) is None]
+    if not SIMAVR_HEADER.is_file():
+        missing.append("libsimavr-dev (sim_avr.h)")
+    if not missing:
+        return None
+    return "missing " + ", ".join(missing) + " (apt install gcc-avr avr-libc simavr libsimavr-dev libelf-dev)"
+
+
+def source_hash() -> str:
+    """Hash of every firmware and emulator source file (names and contents)."""
+    h = hashlib.sha256()
+    for folder in (FIRMWARE_SRC, EMULATOR_SRC):
+        for path in sorted(folder.iterdir()):
+            if path.is_file() and path.suffix in {".c", ".h", ""}:
+                h.update(f"{folder.name}/{path.name}\0".encode())
+                h.update(path.read_bytes())
+    return h.hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class Build:
+    """Paths of one build: ``firmware_elf`` (AVR) and ``emulator`` (host executable)."""
+
+    dir: Path
+    firmware_elf: Path
+    emulator: Path
+
+
+def _make(src: Path, build_dir: Path) -> None:
+    proc = subprocess.run(["make", "-C", str(src), f"BUILD={build_dir}"], capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise EmulatorError(f"building {src.name} failed:\n{proc.stdout}\n{proc.stderr}")
+
+
+def build(force: bool = False) -> Build:
+    """Build firmware and emulator into the cache if not built yet (safe across processes)."""
+    reason = missing_tools()
+    if reason:
+        raise EmulatorError(reason)
+    root = cache_dir() / "firmware_bridge"
+    root.mkdir(parents=True, exist_ok=True)
+    final = root / source_hash()
+    result = Build(final, final / "firmware.elf", final / "emulator")
+    with open(root / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if (final / "ok").is_file() and not force:
+            return result
+        work = Path(tempfile.mkdtemp(dir=root, prefix="build-"))
+        try:
+            for folder in (FIRMWARE_SRC, EMULATOR_SRC):
+                shutil.copytree(folder, work / "src" / folder.name)
+                _make(work / "src" / folder.name, work)
+            (work / "ok").write_text("ok\n")
+            shutil.rmtree(final, ignore_errors=True)
+            work.rename(final)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+    return result
+
+
+def avr_size(elf: Path) -> dict[str, int]:
+    """Flash and RAM use of ``elf`` in bytes: flash = text + data, ram = data + bss."""
+    out = subprocess.run(
+        ["avr-size", "--format=berkeley", str(elf)], capture_output=True, text=True, check=True
+    )
+    text, data, bss = (int(v) for v in out.stdout.splitlines()[1].split()[:3])
+    return {"text": text, "data": data, "bss": bss, "flash_bytes": text + data, "ram_bytes": data + bss}
+
+
+@dataclass(frozen=True)
+class PulseFrame:
+    """Pulse widths (us, 0 = no pulse) measured on each servo pin during firmware frame ``frame``."""
+
+    frame: int
+    widths_us: tuple[float, ...]
+
+
+class PulseReader:
+    """Thread-safe store of the emulator's PULSE lines (the last ``maxlen`` frames)."""
+
+    def __init__(self, maxlen: int = 30000) -> None:
+        self._frames: collections.OrderedDict[int, PulseFrame] = collections.OrderedDict()
+        self._maxlen = maxlen
+        self._cond = threading.Condition()
+        self.timing: dict[str, float] = {}
+
+    def _add(self, pf: PulseFrame) -> None:
+        with self._cond:
+            self._frames[pf.frame] = pf
+            while len(self._frames) > self._maxlen:
+                self._frames.popitem(last=False)
+            self._cond.notify_all()
+
+    def latest(self) -> PulseFrame | None:
+        with self._cond:
+            return next(reversed(self._frames.values()), None)
+
+    def get(self, frame: int) -> PulseFrame | None:
+        with self._cond:
+            return self._frames.get(frame)
+
+    def wait_for(self, frame: int, timeout_s: float = 2.0) -> PulseFrame:
+        """The PulseFrame of ``frame``, waiting until the emulator has reported it (it does so one
+        frame later); raises TimeoutError."""
+        deadline = time.monotonic() + timeout_s
+        with self._cond:
+            while frame not in self._frames:
+                latest = next(reversed(self._frames), -1)
+                remaining = deadline - time.monotonic()
+                if latest > frame or remaining <= 0:
+                    raise TimeoutError(f"no pulse record for frame {frame} (latest {latest})")
+                self._cond.wait(remaining)
+            return self._frames[frame]
+
+
+class Emulator:
+    """Context manager running one emulator: ``port`` (pty path), ``pulses`` (PulseReader).
+
+    eeprom: image file loaded at start and saved on change and at exit (calibration survives a restart).
+    realtime: pace the simulated MCU to the wall clock (default; slew speed and watchdog need it).
+    """
+
+    def __init__(
+        self, eeprom: str | Path | None = None, realtime: bool = True, start_timeout_s: float = 30.0
+    ) -> None:
+        self.eeprom = Path(eeprom) if eeprom else None
+        self.realtime = realtime
+        self.start_timeout_s = start_timeout_s
+        self.port: str = ""
+        self.pulses = PulseReader()
+        self.build: Build | None = None
+        self._proc: subprocess.Popen[str] | None = None
+        self._port_ready = threading.Event()
+        self._stderr: collections.deque[str] = collections.deque(maxlen=50)
+
+    def start(self) -> Emulator:
+        self.build = build()
+        cmd = [str(self.build.emulator), str(self.build.firmware_elf), "--pulses"]
+        if self.eeprom:
+            cmd += ["--eeprom", str(self.eeprom)]
+        if not self.realtime:
+            cmd.append("--no-realtime")
+        self._proc = subprocess.Popen(
+            cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1, start_new_session=True
+        )
+        # a forgotten emulator is stopped when this object goes away or Python exits; if Python is
+        # killed, the emulator dies of SIGPIPE at its next PULSE line
+        weakref.finalize(self, _terminate, self._proc)
+        threading.Thread(target=self._read_stdout, daemon=True).start()
+        threading.Thread(target=self._read_stderr, daemon=True).start()
+        if not self._port_ready.wait(self.start_timeout_s) or not self.port:
+            self.stop()
+            raise EmulatorError(f"emulator printed no PORT line; stderr: {''.join(self._stderr)}")
+        return self
+
+    def _read_stdout(self) -> None:
+        assert self._proc is not None and self._proc.stdout is not None
+        for line in self._proc.stdout:
+            if line.startswith("PULSE "):
+                parts = line.split()
+                self.pulses._add(PulseFrame(int(parts[1]), tuple(float(w) for w in parts[2:])))
+            elif line.startswith("PORT "):
+                self.port = line[5:].strip()
+                self._port_ready.set()
+            elif line.startswith("TIMING "):
+                self.pulses.timing = {k: float(v) for k, v in (kv.split("=") for kv in line.split()[1:])}
+        self._port_ready.set()
+
+    def _read_stderr(self) -> None:
+        assert self._proc is not None and self._proc.stderr is not None
+        for line in self._proc.stderr:
+            self._stderr.append(line)
+
+    @property
+    def running(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
+
+    def stop(self, timeout_s: float = 5.0) -> int | None:
+        """SIGTERM (the emulator saves its EEPROM image and exits), then SIGKILL after timeout_s."""
+        if self._proc is None:
+            return None
+        if self._proc.poll() is None:
+            self._proc.send_signal(signal.SIGTERM)
+            try:
+                self._proc.wait(timeout_s)
+            except subprocess.TimeoutExpired:
+                self._proc.kill()
+                self._proc.wait()
+        return self._proc.returncode
+
+    def __enter__(self) -> Emulator:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def _terminate(proc: subprocess.Popen[str]) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def add_emulate_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """Add the ``emulate`` subcommand to a ``robokit`` CLI's subparsers."""
+    p = subparsers.add_parser(
+        "emulate",
+        help="run the arm firmware in simavr on a pseudo-terminal",
+        description=(
+            "Build (once, into $ROBOKIT_CACHE or ~/.cache/robokit) and run the real arm firmware on a "
+            "simulated ATmega328P paced to the wall clock, with UART0 on a pseudo-terminal. Prints "
+            "'PORT /dev/pts/N' - open that port with the host bridge (any baud) - and runs until Ctrl-C. "
+            "Protocol: docs/protocol.md."
+        ),
+    )
+    p.add_argument("--eeprom", type=Path, help="EEPROM image file: loaded at start, saved on change and exit")
+    p.add_argument(
+        "--no-realtime", action="store_true", help="run as fast as possible, not paced to the clock"
+    )
+    p.add_argument(
+        "--pulses", action="store_true", help="also print 'PULSE <frame> <w0_us> .. <w5_us>' for every frame"
+    )
+    p.set_defaults(func=emulate_main)
+    return p
+
+
+def emulate_main(args: argparse.Namespace) -> int:
+    """``robokit emulate``: print the port (and optionally pulses) until Ctrl-C; returns an exit code."""
+    emu = Emulator(eeprom=args.eeprom, realtime=not args.no_realtime)
+    try:
+        emu.start()
+    except EmulatorError as e:
+        print(f"error: {e}")
+        return 1
+    print(f"PORT {emu.port}", flush=True)
+    last = -1
+    try:
+        while emu.running:
+            time.sleep(0.05)
+            if getattr(args, "pulses", False):
+                latest = emu.pulses.latest()
+                for f in range(last + 1, latest.frame + 1 if latest else 0):
+                    pf = emu.pulses.get(f)
+                    if pf:
+                        print(f"PULSE {pf.frame} " + " ".join(f"{w:.2f}" for w in pf.widths_us), flush=True)
+                    last = f
+    except (KeyboardInterrupt, BrokenPipeError):
+        pass
+    finally:
+        emu.stop()
+    if emu.pulses.timing:
+        print("TIMING " + " ".join(f"{k}={v}" for k, v in emu.pulses.timing.items()))
+    return 0

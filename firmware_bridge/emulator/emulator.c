@@ -1,0 +1,226 @@
+/* robokit firmware emulator: runs the real firmware .elf on a simulated ATmega328P (libsimavr),
+ * UART0 on a pseudo-terminal (uart_pty from libsimavrparts), paced to the wall clock.
+ *
+ * stdout lines of its own (anything else is simavr chatter):
+ *   PORT /dev/pts/N                       the pty to open, printed once at start
+ *   PULSE <frame> <w0_us> .. <w5_us>      with --pulses: widths measured on PD2..PD7 during frame
+ *   TIMING sim_s=.. wall_s=.. max_lag_ms=.. late_pct=..   every 5 s and at exit: pacing quality
+ *                                         (late_pct: share of 1 ms checks more than 1 ms behind)
+ * The firmware writes its frame counter (low 24 bits) to GPIOR0..2 at each frame start; the write of
+ * GPIOR2 closes the previous frame's PULSE line. Stops on SIGINT/SIGTERM, saving the EEPROM image. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "avr_eeprom.h"
+#include "avr_ioport.h"
+#include "sim_avr.h"
+#include "sim_elf.h"
+#include "uart_pty.h"
+
+#define N_SERVOS 6
+#define SERVO_PIN0 2              /* PD2..PD7 */
+#define ADDR_GPIOR0 (0x1E + 0x20) /* data-space addresses on the ATmega328P */
+#define ADDR_GPIOR1 (0x2A + 0x20)
+#define ADDR_GPIOR2 (0x2B + 0x20)
+#define EEPROM_SIZE 1024
+
+static volatile sig_atomic_t g_stop;
+static avr_t *g_avr;
+static int g_pulses;
+static uint32_t g_frame_lo;       /* last 24-bit marker */
+static uint64_t g_frame;          /* unwrapped frame counter */
+static int g_have_frame;
+static avr_cycle_count_t g_rise[N_SERVOS];
+static double g_width_us[N_SERVOS];
+
+static void on_signal(int sig) { (void)sig; g_stop = 1; }
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static void on_pin(struct avr_irq_t *irq, uint32_t value, void *param)
+{
+    (void)irq;
+    int i = (int)(intptr_t)param;
+    if (value) {
+        g_rise[i] = g_avr->cycle;
+    } else if (g_rise[i]) {
+        g_width_us[i] = (double)(g_avr->cycle - g_rise[i]) * 1e6 / g_avr->frequency;
+        g_rise[i] = 0;
+    }
+}
+
+static void on_frame_marker(struct avr_t *avr, avr_io_addr_t addr, uint8_t v, void *param)
+{
+    (void)param;
+    avr->data[addr] = v;
+    uint32_t lo = avr->data[ADDR_GPIOR0] | (avr->data[ADDR_GPIOR1] << 8) | ((uint32_t)v << 16);
+    if (g_pulses && g_have_frame) {
+        printf("PULSE %llu", (unsigned long long)g_frame);
+        for (int i = 0; i < N_SERVOS; i++) printf(" %.4f", g_width_us[i]);
+        printf("\n");
+    }
+    g_frame += (lo - g_frame_lo) & 0xFFFFFFu;
+    g_frame_lo = lo;
+    g_have_frame = 1;
+    memset(g_width_us, 0, sizeof g_width_us);
+}
+
+/* Pacing is done in the main loop, so simulated sleep costs no wall time here. */
+static void sleep_nothing(avr_t *avr, avr_cycle_count_t howLong) { (void)avr; (void)howLong; }
+
+/* simavr's EEPROM ioctls return -1 even on success and, in some versions, refuse a full-size copy;
+ * a GET with ee = NULL hands out a pointer to the EEPROM array instead, which works everywhere. */
+static uint8_t *eeprom_ptr(avr_t *avr)
+{
+    avr_eeprom_desc_t d = {.ee = NULL, .offset = 0, .size = 1};
+    avr_ioctl(avr, AVR_IOCTL_EEPROM_GET, &d);
+    return d.ee;
+}
+
+static int eeprom_load(avr_t *avr, const char *path)
+{
+    uint8_t *ee = eeprom_ptr(avr);
+    if (!ee) return -1;
+    FILE *f = fopen(path, "rb");
+    if (!f) return errno == ENOENT ? 0 : -1;
+    size_t n = fread(ee, 1, EEPROM_SIZE, f);
+    fclose(f);
+    return n == EEPROM_SIZE || n == 0 ? 0 : -1;
+}
+
+static int eeprom_get(avr_t *avr, uint8_t *buf)
+{
+    uint8_t *ee = eeprom_ptr(avr);
+    if (!ee) return -1;
+    memcpy(buf, ee, EEPROM_SIZE);
+    return 0;
+}
+
+static void eeprom_save(const char *path, const uint8_t *buf)
+{
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s.tmp%d", path, (int)getpid());
+    FILE *f = fopen(tmp, "wb");
+    if (!f || fwrite(buf, 1, EEPROM_SIZE, f) != EEPROM_SIZE) {
+        fprintf(stderr, "emulator: cannot write %s\n", tmp);
+        if (f) fclose(f);
+        return;
+    }
+    fclose(f);
+    rename(tmp, path);
+}
+
+static void usage(const char *argv0)
+{
+    fprintf(stderr,
+            "usage: %s FIRMWARE.elf [--eeprom FILE] [--pulses] [--no-realtime] [--mcu NAME] [--freq HZ]\n",
+            argv0);
+}
+
+int main(int argc, char **argv)
+{
+    const char *elf = NULL, *eeprom = NULL, *mcu = "atmega328p";
+    uint32_t freq = 16000000;
+    int realtime = 1;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--eeprom") && i + 1 < argc) eeprom = argv[++i];
+        else if (!strcmp(argv[i], "--pulses")) g_pulses = 1;
+        else if (!strcmp(argv[i], "--no-realtime")) realtime = 0;
+        else if (!strcmp(argv[i], "--mcu") && i + 1 < argc) mcu = argv[++i];
+        else if (!strcmp(argv[i], "--freq") && i + 1 < argc) freq = (uint32_t)strtoul(argv[++i], NULL, 10);
+        else if (argv[i][0] != '-' && !elf) elf = argv[i];
+        else { usage(argv[0]); return 2; }
+    }
+    if (!elf) { usage(argv[0]); return 2; }
+    setvbuf(stdout, NULL, _IOLBF, 0);
+
+    elf_firmware_t fw;
+    memset(&fw, 0, sizeof fw);
+    if (elf_read_firmware(elf, &fw) != 0) { fprintf(stderr, "emulator: cannot read %s\n", elf); return 1; }
+    strncpy(fw.mmcu, mcu, sizeof fw.mmcu - 1);
+    fw.frequency = freq;
+    avr_t *avr = g_avr = avr_make_mcu_by_name(fw.mmcu);
+    if (!avr) { fprintf(stderr, "emulator: unknown MCU %s\n", fw.mmcu); return 1; }
+    avr_init(avr);
+    avr_load_firmware(avr, &fw);
+    avr->sleep = sleep_nothing;
+    if (eeprom && eeprom_load(avr, eeprom) < 0) fprintf(stderr, "emulator: cannot load EEPROM %s\n", eeprom);
+
+    for (int i = 0; i < N_SERVOS; i++)
+        avr_irq_register_notify(avr_io_getirq(avr, AVR_IOCTL_IOPORT_GETIRQ('D'), SERVO_PIN0 + i), on_pin,
+                                (void *)(intptr_t)i);
+    avr_register_io_write(avr, ADDR_GPIOR2, on_frame_marker, NULL);
+
+    static uart_pty_t pty;
+    uart_pty_init(avr, &pty);
+    uart_pty_connect(&pty, '0');
+    printf("PORT %s\n", pty.pty.slavename);
+    fflush(stdout);
+
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+
+    uint8_t ee_saved[EEPROM_SIZE], ee_now[EEPROM_SIZE];
+    if (eeprom) eeprom_get(avr, ee_saved);
+    const avr_cycle_count_t check_cycles = freq / 1000; /* pace every simulated ms */
+    avr_cycle_count_t next_check = check_cycles;
+    double t0 = now_s(), next_ee = t0 + 0.5, next_timing = t0 + 5.0, max_lag = 0.0;
+    unsigned long long checks = 0, late = 0; /* paced checks, and those more than 1 ms behind */
+    int rc = 0;
+    while (!g_stop) {
+        int st = avr_run(avr);
+        if (st == cpu_Done || st == cpu_Crashed) {
+            fprintf(stderr, "emulator: MCU stopped (state %d)\n", st);
+            rc = 1;
+            break;
+        }
+        if (avr->cycle < next_check) continue;
+        next_check = avr->cycle + check_cycles;
+        double sim_s = (double)avr->cycle / freq, wall = now_s(), wall_s = wall - t0;
+        if (realtime) {
+            double ahead = sim_s - wall_s;
+            checks++;
+            if (ahead < -0.001) late++;
+            if (ahead > 0.0002) {
+                struct timespec ts = {(time_t)ahead, (long)((ahead - (time_t)ahead) * 1e9)};
+                nanosleep(&ts, NULL);
+            } else if (-ahead > max_lag) {
+                max_lag = -ahead;
+            }
+        }
+        if (eeprom && wall > next_ee) {
+            next_ee = wall + 0.5;
+            if (eeprom_get(avr, ee_now) == 0 && memcmp(ee_now, ee_saved, EEPROM_SIZE)) {
+                memcpy(ee_saved, ee_now, EEPROM_SIZE);
+                eeprom_save(eeprom, ee_saved);
+            }
+        }
+        if (wall > next_timing) {
+            next_timing = wall + 5.0;
+            printf("TIMING sim_s=%.3f wall_s=%.3f max_lag_ms=%.3f late_pct=%.3f\n", sim_s, wall_s, max_lag * 1e3,
+                   checks ? 100.0 * late / checks : 0.0);
+        }
+    }
+    if (eeprom && eeprom_get(avr, ee_now) == 0) eeprom_save(eeprom, ee_now);
+    printf("TIMING sim_s=%.3f wall_s=%.3f max_lag_ms=%.3f late_pct=%.3f\n", (double)avr->cycle / freq,
+           now_s() - t0, max_lag * 1e3, checks ? 100.0 * late / checks : 0.0);
+    fflush(stdout);
+    /* Not uart_pty_stop(): its pty thread does not always see the stop signal; exit ends it. */
+    return rc;
+}

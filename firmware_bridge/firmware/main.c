@@ -1,0 +1,387 @@
+/* robokit arm firmware for the ATmega328P (16 MHz), avr-libc only; protocol in docs/protocol.md.
+ *
+ * Hardware: UART0 at 1 Mbaud (U2X), receive interrupt into a ring buffer; Timer1 CTC at 0.5 us ticks,
+ * COMPA every 20 ms = servo frame (motion model, watchdog), COMPB walks the 6 pulses one after another
+ * on PD2..PD7. The frame counter is mirrored into GPIOR0..2 (low 24 bits) for the emulator. */
+#include <avr/eeprom.h>
+#include <avr/interrupt.h>
+#include <avr/io.h>
+#include <avr/sleep.h>
+#include <avr/wdt.h>
+
+#include "motion.h"
+#include "proto.h"
+#include "robot_defaults.h"
+
+#ifndef BAUD
+#define BAUD 1000000UL
+#endif
+#define FRAME_TICKS 40000u    /* 20 ms at 0.5 us */
+#define PULSE_START_TICKS 400 /* first pulse starts 200 us into the frame */
+#define EDGE_DELAY_TICKS 20   /* 10 us: longer than any interrupt latency (see TIMER1_COMPB_vect) */
+#define SERVO_SHIFT 2         /* joint i on PD(2 + i) */
+#define SERVO_MASK (((1u << N_JOINTS) - 1) << SERVO_SHIFT)
+#define RING_SIZE 128u
+#define EE_MAGIC 0x4B52u      /* "RK" */
+
+/* --- state shared with interrupts. Setpoints and targets are written only by the frame interrupt;
+ * main writes single bytes (flags), u16s with interrupts off, and the mailboxes below. --- */
+static arm_config_t cfg;
+static volatile uint32_t g_frame;
+static volatile int16_t g_setpoint[N_JOINTS], g_target[N_JOINTS];
+static volatile uint8_t g_enabled, g_held, g_wd_tripped, g_estop;
+static volatile uint16_t g_silent_ms, g_rx_overflow;
+/* Mailbox from main to the frame interrupt: main never writes setpoints/targets itself, so it needs
+ * no long interrupts-off sections (those would delay pulse edges). */
+static volatile uint8_t g_enable_pending, g_targets_pending;
+static volatile int16_t g_enable_q[N_JOINTS], g_targets_q[N_JOINTS];
+static uint8_t g_config_eeprom;
+static uint16_t n_rx_ok, n_bad_crc, n_bad_frame, n_bad_msg;
+
+static volatile uint8_t ring[RING_SIZE];
+static volatile uint8_t ring_head, ring_tail;
+
+static uint16_t edge[N_JOINTS + 1];
+static uint8_t edge_bits[N_JOINTS + 1];
+static volatile uint8_t edge_ch;
+
+ISR(USART_RX_vect)
+{
+    uint8_t b = UDR0;
+    uint8_t next = (uint8_t)((ring_head + 1) & (RING_SIZE - 1));
+    if (next == ring_tail) {
+        g_rx_overflow++;
+    } else {
+        ring[ring_head] = b;
+        ring_head = next;
+    }
+}
+
+/* One servo frame. Non-blocking so the UART receive interrupt is never held up. */
+ISR(TIMER1_COMPA_vect, ISR_NOBLOCK)
+{
+    uint32_t f = g_frame + 1;
+    g_frame = f;
+    GPIOR0 = (uint8_t)f;
+    GPIOR1 = (uint8_t)(f >> 8);
+    GPIOR2 = (uint8_t)(f >> 16); /* written last: the emulator's frame marker */
+    if (g_enable_pending) {
+        for (uint8_t i = 0; i < N_JOINTS; i++) g_setpoint[i] = g_target[i] = g_enable_q[i];
+        g_held = 0;
+        g_silent_ms = 0;
+        g_enabled = 1;
+        g_enable_pending = 0;
+    }
+    if (g_targets_pending) {
+        if (g_enabled && !g_held)
+            for (uint8_t i = 0; i < N_JOINTS; i++) g_target[i] = g_targets_q[i];
+        g_targets_pending = 0;
+    }
+    if (!g_enabled) return;
+    if (!g_wd_tripped && cfg.watchdog_timeout_ms) {
+        if (g_silent_ms < 65000u) g_silent_ms += 20;
+        if (g_silent_ms >= cfg.watchdog_timeout_ms) {
+            g_wd_tripped = 1;
+            if (cfg.watchdog_action == WATCHDOG_RELEASE) {
+                g_enabled = 0;
+                return;
+            }
+            g_held = 1;
+            for (uint8_t i = 0; i < N_JOINTS; i++) g_target[i] = g_setpoint[i];
+        }
+    }
+    uint16_t t = PULSE_START_TICKS;
+    for (uint8_t i = 0; i < N_JOINTS; i++) {
+        if (!g_held) g_setpoint[i] = motion_step(g_setpoint[i], g_target[i], cfg.joint[i].max_step);
+        edge[i] = t;
+        edge_bits[i] = (uint8_t)(1u << (SERVO_SHIFT + i));
+        t += motion_pulse_ticks(g_setpoint[i], &cfg.joint[i]);
+    }
+    edge[N_JOINTS] = t;
+    edge_bits[N_JOINTS] = 0;
+    edge_ch = 0;
+    OCR1B = edge[0];
+    TIFR1 = _BV(OCF1B);
+    TIMSK1 |= _BV(OCIE1B);
+}
+
+/* Pulse edges. The interrupt may start a few us late (another interrupt was running), so it waits
+ * for a fixed EDGE_DELAY_TICKS after the scheduled time before writing the port: every edge then has
+ * the same delay and the widths are exact to about one timer tick (0.5 us). */
+ISR(TIMER1_COMPB_vect)
+{
+    uint8_t ch = edge_ch;
+    uint16_t at = edge[ch] + EDGE_DELAY_TICKS;
+    uint8_t bits = g_enabled ? edge_bits[ch] : 0;
+    uint8_t port = (uint8_t)((PORTD & ~SERVO_MASK) | bits);
+    while ((int16_t)(TCNT1 - at) < 0) {}
+    PORTD = port;
+    if (ch >= N_JOINTS || !g_enabled) {
+        PORTD &= (uint8_t)~SERVO_MASK;
+        TIMSK1 &= (uint8_t)~_BV(OCIE1B);
+        return;
+    }
+    OCR1B = edge[ch + 1];
+    edge_ch = (uint8_t)(ch + 1);
+}
+
+static void uart_write(const uint8_t *p, uint8_t n)
+{
+    while (n--) {
+        while (!(UCSR0A & _BV(UDRE0))) {}
+        UDR0 = *p++;
+    }
+}
+
+static uint8_t payload[PROTO_MAX_PAYLOAD], wire[PROTO_MAX_WIRE];
+
+static void send(uint8_t type, uint8_t seq, uint8_t len)
+{
+    uart_write(wire, proto_encode(type, seq, payload, len, wire));
+}
+
+static void send_error(uint8_t seq, uint8_t code, uint8_t request_type)
+{
+    payload[0] = code;
+    payload[1] = request_type;
+    send(MSG_ERROR, seq, 2);
+}
+
+static uint32_t frame_now(void)
+{
+    cli();
+    uint32_t f = g_frame;
+    sei();
+    return f;
+}
+
+/* STATE of the current frame. With commit (&g_enable_pending or &g_targets_pending), the mailbox is
+ * armed in the same frame the snapshot shows, so the command takes effect exactly at frame + 1.
+ * Copies run with interrupts on (long interrupts-off sections would delay pulse edges); the copy is
+ * retried if a frame interrupt ran meanwhile. */
+static void send_state(uint8_t seq, uint8_t extra_flags, volatile uint8_t *commit)
+{
+    arm_state_t s;
+    s.n = N_JOINTS;
+    for (;;) {
+        s.frame = frame_now();
+        uint8_t en = g_enable_pending || commit == &g_enable_pending;
+        uint8_t tg = g_targets_pending || commit == &g_targets_pending;
+        for (uint8_t i = 0; i < N_JOINTS; i++) {
+            s.setpoint[i] = en ? g_enable_q[i] : g_setpoint[i];
+            s.target[i] = tg ? g_targets_q[i] : en ? g_enable_q[i] : g_target[i];
+        }
+        s.flags = (uint8_t)(extra_flags | (g_enabled || en ? FLAG_ENABLED : 0) |
+                            (g_wd_tripped ? FLAG_WATCHDOG_TRIPPED : 0) | (g_estop ? FLAG_ESTOP_LATCHED : 0) |
+                            (g_config_eeprom ? FLAG_CONFIG_EEPROM : 0));
+        cli();
+        if (g_frame == s.frame) {
+            if (commit) *commit = 1;
+            s.rx_overflow = g_rx_overflow;
+            sei();
+            break;
+        }
+        sei();
+    }
+    s.rx_ok = n_rx_ok;
+    s.bad_crc = n_bad_crc;
+    s.bad_frame = n_bad_frame;
+    s.bad_msg = n_bad_msg;
+    send(MSG_STATE, seq, proto_pack_state(&s, payload));
+}
+
+/* Fill a mailbox for the frame interrupt; send_state() arms it. Clearing the flag first makes the
+ * copy safe: the interrupt ignores a mailbox whose flag is clear. */
+static void fill(volatile uint8_t *pending, volatile int16_t *dst, const int16_t *q)
+{
+    *pending = 0;
+    for (uint8_t i = 0; i < N_JOINTS; i++) dst[i] = q[i];
+}
+
+static void send_info(uint8_t seq)
+{
+    send(MSG_INFO, seq, proto_pack_info(&cfg, g_config_eeprom ? 1 : 0, payload));
+}
+
+static void load_defaults(void)
+{
+    static const int16_t lo[] = DEFAULT_LOWER, hi[] = DEFAULT_UPPER, home[] = DEFAULT_HOME;
+    static const uint16_t step[] = DEFAULT_MAX_STEP, zero[] = DEFAULT_PULSE_ZERO;
+    static const int32_t gain[] = DEFAULT_GAIN_Q16;
+    cfg.watchdog_timeout_ms = DEFAULT_WATCHDOG_TIMEOUT_MS;
+    cfg.watchdog_action = DEFAULT_WATCHDOG_ACTION;
+    cfg.n = N_JOINTS;
+    for (uint8_t i = 0; i < N_JOINTS; i++) {
+        joint_config_t *j = &cfg.joint[i];
+        j->lower = lo[i];
+        j->upper = hi[i];
+        j->home = home[i];
+        j->max_step = step[i];
+        j->pulse_zero = zero[i];
+        j->gain_q16 = gain[i];
+    }
+}
+
+/* EEPROM: magic:u16 | arm_config_t | crc16 over the config. */
+static void load_eeprom(void)
+{
+    arm_config_t c;
+    uint16_t magic = eeprom_read_word((const uint16_t *)0);
+    eeprom_read_block(&c, (const void *)2, sizeof c);
+    uint16_t crc = eeprom_read_word((const uint16_t *)(2 + sizeof c));
+    if (magic == EE_MAGIC && c.n == N_JOINTS && crc16((const uint8_t *)&c, sizeof c) == crc) {
+        cfg = c;
+        g_config_eeprom = 1;
+    }
+}
+
+static void save_eeprom(void)
+{
+    eeprom_update_word((uint16_t *)0, EE_MAGIC);
+    eeprom_update_block(&cfg, (void *)2, sizeof cfg);
+    eeprom_update_word((uint16_t *)(2 + sizeof cfg), crc16((const uint8_t *)&cfg, sizeof cfg));
+}
+
+static uint8_t clamp_joints(int16_t *q)
+{
+    uint8_t clamped = 0;
+    for (uint8_t i = 0; i < N_JOINTS; i++) q[i] = motion_clamp(q[i], &cfg.joint[i], &clamped);
+    return clamped ? FLAG_CLAMPED : 0;
+}
+
+static void handle(const proto_frame_t *f)
+{
+    int16_t q[N_JOINTS];
+    uint8_t empty = f->len == 0;
+    switch (f->type) {
+    case MSG_HELLO: case MSG_PING: case MSG_RELEASE: case MSG_ESTOP: case MSG_CLEAR:
+        if (!empty) goto bad_length;
+        break;
+    case MSG_ENABLE: case MSG_TARGETS:
+        if (proto_unpack_joints(f->payload, f->len, N_JOINTS, q)) goto bad_length;
+        break;
+    case MSG_CONFIG:
+        break;
+    default:
+        n_bad_msg++;
+        send_error(f->seq, ERR_UNKNOWN_TYPE, f->type);
+        return;
+    }
+    n_rx_ok++;
+    cli();
+    g_silent_ms = 0;
+    sei();
+    switch (f->type) {
+    case MSG_HELLO:
+        send_info(f->seq);
+        return;
+    case MSG_PING:
+        send_state(f->seq, 0, 0);
+        return;
+    case MSG_ENABLE: {
+        if (g_estop) { send_error(f->seq, ERR_ESTOP_LATCHED, f->type); return; }
+        if (g_wd_tripped) { send_error(f->seq, ERR_WATCHDOG_TRIPPED, f->type); return; }
+        uint8_t flags = clamp_joints(q);
+        g_targets_pending = 0;
+        fill(&g_enable_pending, g_enable_q, q);
+        send_state(f->seq, flags, &g_enable_pending);
+        return;
+    }
+    case MSG_TARGETS: {
+        if (!(g_enabled || g_enable_pending) || g_estop || g_wd_tripped) {
+            send_state(f->seq, FLAG_REJECTED, 0);
+            return;
+        }
+        uint8_t flags = clamp_joints(q);
+        fill(&g_targets_pending, g_targets_q, q);
+        send_state(f->seq, flags, &g_targets_pending);
+        return;
+    }
+    case MSG_RELEASE:
+        g_enable_pending = g_targets_pending = 0;
+        g_enabled = 0;
+        send_state(f->seq, 0, 0);
+        return;
+    case MSG_ESTOP:
+        g_enable_pending = g_targets_pending = 0;
+        g_estop = 1;
+        g_enabled = 0;
+        send_state(f->seq, 0, 0);
+        return;
+    case MSG_CLEAR:
+        g_estop = 0;
+        g_held = 0; /* targets equal the held setpoints, so the arm keeps still */
+        g_wd_tripped = 0;
+        cli();
+        g_silent_ms = 0;
+        sei();
+        send_state(f->seq, 0, 0);
+        return;
+    case MSG_CONFIG: {
+        static arm_config_t c;
+        if (g_enabled || g_enable_pending) { send_error(f->seq, ERR_NOT_RELEASED, f->type); return; }
+        uint8_t err = proto_unpack_config(f->payload, f->len, N_JOINTS, &c);
+        if (err) { send_error(f->seq, err, f->type); return; }
+        cfg = c;
+        save_eeprom();
+        g_config_eeprom = 1;
+        send_info(f->seq);
+        return;
+    }
+    }
+    return;
+bad_length:
+    n_bad_msg++;
+    send_error(f->seq, ERR_BAD_LENGTH, f->type);
+}
+
+int main(void)
+{
+    MCUSR = 0;
+    wdt_disable();
+    load_defaults();
+    load_eeprom();
+    for (uint8_t i = 0; i < N_JOINTS; i++) g_setpoint[i] = g_target[i] = cfg.joint[i].home;
+
+    /* INT0/INT1 stay disabled; edge mode only stops simavr from polling their low-level trigger on
+     * PD2/PD3 (servo pins) every cycle, which would make the emulator ~10x slower. */
+    EICRA = _BV(ISC00) | _BV(ISC10);
+    PORTD &= (uint8_t)~SERVO_MASK; /* boot released: servo pins low */
+    DDRD |= SERVO_MASK;
+
+    UCSR0A = _BV(U2X0);
+    UBRR0 = (uint16_t)(F_CPU / (8UL * BAUD) - 1); /* 1 at 1 Mbaud: exact */
+    UCSR0B = _BV(RXEN0) | _BV(TXEN0) | _BV(RXCIE0);
+    UCSR0C = _BV(UCSZ01) | _BV(UCSZ00);
+
+    TCCR1A = 0;
+    OCR1A = FRAME_TICKS - 1;
+    TCCR1B = _BV(WGM12) | _BV(CS11); /* CTC on OCR1A, clk/8 = 0.5 us */
+    TIMSK1 = _BV(OCIE1A);
+
+    set_sleep_mode(SLEEP_MODE_IDLE);
+    wdt_enable(WDTO_1S);
+    sei();
+
+    static proto_rx_t rx;
+    static proto_frame_t frame;
+    for (;;) {
+        wdt_reset();
+        while (ring_tail != ring_head) {
+            uint8_t b = ring[ring_tail];
+            ring_tail = (uint8_t)((ring_tail + 1) & (RING_SIZE - 1));
+            int8_t r = proto_rx_byte(&rx, b, &frame);
+            if (r == PROTO_FRAME) handle(&frame);
+            else if (r == PROTO_BAD_FRAME) n_bad_frame++;
+            else if (r == PROTO_BAD_CRC) n_bad_crc++;
+        }
+        cli();
+        if (ring_tail == ring_head) {
+            sleep_enable();
+            sei(); /* the instruction after sei runs before any interrupt: no lost wake-up */
+            sleep_cpu();
+            sleep_disable();
+        }
+        sei();
+    }
+}

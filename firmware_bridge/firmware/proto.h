@@ -1,0 +1,87 @@
+/* Serial protocol codec (docs/protocol.md): CRC-16/CCITT-FALSE, COBS, frames, payload layouts.
+ * Portable C99: compiled into the AVR firmware and, with the host gcc, into the unit-test probe. */
+#ifndef PROTO_H
+#define PROTO_H
+
+#include <stdint.h>
+
+#define PROTO_VERSION 1
+#define PROTO_MAX_RAW 128                   /* type + seq + payload + crc */
+#define PROTO_MAX_PAYLOAD (PROTO_MAX_RAW - 4)
+#define PROTO_MAX_WIRE (PROTO_MAX_RAW + 2)  /* COBS overhead + 0x00 delimiter */
+#define PROTO_MAX_JOINTS 8
+
+enum {
+    MSG_HELLO = 0x01, MSG_PING = 0x02, MSG_ENABLE = 0x03, MSG_TARGETS = 0x04,
+    MSG_RELEASE = 0x05, MSG_ESTOP = 0x06, MSG_CLEAR = 0x07, MSG_CONFIG = 0x08,
+    MSG_INFO = 0x81, MSG_STATE = 0x82, MSG_ERROR = 0x83
+};
+enum {
+    FLAG_ENABLED = 1 << 0, FLAG_WATCHDOG_TRIPPED = 1 << 1, FLAG_ESTOP_LATCHED = 1 << 2,
+    FLAG_REJECTED = 1 << 3, FLAG_CLAMPED = 1 << 4, FLAG_CONFIG_EEPROM = 1 << 5
+};
+enum {
+    ERR_UNKNOWN_TYPE = 1, ERR_BAD_LENGTH = 2, ERR_ESTOP_LATCHED = 3, ERR_WATCHDOG_TRIPPED = 4,
+    ERR_NOT_RELEASED = 5, ERR_BAD_CONFIG = 6
+};
+enum { WATCHDOG_HOLD = 0, WATCHDOG_RELEASE = 1 };
+
+/* Result of feeding one byte to the receiver. */
+enum { PROTO_NONE = 0, PROTO_FRAME = 1, PROTO_BAD_FRAME = -1, PROTO_BAD_CRC = -2 };
+
+typedef struct {
+    uint8_t type, seq, len;                 /* len: payload bytes */
+    uint8_t payload[PROTO_MAX_PAYLOAD];
+} proto_frame_t;
+
+typedef struct {
+    uint8_t buf[PROTO_MAX_WIRE];
+    uint8_t len;
+    uint8_t overflow;
+} proto_rx_t;
+
+/* One joint's configuration, in wire units (1e-4 rad, 1e-4 rad/frame, 0.5 us ticks, Q16.16). */
+typedef struct {
+    int16_t lower, upper, home;
+    uint16_t max_step, pulse_zero;
+    int32_t gain_q16;
+} joint_config_t;
+
+#define PROTO_JOINT_BYTES 14
+
+typedef struct {
+    uint16_t watchdog_timeout_ms;
+    uint8_t watchdog_action;
+    uint8_t n;
+    joint_config_t joint[PROTO_MAX_JOINTS];
+} arm_config_t;
+
+typedef struct {
+    uint32_t frame;
+    uint8_t flags, n;
+    int16_t setpoint[PROTO_MAX_JOINTS], target[PROTO_MAX_JOINTS];
+    uint16_t rx_ok, bad_crc, bad_frame, bad_msg, rx_overflow;
+} arm_state_t;
+
+uint16_t crc16_update(uint16_t crc, uint8_t byte);
+uint16_t crc16(const uint8_t *data, uint8_t len);
+
+/* COBS: encode len bytes into out (no delimiter); returns encoded length. */
+uint16_t cobs_encode(const uint8_t *in, uint16_t len, uint8_t *out);
+/* COBS: decode; returns decoded length or -1 if malformed. out may equal in. */
+int16_t cobs_decode(const uint8_t *in, uint16_t len, uint8_t *out);
+
+/* Wire bytes (COBS + 0x00) of a frame into out (PROTO_MAX_WIRE bytes); returns their count. */
+uint8_t proto_encode(uint8_t type, uint8_t seq, const uint8_t *payload, uint8_t len, uint8_t *out);
+/* Feed one received byte; on PROTO_FRAME *frame holds a CRC-checked frame. */
+int8_t proto_rx_byte(proto_rx_t *rx, uint8_t byte, proto_frame_t *frame);
+
+/* Payload layouts; pack functions return the payload length. */
+uint8_t proto_pack_state(const arm_state_t *s, uint8_t *out);
+uint8_t proto_pack_info(const arm_config_t *c, uint8_t flags, uint8_t *out);
+/* CONFIG payload -> config; returns 0 on success or an ERR_* code. */
+uint8_t proto_unpack_config(const uint8_t *p, uint8_t len, uint8_t n_joints, arm_config_t *c);
+/* n x i16 payload -> values; returns 0 or ERR_BAD_LENGTH if len != 2 * n. */
+uint8_t proto_unpack_joints(const uint8_t *p, uint8_t len, uint8_t n, int16_t *out);
+
+#endif

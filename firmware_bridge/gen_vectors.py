@@ -1,0 +1,136 @@
+"""Generate docs/protocol_vectors.json: byte vectors both codecs (Python and C) are tested against.
+
+Run ``python -m robokit.firmware_bridge.gen_vectors`` from the repo root after a protocol change, then
+check the diff by hand: the vectors are the contract, the codec must follow them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+from pathlib import Path
+
+from robokit.robots.spec import get_robot
+
+from . import protocol as p
+from .fixedpoint import default_joint_configs
+
+DEFAULT_OUT = Path(__file__).resolve().parents[1] / "docs" / "protocol_vectors.json"
+
+
+def _frame_vector(name: str, msg: p.Message) -> dict:
+    wire = p.encode_frame(msg)
+    fields = dataclasses.asdict(msg)
+    return {
+        "name": name,
+        "wire_hex": wire.hex(),
+        "type": msg.TYPE,
+        "seq": msg.seq,
+        "payload_hex": msg.payload().hex(),
+        "message": type(msg).__name__,
+        "fields": json.loads(json.dumps(fields)),
+    }
+
+
+def build_vectors() -> dict:
+    joints = default_joint_configs(get_robot("servo_arm"))
+    home = tuple(j.home_100urad for j in joints)
+    msgs = [
+        ("hello", p.Hello(seq=1)),
+        ("ping", p.Ping(seq=2)),
+        ("enable_home", p.Enable(seq=3, pose_100urad=home)),
+        ("targets", p.Targets(seq=4, targets_100urad=(1000, -2000, 14000, 9000, 0, 5000))),
+        ("targets_negative_limits", p.Targets(seq=255, targets_100urad=(-15708, 15708, -1, 256, -256, 0))),
+        ("release", p.Release(seq=5)),
+        ("estop", p.Estop(seq=6)),
+        ("clear", p.Clear(seq=7)),
+        (
+            "config_defaults_release",
+            p.Config(seq=8, watchdog_timeout_ms=300, watchdog_action=1, joints=joints),
+        ),
+        ("info_defaults", p.Info(seq=1, firmware_version=(1, 0, 0), joints=joints)),
+        (
+            "state_enabled",
+            p.State(
+                seq=4,
+                frame=0x01020304,
+                flags=p.FLAG_ENABLED | p.FLAG_CLAMPED,
+                setpoints_100urad=(600, -600, 14000, 9000, 0, 600),
+                targets_100urad=(1000, -2000, 14000, 9000, 0, 5000),
+                rx_ok=12,
+                bad_crc=1,
+                bad_frame=2,
+                bad_msg=3,
+                rx_overflow=0,
+            ),
+        ),
+        ("error_estop", p.Error(seq=3, code=3, request_type=p.Enable.TYPE)),
+    ]
+    frames = [_frame_vector(name, msg) for name, msg in msgs]
+    good = bytes.fromhex(frames[1]["wire_hex"])  # ping
+    bad_crc = bytearray(p.pack_raw(p.Ping.TYPE, 2, b""))
+    bad_crc[-1] ^= 0x01
+    invalid = [
+        {"name": "bad_crc", "wire_hex": (p.cobs_encode(bytes(bad_crc)) + b"\x00").hex(), "error": "bad_crc"},
+        {"name": "cobs_past_end", "wire_hex": "05020300", "error": "bad_frame"},
+        {
+            "name": "too_short",
+            "wire_hex": (p.cobs_encode(b"\x02\x02\x00") + b"\x00").hex(),
+            "error": "bad_frame",
+        },
+        {"name": "too_long", "wire_hex": "ff" * 140 + "00", "error": "bad_frame"},
+        {
+            "name": "unknown_type",
+            "wire_hex": (p.cobs_encode(p.pack_raw(0x42, 9, b"")) + b"\x00").hex(),
+            "error": "bad_msg",
+        },
+    ]
+    streams = [
+        {
+            "name": "garbage_then_ping",
+            "wire_hex": (b"\x13\x37\xaa\x00" + good).hex(),
+            "events": ["bad_frame", "Ping"],
+        },
+        {
+            "name": "idle_delimiters_then_ping",
+            "wire_hex": (b"\x00\x00" + good + b"\x00").hex(),
+            "events": ["Ping"],
+        },
+    ]
+    cobs = [
+        b"",
+        b"\x00",
+        b"\x00\x00",
+        b"\x11\x22\x00\x33",
+        b"\x11\x00\x00\x00",
+        bytes(range(1, 255)),
+        bytes(range(1, 256)),
+        bytes(range(0, 256))[:128],
+    ]
+    return {
+        "protocol_version": p.PROTOCOL_VERSION,
+        "crc": {
+            "variant": "CRC-16/CCITT-FALSE",
+            "poly": "0x1021",
+            "init": "0xffff",
+            "check_ascii": "123456789",
+            "check": p.crc16_ccitt_false(b"123456789"),
+        },
+        "cobs": [{"decoded_hex": d.hex(), "encoded_hex": p.cobs_encode(d).hex()} for d in cobs],
+        "frames": frames,
+        "invalid": invalid,
+        "streams": streams,
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    args = ap.parse_args()
+    args.out.write_text(json.dumps(build_vectors(), indent=1) + "\n")
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
