@@ -11,6 +11,7 @@ Ctrl-C, an exception or a lost link end the run with the log complete up to then
 
 from __future__ import annotations
 
+import gc
 import json
 import math
 import time
@@ -129,6 +130,22 @@ class DeployLoop:
         self.status = status
         self.wire_preview = wire_preview
         self._ticks: list[dict[str, Any]] = []
+        self._timing: dict[str, float] = {}
+        self._warm_up()
+
+    def _warm_up(self) -> None:
+        """Run policy, controller and safety once on the home pose (nothing is sent), so first-call
+        costs (torch's lazy init, kinematics caches) do not land inside the first control period."""
+        from robokit.arm import ArmState
+
+        home = np.asarray(self.robot.home_q, dtype=np.float64)
+        obs = self.observer.observe(
+            ArmState(q=home, q_is_measured=False, t_s=0.0), np.zeros(3), np.zeros(self.controller.action_dim)
+        )
+        action = np.nan_to_num(np.asarray(self.policy.act(obs), dtype=np.float64))
+        if action.shape == (self.controller.action_dim,):
+            self.safety.apply(self.controller.targets(action, home), home)
+        self.safety.counts = dict.fromkeys(self.safety.counts, 0)
 
     def run(
         self, goals: Sequence[np.ndarray], seconds_per_goal: float, tolerance_m: float = 0.02
@@ -144,6 +161,10 @@ class DeployLoop:
         lateness: list[float] = []
         goal_results: list[dict] = []
         reason = "completed"
+        # a full collection of the large heap (torch, PyBullet) takes ~100 ms: do it now, then freeze
+        # what exists so the loop's collections only scan what the loop itself allocates
+        gc.collect()
+        gc.freeze()
         t_start = time.monotonic()
         tick = 0
         last_action = np.zeros(self.controller.action_dim)
@@ -157,8 +178,10 @@ class DeployLoop:
                 for _ in range(n_ticks):
                     deadline = t_start + tick * period
                     _sleep_until(deadline)
-                    late_ms = (time.monotonic() - deadline) * 1e3
+                    t_tick = time.monotonic()
+                    late_ms = (t_tick - deadline) * 1e3
                     state = self.arm.read()
+                    t_read = time.monotonic()
                     obs = self.observer.observe(state, goal, last_action)
                     action = np.asarray(self.policy.act(obs), dtype=np.float64)
                     if action.shape != (self.controller.action_dim,) or not np.all(np.isfinite(action)):
@@ -171,7 +194,13 @@ class DeployLoop:
                     except (UnsafeTarget, ValueError) as exc:
                         self._write_tick(log, tick, gi, late_ms, state, obs, action, None)
                         raise DeployAborted(f"unsafe target ({exc}); nothing sent, arm holds") from None
+                    t_computed = time.monotonic()
                     self.arm.command(q_target)
+                    self._timing = {
+                        "read_ms": round((t_read - t_tick) * 1e3, 3),
+                        "compute_ms": round((t_computed - t_read) * 1e3, 3),
+                        "send_ms": round((time.monotonic() - t_computed) * 1e3, 3),
+                    }
                     last_action = np.clip(action, -1.0, 1.0)
                     lateness.append(late_ms)
                     dist = float(np.linalg.norm(obs["achieved_goal"] - goal))
@@ -200,6 +229,7 @@ class DeployLoop:
         except DeployAborted as exc:
             reason = exc.reason
         finally:
+            gc.unfreeze()
             if log is not None:
                 log.close()
         summary = self._summary(reason, tick, time.monotonic() - t_start, lateness, goal_results)
@@ -230,6 +260,8 @@ class DeployLoop:
             "targets": None if q_target is None else q_target.tolist(),
             "telemetry": state.extra,
         }
+        if q_target is not None:
+            row.update(self._timing)
         if q_target is not None and self.wire_preview is not None:
             row["wire"] = self.wire_preview(q_target)
         self._ticks.append(row)

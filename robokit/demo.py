@@ -1,0 +1,207 @@
+"""``robokit demo``: the whole product in a few minutes.
+
+1. train a ServoArmReach policy (or reuse the one an earlier demo left in the output folder);
+2. evaluate it on 100 episodes, with the evaluation video grid and plots;
+3. start the emulated arm (the real firmware in simavr) and deploy the same policy file over the
+   pseudo-terminal to reach a few goals, measuring the reach error from the servo pulse widths;
+4. print one summary (also written to ``OUT/summary.json``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ENV_ID = "robokit/ServoArmReach-v0"
+FAST_TRAIN_STEPS = 3_000
+
+
+class StageFailed(RuntimeError):
+    def __init__(self, stage: str, error: BaseException, hint: str) -> None:
+        super().__init__(f"stage '{stage}' failed: {error}\n  what to do: {hint}")
+
+
+def _banner(n: int, total: int, text: str) -> None:
+    print(f"\n[{n}/{total}] {text}", flush=True)
+
+
+def stage_train(out: Path, fast: bool, seed: int) -> tuple[Path, dict[str, Any]]:
+    """Train (or reuse) the policy; returns its path and a small report."""
+    from robokit.policies import default_config, read_spec, train
+
+    run = out / "train"
+    policy = run / "policy.safetensors"
+    if policy.is_file():
+        spec = read_spec(policy)
+        print(
+            f"reusing {policy} ({spec.get('training_steps', '?')} training steps); "
+            f"delete {run} to train again"
+        )
+        return policy, {"reused": True, "policy": str(policy)}
+    overrides: dict[str, Any] = {"out": str(run), "seed": seed}
+    if fast:
+        overrides.update(steps=FAST_TRAIN_STEPS, eval_episodes=20, stop_success_rate=None)
+    config = default_config(ENV_ID, "sac", **overrides)
+    t0 = time.perf_counter()
+    path = train(config)
+    return path, {
+        "reused": False,
+        "policy": str(path),
+        "wall_s": time.perf_counter() - t0,
+        "steps": config.steps,
+    }
+
+
+def stage_eval(policy: Path, out: Path, fast: bool) -> dict[str, Any]:
+    from robokit.policies import evaluate
+
+    episodes = 20 if fast else 100
+    return evaluate(policy, episodes=episodes, out_dir=out / "eval", video=True, video_episodes=4, workers=2)
+
+
+def stage_deploy(policy_path: Path, out: Path, fast: bool, seed: int) -> dict[str, Any]:
+    """Deploy on the emulated arm; per-goal reach error from the measured pulse widths."""
+    import gymnasium as gym
+    import numpy as np
+
+    import robokit.envs  # noqa: F401
+    from robokit.firmware_bridge.deploy import DeployLoop, plot_joints
+    from robokit.firmware_bridge.emulator import Emulator
+    from robokit.firmware_bridge.fixedpoint import TICK_US
+    from robokit.firmware_bridge.hardware_arm import HardwareArm
+    from robokit.kinematics import Kinematics
+    from robokit.policies import load_policy
+
+    policy = load_policy(policy_path)
+    env = gym.make(ENV_ID)
+    goals = [
+        env.reset(seed=seed + 1000 + i)[0]["desired_goal"].astype(float) for i in range(2 if fast else 3)
+    ]
+    env.close()
+    log_dir = out / "deploy"
+    with Emulator() as emu:
+        print(f"emulated arm on {emu.port}; enabling the servos from the home pose")
+        with HardwareArm(
+            emu.port, policy.spec["robot"], control_period_s=1 / float(policy.spec["control_hz"])
+        ) as arm:
+            while arm.read().frame < 10:
+                time.sleep(0.02)
+            arm.enable()
+            loop = DeployLoop(
+                policy, arm, log_dir=log_dir, status=lambda s: print("\r" + s, end="", flush=True)
+            )
+            summary = loop.run(goals, seconds_per_goal=2.0 if fast else 3.0)
+            loop.close()
+            print()
+            kin = Kinematics(arm.spec)
+            for g in summary.goals:
+                pf = emu.pulses.wait_for(g["frame"], timeout_s=3.0)
+                q = []
+                for w_us, j in zip(pf.widths_us, arm.info.joints):
+                    q.append((w_us - j.pulse_zero_ticks * TICK_US) / (j.gain_q16 / 65536 * TICK_US / 1e-4))
+                ee = kin.fk(np.asarray(q))
+                g["pulse_reach_error_m"] = float(np.linalg.norm(ee - np.asarray(g["goal_m"])))
+            kin.close()
+            link = arm.link_stats()
+    png = plot_joints(log_dir, arm.spec)
+    return {"summary": summary.to_dict(), "joints_png": str(png), "log_dir": str(log_dir), "link": link}
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="robokit demo",
+        description=(
+            "Train a ServoArmReach policy, evaluate it (success rate, video grid, plots), then run the real "
+            "arm firmware in simavr and deploy the same policy file over a pseudo-terminal."
+        ),
+    )
+    p.add_argument("--out", type=Path, default=Path("runs/demo"), help="output folder (default runs/demo)")
+    p.add_argument(
+        "--fast", action="store_true", help=f"CI mode: {FAST_TRAIN_STEPS} training steps, 20 eval episodes"
+    )
+    p.add_argument(
+        "--no-hardware", action="store_true", help="skip the emulated arm (no avr-gcc/simavr needed)"
+    )
+    p.add_argument("--seed", type=int, default=0)
+    return p
+
+
+def main(argv: list[str]) -> int:
+    args = _parser().parse_args(argv)
+    out: Path = args.out
+    out.mkdir(parents=True, exist_ok=True)
+    total = 2 if args.no_hardware else 3
+    report: dict[str, Any] = {"env_id": ENV_ID, "fast": args.fast}
+    t0 = time.perf_counter()
+    try:
+        _banner(1, total, f"train {ENV_ID} with SAC+HER (robokit train defaults)")
+        try:
+            policy, report["train"] = stage_train(out, args.fast, args.seed)
+        except Exception as exc:
+            raise StageFailed(
+                "train",
+                exc,
+                f"check the message above; resume with `robokit train {ENV_ID} "
+                f"--out {out / 'train'} --resume`, or delete {out / 'train'}",
+            ) from exc
+        _banner(2, total, "evaluate on seeded episodes, write videos and plots")
+        try:
+            report["eval"] = stage_eval(policy, out, args.fast)
+        except Exception as exc:
+            raise StageFailed("evaluate", exc, f"run `robokit eval {policy}` to see the error alone") from exc
+        if not args.no_hardware:
+            _banner(3, total, "deploy on the emulated arm (real firmware in simavr, real pty)")
+            try:
+                report["deploy"] = stage_deploy(policy, out, args.fast, args.seed)
+            except Exception as exc:
+                raise StageFailed(
+                    "deploy",
+                    exc,
+                    "install gcc-avr avr-libc simavr libsimavr-dev libelf-dev "
+                    "(bash .ci/install), or pass --no-hardware",
+                ) from exc
+    except StageFailed as exc:
+        print(f"\nrobokit demo: {exc}", file=sys.stderr)
+        (out / "summary.json").write_text(json.dumps({**report, "error": str(exc)}, indent=2, default=str))
+        return 1
+    report["wall_s"] = time.perf_counter() - t0
+    (out / "summary.json").write_text(json.dumps(report, indent=2, default=str))
+    print_summary(report, out)
+    return 0
+
+
+def print_summary(report: dict[str, Any], out: Path) -> None:
+    ev = report["eval"]
+    agg = ev.get("aggregate", ev)
+    lo, hi = agg.get("success_ci95", [float("nan"), float("nan")])
+    print("\n=== robokit demo summary ===")
+    print(f"policy            {report['train']['policy']}")
+    print(
+        f"sim success rate  {agg['success_rate'] * 100:.1f}% over {agg.get('episodes', '?')} episodes "
+        f"(95% CI {lo * 100:.0f}-{hi * 100:.0f}%)"
+    )
+    eval_dir = Path(ev.get("out_dir", out / "eval"))
+    for key in ("videos", "plots"):
+        if ev.get(key):
+            print(f"{key:17s} " + ", ".join(str(eval_dir / v) for v in ev[key]))
+    if "deploy" in report:
+        d = report["deploy"]["summary"]
+        for i, g in enumerate(d["goals"]):
+            goal = ", ".join(f"{v:.3f}" for v in g["goal_m"])
+            print(
+                f"emulated arm goal {i + 1} ({goal}) m: reach error {g['pulse_reach_error_m'] * 100:.2f} cm "
+                "(from measured pulse widths)"
+            )
+        print(
+            f"control loop      {d['achieved_hz']:.1f} Hz (target {d['target_hz']:g}), lateness p50 "
+            f"{d['lateness_p50_ms']:.2f} ms p99 {d['lateness_p99_ms']:.2f} ms, missed deadlines "
+            f"{d['missed_deadlines']}, link {report['deploy']['link']}"
+        )
+        print(
+            f"deploy log        {report['deploy']['log_dir']} ({Path(report['deploy']['joints_png']).name})"
+        )
+    print(f"summary           {out / 'summary.json'} ({report['wall_s']:.0f} s in all)")
