@@ -1,0 +1,42 @@
+"""`robokit demo --fast` end to end: train, evaluate with videos, deploy on the emulated arm."""
+
+import json
+
+import imageio.v2 as imageio
+import pytest
+
+from robokit.cli import main
+from robokit.firmware_bridge.emulator import missing_tools
+
+
+@pytest.mark.skipif(missing_tools() is not None, reason=f"emulator toolchain: {missing_tools()}")
+def test_demo_fast_end_to_end(tmp_path, capsys):
+    out = tmp_path / "demo"
+    assert main(["demo", "--fast", "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "sim success rate" in text and "reach error" in text and "control loop" in text
+
+    summary = json.loads((out / "summary.json").read_text())
+    agg = summary["eval"]["aggregate"]
+    assert 0.0 <= agg["success_rate"] <= 1.0 and agg["episodes"] == 20
+    assert (out / "train" / "policy.safetensors").is_file()
+
+    eval_dir = out / "eval"
+    assert json.loads((eval_dir / "eval.json").read_text())["aggregate"]["success_rate"] == agg["success_rate"]
+    grid = eval_dir / "videos" / "grid.mp4"
+    reader = imageio.get_reader(grid, format="FFMPEG")
+    frames = [f for f in reader]
+    assert len(frames) > 5 and frames[0].ndim == 3 and frames[0].std() > 5
+    for png in summary["eval"]["plots"]:
+        assert (eval_dir / png).stat().st_size > 1000
+
+    deploy = summary["deploy"]["summary"]
+    assert deploy["exit_reason"] == "completed" and deploy["ticks"] == 100
+    assert len(deploy["goals"]) == 2
+    for g in deploy["goals"]:
+        assert 0.0 <= g["pulse_reach_error_m"] < 0.5  # measured from pulse widths, whatever training reached
+    assert (out / "deploy" / "joints.png").is_file() and (out / "deploy" / "ticks.jsonl").is_file()
+
+    # a second run reuses the trained policy
+    assert main(["demo", "--fast", "--no-hardware", "--out", str(out)]) == 0
+    assert "reusing" in capsys.readouterr().out
