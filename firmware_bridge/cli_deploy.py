@@ -44,6 +44,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--hz", type=float, help="override the policy's control rate (benchmarking only)")
     p.add_argument("--log", type=Path, help="log folder (default runs/deploy-<timestamp>/)")
+    p.add_argument(
+        "--robot", help="the arm's robot (default: servo_arm on a port; the policy's robot with --dry-run)"
+    )
     p.add_argument("--baud", type=int, default=1_000_000, help="baud rate (default 1000000)")
     p.add_argument(
         "--on-exit", choices=("hold", "release"), default="hold", help="arm state when done (default hold)"
@@ -62,6 +65,7 @@ def main(argv: list[str]) -> int:
         DeployAborted,
         DeployLoop,
         PolicyMismatch,
+        check_policy_for_robot,
         parse_goal,
         plot_joints,
     )
@@ -78,7 +82,12 @@ def main(argv: list[str]) -> int:
     except (OSError, ValueError) as exc:
         print(f"robokit deploy: cannot use {args.policy}: {exc}", file=sys.stderr)
         return EXIT_REFUSED
-    robot = get_robot(policy.spec["robot"])
+    try:
+        robot = get_robot(args.robot or (policy.spec["robot"] if args.dry_run else "servo_arm"))
+        check_policy_for_robot(policy.spec, robot)  # before the arm is touched
+    except (KeyError, PolicyMismatch) as exc:
+        print(f"robokit deploy: {exc}", file=sys.stderr)
+        return EXIT_REFUSED
     log_dir = args.log or Path("runs") / f"deploy-{time.strftime('%Y%m%d-%H%M%S')}"
     arm = None
     try:

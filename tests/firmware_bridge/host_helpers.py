@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -27,33 +29,37 @@ def pulse_angles(pf: PulseFrame, info: Info) -> np.ndarray:
 __all__ = ["Emulator", "needs_emulator", "pulse_angles"]
 
 
-class _GreedyReach:
-    """A test policy: step the end effector straight at the goal (ee_delta), optionally NaN at a tick."""
+def scripted_policy_file(folder: Path, env_id: str = "robokit/ServoArmReach-v0") -> Path:
+    """The scripted IK reach policy written to a real policy file."""
+    from robokit.policies import scripted_policy
 
-    def __init__(self, robot: str, nan_at_tick: int | None) -> None:
-        from robokit.robots import get_robot
-        from robokit.safety import SafetySettings
+    return scripted_policy(env_id).save(folder / f"scripted-{env_id.split('/')[-1]}.safetensors")
 
-        spec = get_robot("servo_arm")
-        self.spec = {
-            "robot": robot,
-            "control_mode": "ee_delta",
-            "control_hz": 25.0,
-            "action_dim": 3,
-            "safety": SafetySettings.from_spec(spec).to_dict(),
-        }
-        self.scale = spec.ee_delta_scale_m
-        self.nan_at_tick, self.tick = nan_at_tick, 0
+
+def tiny_policy_file(folder: Path, hidden: tuple[int, ...] = (16, 16), fill: float | None = None) -> Path:
+    """An untrained MLP policy for ServoArmReach as a real policy file (``fill``: set every weight)."""
+    import torch
+
+    from robokit.policies import scripted_policy
+    from robokit.policies.policy_file import Policy
+
+    spec = dict(scripted_policy().spec)
+    spec.update(algo="untrained", network={"hidden": list(hidden), "activation": "relu", "output": "tanh"})
+    torch.manual_seed(0)
+    policy = Policy(spec)
+    if fill is not None:
+        with torch.no_grad():
+            for t in policy.net.parameters():
+                t.fill_(fill)
+    return policy.save(folder / f"tiny-{fill}.safetensors")
+
+
+class NanAfter:
+    """Wraps a loaded policy; from tick ``n`` on its action is NaN (a diverged network)."""
+
+    def __init__(self, policy, n: int) -> None:
+        self.policy, self.n, self.tick, self.spec = policy, n, 0, policy.spec
 
     def act(self, obs: dict) -> np.ndarray:
         self.tick += 1
-        if self.nan_at_tick is not None and self.tick > self.nan_at_tick:
-            return np.full(3, np.nan)
-        return np.clip((obs["desired_goal"] - obs["achieved_goal"]) / self.scale, -1, 1)
-
-
-def test_policy(robot: str = "servo_arm", nan_at_tick: int | None = None) -> _GreedyReach:
-    return _GreedyReach(robot, nan_at_tick)
-
-
-test_policy.__test__ = False  # a helper, not a pytest test
+        return np.full(3, np.nan) if self.tick > self.n else self.policy.act(obs)

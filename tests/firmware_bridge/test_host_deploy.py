@@ -13,9 +13,10 @@ from robokit.arm import ArmDisconnected
 from robokit.firmware_bridge.deploy import DeployAborted, DeployLoop, PolicyMismatch
 from robokit.firmware_bridge.hardware_arm import HardwareArm
 from robokit.kinematics import Kinematics
+from robokit.policies import load_policy
 from robokit.robots import get_robot
 
-from .host_helpers import Emulator, needs_emulator, pulse_angles, test_policy
+from .host_helpers import Emulator, NanAfter, needs_emulator, pulse_angles, scripted_policy_file
 
 pytestmark = needs_emulator
 GOAL = np.array([0.20, 0.05, 0.15])
@@ -29,11 +30,16 @@ def _settled_arm(emu: Emulator, **kw) -> HardwareArm:
     return arm
 
 
-def test_scripted_policy_reaches_the_goal_measured_from_pulses(tmp_path):
+@pytest.fixture(scope="module")
+def scripted(tmp_path_factory):
+    return load_policy(scripted_policy_file(tmp_path_factory.mktemp("policy")))
+
+
+def test_scripted_policy_reaches_the_goal_measured_from_pulses(tmp_path, scripted):
     spec = get_robot("servo_arm")
     with Emulator() as emu:
         arm = _settled_arm(emu)
-        loop = DeployLoop(test_policy(), arm, log_dir=tmp_path)
+        loop = DeployLoop(scripted, arm, log_dir=tmp_path)
         summary = loop.run([GOAL], seconds_per_goal=2.0)
         frame = arm.read().frame
         pf = emu.pulses.wait_for(frame)
@@ -50,10 +56,10 @@ def test_scripted_policy_reaches_the_goal_measured_from_pulses(tmp_path):
 
 
 @pytest.mark.parametrize("how", ["kill", "freeze"])
-def test_link_loss_raises_within_three_periods(tmp_path, how):
+def test_link_loss_raises_within_three_periods(tmp_path, how, scripted):
     with Emulator() as emu:
         arm = _settled_arm(emu, control_period_s=0.04)
-        loop = DeployLoop(test_policy(), arm, log_dir=tmp_path)
+        loop = DeployLoop(scripted, arm, log_dir=tmp_path)
         t_fault = []
 
         def fault():
@@ -75,10 +81,10 @@ def test_link_loss_raises_within_three_periods(tmp_path, how):
     json.loads(rows[-1])  # the log is whole up to the fault
 
 
-def test_garbage_on_the_link_is_dropped_and_counted(tmp_path):
+def test_garbage_on_the_link_is_dropped_and_counted(tmp_path, scripted):
     with Emulator() as emu:
         arm = _settled_arm(emu)
-        loop = DeployLoop(test_policy(), arm, log_dir=tmp_path)
+        loop = DeployLoop(scripted, arm, log_dir=tmp_path)
         rng = np.random.default_rng(0)
 
         def inject():
@@ -95,13 +101,13 @@ def test_garbage_on_the_link_is_dropped_and_counted(tmp_path):
     assert summary.goals[0]["reach_error_m"] < 0.01
 
 
-def test_nan_action_sends_nothing_and_the_arm_holds(tmp_path):
+def test_nan_action_sends_nothing_and_the_arm_holds(tmp_path, scripted):
     with Emulator() as emu:
         arm = _settled_arm(emu)
-        loop = DeployLoop(test_policy(nan_at_tick=10), arm, log_dir=tmp_path)
+        loop = DeployLoop(NanAfter(scripted, 10), arm, log_dir=tmp_path)
         with pytest.raises(DeployAborted, match="bad action"):
             loop.run([GOAL], seconds_per_goal=2.0)
-        assert arm.stats["targets"] == 10
+        sent = arm.stats["targets"]
         held = arm.read()
         time.sleep(0.2)
         later = arm.read()
@@ -111,13 +117,15 @@ def test_nan_action_sends_nothing_and_the_arm_holds(tmp_path):
     assert all(w > 0 for w in pf.widths_us)
     rows = [json.loads(r) for r in (tmp_path / "ticks.jsonl").read_text().splitlines()]
     assert rows[-1]["targets"] is None and "nan" in str(rows[-1]["action"]).lower()
+    assert sent == len(rows) - 1 >= 5  # every tick before the NaN sent TARGETS; the NaN tick sent nothing
 
 
-def test_policy_for_another_robot_is_refused_before_anything_is_sent():
+def test_policy_for_another_robot_is_refused_before_anything_is_sent(tmp_path):
+    panda = load_policy(scripted_policy_file(tmp_path, "robokit/PandaReach-v0"))
     with Emulator() as emu:
         arm = HardwareArm(emu.port, "servo_arm")
         with pytest.raises(PolicyMismatch, match="panda"):
-            DeployLoop(test_policy(robot="panda"), arm, robot=get_robot("servo_arm"))
+            DeployLoop(panda, arm, robot=get_robot("servo_arm"))
         assert arm.stats["targets"] == 0
         arm.close()
 
