@@ -46,8 +46,12 @@ def record_targets(env_id: str, steps: int, **kwargs) -> tuple[list[list[float]]
 
 
 def raw_pybullet(
-    robot: str, targets: list[list[float]], resets: set[int], timestep_s: float | None = None,
-    substeps: int | None = None, solver_iterations: int | None = None,
+    robot: str,
+    targets: list[list[float]],
+    resets: set[int],
+    timestep_s: float | None = None,
+    substeps: int | None = None,
+    solver_iterations: int | None = None,
 ) -> float:
     """Steps/s of the physics alone: same scene and motors, replaying the env's joint targets with
     position control and restoreState at the env's resets (the limit for the env's own motion)."""
@@ -96,7 +100,9 @@ def env_rate(env_id: str, steps: int, **kwargs) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--steps", type=int, default=2000, help="env steps per measurement")
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds; the median is reported")
     args = parser.parse_args()
@@ -155,7 +161,10 @@ def main() -> None:
                 "samples": samples,
                 "ratios": ratios,
                 "settings": {"steps": args.steps, "rounds": args.rounds, "fast_settings": fast},
-                "machine": {"python": platform.python_version(), "cpu": platform.processor() or platform.machine()},
+                "machine": {
+                    "python": platform.python_version(),
+                    "cpu": platform.processor() or platform.machine(),
+                },
             },
             indent=2,
         )

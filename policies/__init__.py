@@ -1,0 +1,64 @@
+"""Policies: policy files (safetensors + JSON spec), a scripted reach policy, training (SB3), evaluation.
+
+Every name is imported on first use, so ``robokit train --help`` stays instant and loading a policy
+(``load_policy``: torch + safetensors) never imports Stable-Baselines3.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+_LAZY = {
+    "FORMAT_VERSION": "robokit.policies.policy_file",
+    "Policy": "robokit.policies.policy_file",
+    "PolicyFileError": "robokit.policies.policy_file",
+    "PolicyMismatchError": "robokit.policies.policy_file",
+    "check_compatible": "robokit.policies.policy_file",
+    "load_policy": "robokit.policies.policy_file",
+    "read_spec": "robokit.policies.policy_file",
+    "save_policy": "robokit.policies.policy_file",
+    "scripted_policy": "robokit.policies.scripted",
+    "TrainConfig": "robokit.policies.config",
+    "default_config": "robokit.policies.config",
+    "train": "robokit.policies.training",
+    "evaluate": "robokit.policies.evaluation",
+}
+
+__all__ = [
+    "FORMAT_VERSION",
+    "Policy",
+    "PolicyFileError",
+    "PolicyMismatchError",
+    "TrainConfig",
+    "check_compatible",
+    "default_config",
+    "evaluate",
+    "load_policy",
+    "read_spec",
+    "save_policy",
+    "scripted_policy",
+    "train",
+]
+
+if TYPE_CHECKING:
+    from robokit.policies.config import TrainConfig, default_config
+    from robokit.policies.evaluation import evaluate
+    from robokit.policies.policy_file import (
+        FORMAT_VERSION,
+        Policy,
+        PolicyFileError,
+        PolicyMismatchError,
+        check_compatible,
+        load_policy,
+        read_spec,
+        save_policy,
+    )
+    from robokit.policies.scripted import scripted_policy
+    from robokit.policies.training import train
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'robokit.policies' has no attribute {name!r}")

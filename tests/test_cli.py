@@ -9,13 +9,21 @@ from robokit.cli import main
 
 def test_help_is_instant_and_lists_commands():
     t0 = time.perf_counter()
-    out = subprocess.run([sys.executable, "-m", "robokit.cli", "--help"], capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "robokit.cli", "--help"], capture_output=True, text=True, check=True
+    )
     assert time.perf_counter() - t0 < 5.0
     for cmd in ("demo", "envs", "train", "eval", "deploy", "emulate"):
         assert cmd in out.stdout
     heavy = subprocess.run(
-        [sys.executable, "-c", "import sys, robokit.cli; print('torch' in sys.modules, 'pybullet' in sys.modules)"],
-        capture_output=True, text=True, check=True,
+        [
+            sys.executable,
+            "-c",
+            "import sys, robokit.cli; print('torch' in sys.modules, 'pybullet' in sys.modules)",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
     )
     assert heavy.stdout.strip() == "False False"
 

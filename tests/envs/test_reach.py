@@ -79,7 +79,9 @@ def test_nan_action_raises_and_never_reaches_the_sim():
         with pytest.raises(ValueError, match="NaN or inf"):
             u.step(np.array(bad))
     after = (u.arm.read().q, u.arm.t_s, u.arm._target)
-    assert np.array_equal(before[0], after[0]) and before[1] == after[1] and np.array_equal(before[2], after[2])
+    assert (
+        np.array_equal(before[0], after[0]) and before[1] == after[1] and np.array_equal(before[2], after[2])
+    )
     with pytest.raises(ValueError, match="shape"):
         u.step(np.zeros(5))
     env.close()
@@ -136,7 +138,9 @@ def test_panda_goals_mirror_panda_gym():
     env.close()
 
 
-@pytest.mark.parametrize("env_id,threshold", [("robokit/ServoArmReach-v0", 0.9), ("robokit/PandaReach-v0", 0.9)])
+@pytest.mark.parametrize(
+    "env_id,threshold", [("robokit/ServoArmReach-v0", 0.9), ("robokit/PandaReach-v0", 0.9)]
+)
 def test_goals_are_reachable_by_a_greedy_policy(env_id, threshold):
     env = gym.make(env_id)
     scale = env.unwrapped.robot.ee_delta_scale_m
@@ -144,7 +148,9 @@ def test_goals_are_reachable_by_a_greedy_policy(env_id, threshold):
     for ep in range(20):
         obs, _ = env.reset(seed=ep)
         for _ in range(50):
-            obs, r, term, trunc, info = env.step(np.clip((obs["desired_goal"] - obs["achieved_goal"]) / scale, -1, 1))
+            obs, r, term, trunc, info = env.step(
+                np.clip((obs["desired_goal"] - obs["achieved_goal"]) / scale, -1, 1)
+            )
             if term or trunc:
                 break
         wins += info["is_success"]

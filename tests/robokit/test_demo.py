@@ -22,7 +22,9 @@ def test_demo_fast_end_to_end(tmp_path, capsys):
     assert (out / "train" / "policy.safetensors").is_file()
 
     eval_dir = out / "eval"
-    assert json.loads((eval_dir / "eval.json").read_text())["aggregate"]["success_rate"] == agg["success_rate"]
+    assert (
+        json.loads((eval_dir / "eval.json").read_text())["aggregate"]["success_rate"] == agg["success_rate"]
+    )
     grid = eval_dir / "videos" / "grid.mp4"
     reader = imageio.get_reader(grid, format="FFMPEG")
     frames = [f for f in reader]

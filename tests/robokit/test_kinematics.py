@@ -25,7 +25,9 @@ def test_fk_matches_the_simulator(kin):
             q = rng.uniform(lo, hi)
             for j, v in zip(arm._joints, q):
                 p.resetJointState(arm.body, j, v, physicsClientId=arm.bullet.client)
-            sim = p.getLinkState(arm.body, ee, computeForwardKinematics=1, physicsClientId=arm.bullet.client)[4]
+            sim = p.getLinkState(arm.body, ee, computeForwardKinematics=1, physicsClientId=arm.bullet.client)[
+                4
+            ]
             assert np.allclose(kin.fk(q), sim, atol=1e-9)
 
 

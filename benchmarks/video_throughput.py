@@ -1,0 +1,105 @@
+"""Evaluation-video throughput: frames/s at 640x480 for ServoArmReach, end to end.
+
+End to end = ``robokit.policies.evaluate`` with ``--video``: worker start-up, stepping, TinyRenderer
+frames, overlays, per-episode H.264 encoding in the workers, and the grid montage in the parent. Every
+episode is filmed (``video_episodes == episodes``) and runs the full 50 steps (a slow scripted policy,
+gain 0.05, that does not arrive before the time limit). Frames/s = filmed frames / wall time.
+Also: step+render alone in one process (the per-core ceiling).
+
+    python benchmarks/video_throughput.py [--episodes 8] [--width 640] [--height 480]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import tempfile
+import time
+from pathlib import Path
+
+import gymnasium as gym
+
+import robokit.envs  # noqa: F401
+from robokit.policies import evaluate, scripted_policy
+
+RESULTS = Path(__file__).parent / "results" / "video_throughput.json"
+ENV_ID = "robokit/ServoArmReach-v0"
+
+
+def render_only(width: int, height: int, frames: int = 100) -> float:
+    """Frames/s of env.step + env.render in this process (one core)."""
+    env = gym.make(ENV_ID, render_mode="rgb_array", render_width=width, render_height=height)
+    env.reset(seed=0)
+    env.render()
+    t = time.perf_counter()
+    for _ in range(frames):
+        _, _, term, trunc, _ = env.step(env.action_space.sample())
+        env.render()
+        if term or trunc:
+            env.reset()
+    fps = frames / (time.perf_counter() - t)
+    env.close()
+    return fps
+
+
+def end_to_end(policy_path: Path, episodes: int, workers: int, width: int, height: int) -> dict:
+    with tempfile.TemporaryDirectory() as tmp:
+        t = time.perf_counter()
+        report = evaluate(
+            policy_path,
+            episodes=episodes,
+            out_dir=tmp,
+            video=True,
+            video_episodes=episodes,
+            workers=workers,
+            width=width,
+            height=height,
+            plot=False,
+            progress=False,
+        )
+        wall = time.perf_counter() - t
+        sizes = {p.name: p.stat().st_size for p in (Path(tmp) / "videos").glob("*.mp4")}
+    frames = sum(e["length"] + 1 for e in report["episodes"])
+    return {
+        "workers": workers,
+        "episodes": episodes,
+        "frames": frames,
+        "wall_s": round(wall, 2),
+        "frames_per_s": round(frames / wall, 1),
+        "mp4_bytes": sum(sizes.values()),
+        "mp4_files": len(sizes),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--episodes", type=int, default=8)
+    parser.add_argument("--width", type=int, default=640)
+    parser.add_argument("--height", type=int, default=480)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        policy_path = scripted_policy(ENV_ID, gain=0.05).save(Path(tmp) / "slow.safetensors")
+        result = {
+            "machine": {
+                "cpus": os.cpu_count(),
+                "platform": platform.platform(),
+                "load_avg_at_start": os.getloadavg(),
+            },
+            "env_id": ENV_ID,
+            "size": [args.width, args.height],
+            "step_and_render_one_process_fps": round(render_only(args.width, args.height), 1),
+            "end_to_end": [
+                end_to_end(policy_path, args.episodes, w, args.width, args.height) for w in (1, 2)
+            ],
+        }
+    result["machine"]["load_avg_at_end"] = os.getloadavg()
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(result, indent=1))
+    print(json.dumps(result, indent=1))
+    print(f"-> {RESULTS}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,118 @@
+"""Training settings: one dataclass, plus per-env defaults kept as data (``ENV_DEFAULTS``).
+
+Resolution order: ``TrainConfig`` field defaults < ``ALGO_DEFAULTS[algo]`` < ``ENV_DEFAULTS[env_id][algo]``
+< explicit overrides (CLI flags). The resolved config is written to ``RUN/config.yaml``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ALGOS = ("sac", "td3", "ppo")
+
+
+@dataclass
+class TrainConfig:
+    """Everything a training run depends on. Steps count env steps summed over all envs."""
+
+    env_id: str = "robokit/ServoArmReach-v0"
+    out: str = "runs/train"
+    algo: str = "td3"  # td3 | sac | ppo; TD3's SB3 update costs half of SAC's (see docs/training.md)
+    steps: int = 20_000  # total env steps (all envs); training may stop earlier, see stop_success_rate
+    seed: int = 0
+    n_envs: int = 1  # >1: one process per env (SubprocVecEnv), each with its own BulletClient
+    device: str = "cpu"
+    torch_threads: int = 1  # small MLPs: more threads only add overhead
+    # network and optimiser
+    net_arch: list[int] = field(default_factory=lambda: [64, 64])
+    learning_rate: float = 1e-3
+    gamma: float = 0.95
+    batch_size: int = 256
+    # off-policy (SAC/TD3)
+    buffer_size: int = 50_000
+    learning_starts: int = 200
+    tau: float = 0.05
+    train_freq: int = 1  # env steps (per env) between updates
+    gradient_steps: int = 1  # gradient steps per update
+    action_noise_std: float = 0.2  # TD3: Gaussian exploration noise (action units)
+    fused_adam: bool = True  # torch's fused Adam: cheaper SB3 updates on CPU
+    her: bool = True  # HerReplayBuffer (goal envs)
+    her_n_sampled_goal: int = 4
+    # on-policy (PPO)
+    n_steps: int = 512  # rollout length per env
+    n_epochs: int = 10
+    ent_coef: float = 0.0
+    # observation normalisation (VecNormalize, obs only); stats go into the policy file
+    norm_obs: bool = True
+    clip_obs: float = 10.0
+    # evaluation, early stop, checkpoints
+    eval_every: int = 500  # env steps between evaluations
+    eval_episodes: int = 50
+    eval_seed: int = 1_000_000  # evaluation episode i uses seed eval_seed + i
+    stop_success_rate: float | None = 0.96  # stop once evaluations reach this (None: run all steps) ...
+    stop_patience: int = 2  # ... this many times in a row (one lucky evaluation is not a solved task)
+    checkpoint_every: int = 2_000  # env steps; a SIGKILL loses at most this much
+    keep_checkpoints: int = 2
+    progress: bool = True
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> TrainConfig:
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(d) - names
+        if unknown:
+            raise ValueError(f"unknown config keys {sorted(unknown)}")
+        return cls(**d)
+
+    def save_yaml(self, path: str | Path) -> None:
+        import yaml
+
+        Path(path).write_text(yaml.safe_dump(self.to_dict(), sort_keys=False))
+
+    @classmethod
+    def load_yaml(cls, path: str | Path) -> TrainConfig:
+        import yaml
+
+        return cls.from_dict(yaml.safe_load(Path(path).read_text()))
+
+
+# Per algorithm (any env). SAC/TD3 settings follow rl-baselines3-zoo's tuned *Reach settings.
+ALGO_DEFAULTS: dict[str, dict[str, Any]] = {
+    "sac": {},
+    "td3": {},
+    "ppo": {
+        "her": False,
+        "learning_rate": 3e-4,
+        "batch_size": 64,
+        "gamma": 0.95,
+        "n_envs": 2,
+        "net_arch": [64, 64],
+        "steps": 100_000,
+        "eval_every": 5_000,
+    },
+}
+
+# Per env and algorithm: measured to solve the task (see docs/training.md and benchmarks/time_to_solve.py).
+ENV_DEFAULTS: dict[str, dict[str, dict[str, Any]]] = {
+    "robokit/ServoArmReach-v0": {"td3": {"steps": 10_000}, "sac": {"steps": 10_000}},
+    "robokit/ServoArmReachJoints-v0": {"td3": {"steps": 30_000}, "sac": {"steps": 30_000}},
+    "robokit/ServoArmReachDense-v0": {"td3": {"steps": 10_000}, "sac": {"steps": 10_000}},
+    "robokit/PandaReach-v0": {"td3": {"steps": 6_000}, "sac": {"steps": 6_000}},
+    "robokit/PandaReachDense-v0": {"td3": {"steps": 6_000}, "sac": {"steps": 6_000}},
+}
+
+
+def default_config(env_id: str, algo: str = "td3", **overrides: Any) -> TrainConfig:
+    """The resolved defaults for ``env_id`` and ``algo``, with ``overrides`` (None values ignored)."""
+    if algo not in ALGOS:
+        raise ValueError(f"unknown algo {algo!r}; choose one of {ALGOS}")
+    d: dict[str, Any] = {"env_id": env_id, "algo": algo}
+    d.update(ALGO_DEFAULTS[algo])
+    d.update(ENV_DEFAULTS.get(env_id, {}).get(algo, {}))
+    d.update({k: v for k, v in overrides.items() if v is not None})
+    return TrainConfig.from_dict(d)

@@ -1,0 +1,319 @@
+"""Training with Stable-Baselines3 into a run folder; read top to bottom.
+
+RUN/config.yaml        the resolved TrainConfig
+RUN/tb/                TensorBoard logs (SB3's + eval/success_rate, eval/mean_return)
+RUN/evals.jsonl        one row per periodic evaluation (steps, train_time_s, success_rate, ...)
+RUN/checkpoints/       step-<N>/ {model.zip, replay_buffer.pkl, vecnormalize.pkl, state.json}, written to a
+                       temp folder then renamed; ``latest`` names the newest complete one
+RUN/policy.safetensors the exported policy (robokit.policies.load_policy)
+
+Evaluation runs the *exported* policy (the deploy code path) on seeded episodes; its time is excluded
+from ``train_time_s``. SB3 is imported here, lazily by the CLI; deploying never imports this module.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import torch
+from stable_baselines3 import PPO, SAC, TD3, HerReplayBuffer
+from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.utils import set_random_seed
+from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecMonitor, VecNormalize
+
+import robokit.envs  # noqa: F401  (registers the ids)
+from robokit.policies.config import TrainConfig
+from robokit.policies.evaluation import aggregate, run_episode
+from robokit.policies.export import policy_from_sb3
+from robokit.policies.plots import EVALS_FILE
+from robokit.policies.policy_file import Policy
+
+ALGO_CLASSES = {"sac": SAC, "td3": TD3, "ppo": PPO}
+POLICY_FILE = "policy.safetensors"
+
+
+class RunExistsError(FileExistsError):
+    """``--out`` already holds a run and ``resume`` was not asked for."""
+
+
+def make_vec_env(config: TrainConfig) -> VecMonitor:
+    """n_envs copies of the env: in this process for 1, one process each (own BulletClient) for more."""
+
+    def factory(rank: int):
+        def make() -> gym.Env:
+            env = gym.make(config.env_id)
+            env.reset(seed=config.seed + rank)
+            return env
+
+        return make
+
+    fns = [factory(i) for i in range(config.n_envs)]
+    venv = DummyVecEnv(fns) if config.n_envs == 1 else SubprocVecEnv(fns, start_method="fork")
+    return VecMonitor(venv, info_keywords=("is_success",))
+
+
+def build_model(config: TrainConfig, venv: Any, tb_dir: Path) -> Any:
+    """A fresh SB3 model from the config."""
+    common = dict(
+        policy="MultiInputPolicy",
+        env=venv,
+        learning_rate=config.learning_rate,
+        gamma=config.gamma,
+        batch_size=config.batch_size,
+        policy_kwargs={
+            "net_arch": list(config.net_arch),
+            "optimizer_kwargs": {"fused": True} if config.fused_adam else {},
+        },
+        tensorboard_log=str(tb_dir),
+        seed=config.seed,
+        device=config.device,
+        verbose=0,
+    )
+    if config.algo == "ppo":
+        return PPO(**common, n_steps=config.n_steps, n_epochs=config.n_epochs, ent_coef=config.ent_coef)
+    off = dict(
+        buffer_size=config.buffer_size,
+        learning_starts=config.learning_starts,
+        tau=config.tau,
+        train_freq=config.train_freq,
+        gradient_steps=config.gradient_steps,
+    )
+    if config.her:
+        off["replay_buffer_class"] = HerReplayBuffer
+        off["replay_buffer_kwargs"] = {
+            "n_sampled_goal": config.her_n_sampled_goal,
+            "goal_selection_strategy": "future",
+        }
+    if config.algo == "td3":
+        from stable_baselines3.common.noise import NormalActionNoise
+
+        dim = venv.action_space.shape[0]
+        off["action_noise"] = NormalActionNoise(np.zeros(dim), config.action_noise_std * np.ones(dim))
+    return ALGO_CLASSES[config.algo](**common, **off)
+
+
+# ---- checkpoints ---------------------------------------------------------------------------------
+
+
+def save_checkpoint(run: Path, model: Any, venv: VecNormalize | None, state: dict, keep: int) -> Path:
+    """Write a complete checkpoint to a temp folder, rename it into place, then point ``latest`` at it."""
+    ckpts = run / "checkpoints"
+    name = f"step-{model.num_timesteps:09d}"
+    tmp = ckpts / f".tmp-{name}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    model.save(tmp / "model.zip")
+    if hasattr(model, "replay_buffer") and model.replay_buffer is not None:
+        model.save_replay_buffer(tmp / "replay_buffer.pkl")
+    if venv is not None:
+        venv.save(str(tmp / "vecnormalize.pkl"))
+    (tmp / "state.json").write_text(json.dumps(state))
+    final = ckpts / name
+    shutil.rmtree(final, ignore_errors=True)
+    os.replace(tmp, final)
+    _write_atomic(ckpts / "latest", name)
+    for old in sorted(p for p in ckpts.glob("step-*") if p.is_dir())[:-keep]:
+        shutil.rmtree(old, ignore_errors=True)
+    return final
+
+
+def latest_checkpoint(run: Path) -> Path | None:
+    """The newest complete checkpoint folder (temp folders of an interrupted save are ignored)."""
+    ckpts = run / "checkpoints"
+    pointer = ckpts / "latest"
+    if pointer.is_file() and (ckpts / pointer.read_text().strip() / "state.json").is_file():
+        return ckpts / pointer.read_text().strip()
+    done = sorted(p for p in ckpts.glob("step-*") if (p / "state.json").is_file())
+    return done[-1] if done else None
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+# ---- the callback: progress bar, periodic evaluation, checkpoints, early stop ---------------------------
+
+
+class RunCallback(BaseCallback):
+    """Evaluates every ``eval_every`` steps, checkpoints every ``checkpoint_every`` steps, shows progress,
+    and stops when ``stop_patience`` evaluations in a row reach ``stop_success_rate``. Keeps ``train_time_s`` (evaluation time
+    excluded, checkpoints included) across resumes."""
+
+    def __init__(self, config: TrainConfig, run: Path, venv_norm: VecNormalize | None, state: dict) -> None:
+        super().__init__()
+        self.config, self.run, self.venv_norm, self.state = config, run, venv_norm, state
+        self.eval_env = gym.make(config.env_id)
+        self.next_eval = (state["steps"] // config.eval_every + 1) * config.eval_every
+        self.next_ckpt = (state["steps"] // config.checkpoint_every + 1) * config.checkpoint_every
+        self.solved = False
+
+    def _on_training_start(self) -> None:
+        from tqdm import tqdm
+
+        self.bar = tqdm(
+            total=self.config.steps,
+            initial=self.num_timesteps,
+            unit="step",
+            desc=self.config.env_id.split("/")[-1],
+            disable=not self.config.progress,
+            dynamic_ncols=True,
+            mininterval=0.5,
+        )
+        self.t_mark = time.perf_counter()
+
+    def _pause(self) -> None:
+        self.state["train_time_s"] += time.perf_counter() - self.t_mark
+
+    def _resume(self) -> None:
+        self.t_mark = time.perf_counter()
+
+    def _on_step(self) -> bool:
+        self.bar.update(self.num_timesteps - self.bar.n)
+        if self.num_timesteps >= self.next_eval:
+            self._pause()
+            self.next_eval += self.config.eval_every
+            row = self.evaluate()
+            self.bar.set_postfix(success=f"{row['success_rate']:.2f}", train_s=f"{row['train_time_s']:.1f}")
+            stop = self.config.stop_success_rate
+            hit = stop is not None and row["success_rate"] >= stop
+            self.state["streak"] = self.state.get("streak", 0) + 1 if hit else 0
+            self.solved = hit and self.state["streak"] >= self.config.stop_patience
+            self._resume()
+        if self.num_timesteps >= self.next_ckpt:  # part of training time: a run pays for it
+            self.next_ckpt += self.config.checkpoint_every
+            self.checkpoint()
+        return not self.solved
+
+    def _on_training_end(self) -> None:
+        self._pause()
+        self._resume()
+        self.bar.close()
+
+    def current_policy(self) -> Policy:
+        return export_policy(
+            self.model, self.venv_norm, self.eval_env, self.config, self.state["train_time_s"]
+        )
+
+    def evaluate(self) -> dict[str, Any]:
+        policy = self.current_policy()
+        c = self.config
+        results = [
+            run_episode(self.eval_env, policy, c.eval_seed + i, i)[0].to_dict()
+            for i in range(c.eval_episodes)
+        ]
+        agg = aggregate(results)
+        row = {
+            "steps": int(self.num_timesteps),
+            "train_time_s": round(self.state["train_time_s"], 3),
+            "success_rate": agg["success_rate"],
+            "mean_return": agg["mean_return"],
+            "mean_length": agg["mean_length"],
+            "mean_final_distance_m": agg["mean_final_distance_m"],
+        }
+        with open(self.run / EVALS_FILE, "a") as f:
+            f.write(json.dumps(row) + "\n")
+        self.logger.record("eval/success_rate", row["success_rate"])
+        self.logger.record("eval/mean_return", row["mean_return"])
+        self.logger.record("eval/train_time_s", row["train_time_s"])
+        self.logger.dump(self.num_timesteps)
+        return row
+
+    def checkpoint(self) -> None:
+        self.state["steps"] = int(self.num_timesteps)
+        save_checkpoint(self.run, self.model, self.venv_norm, self.state, self.config.keep_checkpoints)
+
+
+def export_policy(model: Any, venv_norm: Any, env: Any, config: TrainConfig, train_time_s: float) -> Policy:
+    """The model's deterministic actor as a Policy with the training provenance in its spec."""
+    return policy_from_sb3(
+        model,
+        env,
+        config.env_id,
+        venv_norm,
+        training_steps=int(model.num_timesteps),
+        train_time_s=round(train_time_s, 3),
+        seed=config.seed,
+        hyperparameters=config.to_dict(),
+    )
+
+
+# ---- the entry point -------------------------------------------------------------------------------
+
+
+def train(config: TrainConfig, resume: bool = False) -> Path:
+    """Train (or resume) the run in ``config.out``; returns the path of the exported policy file.
+
+    Ctrl-C writes a checkpoint (and the policy so far) before re-raising KeyboardInterrupt.
+    """
+    run = Path(config.out)
+    ckpt = latest_checkpoint(run) if resume else None
+    if resume and (run / "config.yaml").is_file():
+        saved = TrainConfig.load_yaml(run / "config.yaml")
+        config = TrainConfig.from_dict(
+            {**saved.to_dict(), "steps": config.steps, "progress": config.progress}
+        )
+    elif not resume and (latest_checkpoint(run) or (run / POLICY_FILE).exists()):
+        raise RunExistsError(
+            f"{run} already holds a run; pass --resume to continue it, or choose another --out"
+        )
+    run.mkdir(parents=True, exist_ok=True)
+    config.save_yaml(run / "config.yaml")
+    torch.set_num_threads(config.torch_threads)
+    set_random_seed(config.seed)
+
+    venv: Any = make_vec_env(config)
+    venv_norm = None
+    if config.norm_obs:
+        if ckpt is not None and (ckpt / "vecnormalize.pkl").is_file():
+            venv_norm = VecNormalize.load(str(ckpt / "vecnormalize.pkl"), venv)
+        else:
+            venv_norm = VecNormalize(venv, norm_obs=True, norm_reward=False, clip_obs=config.clip_obs)
+        venv = venv_norm
+    if ckpt is not None:
+        state = json.loads((ckpt / "state.json").read_text())
+        model = ALGO_CLASSES[config.algo].load(ckpt / "model.zip", env=venv, device=config.device)
+        if (ckpt / "replay_buffer.pkl").is_file():
+            model.load_replay_buffer(ckpt / "replay_buffer.pkl")
+        _truncate_evals(run, state["steps"])
+    else:
+        state = {"steps": 0, "train_time_s": 0.0}
+        model = build_model(config, venv, run / "tb")
+        (run / EVALS_FILE).unlink(missing_ok=True)
+
+    callback = RunCallback(config, run, venv_norm, state)
+    try:
+        if model.num_timesteps < config.steps:
+            model.learn(
+                config.steps - model.num_timesteps,
+                callback=callback,
+                reset_num_timesteps=ckpt is None,
+                tb_log_name="run",
+            )
+        callback.checkpoint()  # so ``--resume --steps MORE`` continues from the end
+    except KeyboardInterrupt:
+        callback.checkpoint()
+        raise
+    finally:
+        path = run / POLICY_FILE
+        if model.num_timesteps > 0:
+            callback.current_policy().save(path)
+        callback.eval_env.close()
+        venv.close()
+    return path
+
+
+def _truncate_evals(run: Path, steps: int) -> None:
+    """Drop evaluation rows written after the checkpoint we resume from (they will be redone)."""
+    path = run / EVALS_FILE
+    if path.is_file():
+        rows = [r for r in path.read_text().splitlines() if r.strip() and json.loads(r)["steps"] <= steps]
+        _write_atomic(path, "".join(r + "\n" for r in rows))
