@@ -45,13 +45,26 @@ def wire_limit_hz(n_joints: int = 6, baud: int = DEFAULT_BAUD) -> dict[str, floa
 
 
 def load(policy_path: str | None):
+    """The policy file given, else an untrained MLP of the training default's shape (64, 64), saved
+    and loaded as a real policy file: a trained policy's inference cost."""
+    from robokit.policies import load_policy
+
     if policy_path:
-        from robokit.policies import load_policy
-
         return load_policy(policy_path)
-    from robokit.policies import tiny_policy  # an untrained MLP policy file's module, as deploy loads it
+    import tempfile
 
-    return tiny_policy("servo_arm", "ee_delta")
+    import torch
+
+    from robokit.policies import scripted_policy
+    from robokit.policies.config import default_config
+    from robokit.policies.policy_file import Policy
+
+    spec = dict(scripted_policy().spec)
+    hidden = list(default_config("robokit/ServoArmReach-v0").net_arch)
+    spec.update(algo="untrained", network={"hidden": hidden, "activation": "relu", "output": "tanh"})
+    torch.manual_seed(0)
+    with tempfile.TemporaryDirectory() as tmp:
+        return load_policy(Policy(spec).save(Path(tmp) / "untrained.safetensors"))
 
 
 def inference_us(policy, n: int = 2000) -> dict[str, float]:
@@ -75,7 +88,9 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--seconds", type=float, default=4.0, help="seconds per rate")
-    parser.add_argument("--policy", help="policy file (default: a tiny untrained MLP policy)")
+    parser.add_argument(
+        "--policy", help="policy file (default: an untrained MLP of the training default shape)"
+    )
     args = parser.parse_args()
     policy = load(args.policy)
     results = {"wire": wire_limit_hz(), "inference": inference_us(policy), "rates": {}}

@@ -75,7 +75,7 @@ class RobotTaskEnv(gym.Env):
         if task not in TASKS:
             raise ValueError(f"unknown task {task!r}; known: {sorted(TASKS)}")
         self.task = TASKS[task](self.robot, self.kin, reward_type=reward_type, **(task_kwargs or {}))
-        self.task.setup_scene(self.bullet)
+        self.task.setup_scene(self.bullet, visuals=render_mode is not None)
         self.arm.save()  # reset() restores this bit-exactly
 
         self.controller = Controller(self.robot, control_mode, self.kin, self.task.gripper_actuated)
@@ -119,6 +119,8 @@ class RobotTaskEnv(gym.Env):
         self.arm.command(q_target)
         self.arm.advance(self.control_period_s)
         self._state = self.arm.read()
+        if self._state.q_is_measured:  # the sim's bodies are at q: their FK is bit-exact and cheaper
+            self.kin.seed(self._state.q, self.arm.link_position(self.kin.ee_link_index))
         self._last_action = a
         obs = self._obs()
         info = self._info(obs)
@@ -126,8 +128,7 @@ class RobotTaskEnv(gym.Env):
         return obs, reward, info["is_success"], False, info
 
     def _info(self, obs: dict[str, np.ndarray]) -> dict[str, Any]:
-        diff = obs["achieved_goal"].astype(np.float64) - obs["desired_goal"]
-        d = math.sqrt(float(diff @ diff))
+        d = math.dist(obs["achieved_goal"].tolist(), obs["desired_goal"].tolist())  # in float64
         return {"is_success": d < self.task.distance_threshold_m, "distance_m": d}
 
     def compute_reward(self, achieved_goal: np.ndarray, desired_goal: np.ndarray, info: Any) -> np.ndarray:

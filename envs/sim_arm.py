@@ -52,11 +52,12 @@ class SimArm:
         self.frame = 0
         self._target = self._home.copy()
         self._setpoint = self._home.copy()
-        self._drive(self._home, np.zeros_like(self._home))  # restoreState keeps old motor targets
+        # restoreState keeps old motor targets
+        self._drive(self._home, np.zeros_like(self._home) if self.spec.servo_driven else None)
 
-    def _drive(self, q: np.ndarray, qd: np.ndarray) -> None:
+    def _drive(self, q: np.ndarray, qd: np.ndarray | None = None) -> None:
         kw = {}
-        if self.spec.servo_driven:
+        if qd is not None:
             kw = {"targetVelocities": qd.tolist(), "positionGains": [SERVO_POSITION_GAIN] * len(q)}
         p.setJointMotorControlArray(
             self.body,
@@ -75,7 +76,7 @@ class SimArm:
             raise ValueError(f"bad joint target {q_target!r}")
         self._target = q_target
         if not self.spec.servo_driven:
-            self._drive(q_target, np.zeros_like(q_target))
+            self._drive(q_target)
 
     def advance(self, duration_s: float) -> None:
         """Simulate duration_s of time (a whole number of servo frames for servo-driven arms)."""
@@ -110,7 +111,12 @@ class SimArm:
     def measured_q(self) -> np.ndarray:
         """Joint positions of the simulated bodies (n_joints,), whatever the arm reports."""
         states = p.getJointStates(self.body, self._joints, physicsClientId=self._cid)
-        return np.fromiter((s[0] for s in states), dtype=np.float64, count=len(self._joints))
+        return np.array([s[0] for s in states], dtype=np.float64)
+
+    def link_position(self, link: int) -> np.ndarray:
+        """World (= base frame: the base sits at the origin) position (3,) of a link frame, m."""
+        state = p.getLinkState(self.body, link, computeForwardKinematics=1, physicsClientId=self._cid)
+        return np.array(state[4])
 
     def read(self) -> ArmState:
         if self.spec.servo_driven:

@@ -45,6 +45,7 @@ class Controller:
         self._grip = np.asarray(spec.gripper_indices, dtype=int)
         self._lower, self._upper = spec.arrays()
         self._home = np.asarray(spec.home_q, dtype=np.float64)
+        self._home_grip = self._home[self._grip]
         if spec.gripper is not None:
             self._g_closed = np.asarray(spec.gripper.closed_q)
             self._g_open = np.asarray(spec.gripper.open_q)
@@ -63,8 +64,9 @@ class Controller:
     def targets_checked(self, a: np.ndarray, q: np.ndarray) -> np.ndarray:
         """As ``targets`` for an action already passed through ``check_action``."""
         q = np.asarray(q, dtype=np.float64)
-        out = q.copy()
         n_arm = len(self._arm)
+        if self.mode != "ee_delta":
+            out = q.copy()
         if self.mode == "joint_delta":
             out[self._arm] = q[self._arm] + a[:n_arm] * self.spec.joint_delta_scale
         elif self.mode == "joint_absolute":
@@ -77,5 +79,5 @@ class Controller:
             if self.gripper_actuated:
                 out[self._grip] = self._g_closed + (a[-1] + 1.0) * 0.5 * (self._g_open - self._g_closed)
             else:
-                out[self._grip] = self._home[self._grip]
+                out[self._grip] = self._home_grip
         return out

@@ -48,6 +48,13 @@ def _inv3_spd(a: list[list[float]], damping_sq: float) -> np.ndarray:
     return np.array([[c00, c01, c02], [c01, c11, c12], [c02, c12, c22]]) / det
 
 
+def _as_slice(idx: np.ndarray) -> np.ndarray | slice:
+    """A contiguous ascending index array as a slice (a view, cheaper than fancy indexing)."""
+    if len(idx) and np.array_equal(idx, np.arange(idx[0], idx[0] + len(idx))):
+        return slice(int(idx[0]), int(idx[0]) + len(idx))
+    return idx
+
+
 class Kinematics:
     """FK, position Jacobian and damped-least-squares IK for one RobotSpec."""
 
@@ -67,6 +74,7 @@ class Kinematics:
         self._lower, self._upper = spec.arrays()
         self._q_key = b""
         self._ee_cached = np.zeros(3)
+        self._subsets: dict[tuple[int, ...], tuple[np.ndarray, ...]] = {}
 
     def _set_q(self, q: np.ndarray) -> None:
         key = q.tobytes()
@@ -79,20 +87,49 @@ class Kinematics:
         )
         self._q_key = key
 
+    @property
+    def ee_link_index(self) -> int:
+        """PyBullet link index of the end effector in this URDF."""
+        return self._ee
+
+    def seed(self, q: np.ndarray, ee_pos_m: np.ndarray) -> None:
+        """Record fk(q) = ee_pos_m without evaluating it, for a caller that read ee_pos_m from a
+        simulator holding this URDF at exactly q with its base at the origin (bit-exact, cheaper)."""
+        self._q_key = np.asarray(q, dtype=np.float64).tobytes()
+        self._ee_cached = np.array(ee_pos_m, dtype=np.float64)
+
     def fk(self, q: np.ndarray) -> np.ndarray:
         """End-effector position (3,) in m for joint vector q (n_joints,)."""
         self._set_q(np.asarray(q, dtype=np.float64))
         return self._ee_cached.copy()
 
-    def jacobian(self, q: np.ndarray) -> np.ndarray:
-        """Position Jacobian d(ee)/dq, shape (3, n_joints), in m per joint unit."""
-        q = np.asarray(q, dtype=np.float64)
-        qm = q[self._inv_col].tolist()
+    def _jacobian_raw(self, q: np.ndarray) -> np.ndarray:
+        """calculateJacobian's position part (3, n_movable), columns in PyBullet's joint order."""
         self._set_q(q)
         jac_t, _ = p.calculateJacobian(
-            self._body, self._ee, [0.0, 0.0, 0.0], qm, self._zeros, self._zeros, physicsClientId=self._client
+            self._body,
+            self._ee,
+            [0.0, 0.0, 0.0],
+            q[self._inv_col].tolist(),
+            self._zeros,
+            self._zeros,
+            physicsClientId=self._client,
         )
-        return np.asarray(jac_t)[:, self._col]
+        return np.array(jac_t)
+
+    def jacobian(self, q: np.ndarray) -> np.ndarray:
+        """Position Jacobian d(ee)/dq, shape (3, n_joints), in m per joint unit."""
+        return self._jacobian_raw(np.asarray(q, dtype=np.float64))[:, self._col]
+
+    def _subset(self, joints: tuple[int, ...]) -> tuple:
+        """(indices, raw Jacobian columns, home, lower, upper) of a joint subset, computed once."""
+        key = tuple(joints)
+        if key not in self._subsets:
+            idx = np.asarray(key)
+            cols = self._col[idx]
+            home, lower, upper = self._home[idx], self._lower[idx], self._upper[idx]
+            self._subsets[key] = (_as_slice(idx), _as_slice(cols), home, lower, upper)
+        return self._subsets[key]
 
     def ik_step(
         self,
@@ -108,17 +145,18 @@ class Kinematics:
         gently toward the home pose so redundant arms do not drift.
         """
         q = np.asarray(q, dtype=np.float64)
-        idx = np.asarray(self.spec.arm_indices if joints is None else joints)
-        err = np.asarray(target_pos_m, dtype=np.float64) - self.fk(q)
-        jac = self.jacobian(q)[:, idx]
+        idx, cols, home, lower, upper = self._subset(self.spec.arm_indices if joints is None else joints)
+        self._set_q(q)
+        err = np.asarray(target_pos_m, dtype=np.float64) - self._ee_cached
+        jac = self._jacobian_raw(q)[:, cols]
         inv = _inv3_spd((jac @ jac.T).tolist(), damping**2)
         if home_gain > 0.0:  # plus a null-space pull toward home: dq = J+ err + (I - J+ J) h
-            h = home_gain * (self._home[idx] - q[idx])
+            h = home_gain * (home - q[idx])
             dq = jac.T @ (inv @ (err - jac @ h)) + h
         else:
             dq = jac.T @ (inv @ err)
         out = q.copy()
-        out[idx] = np.clip(q[idx] + dq, self._lower[idx], self._upper[idx])
+        out[idx] = np.minimum(np.maximum(q[idx] + dq, lower), upper)
         return out
 
     def ik(

@@ -28,9 +28,13 @@ class Observer:
 
     def observe(self, state: ArmState, goal_m: np.ndarray, last_action: np.ndarray) -> dict[str, np.ndarray]:
         ee = self.kin.fk(state.q)
-        obs = np.concatenate([ee, state.q, last_action]).astype(np.float32)
+        obs = np.empty(self.obs_dim, dtype=np.float32)
+        n = len(state.q)
+        obs[:3] = ee
+        obs[3 : 3 + n] = state.q
+        obs[3 + n :] = last_action
         return {
             "observation": obs,
-            "achieved_goal": ee.astype(np.float32),
+            "achieved_goal": obs[:3].copy(),
             "desired_goal": np.array(goal_m, dtype=np.float32),
         }

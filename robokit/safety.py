@@ -58,9 +58,18 @@ class Safety:
         q_target = np.asarray(q_target, dtype=np.float64)
         if q_target.shape != self._lower.shape:
             raise UnsafeTarget(f"target has shape {q_target.shape}, expected {self._lower.shape}")
+        q_now = np.asarray(q_now, dtype=np.float64)
+        # fast path: a target already inside both the limits and the step box passes unchanged
+        # (NaN compares unequal and inf gets clamped, so both take the full path below)
+        step = self.settings.max_target_step
+        box = np.minimum(np.maximum(q_target, q_now - step), q_now + step)
+        if (np.minimum(np.maximum(box, self._lower), self._upper) == q_target).all():
+            return self._keep_above_floor(q_target, q_now)
+        return self._clamp(q_target, q_now)
+
+    def _clamp(self, q_target: np.ndarray, q_now: np.ndarray) -> np.ndarray:
         if not np.all(np.isfinite(q_target)):
             raise UnsafeTarget(f"non-finite joint target {q_target.tolist()}; nothing was sent")
-        q_now = np.asarray(q_now, dtype=np.float64)
         out = np.minimum(np.maximum(q_target, self._lower), self._upper)
         if (out != q_target).any():
             self.counts["limit"] += 1

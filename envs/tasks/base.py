@@ -28,8 +28,10 @@ class Task(ABC):
         self.distance_threshold_m = distance_threshold_m
         self.goal = np.zeros(self.goal_dim, dtype=np.float32)
 
-    def setup_scene(self, bullet: Bullet) -> None:
-        """Add the task's bodies to the scene (called once, before the scene is saved)."""
+    def setup_scene(self, bullet: Bullet, visuals: bool = True) -> None:
+        """Add the task's bodies to the scene (called once, before the scene is saved). ``visuals``:
+        also add visual-only bodies such as goal markers (the env skips them when it never renders:
+        every body costs stepSimulation time)."""
 
     @abstractmethod
     def reset(self, np_random: np.random.Generator) -> np.ndarray:
@@ -50,6 +52,10 @@ class Task(ABC):
 
     def reward_from_distance(self, distance_m: np.ndarray | float) -> np.ndarray:
         """Reward for distances (...,) in m: sparse -1/0 or dense -distance, float32."""
+        if isinstance(distance_m, float):  # one env step: skip the array machinery
+            if self.reward_type == "sparse":
+                return np.float32(-1.0 if distance_m >= self.distance_threshold_m else 0.0)
+            return np.float32(-distance_m)
         d = np.asarray(distance_m)
         if self.reward_type == "sparse":
             return -(d >= self.distance_threshold_m).astype(np.float32)

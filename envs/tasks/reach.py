@@ -36,9 +36,12 @@ class Reach(Task):
         self.marker: int | None = None
         self._bullet: Bullet | None = None
 
-    def setup_scene(self, bullet: Bullet) -> None:
+    def setup_scene(self, bullet: Bullet, visuals: bool = True) -> None:
         self._bullet = bullet
-        self.marker = bullet.add_marker(self.distance_threshold_m / 2 if self.spec.name != "panda" else 0.02)
+        if visuals:
+            self.marker = bullet.add_marker(
+                self.distance_threshold_m / 2 if self.spec.name != "panda" else 0.02
+            )
 
     def reset(self, np_random: np.random.Generator) -> np.ndarray:
         if self.spec.name == "panda":

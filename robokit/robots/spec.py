@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -68,14 +69,14 @@ class RobotSpec:
     def n_joints(self) -> int:
         return len(self.joint_names)
 
-    @property
+    @cached_property
     def gripper_indices(self) -> tuple[int, ...]:
         """Indices (into joint_names) of gripper joints."""
         if self.gripper is None:
             return ()
         return tuple(self.joint_names.index(j) for j in self.gripper.joint_names)
 
-    @property
+    @cached_property
     def arm_indices(self) -> tuple[int, ...]:
         """Indices (into joint_names) of the non-gripper joints."""
         g = set(self.gripper_indices)

@@ -157,3 +157,23 @@ def test_goals_are_reachable_by_a_greedy_policy(env_id, threshold):
         assert r == 0.0 if info["is_success"] else r == -1.0
     assert wins / 20 >= threshold
     env.close()
+
+
+@pytest.mark.parametrize("env_id", ["robokit/PandaReach-v0", "robokit/ServoArmReach-v0"])
+def test_observed_end_effector_is_the_kinematics_fk(env_id):
+    """The env may take the FK of a measured q from the simulator's own bodies; it must be
+    bit-identical to what a host's Kinematics computes from the same q (as on hardware)."""
+    from robokit.kinematics import Kinematics
+
+    env = gym.make(env_id)
+    kin = Kinematics(env.unwrapped.robot)
+    env.action_space.seed(1)
+    env.reset(seed=1)
+    for _ in range(60):
+        obs, *_ = env.step(env.action_space.sample())
+        q = env.unwrapped._state.q
+        np.testing.assert_array_equal(obs["achieved_goal"], kin.fk(q).astype(np.float32))
+        # the controller's next target uses the same FK: its cache must hold exactly fk(q)
+        np.testing.assert_array_equal(env.unwrapped.kin.fk(q), kin.fk(q))
+    kin.close()
+    env.close()
