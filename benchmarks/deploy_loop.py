@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import tempfile
 import time
 from pathlib import Path
 
@@ -51,8 +52,6 @@ def load(policy_path: str | None):
 
     if policy_path:
         return load_policy(policy_path)
-    import tempfile
-
     import torch
 
     from robokit.policies import scripted_policy
@@ -95,15 +94,19 @@ def main() -> None:
     policy = load(args.policy)
     results = {"wire": wire_limit_hz(), "inference": inference_us(policy), "rates": {}}
     goal = np.array([0.2, 0.05, 0.15])
-    with Emulator() as emu:
+    with Emulator() as emu, tempfile.TemporaryDirectory() as tmp:
         for hz in RATES_HZ:
             with HardwareArm(emu.port, "servo_arm", control_period_s=1 / hz) as arm:
                 while arm.read().frame < 10:
                     time.sleep(0.02)
                 arm.enable()
-                loop = DeployLoop(policy, arm, hz=hz)
+                log = Path(tmp) / f"{hz}hz"
+                loop = DeployLoop(policy, arm, hz=hz, log_dir=log)
                 s = loop.run([goal], seconds_per_goal=args.seconds)
                 loop.close()
+                ticks = [json.loads(line) for line in (log / "ticks.jsonl").read_text().splitlines()]
+                busy = [t["read_ms"] + t["compute_ms"] + t["send_ms"] for t in ticks if "read_ms" in t]
+                read = [t["read_ms"] for t in ticks if "read_ms" in t]
                 results["rates"][str(hz)] = {
                     "achieved_hz": s.achieved_hz,
                     "lateness_p50_ms": s.lateness_p50_ms,
@@ -112,12 +115,17 @@ def main() -> None:
                     "missed_deadlines": s.missed_deadlines,
                     "ticks": s.ticks,
                     "ping_timeouts": arm.stats["ping_timeouts"],
+                    "busy_p50_ms": float(np.percentile(busy, 50)),
+                    "busy_p99_ms": float(np.percentile(busy, 99)),
+                    "read_p50_ms": float(np.percentile(read, 50)),
                 }
                 arm.release()
             r = results["rates"][str(hz)]
             print(
                 f"{hz:4d} Hz target: {r['achieved_hz']:7.1f} Hz achieved, lateness p50 {r['lateness_p50_ms']:.3f} ms "
-                f"p99 {r['lateness_p99_ms']:.3f} ms max {r['lateness_max_ms']:.2f} ms, missed {r['missed_deadlines']}"
+                f"p99 {r['lateness_p99_ms']:.3f} ms max {r['lateness_max_ms']:.2f} ms, missed {r['missed_deadlines']}; "
+                f"tick busy p50 {r['busy_p50_ms']:.2f} ms p99 {r['busy_p99_ms']:.2f} ms "
+                f"(PING->STATE p50 {r['read_p50_ms']:.2f} ms)"
             )
     w, inf = results["wire"], results["inference"]
     print(
