@@ -68,6 +68,7 @@ class Kinematics:
         # calculateJacobian orders columns by PyBullet's movable-joint order; map them to spec order.
         self._col = np.array([movable.index(j) for j in self._joints])
         self._inv_col = np.argsort(self._col)  # spec-ordered q -> PyBullet movable order
+        self._same_order = bool(np.array_equal(self._col, np.arange(len(self._col))))
         self._ee = link_index(self._body, spec.ee_link, self._client)
         self._zeros = [0.0] * spec.n_joints
         self._home = np.asarray(spec.home_q, dtype=np.float64)
@@ -96,7 +97,7 @@ class Kinematics:
         """Record fk(q) = ee_pos_m without evaluating it, for a caller that read ee_pos_m from a
         simulator holding this URDF at exactly q with its base at the origin (bit-exact, cheaper)."""
         self._q_key = np.asarray(q, dtype=np.float64).tobytes()
-        self._ee_cached = np.array(ee_pos_m, dtype=np.float64)
+        self._ee_cached = np.asarray(ee_pos_m, dtype=np.float64)
 
     def fk(self, q: np.ndarray) -> np.ndarray:
         """End-effector position (3,) in m for joint vector q (n_joints,)."""
@@ -110,7 +111,7 @@ class Kinematics:
             self._body,
             self._ee,
             [0.0, 0.0, 0.0],
-            q[self._inv_col].tolist(),
+            (q if self._same_order else q[self._inv_col]).tolist(),
             self._zeros,
             self._zeros,
             physicsClientId=self._client,
@@ -119,7 +120,8 @@ class Kinematics:
 
     def jacobian(self, q: np.ndarray) -> np.ndarray:
         """Position Jacobian d(ee)/dq, shape (3, n_joints), in m per joint unit."""
-        return self._jacobian_raw(np.asarray(q, dtype=np.float64))[:, self._col]
+        jac = self._jacobian_raw(np.asarray(q, dtype=np.float64))
+        return jac if self._same_order else jac[:, self._col]
 
     def _subset(self, joints: tuple[int, ...]) -> tuple:
         """(indices, raw Jacobian columns, home, lower, upper) of a joint subset, computed once."""

@@ -51,6 +51,7 @@ class Safety:
         self._lower = np.asarray(settings.lower, dtype=np.float64)
         self._upper = np.asarray(settings.upper, dtype=np.float64)
         self._arm = np.asarray(kinematics.spec.arm_indices)
+        self._lower_l, self._upper_l = list(settings.lower), list(settings.upper)
         self.counts = {"limit": 0, "step": 0, "floor": 0}
 
     def apply(self, q_target: np.ndarray, q_now: np.ndarray) -> np.ndarray:
@@ -60,10 +61,13 @@ class Safety:
             raise UnsafeTarget(f"target has shape {q_target.shape}, expected {self._lower.shape}")
         q_now = np.asarray(q_now, dtype=np.float64)
         # fast path: a target already inside both the limits and the step box passes unchanged
-        # (NaN compares unequal and inf gets clamped, so both take the full path below)
+        # (NaN fails every comparison, so NaN/inf take the full path below; Python floats: cheaper
+        # than numpy calls at this size, same IEEE arithmetic)
         step = self.settings.max_target_step
-        box = np.minimum(np.maximum(q_target, q_now - step), q_now + step)
-        if (np.minimum(np.maximum(box, self._lower), self._upper) == q_target).all():
+        if all(
+            lo <= t <= hi and n - step <= t <= n + step
+            for t, n, lo, hi in zip(q_target.tolist(), q_now.tolist(), self._lower_l, self._upper_l)
+        ):
             return self._keep_above_floor(q_target, q_now)
         return self._clamp(q_target, q_now)
 
