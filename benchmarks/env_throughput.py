@@ -1,10 +1,12 @@
 """Env steps/s of robokit's Reach envs against raw PyBullet (the physics limit) and panda-gym.
 
-All in one process pinned to one core, interleaved rounds, median reported. The raw baseline runs the
-same scene (floor, table, Panda), motors, timestep and substeps as the env and drives random joint
-targets: a loop of nothing but the physics the env must run.
+All in one process pinned to one core, interleaved rounds. The raw baseline runs the same scene (floor,
+table, Panda), motors, timestep and substeps as the env and replays the env's own joint targets: a loop
+of nothing but the physics the env must run. Each round measures every case back to back; a ratio is
+the median over rounds of the ratio within a round (paired, so a slow spell of a shared machine hits
+both sides of it), and the steps/s columns are medians over rounds.
 
-    python benchmarks/env_throughput.py [--steps 2000] [--rounds 3]
+    python benchmarks/env_throughput.py [--steps 2000] [--rounds 7]
 """
 
 from __future__ import annotations
@@ -104,7 +106,7 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--steps", type=int, default=2000, help="env steps per measurement")
-    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds; the median is reported")
+    parser.add_argument("--rounds", type=int, default=7, help="interleaved rounds; medians are reported")
     args = parser.parse_args()
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
@@ -136,23 +138,32 @@ def main() -> None:
             samples[name].append(fn())
         print(f"round {r + 1}/{args.rounds}: " + ", ".join(f"{k} {v[-1]:.0f}" for k, v in samples.items()))
     med = {k: float(np.median(v)) for k, v in samples.items()}
-    ratios = {
-        "PandaReach_vs_raw": med["robokit_PandaReach"] / med["raw_pybullet_panda"],
-        "PandaReach_fast_vs_raw_fast": med["robokit_PandaReach_fast"] / med["raw_pybullet_panda_fast"],
-        "ServoArmReach_vs_raw": med["robokit_ServoArmReach"] / med["raw_pybullet_servo_arm"],
-        "ServoArmReach_vs_PandaReach": med["robokit_ServoArmReach"] / med["robokit_PandaReach"],
+
+    def paired(a: str, b: str) -> float:
+        """Median over rounds of samples[a] / samples[b] within the same round."""
+        return float(np.median(np.asarray(samples[a]) / np.asarray(samples[b])))
+
+    pairs = {
+        "PandaReach_vs_raw": ("robokit_PandaReach", "raw_pybullet_panda"),
+        "PandaReach_fast_vs_raw_fast": ("robokit_PandaReach_fast", "raw_pybullet_panda_fast"),
+        "ServoArmReach_vs_raw": ("robokit_ServoArmReach", "raw_pybullet_servo_arm"),
+        "ServoArmReach_vs_PandaReach": ("robokit_ServoArmReach", "robokit_PandaReach"),
     }
     if have_panda_gym:
-        pg = med["panda_gym_PandaReach_v3"]
-        ratios["PandaReach_vs_panda_gym"] = med["robokit_PandaReach"] / pg
-        ratios["PandaReach_fast_vs_panda_gym"] = med["robokit_PandaReach_fast"] / pg
-        ratios["panda_gym_vs_raw"] = pg / med["raw_pybullet_panda"]
+        pairs["PandaReach_vs_panda_gym"] = ("robokit_PandaReach", "panda_gym_PandaReach_v3")
+        pairs["PandaReach_fast_vs_panda_gym"] = ("robokit_PandaReach_fast", "panda_gym_PandaReach_v3")
+        pairs["panda_gym_vs_raw"] = ("panda_gym_PandaReach_v3", "raw_pybullet_panda")
+    ratios = {name: paired(a, b) for name, (a, b) in pairs.items()}
+    per_round = {
+        name: (np.asarray(samples[a]) / np.asarray(samples[b])).round(3).tolist()
+        for name, (a, b) in pairs.items()
+    }
     print("\nmedian env steps/s (one core):")
     for k, v in med.items():
         print(f"  {k:28s} {v:8.0f}")
-    print("ratios:")
+    print("ratios (median of per-round ratios; per round):")
     for k, v in ratios.items():
-        print(f"  {k:28s} {v:8.3f}")
+        print(f"  {k:28s} {v:8.3f}   {per_round[k]}")
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(
         json.dumps(
@@ -160,6 +171,7 @@ def main() -> None:
                 "steps_per_s": med,
                 "samples": samples,
                 "ratios": ratios,
+                "ratios_per_round": per_round,
                 "settings": {"steps": args.steps, "rounds": args.rounds, "fast_settings": fast},
                 "machine": {
                     "python": platform.python_version(),

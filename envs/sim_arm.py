@@ -8,6 +8,8 @@ the target directly and report measured joint positions.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pybullet as p
 
@@ -72,11 +74,18 @@ class SimArm:
     def command(self, q_target: np.ndarray) -> None:
         """Set joint targets (n_joints,), joint units. Takes effect as the sim advances."""
         q_target = np.asarray(q_target, dtype=np.float64)
-        if q_target.shape != self._home.shape or not np.all(np.isfinite(q_target)):
+        if q_target.shape != self._home.shape or not all(map(math.isfinite, values := q_target.tolist())):
             raise ValueError(f"bad joint target {q_target!r}")
         self._target = q_target
         if not self.spec.servo_driven:
-            self._drive(q_target)
+            p.setJointMotorControlArray(
+                self.body,
+                self._joints,
+                p.POSITION_CONTROL,
+                targetPositions=values,
+                forces=self._forces,
+                physicsClientId=self._cid,
+            )
 
     def advance(self, duration_s: float) -> None:
         """Simulate duration_s of time (a whole number of servo frames for servo-driven arms)."""

@@ -11,6 +11,8 @@ gripper joints hold their home position. Finite actions outside [-1, 1] are clip
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from robokit.kinematics import Kinematics
@@ -24,9 +26,10 @@ def check_action(action: np.ndarray, dim: int) -> np.ndarray:
     a = np.asarray(action, dtype=np.float64)
     if a.shape != (dim,):
         raise ValueError(f"action has shape {a.shape}, expected ({dim},)")
-    if not np.isfinite(a).all():
-        raise ValueError(f"action contains NaN or inf: {a.tolist()}")
-    return np.minimum(np.maximum(a, -1.0), 1.0)
+    values = a.tolist()  # Python floats: cheaper than numpy calls at this size, same IEEE arithmetic
+    if not all(map(math.isfinite, values)):
+        raise ValueError(f"action contains NaN or inf: {values}")
+    return np.array([-1.0 if v < -1.0 else (1.0 if v > 1.0 else v) for v in values])
 
 
 class Controller:
@@ -73,7 +76,8 @@ class Controller:
             lo, hi = self._lower[self._arm], self._upper[self._arm]
             out[self._arm] = lo + (a[:n_arm] + 1.0) * 0.5 * (hi - lo)
         else:
-            goal = self.kin.fk(q) + a[:3] * self.spec.ee_delta_scale_m
+            s = self.spec.ee_delta_scale_m
+            goal = [e + s * v for e, v in zip(self.kin.fk(q).tolist(), a.tolist())]  # (3,) m
             out = self.kin.ik_step(q, goal)
         if len(self._grip):
             if self.gripper_actuated:

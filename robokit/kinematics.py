@@ -7,6 +7,8 @@ frame (m); joint vectors cover every joint of the RobotSpec in its order (rad / 
 from __future__ import annotations
 
 import contextlib
+import math
+from operator import mul
 
 import numpy as np
 import pybullet as p
@@ -37,15 +39,14 @@ def link_index(body: int, link_name: str, client: int) -> int:
     raise ValueError(f"URDF has no link named {link_name!r}")
 
 
-def _inv3_spd(a: list[list[float]], damping_sq: float) -> np.ndarray:
-    """Inverse of the 3x3 matrix a + damping_sq * I (a = J J^T), in closed form: numpy.linalg's
-    per-call overhead is larger than the arithmetic at this size."""
-    a00, a01, a02 = a[0][0] + damping_sq, a[0][1], a[0][2]
-    a11, a12, a22 = a[1][1] + damping_sq, a[1][2], a[2][2] + damping_sq
+def _inv3_spd(a00: float, a01: float, a02: float, a11: float, a12: float, a22: float) -> tuple:
+    """Inverse of the symmetric 3x3 matrix [[a00, a01, a02], [., a11, a12], [., ., a22]] in closed form,
+    as its six distinct entries (b00, b01, b02, b11, b12, b22): numpy's per-call overhead is larger
+    than the arithmetic at this size."""
     c00, c01, c02 = a11 * a22 - a12 * a12, a02 * a12 - a01 * a22, a01 * a12 - a02 * a11
     c11, c12, c22 = a00 * a22 - a02 * a02, a01 * a02 - a00 * a12, a00 * a11 - a01 * a01
     det = a00 * c00 + a01 * c01 + a02 * c02
-    return np.array([[c00, c01, c02], [c01, c11, c12], [c02, c12, c22]]) / det
+    return c00 / det, c01 / det, c02 / det, c11 / det, c12 / det, c22 / det
 
 
 def _as_slice(idx: np.ndarray) -> np.ndarray | slice:
@@ -76,6 +77,57 @@ class Kinematics:
         self._q_key = b""
         self._ee_cached = np.zeros(3)
         self._subsets: dict[tuple[int, ...], tuple[np.ndarray, ...]] = {}
+        self._lever_m = self._lever_arms()
+        self._by_lever = sorted(range(spec.n_joints), key=lambda j: -(self._lever_m or self._zeros)[j])
+        self._jac_key = b""  # q (bytes) at which ik_step last computed the Jacobian
+        self._jac_z: list[float] = []  # its z row, spec order
+
+    def _lever_arms(self) -> list[float] | None:
+        """Per joint (spec order), the length (m) of the rigid chain of link frames from the joint's own
+        frame to the end effector: a bound on the end effector's distance from the joint's axis in
+        every configuration (0 for joints off that chain). None if a prismatic joint is on the chain."""
+        cid, body = self._client, self._body
+        chain = [self._ee]  # the end-effector link, then its ancestors up to the base's child
+        while (parent := p.getJointInfo(body, chain[-1], physicsClientId=cid)[16]) >= 0:
+            chain.append(parent)
+        pos = [
+            np.array(p.getLinkState(body, k, computeForwardKinematics=1, physicsClientId=cid)[4])
+            for k in chain
+        ]
+        lever, along = {}, 0.0
+        for i, link in enumerate(chain):
+            lever[link] = along  # revolute joint `link` turns about an axis through this link's frame
+            if i + 1 < len(chain):  # parent -> child frame offset: the joint origin, rigid unless prismatic
+                along += float(np.linalg.norm(pos[i] - pos[i + 1]))
+        for link in chain:
+            if p.getJointInfo(body, link, physicsClientId=cid)[2] == p.JOINT_PRISMATIC:
+                return None
+        return [lever.get(j, 0.0) for j in self._joints]
+
+    def ee_z_lower_bound_m(self, q_from: np.ndarray, q_to: np.ndarray) -> float:
+        """A lower bound (m) on fk(q_to)[2] that evaluates no FK at q_to (-inf where none is known).
+
+        From z = fk(q_from)[2] and d = q_to - q_from, with lever arms L (see ``_lever_arms``):
+        first order, the tip moves at most sum_j L_j |d_j|; second order, when ``ik_step`` left the
+        Jacobian at q_from cached, z(q_to) >= z + (J d)_z - M / 2 with M = sum_ij |d_i| |d_j| min(L_i, L_j),
+        which bounds the second derivative of the tip along the segment for a chain of revolute joints.
+        """
+        if self._lever_m is None:
+            return -math.inf
+        q_from = np.asarray(q_from, dtype=np.float64)
+        self._set_q(q_from)  # cached within a tick
+        z = self._ee_cached.item(2)
+        d = [b - a for a, b in zip(q_from.tolist(), np.asarray(q_to).tolist())]
+        ad = [abs(v) for v in d]
+        lever = self._lever_m
+        bound = z - sum(map(mul, lever, ad))
+        if self._jac_key == self._q_key:  # the Jacobian at q_from: add the second-order bound
+            m, prefix = 0.0, 0.0
+            for k in self._by_lever:  # joints by decreasing lever: min(L_i, L_j) is the later one's
+                m += lever[k] * ad[k] * (ad[k] + 2.0 * prefix)
+                prefix += ad[k]
+            bound = max(bound, z + sum(map(mul, self._jac_z, d)) - 0.5 * m)
+        return bound
 
     def _set_q(self, q: np.ndarray) -> None:
         key = q.tobytes()
@@ -124,13 +176,21 @@ class Kinematics:
         return jac if self._same_order else jac[:, self._col]
 
     def _subset(self, joints: tuple[int, ...]) -> tuple:
-        """(indices, raw Jacobian columns, home, lower, upper) of a joint subset, computed once."""
+        """(indices, Jacobian columns, home, lower, upper) of a joint subset, computed once: indices as
+        a numpy index (a slice where contiguous), the rest as Python lists/slices for the float path."""
         key = tuple(joints)
         if key not in self._subsets:
             idx = np.asarray(key)
-            cols = self._col[idx]
-            home, lower, upper = self._home[idx], self._lower[idx], self._upper[idx]
-            self._subsets[key] = (_as_slice(idx), _as_slice(cols), home, lower, upper)
+            cols = _as_slice(self._col[idx])
+            if not isinstance(cols, slice):
+                cols = cols.tolist()
+            self._subsets[key] = (
+                _as_slice(idx),
+                cols,
+                self._home[idx].tolist(),
+                self._lower[idx].tolist(),
+                self._upper[idx].tolist(),
+            )
         return self._subsets[key]
 
     def ik_step(
@@ -144,21 +204,57 @@ class Kinematics:
         """One damped-least-squares step from q toward an end-effector position; returns a clipped q.
 
         joints: indices allowed to move (default: the arm joints). home_gain pulls the null space
-        gently toward the home pose so redundant arms do not drift.
+        gently toward the home pose so redundant arms do not drift:
+        dq = J^T (J J^T + damping^2 I)^-1 (err - J h) + h, with h = home_gain * (home - q).
+        Computed in Python floats: at 3 x 7 numpy's per-call overhead exceeds the arithmetic.
         """
         q = np.asarray(q, dtype=np.float64)
         idx, cols, home, lower, upper = self._subset(self.spec.arm_indices if joints is None else joints)
         self._set_q(q)
-        err = np.asarray(target_pos_m, dtype=np.float64) - self._ee_cached
-        jac = self._jacobian_raw(q)[:, cols]
-        inv = _inv3_spd((jac @ jac.T).tolist(), damping**2)
-        if home_gain > 0.0:  # plus a null-space pull toward home: dq = J+ err + (I - J+ J) h
-            h = home_gain * (home - q[idx])
-            dq = jac.T @ (inv @ (err - jac @ h)) + h
+        tx, ty, tz = np.asarray(target_pos_m, dtype=np.float64).tolist()
+        cx, cy, cz = self._ee_cached.tolist()
+        ex, ey, ez = tx - cx, ty - cy, tz - cz
+        ql = q.tolist()
+        jac_t, _ = p.calculateJacobian(
+            self._body,
+            self._ee,
+            [0.0, 0.0, 0.0],
+            ql if self._same_order else q[self._inv_col].tolist(),
+            self._zeros,
+            self._zeros,
+            physicsClientId=self._client,
+        )
+        self._jac_key = self._q_key
+        self._jac_z = list(jac_t[2]) if self._same_order else [jac_t[2][c] for c in self._col.tolist()]
+        if isinstance(cols, slice):
+            j0, j1, j2 = (row[cols] for row in jac_t)
+            qs = ql[idx]
         else:
-            dq = jac.T @ (inv @ err)
+            j0, j1, j2 = ([row[c] for c in cols] for row in jac_t)
+            qs = [ql[i] for i in idx.tolist()]
+        d2 = damping * damping
+        b00, b01, b02, b11, b12, b22 = _inv3_spd(
+            sum(map(mul, j0, j0)) + d2,
+            sum(map(mul, j0, j1)),
+            sum(map(mul, j0, j2)),
+            sum(map(mul, j1, j1)) + d2,
+            sum(map(mul, j1, j2)),
+            sum(map(mul, j2, j2)) + d2,
+        )
+        if home_gain > 0.0:
+            h = [home_gain * (hm - x) for hm, x in zip(home, qs)]
+            ex -= sum(map(mul, j0, h))
+            ey -= sum(map(mul, j1, h))
+            ez -= sum(map(mul, j2, h))
+        else:
+            h = [0.0] * len(qs)
+        y0 = b00 * ex + b01 * ey + b02 * ez
+        y1 = b01 * ex + b11 * ey + b12 * ez
+        y2 = b02 * ex + b12 * ey + b22 * ez
         out = q.copy()
-        out[idx] = np.minimum(np.maximum(q[idx] + dq, lower), upper)
+        new = [x + a * y0 + b * y1 + c * y2 + hx for x, a, b, c, hx in zip(qs, j0, j1, j2, h)]
+        # clip to the limits; a NaN stays NaN (Safety refuses it downstream)
+        out[idx] = [lo if v < lo else (up if v > up else v) for v, lo, up in zip(new, lower, upper)]
         return out
 
     def ik(

@@ -16,6 +16,8 @@ import numpy as np
 from robokit.kinematics import Kinematics
 from robokit.robots import RobotSpec
 
+FLOOR_SLACK_M = 1e-9  # margin on the FK-free floor test for rounding in PyBullet's FK
+
 
 class UnsafeTarget(ValueError):
     """A target that must never reach a motor (NaN/inf, wrong shape)."""
@@ -84,14 +86,22 @@ class Safety:
             stepped = np.minimum(np.maximum(stepped, self._lower), self._upper)
         return self._keep_above_floor(stepped, q_now)
 
-    def _keep_above_floor(self, q_target: np.ndarray, q_now: np.ndarray) -> np.ndarray:
+    def _above_floor(self, q_target: np.ndarray, q_now: np.ndarray) -> bool:
+        """Is the end effector at q_target at or above the floor? A cheap sufficient test first: a lower
+        bound on its height from q_now's FK (cached within a tick); the FK of q_target only if needed."""
         floor = self.settings.floor_z_m
-        if self.kin.fk(q_target)[2] >= floor:
+        if self.kin.ee_z_lower_bound_m(q_now, q_target) >= floor + FLOOR_SLACK_M:
+            return True
+        return self.kin.fk(q_target)[2] >= floor
+
+    def _keep_above_floor(self, q_target: np.ndarray, q_now: np.ndarray) -> np.ndarray:
+        if self._above_floor(q_target, q_now):
             return q_target
         self.counts["floor"] += 1
+        floor = self.settings.floor_z_m
         out = q_target.copy()
         for frac in (0.5, 0.25, 0.0):
             out[self._arm] = q_now[self._arm] + frac * (q_target[self._arm] - q_now[self._arm])
-            if frac == 0.0 or self.kin.fk(out)[2] >= floor:
+            if frac == 0.0 or self.kin.fk(out)[2] >= floor:  # near the floor: the bound would not pass
                 break
         return out

@@ -47,3 +47,24 @@ def test_ik_reaches_a_nearby_point(kin):
     assert np.linalg.norm(kin.fk(q) - target) < 1e-3
     lo, hi = kin.spec.arrays()
     assert np.all(q >= lo) and np.all(q <= hi)
+
+
+def test_ee_z_lower_bound_holds_and_is_tight(kin):
+    """The FK-free lower bound on the tip's height (Safety's floor shortcut) never exceeds the true
+    height, with or without the Jacobian that ik_step caches, and is close for small steps."""
+    rng = np.random.default_rng(1)
+    lo, hi = kin.spec.arrays()
+    gaps = []
+    for k in range(300):
+        q0 = rng.uniform(lo, hi)
+        size = (0.02, 0.1, 0.3, 1.0)[k % 4]
+        q1 = np.clip(q0 + rng.uniform(-size, size, q0.shape), lo, hi)
+        cached = (k // 4) % 2 == 1
+        if cached:  # leave the Jacobian at q0 cached, as a tick's ee_delta IK step does
+            kin.ik_step(q0, kin.fk(q0) + 0.01)
+        bound = kin.ee_z_lower_bound_m(q0, q1)
+        true_z = kin.fk(q1)[2]
+        assert bound <= true_z + 1e-12, (q0, q1, bound, true_z)
+        if size == 0.02 and cached:
+            gaps.append(true_z - bound)
+    assert max(gaps) < 0.01  # within 1 cm for 0.02 rad steps: the shortcut usually spares the FK

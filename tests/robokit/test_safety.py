@@ -54,3 +54,32 @@ def test_settings_round_trip():
     spec = get_robot("panda")
     st = SafetySettings.from_spec(spec)
     assert SafetySettings.from_dict(st.to_dict()) == st
+
+
+@pytest.mark.parametrize("robot", ["servo_arm", "panda"])
+def test_floor_shortcut_changes_no_target(robot):
+    """Safety with its FK-free floor shortcut returns exactly what an FK of every target gives, on random
+    targets around a tip near the floor (with the ee_delta IK step's cached Jacobian, as in a tick)."""
+    spec = get_robot(robot)
+    kin, ref_kin = Kinematics(spec), Kinematics(spec)
+    ref_kin.ee_z_lower_bound_m = lambda q_from, q_to: -np.inf  # always the FK
+    fast = Safety(SafetySettings.from_spec(spec), kin)
+    ref = Safety(SafetySettings.from_spec(spec), ref_kin)
+    rng = np.random.default_rng(2)
+    lo, hi = spec.arrays()
+    shortcuts = 0
+    for _ in range(400):
+        q_now = rng.uniform(lo, hi)
+        if kin.fk(q_now)[2] < spec.floor_z_m or kin.fk(q_now)[2] > spec.floor_z_m + 0.15:
+            continue
+        target = kin.ik_step(q_now, kin.fk(q_now) + rng.uniform(-0.05, 0.05, 3))
+        target += rng.uniform(-0.05, 0.05, target.shape) * (rng.random() < 0.5)
+        before = kin.fk(q_now).copy()
+        shortcuts += kin.ee_z_lower_bound_m(q_now, target) >= spec.floor_z_m
+        assert np.array_equal(kin.fk(q_now), before)
+        kin.ik_step(q_now, kin.fk(q_now) + 0.01)  # the Jacobian at q_now cached again
+        assert np.array_equal(fast.apply(target, q_now), ref.apply(target, q_now))
+    assert fast.counts == ref.counts
+    assert shortcuts > 20 and fast.counts["floor"] > 0  # both paths ran
+    kin.close()
+    ref_kin.close()
