@@ -55,17 +55,19 @@ class SimArm:
         self._target = self._home.copy()
         self._setpoint = self._home.copy()
         # restoreState keeps old motor targets
-        self._drive(self._home, np.zeros_like(self._home) if self.spec.servo_driven else None)
+        self._drive(self._home.tolist(), [0.0] * len(self._home) if self.spec.servo_driven else None)
 
-    def _drive(self, q: np.ndarray, qd: np.ndarray | None = None) -> None:
+    def _drive(self, q: list[float], qd: list[float] | None = None) -> None:
+        """Position motors to joint targets q (n_joints,); with qd, servo-model tracking (velocity
+        feed-forward, low gain)."""
         kw = {}
         if qd is not None:
-            kw = {"targetVelocities": qd.tolist(), "positionGains": [SERVO_POSITION_GAIN] * len(q)}
+            kw = {"targetVelocities": qd, "positionGains": [SERVO_POSITION_GAIN] * len(q)}
         p.setJointMotorControlArray(
             self.body,
             self._joints,
             p.POSITION_CONTROL,
-            targetPositions=q.tolist(),
+            targetPositions=q,
             forces=self._forces,
             physicsClientId=self._cid,
             **kw,
@@ -78,14 +80,7 @@ class SimArm:
             raise ValueError(f"bad joint target {q_target!r}")
         self._target = q_target
         if not self.spec.servo_driven:
-            p.setJointMotorControlArray(
-                self.body,
-                self._joints,
-                p.POSITION_CONTROL,
-                targetPositions=values,
-                forces=self._forces,
-                physicsClientId=self._cid,
-            )
+            self._drive(values)
 
     def advance(self, duration_s: float) -> None:
         """Simulate duration_s of time (a whole number of servo frames for servo-driven arms)."""

@@ -85,7 +85,8 @@ class Kinematics:
     def _lever_arms(self) -> list[float] | None:
         """Per joint (spec order), the length (m) of the rigid chain of link frames from the joint's own
         frame to the end effector: a bound on the end effector's distance from the joint's axis in
-        every configuration (0 for joints off that chain). None if a prismatic joint is on the chain."""
+        every configuration (0 for joints off that chain). None unless every joint on the chain is
+        revolute or fixed (other joints change the chain's length)."""
         cid, body = self._client, self._body
         chain = [self._ee]  # the end-effector link, then its ancestors up to the base's child
         while (parent := p.getJointInfo(body, chain[-1], physicsClientId=cid)[16]) >= 0:
@@ -100,7 +101,7 @@ class Kinematics:
             if i + 1 < len(chain):  # parent -> child frame offset: the joint origin, rigid unless prismatic
                 along += float(np.linalg.norm(pos[i] - pos[i + 1]))
         for link in chain:
-            if p.getJointInfo(body, link, physicsClientId=cid)[2] == p.JOINT_PRISMATIC:
+            if p.getJointInfo(body, link, physicsClientId=cid)[2] not in (p.JOINT_REVOLUTE, p.JOINT_FIXED):
                 return None
         return [lever.get(j, 0.0) for j in self._joints]
 
