@@ -10,6 +10,17 @@ from pathlib import Path
 EXIT_OK, EXIT_ABORTED, EXIT_REFUSED = 0, 1, 2
 
 
+def _positive(text: str) -> float:
+    """argparse type: a finite number > 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not (value > 0 and value != float("inf")):
+        raise argparse.ArgumentTypeError(f"must be a finite number > 0, got {text}")
+    return value
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="robokit deploy",
@@ -24,7 +35,7 @@ def _parser() -> argparse.ArgumentParser:
             "  robokit deploy runs/reach/policy.safetensors --port /dev/ttyUSB0 --goal 0.20,0.05,0.15\n"
             "  robokit deploy runs/reach/policy.safetensors --dry-run --goal 0.20,0.05,0.15\n"
             "Goals are in the robot's base frame, in metres. Exit codes: 0 done, 1 aborted (bad action, "
-            "link lost, Ctrl-C), 2 refused at start (policy/arm mismatch, unreadable file)."
+            "link lost, e-stop or watchdog, Ctrl-C), 2 refused at start (policy/arm mismatch, unreadable file)."
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -40,9 +51,9 @@ def _parser() -> argparse.ArgumentParser:
         "--goal", action="append", required=True, help="x,y,z in m (base frame); repeat for several goals"
     )
     p.add_argument(
-        "--duration", type=float, default=10.0, help="seconds in total, split over the goals (default 10)"
+        "--duration", type=_positive, default=10.0, help="seconds in total, split over the goals (default 10)"
     )
-    p.add_argument("--hz", type=float, help="override the policy's control rate (benchmarking only)")
+    p.add_argument("--hz", type=_positive, help="override the policy's control rate (benchmarking only)")
     p.add_argument("--log", type=Path, help="log folder (default runs/deploy-<timestamp>/)")
     p.add_argument(
         "--robot", help="the arm's robot (default: servo_arm on a port; the policy's robot with --dry-run)"

@@ -5,8 +5,9 @@ read a fresh state (hardware: PING -> STATE), build the observation with the sha
 policy, map the action with the shared Controller, pass the targets through the shared Safety layer
 with the settings recorded in the policy file, send them, log the tick, sleep until the next deadline.
 
-A NaN/inf action or target stops the run before anything is sent (the arm holds its last target);
-Ctrl-C, an exception or a lost link end the run with the log complete up to then.
+A NaN/inf action or target stops the run before anything is sent (the arm holds its last target), and
+so does a state that says the arm no longer follows targets (e-stop, tripped watchdog, released);
+Ctrl-C, an exception or a lost link end the run with the log and summary.json complete up to then.
 """
 
 from __future__ import annotations
@@ -22,10 +23,11 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from robokit.arm import Arm, ArmDisconnected
-from robokit.control import Controller
+from robokit.arm import Arm, ArmDisconnected, ArmState
+from robokit.control import CONTROL_MODES, Controller, action_dim_for
 from robokit.kinematics import Kinematics
-from robokit.observer import Observer
+from robokit.observer import Observer, observation_dim
+from robokit.policies.policy_file import PolicyMismatchError, check_compatible
 from robokit.robots import RobotSpec, get_robot
 from robokit.safety import Safety, SafetySettings, UnsafeTarget
 
@@ -40,8 +42,9 @@ class DeployPolicy(Protocol):
     def act(self, obs: dict[str, np.ndarray]) -> np.ndarray: ...
 
 
-class PolicyMismatch(ValueError):
-    """The policy file was made for another robot, control mode or observation layout."""
+# The policy file was made for another robot, control mode or observation layout: one exception type
+# for it across robokit (a ValueError).
+PolicyMismatch = PolicyMismatchError
 
 
 class DeployAborted(RuntimeError):
@@ -74,7 +77,8 @@ class DeploySummary:
 
 
 def check_policy_for_robot(spec: dict[str, Any], robot: RobotSpec) -> None:
-    """Refuse a policy trained for another robot (or a spec missing what deploy needs)."""
+    """Refuse, before the arm is touched, a policy trained for another robot, a control mode this
+    robokit does not know, or actions/observations of other sizes than deploy would use."""
     for key in ("robot", "control_mode", "control_hz", "action_dim"):
         if key not in spec:
             raise PolicyMismatch(f"policy spec has no {key!r}; was it written by `robokit train`?")
@@ -82,6 +86,22 @@ def check_policy_for_robot(spec: dict[str, Any], robot: RobotSpec) -> None:
         raise PolicyMismatch(
             f"policy was trained for robot {spec['robot']!r}, but this arm is {robot.name!r}; refusing to deploy"
         )
+    if spec["control_mode"] not in CONTROL_MODES:
+        raise PolicyMismatch(
+            f"policy uses control mode {spec['control_mode']!r}; deploy knows {', '.join(CONTROL_MODES)}"
+        )
+    action_dim = action_dim_for(robot, spec["control_mode"], bool(spec.get("gripper_actuated", False)))
+    check_compatible(
+        spec,
+        check_safety=False,  # deploy applies the policy's own recorded settings
+        robot=robot.name,
+        action_dim=action_dim,
+        obs_shapes={
+            "observation": [observation_dim(robot.n_joints, action_dim)],
+            "achieved_goal": [3],
+            "desired_goal": [3],
+        },
+    )
 
 
 def parse_goal(text: str) -> np.ndarray:
@@ -117,11 +137,6 @@ class DeployLoop:
         self.controller = Controller(
             self.robot, self.spec["control_mode"], self.kin, bool(self.spec.get("gripper_actuated", False))
         )
-        if self.controller.action_dim != int(self.spec["action_dim"]):
-            raise PolicyMismatch(
-                f"policy acts in {self.spec['action_dim']} dims, but {self.spec['control_mode']} on "
-                f"{self.robot.name} takes {self.controller.action_dim}"
-            )
         safety = self.spec.get("safety")
         settings = SafetySettings.from_dict(safety) if safety else SafetySettings.from_spec(self.robot)
         self.safety = Safety(settings, self.kin)
@@ -136,8 +151,6 @@ class DeployLoop:
     def _warm_up(self) -> None:
         """Run policy, controller and safety once on the home pose (nothing is sent), so first-call
         costs (torch's lazy init, kinematics caches) do not land inside the first control period."""
-        from robokit.arm import ArmState
-
         home = np.asarray(self.robot.home_q, dtype=np.float64)
         obs = self.observer.observe(
             ArmState(q=home, q_is_measured=False, t_s=0.0), np.zeros(3), np.zeros(self.controller.action_dim)
@@ -183,6 +196,9 @@ class DeployLoop:
                     state = self.arm.read()
                     t_read = time.monotonic()
                     obs = self.observer.observe(state, goal, last_action)
+                    if stopped := _arm_stopped(state):
+                        self._write_tick(log, tick, gi, late_ms, state, obs, np.zeros(0), None)
+                        raise DeployAborted(f"the arm stopped following targets: {stopped}")
                     action = np.asarray(self.policy.act(obs), dtype=np.float64)
                     if action.shape != (self.controller.action_dim,) or not np.all(np.isfinite(action)):
                         self._write_tick(log, tick, gi, late_ms, state, obs, action, None)
@@ -228,6 +244,8 @@ class DeployLoop:
             reason = f"link lost: {exc}"
         except DeployAborted as exc:
             reason = exc.reason
+        except Exception as exc:  # anything else still ends with the log and summary written
+            reason = f"error: {type(exc).__name__}: {exc}"
         finally:
             gc.unfreeze()
             if log is not None:
@@ -299,6 +317,17 @@ class DeployLoop:
 
     def close(self) -> None:
         self.kin.close()
+
+
+def _arm_stopped(state: ArmState) -> str:
+    """Why the arm no longer follows targets (e-stop, watchdog, released), or '' if it does."""
+    if state.estop_latched:
+        return "e-stop latched (check the arm, then `robokit arm clear`)"
+    if state.watchdog_tripped:
+        return "firmware watchdog tripped (no command within its timeout: was the host stalled?)"
+    if state.released:
+        return "servos released (no pulses); `robokit arm enable` or deploy again"
+    return ""
 
 
 def _sleep_until(deadline: float) -> None:

@@ -32,6 +32,12 @@ def check_action(action: np.ndarray, dim: int) -> np.ndarray:
     return np.array([-1.0 if v < -1.0 else (1.0 if v > 1.0 else v) for v in values])
 
 
+def action_dim_for(spec: RobotSpec, mode: str, gripper_actuated: bool = False) -> int:
+    """Action size for a control mode on a robot: 3 (ee_delta) or one per arm joint, +1 for a gripper."""
+    arm_dim = 3 if mode == "ee_delta" else len(spec.arm_indices)
+    return arm_dim + (1 if gripper_actuated else 0)
+
+
 class Controller:
     """Maps actions to full joint-target vectors (n_joints,) for one RobotSpec and control mode."""
 
@@ -55,8 +61,7 @@ class Controller:
 
     @property
     def action_dim(self) -> int:
-        arm_dim = 3 if self.mode == "ee_delta" else len(self._arm)
-        return arm_dim + (1 if self.gripper_actuated else 0)
+        return action_dim_for(self.spec, self.mode, self.gripper_actuated)
 
     def targets(self, action: np.ndarray, q: np.ndarray) -> np.ndarray:
         """Joint targets (n_joints,) for an action (action_dim,) from current joint positions q.

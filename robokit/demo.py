@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -29,31 +30,54 @@ def _banner(n: int, total: int, text: str) -> None:
     print(f"\n[{n}/{total}] {text}", flush=True)
 
 
-def stage_train(out: Path, fast: bool, seed: int) -> tuple[Path, dict[str, Any]]:
-    """Train (or reuse) the policy; returns its path and a small report."""
-    from robokit.policies import default_config, read_spec, train
+TARGET_SUCCESS = 0.95
+DONE_MARKER = "demo-train.json"  # written once a demo's training stage has finished
 
-    run = out / "train"
+
+def stage_train(out: Path, fast: bool, seed: int) -> tuple[Path, dict[str, Any]]:
+    """Train (or reuse) the policy; returns its path and a small report.
+
+    A full run trains in OUT/train, a --fast run in OUT/train-fast, so a quick CI policy is never
+    mistaken for a trained one. A finished run is reused; an interrupted one resumes from its last
+    checkpoint."""
+    from robokit.policies import default_config, read_spec, train
+    from robokit.policies.plots import read_evals
+    from robokit.policies.training import latest_checkpoint
+
+    run = out / ("train-fast" if fast else "train")
     policy = run / "policy.safetensors"
-    if policy.is_file():
+    if policy.is_file() and (run / DONE_MARKER).is_file():
         spec = read_spec(policy)
         print(
             f"reusing {policy} ({spec.get('training_steps', '?')} training steps); "
             f"delete {run} to train again"
         )
-        return policy, {"reused": True, "policy": str(policy)}
+        return policy, {"reused": True, "policy": str(policy), **json.loads((run / DONE_MARKER).read_text())}
     overrides: dict[str, Any] = {"out": str(run), "seed": seed}
     if fast:
         overrides.update(steps=FAST_TRAIN_STEPS, eval_episodes=20, stop_success_rate=None)
     config = default_config(ENV_ID, "sac", **overrides)
+    resume = latest_checkpoint(run) is not None
+    if resume:
+        print(f"resuming the interrupted training in {run} from its last checkpoint")
+    elif run.exists():  # an interrupted run with no checkpoint yet: nothing worth keeping
+        shutil.rmtree(run)
     t0 = time.perf_counter()
-    path = train(config)
-    return path, {
-        "reused": False,
-        "policy": str(path),
-        "wall_s": time.perf_counter() - t0,
-        "steps": config.steps,
+    path = train(config, resume=resume)
+    evals = read_evals(run)
+    done = {
+        "fast": fast,
+        "steps": int(read_spec(path).get("training_steps", 0)),
+        "eval_success_rate": evals[-1]["success_rate"] if evals else None,
     }
+    (run / DONE_MARKER).write_text(json.dumps(done))
+    if not fast and (done["eval_success_rate"] or 0.0) < TARGET_SUCCESS:
+        print(
+            f"warning: training stopped at {done['eval_success_rate'] or 0.0:.0%} success "
+            f"(< {TARGET_SUCCESS:.0%}); "
+            f"train longer with `robokit train {ENV_ID} --out {run} --algo sac --resume --steps N`"
+        )
+    return path, {"reused": False, "policy": str(path), "wall_s": time.perf_counter() - t0, **done}
 
 
 def stage_eval(policy: Path, out: Path, fast: bool) -> dict[str, Any]:
@@ -121,12 +145,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--out", type=Path, default=Path("runs/demo"), help="output folder (default runs/demo)")
     p.add_argument(
-        "--fast", action="store_true", help=f"CI mode: {FAST_TRAIN_STEPS} training steps, 20 eval episodes"
+        "--fast",
+        action="store_true",
+        help=f"CI mode: {FAST_TRAIN_STEPS} training steps (in OUT/train-fast), 20 eval episodes, short deploy",
     )
     p.add_argument(
         "--no-hardware", action="store_true", help="skip the emulated arm (no avr-gcc/simavr needed)"
     )
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="training and evaluation seed (default 0)")
     return p
 
 
@@ -138,15 +164,15 @@ def main(argv: list[str]) -> int:
     report: dict[str, Any] = {"env_id": ENV_ID, "fast": args.fast}
     t0 = time.perf_counter()
     try:
-        _banner(1, total, f"train {ENV_ID} with SAC+HER (robokit train defaults)")
+        _banner(1, total, f"train {ENV_ID} with SAC+HER (`robokit train --algo sac` defaults)")
         try:
             policy, report["train"] = stage_train(out, args.fast, args.seed)
         except Exception as exc:
             raise StageFailed(
                 "train",
                 exc,
-                f"check the message above; resume with `robokit train {ENV_ID} "
-                f"--out {out / 'train'} --resume`, or delete {out / 'train'}",
+                f"check the message above; run the demo again to resume from the last checkpoint, "
+                f"or delete {out / ('train-fast' if args.fast else 'train')} to start over",
             ) from exc
         _banner(2, total, "evaluate on seeded episodes, write videos and plots")
         try:

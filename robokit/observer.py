@@ -13,13 +13,18 @@ from robokit.arm import ArmState
 from robokit.kinematics import Kinematics
 
 
+def observation_dim(n_joints: int, action_dim: int) -> int:
+    """Size of ``observation``: ee position (3) + q (n_joints) + last action (action_dim)."""
+    return 3 + n_joints + action_dim
+
+
 class Observer:
     """Builds goal-conditioned observation dicts."""
 
     def __init__(self, kinematics: Kinematics, action_dim: int) -> None:
         self.kin = kinematics
         self.action_dim = action_dim
-        self.obs_dim = 3 + kinematics.spec.n_joints + action_dim
+        self.obs_dim = observation_dim(kinematics.spec.n_joints, action_dim)
 
     def layout(self) -> dict[str, list[int]]:
         """Slices of ``observation``: name -> [start, stop)."""

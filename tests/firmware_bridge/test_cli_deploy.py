@@ -102,3 +102,12 @@ def test_help_explains_itself(capsys):
         main(["deploy", "--help"])
     out = capsys.readouterr().out
     assert "--dry-run" in out and "base frame" in out and "Exit codes" in out
+
+
+@pytest.mark.parametrize("flag,value", [("--duration", "-1"), ("--duration", "abc"), ("--hz", "0")])
+def test_bad_duration_or_rate_is_a_usage_error(tmp_path, capsys, flag, value):
+    policy = scripted_policy_file(tmp_path)
+    with pytest.raises(SystemExit) as exc:
+        main(["deploy", str(policy), "--dry-run", "--goal", GOAL, flag, value])
+    assert exc.value.code == 2 and f"argument {flag}" in capsys.readouterr().err
+    assert not (tmp_path / "runs").exists()

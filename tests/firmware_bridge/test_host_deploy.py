@@ -150,3 +150,75 @@ def test_dead_port_raises_instead_of_hanging():
     with pytest.raises(ArmDisconnected):
         HardwareArm(port, "servo_arm", hello_timeout_s=0.5)
     assert time.monotonic() - t0 < 2.0
+
+
+class StallAt:
+    """Wraps a loaded policy; at tick ``n`` its act() blocks ``stall_s`` (a hung host), or raises."""
+
+    def __init__(self, policy, n: int, stall_s: float = 0.0, error: Exception | None = None) -> None:
+        self.policy, self.n, self.stall_s, self.error, self.spec = policy, n, stall_s, error, policy.spec
+        self.tick = 0
+
+    def act(self, obs: dict) -> np.ndarray:
+        self.tick += 1
+        if self.tick == self.n:
+            if self.error is not None:
+                raise self.error
+            time.sleep(self.stall_s)
+        return self.policy.act(obs)
+
+
+def test_host_stall_past_the_watchdog_stops_the_run_with_the_log_complete(tmp_path, scripted):
+    """A host that stalls longer than the firmware's watchdog finds the arm no longer following
+    targets: the next tick sees the flag, nothing more is sent, the run ends non-zero and says why."""
+    with Emulator() as emu:
+        arm = _settled_arm(emu)
+        policy = StallAt(scripted, 10, stall_s=0.8)
+        loop = DeployLoop(policy, arm, log_dir=tmp_path)
+        policy.tick = 0  # count the loop's ticks, not the warm-up call
+        with pytest.raises(DeployAborted, match="watchdog") as exc:
+            loop.run([GOAL], seconds_per_goal=2.0)
+        sent = arm.stats["targets"]
+        arm.close()
+    rows = [json.loads(r) for r in (tmp_path / "ticks.jsonl").read_text().splitlines()]
+    assert rows[-1]["flags"]["watchdog"] and rows[-1]["targets"] is None
+    # ticks 0-9 sent TARGETS (tick 9's after the stall, too late: the firmware had tripped); tick 10 saw
+    # the flag and sent nothing
+    assert sent == len(rows) - 1 == 10
+    assert exc.value.summary.exit_reason.startswith("the arm stopped following targets")
+    assert json.loads((tmp_path / "summary.json").read_text())["ticks"] == exc.value.summary.ticks
+
+
+def test_an_exception_inside_the_loop_still_writes_the_summary(tmp_path, scripted):
+    with Emulator() as emu:
+        arm = _settled_arm(emu)
+        policy = StallAt(scripted, 6, error=RuntimeError("policy blew up"))
+        loop = DeployLoop(policy, arm, log_dir=tmp_path)
+        policy.tick = 0  # count the loop's ticks, not the warm-up call
+        with pytest.raises(DeployAborted, match="RuntimeError: policy blew up"):
+            loop.run([GOAL], seconds_per_goal=2.0)
+        held = arm.read()
+        arm.close()
+    assert not held.released  # holding its last target
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["exit_reason"] == "error: RuntimeError: policy blew up" and summary["ticks"] == 5
+    assert len((tmp_path / "ticks.jsonl").read_text().splitlines()) == 5
+
+
+def test_policy_with_another_observation_layout_or_mode_is_refused(tmp_path, scripted):
+    import copy
+
+    from robokit.firmware_bridge.deploy import check_policy_for_robot
+
+    servo = get_robot("servo_arm")
+    check_policy_for_robot(scripted.spec, servo)  # the real one fits
+    wrong_obs = copy.deepcopy(scripted.spec)
+    wrong_obs["obs_spaces"]["observation"]["shape"] = [7]
+    with pytest.raises(PolicyMismatch, match="observation 'observation'"):
+        check_policy_for_robot(wrong_obs, servo)
+    wrong_mode = {**copy.deepcopy(scripted.spec), "control_mode": "torque"}
+    with pytest.raises(PolicyMismatch, match="control mode 'torque'"):
+        check_policy_for_robot(wrong_mode, servo)
+    joints = {**copy.deepcopy(scripted.spec), "control_mode": "joint_delta"}  # 3 dims, joint_delta takes 5
+    with pytest.raises(PolicyMismatch, match="action_dim"):
+        check_policy_for_robot(joints, servo)
