@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import dataclasses
 import json
+import math
 import sys
+import threading
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
+
+import numpy as np
 
 ACTIONS = ("status", "enable", "home", "release", "estop", "clear", "calibrate")
 
@@ -103,9 +110,8 @@ def calibration_dict(arm) -> dict:
     }
 
 
-def _calibrate(arm, args) -> None:
-    import dataclasses
-
+def _requested_config(arm, args) -> tuple[list, int, int]:
+    """The firmware's current joints and watchdog settings with the command line's changes applied."""
     from robokit.firmware_bridge import protocol as pr
     from robokit.firmware_bridge.fixedpoint import TICK_US, gain_q16
 
@@ -113,8 +119,6 @@ def _calibrate(arm, args) -> None:
     names = list(arm.spec.joint_names)
     chosen = args.joint or (names if (args.zero_us is not None or args.us_per_rad is not None) else [])
     for name in chosen:
-        if name not in names:
-            raise SystemExit(f"unknown joint {name!r}; joints: {', '.join(names)}")
         i = names.index(name)
         if args.zero_us is not None:
             joints[i] = dataclasses.replace(joints[i], pulse_zero_ticks=int(round(args.zero_us / TICK_US)))
@@ -124,27 +128,182 @@ def _calibrate(arm, args) -> None:
     action = {"hold": pr.WATCHDOG_HOLD, "release": pr.WATCHDOG_RELEASE}.get(
         args.watchdog_action, arm.info.watchdog_action
     )
-    arm.configure(tuple(joints), timeout, action)
-    if args.interactive:
+    return joints, timeout, action
+
+
+def _settings(info) -> tuple[tuple, int, int]:
+    """What CONFIG writes, from an INFO: (joints, watchdog_timeout_ms, watchdog_action)."""
+    return info.joints, info.watchdog_timeout_ms, info.watchdog_action
+
+
+def _write_config(arm, joints, timeout_ms: int, action: int) -> None:
+    """CONFIG (the arm must be released), then check that the firmware now holds exactly that."""
+    from robokit.firmware_bridge.hardware_arm import ArmMismatch
+
+    info = arm.configure(tuple(joints), timeout_ms, action)
+    if _settings(info) != (tuple(joints), timeout_ms, action):
+        raise ArmMismatch("the firmware acknowledged CONFIG but reports a different configuration")
+
+
+@contextlib.contextmanager
+def _keep_alive(arm, timeout_ms: int) -> Iterator[None]:
+    """While the block runs (the user is typing), PING from a background thread at a quarter of the
+    watchdog timeout (at most every 100 ms) so the firmware's communication watchdog does not trip.
+    The block must not talk to the arm itself."""
+    from robokit.arm import ArmError
+
+    period_s = min(0.1, timeout_ms / 4000) if timeout_ms else 0.1
+    stop = threading.Event()
+    failures: list[ArmError] = []
+
+    def ping() -> None:
+        while not stop.wait(period_s):
+            try:
+                arm.read()
+            except ArmError as exc:
+                failures.append(exc)
+                return
+
+    thread = threading.Thread(target=ping, name="calibrate-keep-alive", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+    if failures:
+        raise failures[0]
+
+
+def _ask_zero_us(input_fn: Callable[[str], str], prompt: str) -> float | None:
+    """A zero pulse width in us typed by the user, or None (empty line: keep the current one). Asks
+    again after anything that is not a number in the firmware's range; EOFError and KeyboardInterrupt
+    (Ctrl-D, Ctrl-C) pass through."""
+    from robokit.firmware_bridge.fixedpoint import PULSE_MAX_TICKS, PULSE_MIN_TICKS, TICK_US
+
+    lo_us, hi_us = PULSE_MIN_TICKS * TICK_US, PULSE_MAX_TICKS * TICK_US
+    while True:
+        line = input_fn(prompt).strip()
+        if not line:
+            return None
+        try:
+            us = float(line)
+        except ValueError:
+            us = math.nan
+        if lo_us <= us <= hi_us:  # False for nan
+            return us
         print(
-            "Interactive calibration: each joint is held at 0 rad; type a new zero pulse width in us and "
-            "press Enter to try it, or press Enter alone to accept."
+            f"  {line!r} is not a pulse width: type a number of us from {lo_us:.0f} to {hi_us:.0f}, "
+            "Enter alone to keep the current value, Ctrl-C to abort"
         )
-        arm.enable()
-        for i, name in enumerate(names):
-            q0 = [0.0 if k == i else v for k, v in enumerate(arm.read().q)]
-            arm.command(q0)
-            while True:
-                line = input(f"{name}: zero at {joints[i].pulse_zero_ticks * TICK_US:.1f} us > ").strip()
-                if not line:
-                    break
-                joints[i] = dataclasses.replace(joints[i], pulse_zero_ticks=int(round(float(line) / TICK_US)))
-                arm.configure(tuple(joints), timeout, action)
+
+
+def _interactive(arm, joints: list, timeout_ms: int, action: int, names: list[str], input_fn) -> None:
+    """Hold each joint of ``names`` at 0 rad (the others at home) and let the user adjust its zero
+    pulse by eye. Every change is tried live: release, CONFIG, check, enable again where the servos
+    are (a servo without feedback jumps to its first pulse), then hold the joint at 0 rad again."""
+    from robokit.firmware_bridge.fixedpoint import TICK_US
+
+    home = np.asarray(arm.spec.home_q, dtype=np.float64)
+    arm.enable(home)
+    for name in names:
+        i = arm.spec.joint_names.index(name)
+        pose = home.copy()
+        pose[i] = 0.0
+        arm.command(pose)
+        while True:
+            prompt = (
+                f"{name}: zero pulse {joints[i].pulse_zero_ticks * TICK_US:.1f} us, new value or Enter > "
+            )
+            with _keep_alive(arm, timeout_ms):
+                us = _ask_zero_us(input_fn, prompt)
+            if us is None:
+                break
+            joints[i] = dataclasses.replace(joints[i], pulse_zero_ticks=int(round(us / TICK_US)))
+            here = arm.read().q
+            arm.release()
+            _write_config(arm, joints, timeout_ms, action)
+            arm.enable(here)
+            arm.command(pose)
+
+
+def _calibrate(arm, args, input_fn: Callable[[str], str]) -> int:
+    """Write the calibration (CONFIG, kept in EEPROM) and the JSON file; returns an exit code."""
+    from robokit.firmware_bridge.hardware_arm import ArmRefused
+
+    names = list(arm.spec.joint_names)
+    for name in args.joint:
+        if name not in names:
+            raise SystemExit(f"unknown joint {name!r}; joints: {', '.join(names)}")
+    state = arm.read()
+    if not state.released:
+        raise ArmRefused(
+            "the arm is enabled, and the firmware accepts CONFIG only while released: "
+            "run `robokit arm release` first (with a hand on the arm)"
+        )
+    joints, timeout, action = _requested_config(arm, args)
+    original = _settings(arm.info)
+    if not args.interactive:
+        _write_config(arm, joints, timeout, action)
+    else:
+        if state.estop_latched:
+            raise ArmRefused("e-stop latched: run `robokit arm clear` first")
+        if state.watchdog_tripped:
+            arm.clear()  # the arm is released: clearing only lets ENABLE through
+        print(
+            "Interactive calibration: the servos start at the home pose, then each joint in turn is held "
+            "at 0 rad. Type a zero pulse width in us and press Enter to try it, Enter alone to keep it "
+            "and go on, Ctrl-C to abort without changing anything."
+        )
+        try:
+            if (tuple(joints), timeout, action) != original:
+                _write_config(arm, joints, timeout, action)
+            _interactive(arm, joints, timeout, action, args.joint or names, input_fn)
+        except (KeyboardInterrupt, EOFError):
+            print("\ncalibration aborted", file=sys.stderr)
+            if _settings(arm.connect()) != original:  # HELLO: what the firmware holds now
+                arm.release()
+                _write_config(arm, *original)
+                print("restored the previous calibration; the arm is released (no pulses)", file=sys.stderr)
+            print(f"nothing written to {args.out}", file=sys.stderr)
+            return 1
+        arm.connect()  # HELLO again: the firmware's configuration as it now stands, checked against the spec
+        print("the arm stays enabled until its watchdog trips; `robokit arm release` stops the pulses")
     args.out.write_text(json.dumps(calibration_dict(arm), indent=2))
-    print(f"calibration written to the firmware's EEPROM and to {args.out}")
+    if not args.interactive or _settings(arm.info) != original:
+        print(f"calibration written to the firmware's EEPROM and to {args.out}")
+    else:
+        print(f"firmware calibration unchanged; written to {args.out}")
+    return 0
 
 
-def main(argv: list[str]) -> int:
+def _home(arm, timeout_s: float = 10.0) -> int:
+    """Enable if released (clearing a tripped watchdog first), slew to the home pose at the servo speed
+    and print the status; returns 1 if the setpoints did not reach home within ``timeout_s``."""
+    state = arm.read()
+    if state.watchdog_tripped and not state.estop_latched:
+        print("clearing the tripped watchdog (the arm keeps still)", file=sys.stderr)
+        state = arm.clear()
+    if state.released:
+        print("enabling from the home pose", file=sys.stderr)
+        arm.enable()
+    home = np.asarray(arm.spec.home_q, dtype=np.float64)
+    deadline = time.monotonic() + timeout_s
+    while True:
+        arm.command(home)  # also keeps the watchdog fed while the servos slew
+        error_rad = float(np.max(np.abs(arm.read().q - home)))
+        if error_rad <= 1e-3 or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    _print_status(arm)
+    if error_rad > 1e-3:
+        print(f"robokit arm: not home after {timeout_s:.0f} s (off by {error_rad:.4f} rad)", file=sys.stderr)
+        return 1
+    return 0
+
+
+def main(argv: list[str], input_fn: Callable[[str], str] = input) -> int:
+    """``robokit arm``; ``input_fn`` reads the answers of ``calibrate --interactive``."""
     args = _parser().parse_args(argv)
     from robokit.arm import ArmError
     from robokit.firmware_bridge.hardware_arm import HardwareArm
@@ -158,19 +317,7 @@ def main(argv: list[str]) -> int:
                 arm.enable()
                 _print_status(arm)
             elif args.action == "home":
-                s = arm.read()
-                if s.released:
-                    print("enabling from the home pose", file=sys.stderr)
-                    arm.enable()
-                import numpy as np
-
-                home = np.asarray(arm.spec.home_q)
-                arm.command(home)
-                deadline = time.monotonic() + 10.0
-                while time.monotonic() < deadline and np.max(np.abs(arm.read().q - home)) > 1e-3:
-                    arm.command(home)  # keep the watchdog fed while the servos slew
-                    time.sleep(0.05)
-                _print_status(arm)
+                return _home(arm)
             elif args.action == "release":
                 arm.release()
                 print("released: no pulses")
@@ -181,7 +328,7 @@ def main(argv: list[str]) -> int:
                 arm.clear()
                 print("cleared; the arm stays released until `robokit arm enable`")
             else:
-                _calibrate(arm, args)
+                return _calibrate(arm, args, input_fn)
     except ArmError as exc:
         print(f"robokit arm: {exc}", file=sys.stderr)
         return 1

@@ -6,14 +6,37 @@ import subprocess
 import sys
 import time
 
+import numpy as np
 import pytest
 
 from robokit.cli import main
+from robokit.firmware_bridge import cli_arm
+from robokit.firmware_bridge import fixedpoint as fx
+from robokit.firmware_bridge import protocol as pr
 from robokit.firmware_bridge.hardware_arm import ArmMismatch, HardwareArm
+from robokit.robots import get_robot
 
 from .host_helpers import Emulator, needs_emulator
 
 pytestmark = needs_emulator
+
+SPEC = get_robot("servo_arm")
+ELBOW = SPEC.joint_names.index("elbow")
+
+
+def _steady_pulse_us(emu: Emulator, joint: int, want_us: float, timeout_s: float = 3.0) -> float:
+    """Wait until the measured pulse of ``joint`` is ``want_us`` (+-1 us, the servo may still be
+    slewing there) and return it; fails with the last width seen."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        pf = emu.pulses.latest()
+        if pf is not None and abs(pf.widths_us[joint] - want_us) <= 1.0:
+            return pf.widths_us[joint]
+        if time.monotonic() > deadline:
+            raise AssertionError(
+                f"joint {joint}: pulse {pf and pf.widths_us[joint]} us, expected {want_us} us"
+            )
+        time.sleep(0.02)
 
 
 def test_robokit_emulate_prints_a_port_that_answers_hello():
@@ -44,7 +67,24 @@ def test_robokit_arm_commands_and_calibration_file(tmp_path, capsys):
     with Emulator() as emu:
         assert main(["arm", "status", "--port", emu.port]) == 0
         assert "released" in capsys.readouterr().out
+        # leave the arm away from home; the closed link then trips the watchdog (hold)
+        home = np.asarray(SPEC.home_q)
+        away = home + np.array([0.5, -0.4, -0.6, 0.3, 0.2, 0.5])
+        with HardwareArm(emu.port, "servo_arm") as arm:
+            arm.enable()
+            deadline = time.monotonic() + 3.0
+            while np.max(np.abs(arm.read().q - away)) > 1e-4 and time.monotonic() < deadline:
+                arm.command(away)
+                time.sleep(0.05)
+        time.sleep(0.7)
         assert main(["arm", "home", "--port", emu.port]) == 0
+        assert "clearing the tripped watchdog" in capsys.readouterr().err
+        with HardwareArm(emu.port, "servo_arm") as arm:
+            np.testing.assert_allclose(arm.read().q, home, atol=1e-4)  # reported setpoints
+            time.sleep(0.1)
+            widths = emu.pulses.latest().widths_us  # measured pulses: the home pose's
+            want = [fx.pulse_us(q, j) for q, j in zip(fx.rad_to_100urad(home), arm.info.joints)]
+            np.testing.assert_allclose(widths, want, atol=1.0)
         assert main(["arm", "estop", "--port", emu.port]) == 0
         assert main(["arm", "enable", "--port", emu.port]) == 1  # refused while the e-stop is latched
         assert "ESTOP_LATCHED" in capsys.readouterr().err
@@ -60,3 +100,91 @@ def test_robokit_arm_commands_and_calibration_file(tmp_path, capsys):
         cal.write_text(json.dumps(data))
         with pytest.raises(ArmMismatch, match="elbow: firmware calibration"):
             HardwareArm(emu.port, "servo_arm", calibration=cal)
+
+
+def test_arm_calibrate_interactive_survives_a_pause_and_bad_input(tmp_path, capsys):
+    """Scripted answers: Enter for every joint but the elbow; for the elbow an invalid answer, then
+    1540 us typed after a pause longer than the watchdog timeout, then Enter. The watchdog is set to
+    release, so a trip during the pause would stop the pulses."""
+    cal = tmp_path / "cal.json"
+    with Emulator() as emu:
+        elbow_prompts: list[str] = []
+        pause_widths: list[float] = []
+
+        def answer(prompt: str) -> str:
+            if not prompt.startswith("elbow"):
+                return ""
+            elbow_prompts.append(prompt)
+            if len(elbow_prompts) == 1:  # elbow held at 0 rad with the default calibration
+                _steady_pulse_us(emu, ELBOW, 1500.0)
+                return "fifteen forty"
+            if len(elbow_prompts) == 2:
+                first = emu.pulses.latest().frame
+                time.sleep(0.8)  # the user thinks; the firmware's watchdog is 500 ms
+                last = emu.pulses.latest().frame
+                pause_widths.extend(emu.pulses.wait_for(f).widths_us[ELBOW] for f in range(first, last + 1))
+                return " 1540 "
+            _steady_pulse_us(emu, ELBOW, 1540.0)  # the new zero, tried live
+            return ""
+
+        args = ["--port", emu.port, "--interactive", "--watchdog-action", "release", "--out", str(cal)]
+        assert cli_arm.main(["calibrate", *args], input_fn=answer) == 0
+        out = capsys.readouterr().out
+        assert "'fifteen forty' is not a pulse width" in out
+        assert len(elbow_prompts) == 3 and "1540.0 us" in elbow_prompts[2]
+        # pulses all through the pause: the watchdog (release) never tripped
+        assert len(pause_widths) >= 35 and max(abs(w - 1500.0) for w in pause_widths) <= 1.0
+
+        data = json.loads(cal.read_text())
+        assert data["watchdog_action"] == "release"
+        assert data["joints"]["elbow"]["pulse_zero_ticks"] == 3080
+        assert data["joints"]["elbow"]["pulse_zero_us"] == 1540.0
+        assert {data["joints"][n]["pulse_zero_us"] for n in SPEC.joint_names if n != "elbow"} == {1500.0}
+
+        time.sleep(0.7)  # the CLI has closed the link: the watchdog trips and releases the arm
+        with HardwareArm(emu.port, "servo_arm", calibration=cal) as arm:  # HELLO: matches the file
+            info = arm.info
+            assert info.flags & 1 and info.watchdog_action == pr.WATCHDOG_RELEASE
+            assert info.joints[ELBOW].pulse_zero_ticks == 3080
+            assert arm.read().released
+            arm.clear()
+            # the measured pulse follows the new calibration: 0 rad -> 1540 us, and 0.5 rad -> 40 us
+            # more than the default calibration gives
+            q = np.asarray(SPEC.home_q)
+            q[ELBOW] = 0.5
+            arm.enable(q)
+            default = fx.default_joint_configs(SPEC)[ELBOW]
+            q_100urad = fx.rad_to_100urad([0.5])[0]
+            want_us = fx.pulse_us(q_100urad, info.joints[ELBOW])
+            assert want_us == fx.pulse_us(q_100urad, default) + 40.0
+            assert _steady_pulse_us(emu, ELBOW, want_us) == pytest.approx(want_us, abs=0.5)
+
+
+def test_arm_calibrate_interactive_abort_changes_nothing(tmp_path, capsys):
+    cal = tmp_path / "cal.json"
+    with Emulator() as emu:
+
+        def ctrl_c(prompt: str) -> str:
+            raise KeyboardInterrupt
+
+        args = ["--port", emu.port, "--interactive", "--out", str(cal)]
+        assert cli_arm.main(["calibrate", *args], input_fn=ctrl_c) == 1
+        assert "calibration aborted" in capsys.readouterr().err
+        with HardwareArm(emu.port, "servo_arm") as arm:
+            assert not arm.info.flags & 1  # no CONFIG sent: still the compiled-in defaults
+            arm.release()  # the abort left the arm holding at home
+
+        answers = iter(["1600"])  # try a new base_yaw zero, then Ctrl-D
+
+        def then_eof(prompt: str) -> str:
+            answer = next(answers, None)
+            if answer is None:
+                raise EOFError
+            return answer
+
+        assert cli_arm.main(["calibrate", *args], input_fn=then_eof) == 1
+        assert "restored the previous calibration" in capsys.readouterr().err
+        assert not cal.exists()
+        with HardwareArm(emu.port, "servo_arm") as arm:
+            assert arm.read().released
+            assert [j.pulse_zero_ticks for j in arm.info.joints] == [3000] * 6
