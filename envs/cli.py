@@ -5,6 +5,15 @@ from __future__ import annotations
 import argparse
 
 
+def unknown_env_message(env_id: str) -> str | None:
+    """None if ``env_id`` is a registered robokit env, else a one-line message naming the known ids."""
+    from robokit.envs import ENV_SPECS
+
+    if env_id in ENV_SPECS:
+        return None
+    return f"unknown env {env_id!r}; known: {', '.join(ENV_SPECS)} (see `robokit envs`)"
+
+
 def env_rows() -> list[dict]:
     """One dict per registered env: id, robot, task, control mode, reward, shapes, control Hz."""
     import gymnasium as gym

@@ -3,7 +3,23 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
+
+DEFAULT_ENV = "robokit/ServoArmReach-v0"
+DEFAULT_PNG = Path("runs/rollout.png")
+
+
+def frame_size(text: str) -> tuple[int, int]:
+    """``"640x480"`` -> (640, 480): width and height in pixels, both positive."""
+    parts = text.lower().split("x")
+    try:
+        w, h = (int(v) for v in parts)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not WxH in pixels, e.g. 640x480") from None
+    if w <= 0 or h <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: width and height must be positive, e.g. 640x480")
+    return w, h
 
 
 def main(argv: list[str]) -> int:
@@ -11,21 +27,36 @@ def main(argv: list[str]) -> int:
         prog="robokit rollout",
         description="Run an environment with random actions (or --zero) and save a PNG frame of the end.",
     )
-    parser.add_argument("env_id", nargs="?", default="robokit/ServoArmReach-v0", help="a registered env id")
-    parser.add_argument("--steps", type=int, default=50, help="steps to run (default 50)")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "env_id",
+        nargs="?",
+        default=DEFAULT_ENV,
+        help=f"a registered env id (default: {DEFAULT_ENV}; see `robokit envs`)",
+    )
+    parser.add_argument("--steps", type=int, default=50, help="steps to run (default: 50)")
+    parser.add_argument(
+        "--seed", type=int, default=0, help="seed of the reset and the random actions (default: 0)"
+    )
     parser.add_argument("--zero", action="store_true", help="zero actions instead of random ones")
-    parser.add_argument("--png", type=Path, default=Path("runs/rollout.png"), help="where to write the frame")
-    parser.add_argument("--size", default="640x480", help="frame size WxH (default 640x480)")
+    parser.add_argument(
+        "--png", type=Path, default=DEFAULT_PNG, help=f"where to write the frame (default: {DEFAULT_PNG})"
+    )
+    parser.add_argument(
+        "--size", type=frame_size, default=(640, 480), help="frame size WxH in pixels (default: 640x480)"
+    )
     args = parser.parse_args(argv)
+
+    from robokit.envs.cli import unknown_env_message
+
+    if msg := unknown_env_message(args.env_id):
+        print(f"robokit rollout: {msg}", file=sys.stderr)
+        return 2
 
     import gymnasium as gym
     import imageio.v3 as iio
     import numpy as np
 
-    import robokit.envs  # noqa: F401  (registers the ids)
-
-    w, h = (int(v) for v in args.size.lower().split("x"))
+    w, h = args.size
     env = gym.make(args.env_id, render_mode="rgb_array", render_width=w, render_height=h)
     env.action_space.seed(args.seed)
     obs, info = env.reset(seed=args.seed)

@@ -20,7 +20,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--episodes", type=int, default=100, help="episodes to run (default: 100)")
     p.add_argument("--seed", type=int, default=0, help="seed of episode 0 (default: 0)")
     p.add_argument("--workers", type=int, default=2, help="worker processes (default: 2)")
-    p.add_argument("--env", dest="env_id", help="env id (default: the one recorded in the policy)")
+    p.add_argument(
+        "--env", dest="env_id", help="env id (default: the one recorded in the policy; see `robokit envs`)"
+    )
     p.add_argument("--video", action="store_true", help="write mp4 videos of the first episodes")
     p.add_argument("--video-episodes", type=int, default=4, help="episodes to film (default: 4)")
     p.add_argument("--width", type=int, default=640, help="frame width in pixels (default: 640)")
@@ -33,6 +35,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
+    if args.env_id is not None:
+        from robokit.envs.cli import unknown_env_message
+
+        if msg := unknown_env_message(args.env_id):
+            print(f"robokit eval: {msg}", file=sys.stderr)
+            return 2
     from robokit.policies.evaluation import evaluate, print_table
     from robokit.policies.policy_file import PolicyFileError
 

@@ -20,7 +20,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("env_id", help="environment id, e.g. robokit/ServoArmReach-v0 (see `robokit envs`)")
     p.add_argument("--out", required=True, help="run folder (created); with --resume, the run to continue")
     p.add_argument("--algo", choices=["td3", "sac", "ppo"], default="td3", help="algorithm (default: td3)")
-    p.add_argument("--resume", action="store_true", help="continue from the run's last checkpoint")
+    p.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue from the run's last checkpoint (the run must have one, and the same env)",
+    )
     p.add_argument(
         "--steps", type=int, help="total env steps over all envs (default: per env; with --resume: the run's)"
     )
@@ -42,8 +46,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
+    from robokit.envs.cli import unknown_env_message
+
+    if msg := unknown_env_message(args.env_id):  # before anything is written or SB3 is imported
+        print(f"robokit train: {msg}", file=sys.stderr)
+        return 2
     from robokit.policies.config import TrainConfig, default_config
-    from robokit.policies.training import RunExistsError, train
+    from robokit.policies.training import ResumeError, RunExistsError, train
 
     config = default_config(
         args.env_id,
@@ -66,7 +75,7 @@ def main(argv: list[str]) -> int:
         config.steps = TrainConfig.load_yaml(saved).steps
     try:
         path = train(config, resume=args.resume)
-    except RunExistsError as exc:
+    except (RunExistsError, ResumeError) as exc:
         print(f"robokit train: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -43,6 +43,10 @@ class RunExistsError(FileExistsError):
     """``--out`` already holds a run and ``resume`` was not asked for."""
 
 
+class ResumeError(ValueError):
+    """``resume`` was asked for, but the run has no checkpoint or was trained on another env."""
+
+
 def make_vec_env(config: TrainConfig) -> VecMonitor:
     """n_envs copies of the env: in this process for 1, one process each (own BulletClient) for more."""
 
@@ -252,12 +256,23 @@ def export_policy(model: Any, venv_norm: Any, env: Any, config: TrainConfig, tra
 def train(config: TrainConfig, resume: bool = False) -> Path:
     """Train (or resume) the run in ``config.out``; returns the path of the exported policy file.
 
-    Ctrl-C writes a checkpoint (and the policy so far) before re-raising KeyboardInterrupt.
+    Ctrl-C writes a checkpoint (and the policy so far) before re-raising KeyboardInterrupt. Refused before
+    anything is written: an unknown env id, a run that exists without ``resume`` (RunExistsError), and with
+    ``resume`` a run without a checkpoint or saved with another env id (ResumeError).
     """
     run = Path(config.out)
+    gym.spec(config.env_id)  # an unknown id raises here, before the run folder is touched
     ckpt = latest_checkpoint(run) if resume else None
+    if resume and ckpt is None:
+        what = "has no checkpoint" if run.is_dir() else "does not exist: no checkpoint"
+        raise ResumeError(f"{run} {what} to resume from; drop --resume to start a new run")
     if resume and (run / "config.yaml").is_file():
         saved = TrainConfig.load_yaml(run / "config.yaml")
+        if saved.env_id != config.env_id:
+            raise ResumeError(
+                f"{run} was trained on {saved.env_id}, not {config.env_id}; "
+                f"resume with {saved.env_id}, or choose another --out for {config.env_id}"
+            )
         config = TrainConfig.from_dict(
             {**saved.to_dict(), "steps": config.steps, "progress": config.progress}
         )

@@ -3,6 +3,7 @@ import sys
 import time
 
 import imageio.v3 as iio
+import pytest
 
 from robokit.cli import main
 
@@ -42,9 +43,36 @@ def test_rollout_writes_a_png(tmp_path, capsys):
 
 
 def test_unknown_command_fails(capsys):
-    import pytest
-
     with pytest.raises(SystemExit) as exc:
         main(["frobnicate"])
     assert exc.value.code == 2
     assert "invalid choice" in capsys.readouterr().err
+
+
+def test_rollout_refuses_an_unknown_env(tmp_path, capsys):
+    png = tmp_path / "f.png"
+    assert main(["rollout", "robokit/Nope-v0", "--steps", "1", "--png", str(png)]) == 2
+    err = capsys.readouterr().err
+    assert "robokit rollout: unknown env 'robokit/Nope-v0'; known: robokit/ServoArmReach-v0" in err
+    assert "(see `robokit envs`)" in err and "Traceback" not in err
+    assert not png.exists()
+
+
+@pytest.mark.parametrize("size", ["abc", "640x", "640x480x3", "0x480"])
+def test_rollout_refuses_a_bad_size(size, tmp_path, capsys):
+    png = tmp_path / "f.png"
+    with pytest.raises(SystemExit) as exc:
+        main(["rollout", "--size", size, "--png", str(png)])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert f"robokit rollout: error: argument --size: '{size}'" in err and "640x480" in err
+    assert not png.exists()
+
+
+def test_rollout_help_states_its_defaults(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["rollout", "--help"])
+    assert exc.value.code == 0
+    out = " ".join(capsys.readouterr().out.split())  # undo argparse's line wrapping
+    assert "(default: robokit/ServoArmReach-v0;" in out and "(default: runs/rollout.png)" in out
+    assert "--seed SEED seed of the reset and the random actions (default: 0)" in out

@@ -9,6 +9,13 @@ import pytest
 
 from robokit.policies import cli_eval, cli_info, cli_train
 
+ENV_ID = "robokit/ServoArmReach-v0"
+
+
+def _snapshot(folder: Path) -> dict[str, bytes]:
+    """Every file under ``folder`` (relative path -> contents); {} if the folder does not exist."""
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
 
 @pytest.mark.parametrize("module", [cli_train, cli_eval, cli_info])
 def test_help(module, capsys: pytest.CaptureFixture) -> None:
@@ -43,3 +50,65 @@ def test_eval_writes_results(scripted_file: Path, tmp_path: Path, capsys: pytest
     assert "success rate" in capsys.readouterr().out
     assert json.loads((out / "eval.json").read_text())["success_rate"] == 1.0
     assert (out / "videos" / "episode-000.mp4").is_file() and (out / "videos" / "grid.mp4").is_file()
+
+
+def test_train_refuses_an_unknown_env_and_writes_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    run = tmp_path / "run"
+    assert cli_train.main(["robokit/Nope-v0", "--out", str(run), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert f"robokit train: unknown env 'robokit/Nope-v0'; known: {ENV_ID}," in err
+    assert "robokit/PandaReach-v0" in err and "(see `robokit envs`)" in err and "Traceback" not in err
+    assert not run.exists()
+
+    import gymnasium as gym
+
+    from robokit.policies import default_config, train
+
+    with pytest.raises(gym.error.Error):  # the Python API also fails before touching the folder
+        train(default_config("robokit/Nope-v0", out=str(run), progress=False))
+    assert not run.exists()
+
+
+@pytest.mark.parametrize("state", ["missing", "empty", "config only"])
+def test_train_resume_needs_a_checkpoint(state: str, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    run = tmp_path / "run"
+    if state != "missing":
+        run.mkdir()
+    if state == "config only":  # e.g. killed before the first checkpoint
+        from robokit.policies import default_config
+
+        default_config(ENV_ID, out=str(run)).save_yaml(run / "config.yaml")
+    before = _snapshot(run)
+    assert cli_train.main([ENV_ID, "--out", str(run), "--resume", "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert f"robokit train: {run} " in err
+    assert "no checkpoint to resume from; drop --resume to start a new run" in err and "Traceback" not in err
+    assert run.exists() == (state != "missing") and _snapshot(run) == before
+
+
+@pytest.mark.filterwarnings("ignore:The last trajectory in the replay buffer will be truncated")
+def test_train_resume_refuses_another_env(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    run = tmp_path / "run"
+    short = ["--steps", "100", "--checkpoint-every", "50", "--eval-every", "100", "--eval-episodes", "2"]
+    assert cli_train.main([ENV_ID, "--out", str(run), *short, "--no-progress"]) == 0
+    assert (run / "checkpoints" / "latest").is_file()
+    capsys.readouterr()
+    before = _snapshot(run)
+    assert cli_train.main(["robokit/PandaReach-v0", "--out", str(run), "--resume", "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert f"robokit train: {run} was trained on {ENV_ID}, not robokit/PandaReach-v0;" in err
+    assert "Traceback" not in err
+    assert _snapshot(run) == before
+
+
+def test_eval_refuses_an_unknown_env(
+    scripted_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    out = tmp_path / "ev"
+    args = [str(scripted_file), "--env", "robokit/Nope-v0", "--episodes", "1", "--out", str(out)]
+    assert cli_eval.main(args) == 2
+    err = capsys.readouterr().err
+    assert f"robokit eval: unknown env 'robokit/Nope-v0'; known: {ENV_ID}," in err and "Traceback" not in err
+    assert not out.exists()
