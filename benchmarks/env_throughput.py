@@ -1,8 +1,9 @@
 """Env steps/s of robokit's Reach envs against raw PyBullet (the physics limit) and panda-gym.
 
 All in one process pinned to one core, interleaved rounds. The raw baseline runs the same scene (floor,
-table, Panda), motors, timestep and substeps as the env and replays the env's own joint targets: a loop
-of nothing but the physics the env must run. Each round measures every case back to back; a ratio is
+table, Panda), timestep and solver settings as the env and replays the env's own motor commands, physics
+steps and resets (for the servo arm, the servo model's per-physics-step motor ramp): a loop of nothing but
+the physics the env must run. Each round measures every case back to back; a ratio is
 the median over rounds of the ratio within a round (paired, so a slow spell of a shared machine hits
 both sides of it), and the steps/s columns are medians over rounds.
 
@@ -30,36 +31,59 @@ from robokit.robots import get_robot
 RESULTS = Path(__file__).parent / "results" / "env_throughput.json"
 
 
-def record_targets(env_id: str, steps: int, **kwargs) -> tuple[list[list[float]], set[int]]:
-    """The joint targets (steps, n_joints) the env commands under random actions, and the step indices
-    after which it reset: what the raw loop replays."""
+Motion = list[tuple]  # ("cmd", targets, velocities or None, gains or None) | ("step",) | ("restore",)
+
+
+def record_motion(env_id: str, steps: int, **kwargs) -> Motion:
+    """Every motor command, physics step and state restore the env makes on its simulation over
+    ``steps`` random-action steps (resets included), in order: what the raw loop replays. For the
+    servo arm that is one command per physics step (the servo model's ramp); for the Panda one per
+    env step."""
     env = gym.make(env_id, **kwargs)
+    cid = env.unwrapped.bullet.client
+    motion: Motion = []
+    cmd, step, restore = p.setJointMotorControlArray, p.stepSimulation, p.restoreState
+
+    def spy_cmd(*a, **kw):
+        if kw.get("physicsClientId") == cid:
+            motion.append(("cmd", kw["targetPositions"], kw.get("targetVelocities"), kw.get("positionGains")))
+        return cmd(*a, **kw)
+
+    def spy_step(*a, **kw):
+        if kw.get("physicsClientId") == cid:
+            motion.append(("step",))
+        return step(*a, **kw)
+
+    def spy_restore(*a, **kw):
+        if kw.get("physicsClientId") == cid:
+            motion.append(("restore",))
+        return restore(*a, **kw)
+
     env.action_space.seed(0)
     env.reset(seed=0)
-    targets, resets = [], set()
-    for k in range(steps):
-        _, _, term, trunc, _ = env.step(env.action_space.sample())
-        targets.append(env.unwrapped.arm._target.tolist())
-        if term or trunc:
-            env.reset()
-            resets.add(k)
+    p.setJointMotorControlArray, p.stepSimulation, p.restoreState = spy_cmd, spy_step, spy_restore
+    try:
+        for _ in range(steps):
+            _, _, term, trunc, _ = env.step(env.action_space.sample())
+            if term or trunc:
+                env.reset()
+    finally:
+        p.setJointMotorControlArray, p.stepSimulation, p.restoreState = cmd, step, restore
     env.close()
-    return targets, resets
+    return motion
 
 
 def raw_pybullet(
     robot: str,
-    targets: list[list[float]],
-    resets: set[int],
+    motion: Motion,
+    steps: int,
     timestep_s: float | None = None,
-    substeps: int | None = None,
     solver_iterations: int | None = None,
 ) -> float:
-    """Steps/s of the physics alone: same scene and motors, replaying the env's joint targets with
-    position control and restoreState at the env's resets (the limit for the env's own motion)."""
+    """Env-steps/s of the physics alone: the same scene, replaying the env's own motor commands,
+    physics steps and restores (the limit for the env's own motion); ``steps`` env steps in all."""
     spec = get_robot(robot)
-    dt, n = timestep_s or spec.sim_timestep_s, substeps or spec.sim_substeps
-    b = Bullet(dt, solver_iterations=solver_iterations)
+    b = Bullet(timestep_s or spec.sim_timestep_s, solver_iterations=solver_iterations)
     if robot == "panda":
         b.add_box([1.5, 1.5, 0.01], [0.3, 0.0, -0.41])
         b.add_box([0.55, 0.35, 0.2], [0.3, 0.0, -0.2])
@@ -70,17 +94,21 @@ def raw_pybullet(
     for j, q in zip(joints, spec.home_q):
         p.resetJointState(body, j, q, physicsClientId=b.client)
     saved = b.save_state()
-    forces = list(spec.joint_force)
+    forces, cid, control = list(spec.joint_force), b.client, p.POSITION_CONTROL
     t0 = time.perf_counter()
-    for k, target in enumerate(targets):
-        p.setJointMotorControlArray(
-            body, joints, p.POSITION_CONTROL, targetPositions=target, forces=forces, physicsClientId=b.client
-        )
-        for _ in range(n):
-            p.stepSimulation(physicsClientId=b.client)
-        if k in resets:
+    for event in motion:
+        if event[0] == "step":
+            p.stepSimulation(physicsClientId=cid)
+        elif event[0] == "cmd":
+            kw = {}
+            if event[2] is not None:
+                kw = {"targetVelocities": event[2], "positionGains": event[3]}
+            p.setJointMotorControlArray(
+                body, joints, control, targetPositions=event[1], forces=forces, physicsClientId=cid, **kw
+            )
+        else:
             b.restore_state(saved)
-    rate = len(targets) / (time.perf_counter() - t0)
+    rate = steps / (time.perf_counter() - t0)
     b.close()
     return rate
 
@@ -119,15 +147,16 @@ def main() -> None:
         print("panda-gym not installed (pip install -e '.[bench]'): its column is skipped")
 
     fast = {"sim_timestep_s": 1 / 250, "sim_substeps": 10, "solver_iterations": 20}
-    panda = record_targets("robokit/PandaReach-v0", args.steps)
-    panda_fast = record_targets("robokit/PandaReach-v0", args.steps, **fast)
-    servo = record_targets("robokit/ServoArmReach-v0", args.steps)
+    n = args.steps
+    panda = record_motion("robokit/PandaReach-v0", n)
+    panda_fast = record_motion("robokit/PandaReach-v0", n, **fast)
+    servo = record_motion("robokit/ServoArmReach-v0", n)
     cases = {
-        "raw_pybullet_panda": lambda: raw_pybullet("panda", *panda),
-        "robokit_PandaReach": lambda: env_rate("robokit/PandaReach-v0", args.steps),
-        "raw_pybullet_panda_fast": lambda: raw_pybullet("panda", *panda_fast, 1 / 250, 10, 20),
-        "robokit_PandaReach_fast": lambda: env_rate("robokit/PandaReach-v0", args.steps, **fast),
-        "raw_pybullet_servo_arm": lambda: raw_pybullet("servo_arm", *servo),
+        "raw_pybullet_panda": lambda: raw_pybullet("panda", panda, n),
+        "robokit_PandaReach": lambda: env_rate("robokit/PandaReach-v0", n),
+        "raw_pybullet_panda_fast": lambda: raw_pybullet("panda", panda_fast, n, 1 / 250, 20),
+        "robokit_PandaReach_fast": lambda: env_rate("robokit/PandaReach-v0", n, **fast),
+        "raw_pybullet_servo_arm": lambda: raw_pybullet("servo_arm", servo, n),
         "robokit_ServoArmReach": lambda: env_rate("robokit/ServoArmReach-v0", args.steps),
     }
     if have_panda_gym:
