@@ -81,7 +81,7 @@ class RobotTaskEnv(gym.Env):
         self.controller = Controller(self.robot, control_mode, self.kin, self.task.gripper_actuated)
         self.safety_settings = SafetySettings.from_spec(self.robot)
         self.safety = Safety(self.safety_settings, self.kin)
-        self.observer = Observer(self.kin, self.controller.action_dim)
+        self.observer = Observer(self.kin, self.controller.action_dim, self.task.obs_dim)
         self.action_space = spaces.Box(-1.0, 1.0, (self.controller.action_dim,), dtype=np.float32)
         goal = spaces.Box(-5.0, 5.0, (self.task.goal_dim,), dtype=np.float32)
         self.observation_space = spaces.Dict(
@@ -102,7 +102,13 @@ class RobotTaskEnv(gym.Env):
             self.bullet.add_box([0.5, 0.5, 0.01], [0.15, 0.0, -0.01], (0.85, 0.85, 0.85, 1))
 
     def _obs(self) -> dict[str, np.ndarray]:
-        return self.observer.observe(self._state, self.task.goal, self._last_action)
+        task = self.task
+        if task.obs_dim == 0 and task.achieved_goal_is_ee:  # Reach: the shared Observer alone
+            return self.observer.observe(self._state, task.goal, self._last_action)
+        obs = self.observer.observe(self._state, task.goal, self._last_action, task.observation())
+        if not task.achieved_goal_is_ee:
+            obs["achieved_goal"] = np.asarray(task.achieved_goal(obs["observation"][:3]), dtype=np.float32)
+        return obs
 
     def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[dict, dict]:
         super().reset(seed=seed)

@@ -1,6 +1,7 @@
 """The Observer: observations from ArmState + goal (+ last action), shared by sim and hardware.
 
-``observation`` = [ee position (3, m, base frame), q (n_joints, rad/m), last action (action_dim)];
+``observation`` = [ee position (3, m, base frame), q (n_joints, rad/m), last action (action_dim), task
+entries (task_dim, e.g. an object's position; none for Reach)];
 ``achieved_goal`` = ee position (3,); ``desired_goal`` = goal (3,). All float32. No velocities: the
 hardware cannot report them.
 """
@@ -13,31 +14,44 @@ from robokit.arm import ArmState
 from robokit.kinematics import Kinematics
 
 
-def observation_dim(n_joints: int, action_dim: int) -> int:
-    """Size of ``observation``: ee position (3) + q (n_joints) + last action (action_dim)."""
-    return 3 + n_joints + action_dim
+def observation_dim(n_joints: int, action_dim: int, task_dim: int = 0) -> int:
+    """Size of ``observation``: ee position (3) + q (n_joints) + last action (action_dim) + task (task_dim)."""
+    return 3 + n_joints + action_dim + task_dim
 
 
 class Observer:
-    """Builds goal-conditioned observation dicts."""
+    """Builds goal-conditioned observation dicts. ``task_dim``: entries a task appends (an object's
+    position, say); Reach appends none."""
 
-    def __init__(self, kinematics: Kinematics, action_dim: int) -> None:
+    def __init__(self, kinematics: Kinematics, action_dim: int, task_dim: int = 0) -> None:
         self.kin = kinematics
-        self.action_dim = action_dim
-        self.obs_dim = observation_dim(kinematics.spec.n_joints, action_dim)
+        self.action_dim, self.task_dim = action_dim, task_dim
+        self.obs_dim = observation_dim(kinematics.spec.n_joints, action_dim, task_dim)
 
     def layout(self) -> dict[str, list[int]]:
         """Slices of ``observation``: name -> [start, stop)."""
-        n = self.kin.spec.n_joints
-        return {"ee_pos_m": [0, 3], "q": [3, 3 + n], "last_action": [3 + n, self.obs_dim]}
+        n, a = self.kin.spec.n_joints, self.action_dim
+        out = {"ee_pos_m": [0, 3], "q": [3, 3 + n], "last_action": [3 + n, 3 + n + a]}
+        if self.task_dim:
+            out["task"] = [3 + n + a, self.obs_dim]
+        return out
 
-    def observe(self, state: ArmState, goal_m: np.ndarray, last_action: np.ndarray) -> dict[str, np.ndarray]:
+    def observe(
+        self,
+        state: ArmState,
+        goal_m: np.ndarray,
+        last_action: np.ndarray,
+        task_obs: np.ndarray | None = None,
+    ) -> dict[str, np.ndarray]:
+        """observation (obs_dim,), achieved_goal (3,) = the end effector, desired_goal (3,); float32."""
         ee = self.kin.fk(state.q)
         obs = np.empty(self.obs_dim, dtype=np.float32)
         n = len(state.q)
         obs[:3] = ee
         obs[3 : 3 + n] = state.q
-        obs[3 + n :] = last_action
+        obs[3 + n : 3 + n + self.action_dim] = last_action
+        if self.task_dim:
+            obs[3 + n + self.action_dim :] = task_obs
         return {
             "observation": obs,
             "achieved_goal": obs[:3].copy(),

@@ -17,6 +17,8 @@ class Task(ABC):
 
     goal_dim: int = 3
     gripper_actuated: bool = False
+    obs_dim: int = 0  # entries ``observation()`` appends to the observation (e.g. an object's position)
+    achieved_goal_is_ee: bool = True  # False: the env asks ``achieved_goal`` (e.g. Push: the object)
 
     def __init__(
         self, spec: RobotSpec, kinematics: Kinematics, reward_type: str, distance_threshold_m: float
@@ -39,7 +41,12 @@ class Task(ABC):
 
     @abstractmethod
     def achieved_goal(self, ee_pos_m: np.ndarray) -> np.ndarray:
-        """What the arm has achieved so far (goal_dim,)."""
+        """What the arm has achieved so far (goal_dim,), given the end effector (3,) m; a task with
+        objects reads their poses from the scene instead."""
+
+    def observation(self) -> np.ndarray:
+        """The task's own observation entries (obs_dim,) float32, e.g. an object's position (m)."""
+        return np.zeros(0, dtype=np.float32)
 
     @staticmethod
     def distance(a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -9,15 +9,24 @@ from robokit.envs.tasks.base import Task
 from robokit.kinematics import Kinematics
 from robokit.robots import RobotSpec
 
-# panda-gym PandaReach-v3's goal box, moved into the Panda's base frame (its world origin is 0.6 m ahead).
-PANDA_GOAL_LOW = np.array([0.45, -0.15, 0.0])
-PANDA_GOAL_HIGH = np.array([0.75, 0.15, 0.3])
+# Per robot: success threshold (m), goal marker radius (m) and, where a benchmark fixes one, the goal box
+# in the base frame (m). The Panda's is panda-gym PandaReach-v3's, moved into the Panda's base frame (its
+# world origin is 0.6 m ahead). Other robots sample goals in joint space (always reachable).
+REACH_SETTINGS: dict[str, dict] = {
+    "panda": {
+        "distance_threshold_m": 0.05,
+        "marker_radius_m": 0.02,
+        "goal_box_m": ((0.45, -0.15, 0.0), (0.75, 0.15, 0.3)),
+    },
+}
+DEFAULT_SETTINGS = {"distance_threshold_m": 0.02, "marker_radius_m": 0.01, "goal_box_m": None}
 
 
 class Reach(Task):
-    """Goals: for the Panda, panda-gym's box; for other arms, the end effector at random joint angles
-    (within ``joint_fraction`` of each arm joint's range around home), kept in front of the base (x > 0),
-    above ``min_goal_z_m`` and at least ``min_radius_m`` from the base axis, so every goal is reachable."""
+    """Goals: inside the robot's goal box where ``REACH_SETTINGS`` gives one; otherwise the end effector
+    at random joint angles (within ``joint_fraction`` of each arm joint's range around home), kept in
+    front of the base (x > 0), above ``min_goal_z_m`` and at least ``min_radius_m`` from the base axis,
+    so every goal is reachable."""
 
     def __init__(
         self,
@@ -29,23 +38,25 @@ class Reach(Task):
         min_goal_z_m: float = 0.03,
         min_radius_m: float = 0.10,
     ) -> None:
+        settings = {**DEFAULT_SETTINGS, **REACH_SETTINGS.get(spec.name, {})}
         if distance_threshold_m is None:
-            distance_threshold_m = 0.05 if spec.name == "panda" else 0.02
+            distance_threshold_m = settings["distance_threshold_m"]
         super().__init__(spec, kinematics, reward_type, distance_threshold_m)
         self.joint_fraction, self.min_goal_z_m, self.min_radius_m = joint_fraction, min_goal_z_m, min_radius_m
+        box = settings["goal_box_m"]
+        self.goal_box_m = None if box is None else (np.asarray(box[0]), np.asarray(box[1]))
+        self.marker_radius_m = settings["marker_radius_m"]
         self.marker: int | None = None
         self._bullet: Bullet | None = None
 
     def setup_scene(self, bullet: Bullet, visuals: bool = True) -> None:
         self._bullet = bullet
         if visuals:
-            self.marker = bullet.add_marker(
-                self.distance_threshold_m / 2 if self.spec.name != "panda" else 0.02
-            )
+            self.marker = bullet.add_marker(self.marker_radius_m)
 
     def reset(self, np_random: np.random.Generator) -> np.ndarray:
-        if self.spec.name == "panda":
-            goal = np_random.uniform(PANDA_GOAL_LOW, PANDA_GOAL_HIGH)
+        if self.goal_box_m is not None:
+            goal = np_random.uniform(*self.goal_box_m)
         else:
             goal = self._sample_reachable(np_random)
         self.goal = goal.astype(np.float32)

@@ -5,7 +5,6 @@ from gymnasium.utils.env_checker import check_env
 
 import robokit.envs
 from robokit.envs.bullet import NoDisplayError
-from robokit.envs.tasks.reach import PANDA_GOAL_HIGH, PANDA_GOAL_LOW
 
 ALL_IDS = list(robokit.envs.ENV_SPECS)
 
@@ -133,7 +132,10 @@ def test_panda_goals_mirror_panda_gym():
     env = gym.make("robokit/PandaReach-v0")
     u = env.unwrapped
     goals = np.array([env.reset(seed=s)[0]["desired_goal"] for s in range(200)])
-    assert np.all(goals >= PANDA_GOAL_LOW - 1e-6) and np.all(goals <= PANDA_GOAL_HIGH + 1e-6)
+    # panda-gym: x, y in +-0.15 m, z in [0, 0.3] m around a world origin 0.6 m ahead of the Panda's base
+    low, high = np.array([0.45, -0.15, 0.0]), np.array([0.75, 0.15, 0.3])
+    assert np.all(goals >= low - 1e-6) and np.all(goals <= high + 1e-6)
+    assert np.all(goals.min(axis=0) < low + 0.03) and np.all(goals.max(axis=0) > high - 0.03)  # all of it
     assert u.task.distance_threshold_m == 0.05 and u.robot.ee_delta_scale_m == 0.05
     env.close()
 
