@@ -43,11 +43,14 @@ def test_compute_reward_is_vectorised(env_id):
 
 
 def _rollout(env, seed, actions):
+    """Observations, then the simulated bodies' joint positions (the servo arm's observations hold the
+    servo model's setpoints, so the bodies are compared too), per step; and the goal."""
     obs, _ = env.reset(seed=seed)
-    traj = [obs["observation"].copy()]
+    arm = env.unwrapped.arm
+    traj = [np.concatenate([obs["observation"], arm.measured_q()])]
     for a in actions:
         obs, *_ = env.step(a)
-        traj.append(obs["observation"].copy())
+        traj.append(np.concatenate([obs["observation"], arm.measured_q()]))
     return np.array(traj), obs["desired_goal"].copy()
 
 
