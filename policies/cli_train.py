@@ -19,7 +19,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("env_id", help="environment id, e.g. robokit/ServoArmReach-v0 (see `robokit envs`)")
     p.add_argument("--out", required=True, help="run folder (created); with --resume, the run to continue")
-    p.add_argument("--algo", choices=["td3", "sac", "ppo"], default="td3", help="algorithm (default: td3)")
+    p.add_argument(
+        "--algo", choices=["td3", "sac", "ppo"], help="algorithm (default: td3; with --resume: the run's)"
+    )
     p.add_argument(
         "--resume",
         action="store_true",
@@ -54,9 +56,17 @@ def main(argv: list[str]) -> int:
     from robokit.policies.config import TrainConfig, default_config
     from robokit.policies.training import ResumeError, RunExistsError, train
 
+    saved = Path(args.out) / "config.yaml"
+    if args.resume and args.algo and saved.is_file() and TrainConfig.load_yaml(saved).algo != args.algo:
+        print(
+            f"robokit train: {args.out} was trained with {TrainConfig.load_yaml(saved).algo}, not {args.algo}; "
+            "drop --algo to resume it, or choose another --out",
+            file=sys.stderr,
+        )
+        return 2
     config = default_config(
         args.env_id,
-        args.algo,
+        args.algo or "td3",
         out=args.out,
         steps=args.steps,
         seed=args.seed,
@@ -70,7 +80,6 @@ def main(argv: list[str]) -> int:
     )
     if args.no_stop:
         config.stop_success_rate = None
-    saved = Path(args.out) / "config.yaml"
     if args.resume and args.steps is None and saved.is_file():  # keep the run's own step budget
         config.steps = TrainConfig.load_yaml(saved).steps
     try:

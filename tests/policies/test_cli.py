@@ -101,6 +101,9 @@ def test_train_resume_refuses_another_env(tmp_path: Path, capsys: pytest.Capture
     assert f"robokit train: {run} was trained on {ENV_ID}, not robokit/PandaReach-v0;" in err
     assert "Traceback" not in err
     assert _snapshot(run) == before
+    assert cli_train.main([ENV_ID, "--out", str(run), "--resume", "--algo", "sac", "--no-progress"]) == 2
+    assert f"{run} was trained with td3, not sac" in capsys.readouterr().err
+    assert _snapshot(run) == before
 
 
 def test_eval_refuses_an_unknown_env(
