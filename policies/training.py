@@ -17,6 +17,7 @@ import json
 import os
 import shutil
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -297,7 +298,10 @@ def train(config: TrainConfig, resume: bool = False) -> Path:
         state = json.loads((ckpt / "state.json").read_text())
         model = ALGO_CLASSES[config.algo].load(ckpt / "model.zip", env=venv, device=config.device)
         if (ckpt / "replay_buffer.pkl").is_file():
-            model.load_replay_buffer(ckpt / "replay_buffer.pkl")
+            with warnings.catch_warnings():
+                # HER drops the episode that was running at the checkpoint: right, as the envs restart
+                warnings.filterwarnings("ignore", message="The last trajectory in the replay buffer")
+                model.load_replay_buffer(ckpt / "replay_buffer.pkl")
         _truncate_evals(run, state["steps"])
     else:
         state = {"steps": 0, "train_time_s": 0.0}
