@@ -147,12 +147,13 @@ def _write_config(arm, joints, timeout_ms: int, action: int) -> None:
 
 @contextlib.contextmanager
 def _keep_alive(arm, timeout_ms: int) -> Iterator[None]:
-    """While the block runs (the user is typing), PING from a background thread at a quarter of the
-    watchdog timeout (at most every 100 ms) so the firmware's communication watchdog does not trip.
-    The block must not talk to the arm itself."""
+    """While the block runs (the user is typing), PING from a background thread once per control period
+    (at most a quarter of the watchdog timeout) so the firmware's communication watchdog does not trip
+    and one lost reply stays within HardwareArm's three-period staleness limit. The block must not talk
+    to the arm itself. A lost link is reported at once and raised when the block ends."""
     from robokit.arm import ArmError
 
-    period_s = min(0.1, timeout_ms / 4000) if timeout_ms else 0.1
+    period_s = min(arm.control_period_s, timeout_ms / 4000) if timeout_ms else arm.control_period_s
     stop = threading.Event()
     failures: list[ArmError] = []
 
@@ -162,6 +163,7 @@ def _keep_alive(arm, timeout_ms: int) -> Iterator[None]:
                 arm.read()
             except ArmError as exc:
                 failures.append(exc)
+                print(f"\nrobokit arm: lost the arm while waiting for input: {exc}", file=sys.stderr)
                 return
 
     thread = threading.Thread(target=ping, name="calibrate-keep-alive", daemon=True)
@@ -170,7 +172,9 @@ def _keep_alive(arm, timeout_ms: int) -> Iterator[None]:
         yield
     finally:
         stop.set()
-        thread.join()
+        while thread.is_alive():  # a second Ctrl-C must not let the caller talk to the port meanwhile
+            with contextlib.suppress(KeyboardInterrupt):
+                thread.join()
     if failures:
         raise failures[0]
 
@@ -229,6 +233,7 @@ def _interactive(arm, joints: list, timeout_ms: int, action: int, names: list[st
 
 def _calibrate(arm, args, input_fn: Callable[[str], str]) -> int:
     """Write the calibration (CONFIG, kept in EEPROM) and the JSON file; returns an exit code."""
+    from robokit.arm import ArmError
     from robokit.firmware_bridge.hardware_arm import ArmRefused
 
     names = list(arm.spec.joint_names)
@@ -259,16 +264,27 @@ def _calibrate(arm, args, input_fn: Callable[[str], str]) -> int:
             if (tuple(joints), timeout, action) != original:
                 _write_config(arm, joints, timeout, action)
             _interactive(arm, joints, timeout, action, args.joint or names, input_fn)
-        except (KeyboardInterrupt, EOFError):
-            print("\ncalibration aborted", file=sys.stderr)
-            if _settings(arm.connect()) != original:  # HELLO: what the firmware holds now
+        except (KeyboardInterrupt, EOFError, ArmError) as exc:
+            why = "" if isinstance(exc, (KeyboardInterrupt, EOFError)) else f": {exc}"
+            print(f"\ncalibration aborted{why}", file=sys.stderr)
+            try:
                 arm.release()
-                _write_config(arm, *original)
-                print("restored the previous calibration; the arm is released (no pulses)", file=sys.stderr)
+                if _settings(arm.connect()) != original:  # HELLO: what the firmware holds now
+                    _write_config(arm, *original)
+                    print("restored the previous calibration", file=sys.stderr)
+                print("the arm is released (no pulses)", file=sys.stderr)
+            except ArmError as again:
+                print(
+                    f"could not restore the previous state ({again}); check `robokit arm status`",
+                    file=sys.stderr,
+                )
             print(f"nothing written to {args.out}", file=sys.stderr)
             return 1
         arm.connect()  # HELLO again: the firmware's configuration as it now stands, checked against the spec
-        print("the arm stays enabled until its watchdog trips; `robokit arm release` stops the pulses")
+        print(
+            "the arm stays enabled; when the host goes quiet its watchdog holds or releases as configured "
+            "(`robokit arm release` stops the pulses now)"
+        )
     args.out.write_text(json.dumps(calibration_dict(arm), indent=2))
     if not args.interactive or _settings(arm.info) != original:
         print(f"calibration written to the firmware's EEPROM and to {args.out}")

@@ -258,8 +258,8 @@ def check_compatible(spec: dict, env: Any = None, *, check_safety: bool = True, 
     if "control_hz" in want and abs(float(spec.get("control_hz", 0)) - float(want["control_hz"])) > 1e-9:
         problems.append(f"control_hz: policy has {spec.get('control_hz')}, target has {want['control_hz']}")
     for key, shape in want.get("obs_shapes", {}).items():
-        have = spec.get("obs_spaces", {}).get(key, {}).get("shape")
-        if key in spec.get("obs_keys", []) and list(have) != list(shape):
+        have = (spec.get("obs_spaces") or {}).get(key, {}).get("shape")
+        if key in spec.get("obs_keys", []) and (have is None or list(have) != list(shape)):
             problems.append(f"observation {key!r}: policy expects shape {have}, target gives {list(shape)}")
     for key in spec.get("obs_keys", []):
         if "obs_shapes" in want and key not in want["obs_shapes"]:

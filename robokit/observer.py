@@ -51,6 +51,8 @@ class Observer:
         obs[3 : 3 + n] = state.q
         obs[3 + n : 3 + n + self.action_dim] = last_action
         if self.task_dim:
+            if task_obs is None or np.shape(task_obs) != (self.task_dim,):
+                raise ValueError(f"the task must give {self.task_dim} observation entries, got {task_obs!r}")
             obs[3 + n + self.action_dim :] = task_obs
         return {
             "observation": obs,

@@ -219,6 +219,9 @@ def test_policy_with_another_observation_layout_or_mode_is_refused(tmp_path, scr
     wrong_mode = {**copy.deepcopy(scripted.spec), "control_mode": "torque"}
     with pytest.raises(PolicyMismatch, match="control mode 'torque'"):
         check_policy_for_robot(wrong_mode, servo)
+    no_spaces = {k: v for k, v in copy.deepcopy(scripted.spec).items() if k != "obs_spaces"}
+    with pytest.raises(PolicyMismatch, match="observation 'observation'"):
+        check_policy_for_robot(no_spaces, servo)
     joints = {**copy.deepcopy(scripted.spec), "control_mode": "joint_delta"}  # 3 dims, joint_delta takes 5
     with pytest.raises(PolicyMismatch, match="action_dim"):
         check_policy_for_robot(joints, servo)

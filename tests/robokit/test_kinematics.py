@@ -52,19 +52,24 @@ def test_ik_reaches_a_nearby_point(kin):
 def test_ee_z_lower_bound_holds_and_is_tight(kin):
     """The FK-free lower bound on the tip's height (Safety's floor shortcut) never exceeds the true
     height, with or without the Jacobian that ik_step caches, and is close for small steps."""
+    from robokit.safety import FLOOR_SLACK_M
+
     rng = np.random.default_rng(1)
     lo, hi = kin.spec.arrays()
-    gaps = []
-    for k in range(300):
+    sizes = (1e-8, 1e-6, 1e-4, 0.02, 0.1, 0.3, 1.0)
+    gaps, worst_excess = [], 0.0
+    for k in range(1400):
         q0 = rng.uniform(lo, hi)
-        size = (0.02, 0.1, 0.3, 1.0)[k % 4]
+        size = sizes[k % len(sizes)]
         q1 = np.clip(q0 + rng.uniform(-size, size, q0.shape), lo, hi)
-        cached = (k // 4) % 2 == 1
+        cached = (k // len(sizes)) % 2 == 1
         if cached:  # leave the Jacobian at q0 cached, as a tick's ee_delta IK step does
             kin.ik_step(q0, kin.fk(q0) + 0.01)
         bound = kin.ee_z_lower_bound_m(q0, q1)
         true_z = kin.fk(q1)[2]
-        assert bound <= true_z + 1e-12, (q0, q1, bound, true_z)
+        worst_excess = max(worst_excess, bound - true_z)
         if size == 0.02 and cached:
             gaps.append(true_z - bound)
+    # exact in real arithmetic; PyBullet's float32 link transforms leave ~1e-7 m, which Safety's slack covers
+    assert worst_excess < FLOOR_SLACK_M / 5
     assert max(gaps) < 0.01  # within 1 cm for 0.02 rad steps: the shortcut usually spares the FK

@@ -74,6 +74,8 @@ def test_floor_shortcut_changes_no_target(robot):
             continue
         target = kin.ik_step(q_now, kin.fk(q_now) + rng.uniform(-0.05, 0.05, 3))
         target += rng.uniform(-0.05, 0.05, target.shape) * (rng.random() < 0.5)
+        if rng.random() < 0.2:  # tiny steps, where PyBullet's float32 FK rounding matters
+            target = q_now + rng.uniform(-1e-6, 1e-6, q_now.shape)
         before = kin.fk(q_now).copy()
         shortcuts += kin.ee_z_lower_bound_m(q_now, target) >= spec.floor_z_m
         assert np.array_equal(kin.fk(q_now), before)
