@@ -19,7 +19,11 @@ REACH_SETTINGS: dict[str, dict] = {
         "goal_box_m": ((0.45, -0.15, 0.0), (0.75, 0.15, 0.3)),
     },
 }
-DEFAULT_SETTINGS = {"distance_threshold_m": 0.02, "marker_radius_m": 0.01, "goal_box_m": None}
+DEFAULT_SETTINGS = {
+    "distance_threshold_m": 0.02,
+    "marker_radius_m": None,
+    "goal_box_m": None,
+}  # None: threshold / 2
 
 
 class Reach(Task):
@@ -45,7 +49,7 @@ class Reach(Task):
         self.joint_fraction, self.min_goal_z_m, self.min_radius_m = joint_fraction, min_goal_z_m, min_radius_m
         box = settings["goal_box_m"]
         self.goal_box_m = None if box is None else (np.asarray(box[0]), np.asarray(box[1]))
-        self.marker_radius_m = settings["marker_radius_m"]
+        self.marker_radius_m = settings["marker_radius_m"] or distance_threshold_m / 2
         self.marker: int | None = None
         self._bullet: Bullet | None = None
 
