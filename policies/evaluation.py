@@ -19,7 +19,13 @@ from typing import Any
 
 import numpy as np
 
-from robokit.policies.policy_file import Policy, check_compatible, load_policy, read_spec
+from robokit.policies.policy_file import (
+    Policy,
+    PolicyMismatchError,
+    check_compatible,
+    load_policy,
+    read_spec,
+)
 
 
 @dataclass
@@ -176,7 +182,12 @@ def evaluate(
 
     policy_path = Path(policy_path)
     spec = read_spec(policy_path)
-    env_id = env_id or spec["env_id"]
+    env_id = env_id or spec.get("env_id")
+    if env_id not in gym.registry:
+        raise PolicyMismatchError(
+            f"the policy was trained on {env_id!r}, which this robokit does not register; "
+            "pass --env with one of `robokit envs`"
+        )
     probe = gym.make(env_id)
     check_compatible(spec, probe)
     probe.close()

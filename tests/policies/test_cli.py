@@ -115,3 +115,19 @@ def test_eval_refuses_an_unknown_env(
     err = capsys.readouterr().err
     assert f"robokit eval: unknown env 'robokit/Nope-v0'; known: {ENV_ID}," in err and "Traceback" not in err
     assert not out.exists()
+
+
+def test_eval_refuses_a_policy_for_an_env_it_does_not_know(
+    scripted_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    from robokit.policies import load_policy
+
+    policy = load_policy(scripted_file)
+    policy.spec["env_id"] = "robokit/Gone-v0"  # trained with a newer robokit, say
+    gone = tmp_path / "gone.safetensors"
+    policy.save(gone)
+    out = tmp_path / "ev"
+    assert cli_eval.main([str(gone), "--episodes", "1", "--out", str(out), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert "trained on 'robokit/Gone-v0', which this robokit does not register" in err
+    assert "Traceback" not in err and not out.exists()
