@@ -39,7 +39,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     c = p.add_argument_group("calibrate")
     c.add_argument(
-        "--joint", action="append", default=[], help="joint to change (repeat; default: all with values)"
+        "--joint",
+        action="append",
+        default=[],
+        help="joint to change (repeat); default: every joint (for --zero-us/--us-per-rad and --interactive)",
     )
     c.add_argument("--zero-us", type=float, help="pulse width at 0 rad, us")
     c.add_argument("--us-per-rad", type=float, help="pulse width change per rad, us (sign gives direction)")
@@ -318,9 +321,27 @@ def _home(arm, timeout_s: float = 10.0) -> int:
     return 0
 
 
+def _calibrate_options(args: argparse.Namespace) -> dict[str, object]:
+    """The calibrate group's options as given (falsy when left at their defaults)."""
+    return {
+        "--joint": args.joint,
+        "--zero-us": args.zero_us is not None,
+        "--us-per-rad": args.us_per_rad is not None,
+        "--watchdog-ms": args.watchdog_ms is not None,
+        "--watchdog-action": args.watchdog_action,
+        "--interactive": args.interactive,
+        "--out": args.out != Path("calibration.json"),
+    }
+
+
 def main(argv: list[str], input_fn: Callable[[str], str] = input) -> int:
     """``robokit arm``; ``input_fn`` reads the answers of ``calibrate --interactive``."""
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.action != "calibrate":
+        given = [f for f, v in _calibrate_options(args).items() if v]
+        if given:
+            parser.error(f"calibrate options ({', '.join(given)}) are for `calibrate`, not `{args.action}`")
     from robokit.arm import ArmError
     from robokit.firmware_bridge.hardware_arm import HardwareArm
 

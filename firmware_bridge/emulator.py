@@ -23,6 +23,7 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -282,7 +283,7 @@ def emulate_main(args: argparse.Namespace) -> int:
     try:
         emu.start()
     except EmulatorError as e:
-        print(f"error: {e}")
+        print(f"robokit emulate: {e}", file=sys.stderr)
         return 1
     print(f"PORT {emu.port}", flush=True)
     last = -1

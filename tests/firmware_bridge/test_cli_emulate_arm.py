@@ -188,3 +188,12 @@ def test_arm_calibrate_interactive_abort_changes_nothing(tmp_path, capsys):
         with HardwareArm(emu.port, "servo_arm") as arm:
             assert arm.read().released
             assert [j.pulse_zero_ticks for j in arm.info.joints] == [3000] * 6
+
+
+def test_calibrate_options_with_another_action_are_a_usage_error(capsys):
+    with pytest.raises(SystemExit) as exc:
+        cli_arm.main(["status", "--port", "/dev/null", "--zero-us", "1500", "--joint", "elbow"])
+    assert exc.value.code == 2
+    assert (
+        "calibrate options (--joint, --zero-us) are for `calibrate`, not `status`" in capsys.readouterr().err
+    )
