@@ -79,7 +79,7 @@ class Kinematics:
         self._subsets: dict[tuple[int, ...], tuple[np.ndarray, ...]] = {}
         self._lever_m = self._lever_arms()
         self._by_lever = sorted(range(spec.n_joints), key=lambda j: -(self._lever_m or self._zeros)[j])
-        self._jac_key = b""  # q (bytes) at which ik_step last computed the Jacobian
+        self._jac_key = b""  # q (bytes) of the last Jacobian computed
         self._jac_z: list[float] = []  # its z row, spec order
 
     def _lever_arms(self) -> list[float] | None:
@@ -109,8 +109,8 @@ class Kinematics:
         """A lower bound (m) on fk(q_to)[2] that evaluates no FK at q_to (-inf where none is known).
 
         From z = fk(q_from)[2] and d = q_to - q_from, with lever arms L (see ``_lever_arms``):
-        first order, the tip moves at most sum_j L_j |d_j|; second order, when ``ik_step`` left the
-        Jacobian at q_from cached, z(q_to) >= z + (J d)_z - M / 2 with M = sum_ij |d_i| |d_j| min(L_i, L_j),
+        first order, the tip moves at most sum_j L_j |d_j|; second order, when the Jacobian at q_from is
+        cached (a tick's ee_delta ``ik_step`` leaves it), z(q_to) >= z + (J d)_z - M / 2 with M = sum_ij |d_i| |d_j| min(L_i, L_j),
         which bounds the second derivative of the tip along the segment for a chain of revolute joints.
         """
         if self._lever_m is None:
@@ -157,8 +157,9 @@ class Kinematics:
         self._set_q(np.asarray(q, dtype=np.float64))
         return self._ee_cached.copy()
 
-    def _jacobian_raw(self, q: np.ndarray) -> np.ndarray:
-        """calculateJacobian's position part (3, n_movable), columns in PyBullet's joint order."""
+    def _jacobian_rows(self, q: np.ndarray) -> tuple[tuple[float, ...], ...]:
+        """calculateJacobian's position rows (3 x n_movable), columns in PyBullet's joint order. Also
+        leaves the z row (spec order) cached for ``ee_z_lower_bound_m``, keyed by q."""
         self._set_q(q)
         jac_t, _ = p.calculateJacobian(
             self._body,
@@ -169,11 +170,13 @@ class Kinematics:
             self._zeros,
             physicsClientId=self._client,
         )
-        return np.array(jac_t)
+        self._jac_key = self._q_key
+        self._jac_z = list(jac_t[2]) if self._same_order else [jac_t[2][c] for c in self._col.tolist()]
+        return jac_t
 
     def jacobian(self, q: np.ndarray) -> np.ndarray:
         """Position Jacobian d(ee)/dq, shape (3, n_joints), in m per joint unit."""
-        jac = self._jacobian_raw(np.asarray(q, dtype=np.float64))
+        jac = np.array(self._jacobian_rows(np.asarray(q, dtype=np.float64)))
         return jac if self._same_order else jac[:, self._col]
 
     def _subset(self, joints: tuple[int, ...]) -> tuple:
@@ -216,17 +219,7 @@ class Kinematics:
         cx, cy, cz = self._ee_cached.tolist()
         ex, ey, ez = tx - cx, ty - cy, tz - cz
         ql = q.tolist()
-        jac_t, _ = p.calculateJacobian(
-            self._body,
-            self._ee,
-            [0.0, 0.0, 0.0],
-            ql if self._same_order else q[self._inv_col].tolist(),
-            self._zeros,
-            self._zeros,
-            physicsClientId=self._client,
-        )
-        self._jac_key = self._q_key
-        self._jac_z = list(jac_t[2]) if self._same_order else [jac_t[2][c] for c in self._col.tolist()]
+        jac_t = self._jacobian_rows(q)
         if isinstance(cols, slice):
             j0, j1, j2 = (row[cols] for row in jac_t)
             qs = ql[idx]

@@ -21,9 +21,9 @@ REACH_SETTINGS: dict[str, dict] = {
 }
 DEFAULT_SETTINGS = {
     "distance_threshold_m": 0.02,
-    "marker_radius_m": None,
-    "goal_box_m": None,
-}  # None: threshold / 2
+    "marker_radius_m": None,  # None: half the success threshold
+    "goal_box_m": None,  # None: sample in joint space
+}
 
 
 class Reach(Task):
