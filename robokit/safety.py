@@ -46,6 +46,65 @@ class SafetySettings:
         return cls(tuple(d["lower"]), tuple(d["upper"]), float(d["max_target_step"]), float(d["floor_z_m"]))
 
 
+def tightened(
+    own: SafetySettings, requested: SafetySettings | dict | None
+) -> tuple[SafetySettings, list[str]]:
+    """The envelope to enforce: ``own`` (the robot's: its RobotSpec and calibration) narrowed by
+    ``requested`` (e.g. a policy file's recorded settings), never widened.
+
+    Per field the stricter value wins: joint limits intersect, the smaller max_target_step and the higher
+    floor_z_m apply. Returns (settings, notes): one note per field where ``requested`` asked for a wider
+    envelope (ignored) or a narrower one (applied). Raises ValueError if ``requested`` is malformed
+    (wrong lengths, non-finite numbers) or leaves a joint no range at all.
+    """
+    if requested is None:
+        return own, []
+    try:
+        req = requested if isinstance(requested, SafetySettings) else SafetySettings.from_dict(requested)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ValueError(f"safety settings are malformed ({type(exc).__name__}: {exc})") from None
+    n = len(own.lower)
+    if len(req.lower) != n or len(req.upper) != n:
+        raise ValueError(
+            f"safety settings give {len(req.lower)}/{len(req.upper)} joint limits, the arm has {n}"
+        )
+    values = [*req.lower, *req.upper, req.max_target_step, req.floor_z_m]
+    if not all(isinstance(v, (int, float)) and np.isfinite(v) for v in values):
+        raise ValueError("safety settings contain a value that is not a finite number")
+    lower = tuple(max(a, b) for a, b in zip(own.lower, req.lower))
+    upper = tuple(min(a, b) for a, b in zip(own.upper, req.upper))
+    empty = [i for i in range(n) if lower[i] >= upper[i]]
+    if empty:
+        raise ValueError(f"safety settings leave joint(s) {empty} no range inside the arm's own limits")
+    out = SafetySettings(
+        lower, upper, min(own.max_target_step, req.max_target_step), max(own.floor_z_m, req.floor_z_m)
+    )
+    notes = []
+    for name, wider, narrower in (
+        (
+            "lower",
+            any(r < o for r, o in zip(req.lower, own.lower)),
+            any(r > o for r, o in zip(req.lower, own.lower)),
+        ),
+        (
+            "upper",
+            any(r > o for r, o in zip(req.upper, own.upper)),
+            any(r < o for r, o in zip(req.upper, own.upper)),
+        ),
+        (
+            "max_target_step",
+            req.max_target_step > own.max_target_step,
+            req.max_target_step < own.max_target_step,
+        ),
+        ("floor_z_m", req.floor_z_m < own.floor_z_m, req.floor_z_m > own.floor_z_m),
+    ):
+        if wider:
+            notes.append(f"{name}: wider than the arm's own, ignored (the arm's applies)")
+        if narrower:
+            notes.append(f"{name}: narrower than the arm's own, applied")
+    return out, notes
+
+
 class Safety:
     """Applies SafetySettings to joint targets; counts what it changed."""
 

@@ -1,5 +1,12 @@
 """Robot specifications: one :class:`RobotSpec` per arm, with its URDF shipped as package data."""
 
-from robokit.robots.spec import GripperSpec, RobotSpec, get_robot, list_robots
+from robokit.robots.spec import (
+    GoalOutsideWorkspace,
+    GripperSpec,
+    RobotSpec,
+    Workspace,
+    get_robot,
+    list_robots,
+)
 
-__all__ = ["GripperSpec", "RobotSpec", "get_robot", "list_robots"]
+__all__ = ["GoalOutsideWorkspace", "GripperSpec", "RobotSpec", "Workspace", "get_robot", "list_robots"]

@@ -25,6 +25,34 @@ class GripperSpec:
 
 
 @dataclass(frozen=True)
+class Workspace:
+    """Where the arm's tool centre point can go, in the base frame (m).
+
+    A point is reachable only if its distance from ``shoulder_m`` lies in [min_reach_m, reach_m] and it
+    is at or above the robot's ``floor_z_m``. ``goal_box_m`` (low corner, high corner) bounds the goals
+    training samples (Reach): a goal outside it is reachable but the policy has not been trained there.
+    """
+
+    shoulder_m: tuple[float, float, float]
+    min_reach_m: float
+    reach_m: float
+    goal_box_m: tuple[tuple[float, float, float], tuple[float, float, float]]
+
+    def describe(self, floor_z_m: float) -> str:
+        sx, sy, sz = self.shoulder_m
+        lo, hi = self.goal_box_m
+        box = " .. ".join("(" + ", ".join(f"{v:.2f}" for v in c) + ")" for c in (lo, hi))
+        return (
+            f"reachable: {self.min_reach_m:.2f}-{self.reach_m:.2f} m from the shoulder at "
+            f"({sx:.2f}, {sy:.2f}, {sz:.2f}) m and z >= {floor_z_m:.3f} m; trained goals: box {box} m"
+        )
+
+
+class GoalOutsideWorkspace(ValueError):
+    """A goal the arm cannot reach (beyond its reach shell, inside its inner shell, or below the floor)."""
+
+
+@dataclass(frozen=True)
 class RobotSpec:
     """An arm: joints, limits, home pose, speeds, end effector, simulation and safety defaults.
 
@@ -49,6 +77,7 @@ class RobotSpec:
     floor_z_m: float  # Safety: end effector never commanded below this height (base frame)
     ee_delta_scale_m: float  # ee_delta: metres per unit action per tick
     joint_delta_scale: float  # joint_delta: rad (m) per unit action per tick
+    workspace: Workspace
     description: str = ""
     extra: dict = field(default_factory=dict)
 
@@ -86,6 +115,34 @@ class RobotSpec:
     def control_period_s(self) -> float:
         return 1.0 / self.control_hz
 
+    def check_goal(self, goal_m: np.ndarray | tuple[float, ...]) -> list[str]:
+        """Refuse a goal (3,) in m, base frame, that the tool cannot reach; return warnings for one it
+        can reach but that lies outside the region training sampled goals from.
+
+        Raises GoalOutsideWorkspace (a ValueError) for a non-finite goal, one outside the reach shell or
+        below ``floor_z_m``; its message states the workspace."""
+        goal = np.asarray(goal_m, dtype=np.float64)
+        ws = self.workspace
+        where = f"{self.name} workspace: {ws.describe(self.floor_z_m)}"
+        text = "(" + ", ".join(f"{v:.3g}" for v in goal.ravel().tolist()) + ")"
+        if goal.shape != (3,) or not np.all(np.isfinite(goal)):
+            raise GoalOutsideWorkspace(f"goal {text} is not three finite numbers; {where}")
+        dist = float(np.linalg.norm(goal - np.asarray(ws.shoulder_m)))
+        if goal[2] < self.floor_z_m:
+            raise GoalOutsideWorkspace(f"goal {text} m is below the floor (z < {self.floor_z_m} m); {where}")
+        if dist > ws.reach_m:
+            raise GoalOutsideWorkspace(
+                f"goal {text} m is {dist:.3f} m from the shoulder, beyond the reach of {ws.reach_m} m; {where}"
+            )
+        if dist < ws.min_reach_m:
+            raise GoalOutsideWorkspace(
+                f"goal {text} m is {dist:.3f} m from the shoulder, closer than {ws.min_reach_m} m; {where}"
+            )
+        lo, hi = (np.asarray(c) for c in ws.goal_box_m)
+        if np.any(goal < lo) or np.any(goal > hi):
+            return [f"goal {text} m is reachable but outside the region training sampled goals from; {where}"]
+        return []
+
     def arrays(self) -> tuple[np.ndarray, np.ndarray]:
         """(lower, upper) joint limits as float64 arrays, shape (n_joints,)."""
         return np.asarray(self.lower, dtype=np.float64), np.asarray(self.upper, dtype=np.float64)
@@ -114,6 +171,14 @@ def _servo_arm() -> RobotSpec:
         floor_z_m=0.01,
         ee_delta_scale_m=0.025,
         joint_delta_scale=0.1,
+        # measured by FK over 30000 random joint vectors within the limits (tests/robokit/test_spec.py
+        # checks it): tip 0.122-0.350 m from the shoulder joint; Reach's goals lie in the box
+        workspace=Workspace(
+            shoulder_m=(0.0, 0.0, 0.09),
+            min_reach_m=0.12,
+            reach_m=0.35,
+            goal_box_m=((0.05, -0.27, 0.03), (0.33, 0.27, 0.43)),
+        ),
         description="robokit's 6-servo hobby arm (SO-100 class, 180-degree PWM servos, ~0.35 m reach)",
     )
 
@@ -147,6 +212,14 @@ def _panda() -> RobotSpec:
         floor_z_m=0.0,
         ee_delta_scale_m=0.05,
         joint_delta_scale=0.05,
+        # shoulder = panda_joint2's axis; tip (panda_grasptarget) at most 0.95 m from it (FK over the
+        # limits); goals as panda-gym PandaReach-v3, in the Panda's base frame
+        workspace=Workspace(
+            shoulder_m=(0.0, 0.0, 0.333),
+            min_reach_m=0.0,
+            reach_m=0.95,
+            goal_box_m=((0.45, -0.15, 0.0), (0.75, 0.15, 0.3)),
+        ),
         description="Franka Emika Panda (pybullet_data URDF), as in panda-gym",
     )
 
