@@ -2,29 +2,63 @@
 
 from __future__ import annotations
 
-import contextlib
+import ctypes
+import ctypes.util
 import os
+import sys
 
 import numpy as np
-import pybullet as p
 import pybullet_data
+
+from robokit.bullet_client import disconnect_when_collected, p
+
+NO_DISPLAY_HINT = "use render_mode='rgb_array', or run under Xvfb (xvfb-run ...)"
 
 
 class NoDisplayError(RuntimeError):
-    """render_mode='human' asked for on a machine without a display."""
+    """render_mode='human' asked for on a machine without a display that can be opened."""
+
+
+def display_problem() -> str | None:
+    """Why PyBullet's GUI could not open a window here, or None if it can. On X11 systems (Linux, BSD) the
+    display named by $DISPLAY must open: PyBullet's GUI connect exits the whole process when it does not.
+    macOS and Windows open windows without X."""
+    if sys.platform in ("darwin", "win32"):
+        return None
+    display = os.environ.get("DISPLAY")
+    if not display:
+        return "$DISPLAY is not set"
+    lib = ctypes.util.find_library("X11")
+    if lib is None:
+        return "libX11 is not installed"
+    try:
+        x11 = ctypes.CDLL(lib)
+    except OSError as exc:
+        return f"libX11 cannot be loaded ({exc})"
+    x11.XOpenDisplay.restype = ctypes.c_void_p
+    x11.XOpenDisplay.argtypes = [ctypes.c_char_p]
+    x11.XCloseDisplay.argtypes = [ctypes.c_void_p]
+    handle = x11.XOpenDisplay(display.encode())
+    if not handle:
+        return f"cannot open display {display!r}"
+    x11.XCloseDisplay(handle)
+    return None
 
 
 class Bullet:
-    """Owns one PyBullet client. ``gui=True`` opens a window (needs $DISPLAY)."""
+    """Owns one PyBullet client. ``gui=True`` opens a window (needs a display).
+
+    ``close()`` disconnects (idempotent); a Bullet dropped without it is disconnected when collected.
+    Raises NoDisplayError for ``gui=True`` where no window can open (checked before PyBullet is asked:
+    its GUI connect would exit the process), RuntimeError if PyBullet refuses the connection."""
 
     def __init__(self, timestep_s: float, gui: bool = False, solver_iterations: int | None = None) -> None:
-        if gui and not os.environ.get("DISPLAY"):
-            # PyBullet's GUI connect would exit the whole process without a display; refuse first.
-            raise NoDisplayError(
-                "render_mode='human' needs a display ($DISPLAY is not set); "
-                "use render_mode='rgb_array', or run under Xvfb (xvfb-run ...)"
-            )
+        if gui and (problem := display_problem()):
+            raise NoDisplayError(f"render_mode='human' needs a display ({problem}); {NO_DISPLAY_HINT}")
         self.client = p.connect(p.GUI if gui else p.DIRECT)
+        if self.client < 0:  # e.g. a second GUI client in one process
+            raise RuntimeError(f"PyBullet refused a {'GUI' if gui else 'DIRECT'} connection")
+        self._finalizer = disconnect_when_collected(self, self.client)
         self.timestep_s = timestep_s
         p.setTimeStep(timestep_s, physicsClientId=self.client)
         p.setGravity(0, 0, -9.81, physicsClientId=self.client)
@@ -91,7 +125,6 @@ class Bullet:
         return np.asarray(img[2], dtype=np.uint8).reshape(height, width, 4)[:, :, :3]
 
     def close(self) -> None:
-        if self.client >= 0:
-            with contextlib.suppress(p.error):
-                p.disconnect(physicsClientId=self.client)
-            self.client = -1
+        """Disconnect the client; calling it again does nothing."""
+        self._finalizer()
+        self.client = -1

@@ -3,12 +3,18 @@
 A step validates the action (NaN/inf -> ValueError; outside [-1, 1] -> clipped), maps it with the
 shared Controller, passes the targets through the shared Safety layer, simulates one control period,
 then observes with the shared Observer: exactly the path a deploy takes on hardware.
+
+Options: ``terminate_on_success`` (default True) ends an episode at its first success; with False it
+runs to the time limit and ``info["is_success"]`` still reports success at every step.
+``reset(options={"goal": [x, y, z]})`` sets the goal (m, base frame) instead of sampling one.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
+import numbers
+import warnings
 from typing import Any
 
 import gymnasium as gym
@@ -16,7 +22,7 @@ import numpy as np
 from gymnasium import spaces
 
 from robokit.arm import ArmState
-from robokit.control import Controller, check_action
+from robokit.control import CONTROL_MODES, Controller, check_action
 from robokit.envs.bullet import Bullet
 from robokit.envs.sim_arm import SimArm
 from robokit.envs.tasks import TASKS
@@ -29,6 +35,49 @@ CAMERAS = {  # target (m), distance (m), yaw, pitch (deg)
     "servo_arm": {"target": (0.12, 0.0, 0.12), "distance_m": 0.6, "yaw_deg": 50.0, "pitch_deg": -28.0},
     "panda": {"target": (0.5, 0.0, 0.15), "distance_m": 1.4, "yaw_deg": 45.0, "pitch_deg": -30.0},
 }
+CAMERA_KEYS = ("target", "distance_m", "yaw_deg", "pitch_deg", "fov_deg")  # Bullet.render's arguments
+MAX_RENDER_SIDE = 4096  # pixels; TinyRenderer allocates width x height buffers
+RESET_OPTIONS = ("goal",)
+
+
+def _positive_int(name: str, value: Any, top: int | None = None) -> None:
+    """ValueError unless ``value`` is an int in [1, top]."""
+    ok = isinstance(value, numbers.Integral) and not isinstance(value, bool) and value >= 1
+    if not ok or (top is not None and value > top):
+        span = f"1..{top}" if top else ">= 1"
+        raise ValueError(f"{name} must be an integer in {span}, not {value!r}")
+
+
+def _check_options(
+    control_mode: str,
+    task: str,
+    render_mode: str | None,
+    render_size: tuple[Any, Any],
+    camera: dict | None,
+    sim: dict[str, Any],
+    terminate_on_success: Any,
+) -> None:
+    """Every constructor argument checked before a PyBullet client exists; ValueError names the bad one."""
+    if control_mode not in CONTROL_MODES:
+        raise ValueError(f"unknown control mode {control_mode!r}; choose one of {CONTROL_MODES}")
+    if task not in TASKS:
+        raise ValueError(f"unknown task {task!r}; known: {sorted(TASKS)}")
+    if render_mode is not None and render_mode not in RobotTaskEnv.metadata["render_modes"]:
+        raise ValueError(
+            f"render_mode must be one of {RobotTaskEnv.metadata['render_modes']}, not {render_mode!r}"
+        )
+    _positive_int("render_width", render_size[0], MAX_RENDER_SIDE)
+    _positive_int("render_height", render_size[1], MAX_RENDER_SIDE)
+    if camera is not None and (not isinstance(camera, dict) or set(camera) - set(CAMERA_KEYS)):
+        raise ValueError(f"camera must be a dict with keys among {CAMERA_KEYS}, not {camera!r}")
+    timestep = sim["sim_timestep_s"]
+    if timestep is not None and not (isinstance(timestep, numbers.Real) and 0 < timestep <= 0.1):
+        raise ValueError(f"sim_timestep_s must be in (0, 0.1] s, not {timestep!r}")
+    for name in ("sim_substeps", "solver_iterations"):
+        if sim[name] is not None:
+            _positive_int(name, sim[name], 10_000)
+    if not isinstance(terminate_on_success, bool):
+        raise ValueError(f"terminate_on_success must be True or False, not {terminate_on_success!r}")
 
 
 class RobotTaskEnv(gym.Env):
@@ -50,16 +99,22 @@ class RobotTaskEnv(gym.Env):
         sim_substeps: int | None = None,
         solver_iterations: int | None = None,
         task_kwargs: dict | None = None,
+        terminate_on_success: bool = True,
     ) -> None:
+        sim = {"sim_timestep_s": sim_timestep_s, "sim_substeps": sim_substeps}
+        _check_options(
+            control_mode,
+            task,
+            render_mode,
+            (render_width, render_height),
+            camera,
+            {**sim, "solver_iterations": solver_iterations},
+            terminate_on_success,
+        )
         robot_spec = get_robot(robot)
-        overrides = {
-            k: v for k, v in (("sim_timestep_s", sim_timestep_s), ("sim_substeps", sim_substeps)) if v
-        }
+        overrides = {k: v for k, v in sim.items() if v is not None}
         self.robot = dataclasses.replace(robot_spec, **overrides) if overrides else robot_spec
-        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
-            raise ValueError(
-                f"render_mode must be one of {self.metadata['render_modes']}, not {render_mode!r}"
-            )
+        self.terminate_on_success = terminate_on_success
         self.render_mode = render_mode
         self.render_width, self.render_height = render_width, render_height
         self.camera = {**CAMERAS.get(robot, CAMERAS["servo_arm"]), **(camera or {})}
@@ -72,8 +127,6 @@ class RobotTaskEnv(gym.Env):
         self._build_scene()
         self.arm = SimArm(self.robot, self.bullet)
         self.kin = Kinematics(self.robot)
-        if task not in TASKS:
-            raise ValueError(f"unknown task {task!r}; known: {sorted(TASKS)}")
         self.task = TASKS[task](self.robot, self.kin, reward_type=reward_type, **(task_kwargs or {}))
         self.task.setup_scene(self.bullet, visuals=render_mode is not None)
         self.arm.save()  # reset() restores this bit-exactly
@@ -111,13 +164,36 @@ class RobotTaskEnv(gym.Env):
         return obs
 
     def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[dict, dict]:
+        """Back to the home pose with a new goal. ``options={"goal": [x, y, z]}`` sets the goal (m, base
+        frame) instead of sampling it; raises ValueError, before anything moves, for an unknown option or a
+        goal the task refuses (wrong shape, not finite, out of the robot's reach). A goal the arm can
+        reach but that lies outside the region training samples goals from gives a UserWarning."""
+        goal = self._goal_option(options)
         super().reset(seed=seed)
         self.arm.reset()
-        self.task.reset(self.np_random)
+        self.task.reset(self.np_random)  # sampled even with a given goal: the random stream stays the same
+        if goal is not None:
+            self.task.set_goal(goal)
         self._state = self.arm.read()
         self._last_action = np.zeros(self.controller.action_dim)
         obs = self._obs()
         return obs, self._info(obs)
+
+    def _goal_option(self, options: dict | None) -> np.ndarray | None:
+        """The validated ``options["goal"]`` (goal_dim,) float32, or None when none is given."""
+        if options is None:
+            return None
+        if not isinstance(options, dict):
+            raise ValueError(f"reset options must be a dict, not {type(options).__name__}")
+        unknown = sorted(set(options) - set(RESET_OPTIONS), key=str)
+        if unknown:
+            raise ValueError(f"unknown reset option(s) {unknown}; known: {list(RESET_OPTIONS)}")
+        if options.get("goal") is None:
+            return None
+        goal, notes = self.task.check_goal(options["goal"])
+        for note in notes:
+            warnings.warn(note, UserWarning, stacklevel=3)
+        return goal
 
     def step(self, action: np.ndarray) -> tuple[dict, float, bool, bool, dict]:
         a = check_action(action, self.controller.action_dim)  # before anything touches the sim
@@ -131,7 +207,7 @@ class RobotTaskEnv(gym.Env):
         obs = self._obs()
         info = self._info(obs)
         reward = float(self.task.reward_from_distance(info["distance_m"]))
-        return obs, reward, info["is_success"], False, info
+        return obs, reward, info["is_success"] and self.terminate_on_success, False, info
 
     def _info(self, obs: dict[str, np.ndarray]) -> dict[str, Any]:
         d = math.dist(obs["achieved_goal"].tolist(), obs["desired_goal"].tolist())  # in float64
@@ -147,5 +223,7 @@ class RobotTaskEnv(gym.Env):
         return None
 
     def close(self) -> None:
+        """Disconnect both PyBullet clients; calling it again does nothing (an env dropped without it is
+        cleaned up when collected)."""
         self.kin.close()
         self.bullet.close()

@@ -11,9 +11,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import pybullet as p
 
 from robokit.arm import ArmState
+from robokit.bullet_client import p
 from robokit.envs.bullet import Bullet
 from robokit.kinematics import joint_index_map
 from robokit.robots import RobotSpec

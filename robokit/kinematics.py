@@ -6,13 +6,12 @@ frame (m); joint vectors cover every joint of the RobotSpec in its order (rad / 
 
 from __future__ import annotations
 
-import contextlib
 import math
 from operator import mul
 
 import numpy as np
-import pybullet as p
 
+from robokit.bullet_client import disconnect_when_collected, p
 from robokit.robots import RobotSpec
 
 
@@ -62,6 +61,7 @@ class Kinematics:
     def __init__(self, spec: RobotSpec) -> None:
         self.spec = spec
         self._client = p.connect(p.DIRECT)
+        self._finalizer = disconnect_when_collected(self, self._client)  # also when dropped unclosed
         self._body = p.loadURDF(spec.urdf, useFixedBase=True, physicsClientId=self._client)
         self._joints, movable = joint_index_map(self._body, spec.joint_names, self._client)
         if sorted(self._joints) != movable:
@@ -263,10 +263,6 @@ class Kinematics:
         return q
 
     def close(self) -> None:
-        if self._client >= 0:
-            p.disconnect(physicsClientId=self._client)
-            self._client = -1
-
-    def __del__(self) -> None:
-        with contextlib.suppress(Exception):
-            self.close()
+        """Disconnect the private client; calling it again does nothing."""
+        self._finalizer()
+        self._client = -1

@@ -39,6 +39,25 @@ class Task(ABC):
     def reset(self, np_random: np.random.Generator) -> np.ndarray:
         """Sample and return a new goal (goal_dim,)."""
 
+    def check_goal(self, goal: Any) -> tuple[np.ndarray, list[str]]:
+        """A goal given from outside (``reset(options={"goal": ...})``) as (goal_dim,) float32, plus
+        warnings. Raises ValueError unless it is goal_dim finite numbers; tasks add their own limits."""
+        try:
+            g = np.asarray(goal, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise ValueError(f"goal must be {self.goal_dim} numbers (m), not {goal!r}") from None
+        if g.shape != (self.goal_dim,):
+            raise ValueError(f"goal must have shape ({self.goal_dim},), not {g.shape}: {goal!r}")
+        with np.errstate(over="ignore"):
+            g32 = g.astype(np.float32)
+        if not np.all(np.isfinite(g32)):
+            raise ValueError(f"goal must be finite numbers (m), not {g.tolist()}")
+        return g32, []
+
+    def set_goal(self, goal: np.ndarray) -> None:
+        """Use ``goal`` (goal_dim,) as the episode's goal; it has passed ``check_goal``."""
+        self.goal = np.asarray(goal, dtype=np.float32).copy()
+
     @abstractmethod
     def achieved_goal(self, ee_pos_m: np.ndarray) -> np.ndarray:
         """What the arm has achieved so far (goal_dim,), given the end effector (3,) m; a task with

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from robokit.envs.bullet import Bullet
@@ -63,10 +65,19 @@ class Reach(Task):
             goal = np_random.uniform(*self.goal_box_m)
         else:
             goal = self._sample_reachable(np_random)
-        self.goal = goal.astype(np.float32)
-        if self._bullet is not None and self.marker is not None:
-            self._bullet.move(self.marker, goal.tolist())
+        self.set_goal(goal)
         return self.goal.copy()
+
+    def check_goal(self, goal: Any) -> tuple[np.ndarray, list[str]]:
+        """Also refuses a goal the robot cannot reach (its RobotSpec's workspace: reach shell from the
+        shoulder, floor); warns for one outside the region training samples goals from."""
+        g, notes = super().check_goal(goal)
+        return g, notes + self.spec.check_goal(g.astype(np.float64))
+
+    def set_goal(self, goal: np.ndarray) -> None:
+        super().set_goal(goal)
+        if self._bullet is not None and self.marker is not None:
+            self._bullet.move(self.marker, self.goal.tolist())
 
     def _sample_reachable(self, np_random: np.random.Generator) -> np.ndarray:
         lo, hi = self.spec.arrays()

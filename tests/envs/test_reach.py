@@ -11,6 +11,8 @@ ALL_IDS = list(robokit.envs.ENV_SPECS)
 
 @pytest.mark.parametrize("env_id", ALL_IDS)
 def test_check_env_passes(env_id):
+    """gymnasium's check_env also builds the env in every render mode, 'human' included, which needs a
+    display: headless, pass skip_render_check=True (docs/training.md says so)."""
     env = gym.make(env_id)
     check_env(env.unwrapped, skip_render_check=True)
     assert env.spec.max_episode_steps == robokit.envs.EPISODE_STEPS
