@@ -6,6 +6,10 @@ import argparse
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from robokit.firmware_bridge.deploy import DeployLoop
 
 EXIT_OK, EXIT_ABORTED, EXIT_REFUSED = 0, 1, 2
 
@@ -21,21 +25,46 @@ def _positive(text: str) -> float:
     return value
 
 
+MAX_DURATION_S = 24 * 3600.0
+
+
+def _duration(text: str) -> float:
+    """argparse type: seconds, > 0 and at most a day."""
+    value = _positive(text)
+    if value > MAX_DURATION_S:
+        raise argparse.ArgumentTypeError(f"must be at most {MAX_DURATION_S:.0f} s (a day), got {text}")
+    return value
+
+
+def _baud(text: str) -> int:
+    """argparse type: a serial baud rate, an integer from 300 to 4000000."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer baud rate, got {text!r}") from None
+    if not 300 <= value <= 4_000_000:
+        raise argparse.ArgumentTypeError(f"baud rate must be 300..4000000, got {value}")
+    return value
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="robokit deploy",
         description=(
             "Run a policy file on an arm at the policy's control rate: each tick reads a fresh state "
             "(PING -> STATE), builds the observation, runs the policy, maps the action and passes every "
-            "target through the safety settings recorded in the policy file. Logs every tick to "
-            "ticks.jsonl and ends with summary.json and joints.png."
+            "target through the robot's own safety envelope (a policy file's recorded settings may only "
+            "narrow it; the output says which it did). Goals outside the robot's workspace are refused "
+            "before the arm moves. Logs every tick to ticks.jsonl and ends with summary.json (tip "
+            "holding per goal included) and joints.png."
         ),
         epilog=(
             "Examples:\n"
             "  robokit deploy runs/reach/policy.safetensors --port /dev/ttyUSB0 --goal 0.20,0.05,0.15\n"
             "  robokit deploy runs/reach/policy.safetensors --dry-run --goal 0.20,0.05,0.15\n"
             "Goals are in the robot's base frame, in metres. Exit codes: 0 done, 1 aborted (bad action, "
-            "link lost, e-stop or watchdog, Ctrl-C), 2 refused at start (policy/arm mismatch, unreadable file)."
+            "link lost, e-stop or watchdog, log write failed, Ctrl-C), 2 refused before the arm moved "
+            "(policy/arm mismatch, unreadable file, goal outside the workspace, unusable --log, port busy)."
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -51,14 +80,14 @@ def _parser() -> argparse.ArgumentParser:
         "--goal", action="append", required=True, help="x,y,z in m (base frame); repeat for several goals"
     )
     p.add_argument(
-        "--duration", type=_positive, default=10.0, help="seconds in total, split over the goals (default 10)"
+        "--duration", type=_duration, default=10.0, help="seconds in total, split over the goals (default 10)"
     )
     p.add_argument("--hz", type=_positive, help="override the policy's control rate (benchmarking only)")
-    p.add_argument("--log", type=Path, help="log folder (default runs/deploy-<timestamp>/)")
+    p.add_argument("--log", type=Path, help="log folder, new or existing (default runs/deploy-<timestamp>/)")
     p.add_argument(
         "--robot", help="the arm's robot (default: servo_arm on a port; the policy's robot with --dry-run)"
     )
-    p.add_argument("--baud", type=int, default=1_000_000, help="baud rate (default 1000000)")
+    p.add_argument("--baud", type=_baud, default=1_000_000, help="baud rate (default 1000000)")
     p.add_argument(
         "--on-exit", choices=("hold", "release"), default="hold", help="arm state when done (default hold)"
     )
@@ -71,103 +100,131 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str]) -> int:
     args = _parser().parse_args(argv)
-    from robokit.arm import ArmError
-    from robokit.firmware_bridge.deploy import (
-        DeployAborted,
-        DeployLoop,
-        PolicyMismatch,
-        check_policy_for_robot,
-        parse_goal,
-        plot_joints,
-    )
+    from robokit.console import StatusLine
+    from robokit.firmware_bridge.deploy import DeployAborted, parse_goal
     from robokit.policies import load_policy
-    from robokit.robots import get_robot
 
     try:
         goals = [parse_goal(g) for g in args.goal]
     except ValueError as exc:
-        print(f"robokit deploy: {exc}", file=sys.stderr)
-        return EXIT_REFUSED
+        return _refuse(str(exc))
+    if args.calibration is not None and not args.calibration.is_file():
+        return _refuse(f"calibration file {args.calibration} does not exist")
     try:
         policy = load_policy(args.policy)
     except (OSError, ValueError) as exc:
-        print(f"robokit deploy: cannot use {args.policy}: {exc}", file=sys.stderr)
-        return EXIT_REFUSED
+        return _refuse(f"cannot use {args.policy}: {exc}")
+    status = None if args.quiet else StatusLine()
     try:
-        robot = get_robot(args.robot or (policy.spec["robot"] if args.dry_run else "servo_arm"))
-        check_policy_for_robot(policy.spec, robot)  # before the arm is touched
-    except (KeyError, PolicyMismatch) as exc:
-        print(f"robokit deploy: {exc}", file=sys.stderr)
-        return EXIT_REFUSED
-    log_dir = args.log or Path("runs") / f"deploy-{time.strftime('%Y%m%d-%H%M%S')}"
-    arm = None
+        loop = _prepare(args, policy, goals, status)  # everything checked; nothing touched the arm yet
+    except (KeyError, ValueError) as exc:
+        return _refuse(str(exc).strip("'\""))
     try:
-        if args.dry_run:
-            from robokit.envs.sim_arm import RealtimeSimArm
-            from robokit.firmware_bridge import protocol as pr
-            from robokit.firmware_bridge.fixedpoint import rad_to_100urad
-
-            arm = RealtimeSimArm(robot)
-            wire = lambda q: pr.encode_frame(pr.Targets(seq=0, targets_100urad=rad_to_100urad(q))).hex(" ")  # noqa: E731
-            print(
-                f"dry run: a simulated {robot.name} in real time; ticks.jsonl shows the TARGETS bytes that would be sent"
-            )
-        else:
-            from robokit.firmware_bridge.hardware_arm import HardwareArm
-
-            wire = None
-            period = 1.0 / float(args.hz or policy.spec["control_hz"])
-            arm = HardwareArm(
-                args.port,
-                robot,
-                baud=args.baud,
-                on_close=args.on_exit,
-                calibration=args.calibration,
-                control_period_s=period,
-            )
-            state = arm.read()
-            if state.estop_latched:
-                print(
-                    "robokit deploy: the e-stop is latched; check the arm, then `robokit arm clear`",
-                    file=sys.stderr,
-                )
-                return EXIT_REFUSED
-            if state.watchdog_tripped:
-                print("note: the firmware watchdog had tripped (the host went silent earlier); clearing it")
-                arm.clear()
-                state = arm.read()
-            if state.released:
-                print("enabling the servos from the home pose")
-                arm.enable()
-        loop = DeployLoop(
-            policy,
-            arm,
-            robot=robot,
-            hz=args.hz,
-            log_dir=log_dir,
-            wire_preview=wire,
-            status=None if args.quiet else _status_line,
-        )
-    except PolicyMismatch as exc:
-        print(f"robokit deploy: {exc}", file=sys.stderr)
-        if arm is not None:
-            arm.close()
-        return EXIT_REFUSED
-    except ArmError as exc:
-        print(f"robokit deploy: {exc}", file=sys.stderr)
-        return EXIT_REFUSED
+        arm = _connect(args, loop)
+    except _Refused as exc:
+        loop.close()
+        return _refuse(str(exc))
+    loop.arm = arm
     code = EXIT_OK
     try:
         summary = loop.run(goals, seconds_per_goal=args.duration / len(goals))
     except DeployAborted as exc:
         summary, code = exc.summary, EXIT_ABORTED
-        print(f"\nrobokit deploy: stopped: {exc.reason}", file=sys.stderr)
+        if status is not None:
+            status.end()
+        print(f"robokit deploy: stopped: {exc.reason}", file=sys.stderr)
     finally:
         loop.close()
         arm.close()
-    if not args.quiet:
-        print()
-    png = plot_joints(log_dir, robot)
+    if status is not None:
+        status.end()
+    _report(summary, loop)
+    return code
+
+
+class _Refused(Exception):
+    """A reason to refuse the run before the arm moves (one line for the user)."""
+
+
+def _refuse(text: str) -> int:
+    print(f"robokit deploy: {text}", file=sys.stderr)
+    return EXIT_REFUSED
+
+
+def _prepare(args: argparse.Namespace, policy, goals: list, status) -> DeployLoop:
+    """Robot, policy fit, goals inside the workspace, rate, safety block, a finite action, the log
+    folder: all checked before anything is sent. Raises KeyError/ValueError with the reason."""
+    from robokit.firmware_bridge.deploy import DeployLoop, check_goals, check_policy_for_robot
+    from robokit.robots import get_robot
+
+    robot = get_robot(args.robot or (policy.spec["robot"] if args.dry_run else "servo_arm"))
+    check_policy_for_robot(policy.spec, robot)
+    for warning in check_goals(goals, robot):
+        print(f"warning: {warning}", file=sys.stderr)
+    log_dir = args.log or Path("runs") / f"deploy-{time.strftime('%Y%m%d-%H%M%S')}"
+    wire = None
+    if args.dry_run:
+        from robokit.firmware_bridge import protocol as pr
+        from robokit.firmware_bridge.fixedpoint import rad_to_100urad
+
+        wire = lambda q: pr.encode_frame(pr.Targets(seq=0, targets_100urad=rad_to_100urad(q))).hex(" ")  # noqa: E731
+    loop = DeployLoop(
+        policy, None, robot=robot, hz=args.hz, log_dir=log_dir, wire_preview=wire, status=status
+    )
+    for note in loop.safety_notes:
+        print(f"safety: the policy file's settings: {note}")
+    return loop
+
+
+def _connect(args: argparse.Namespace, loop: DeployLoop):
+    """The arm, connected, checked and enabled; raises _Refused (nothing moved) otherwise."""
+    from robokit.arm import ArmError
+
+    robot = loop.robot
+    if args.dry_run:
+        from robokit.envs.sim_arm import RealtimeSimArm
+
+        print(
+            f"dry run: a simulated {robot.name} in real time; ticks.jsonl shows the TARGETS bytes that would be sent"
+        )
+        return RealtimeSimArm(robot)
+    from robokit.firmware_bridge.hardware_arm import HardwareArm
+
+    try:
+        arm = HardwareArm(
+            args.port,
+            robot,
+            baud=args.baud,
+            on_close=args.on_exit,
+            calibration=args.calibration,
+            control_period_s=1.0 / loop.hz,
+        )
+    except (ArmError, OSError, ValueError) as exc:
+        raise _Refused(str(exc)) from None
+    try:
+        state = arm.read()
+        if state.estop_latched:
+            raise _Refused("the e-stop is latched; check the arm, then `robokit arm clear`")
+        if state.watchdog_tripped:
+            print("note: the firmware watchdog had tripped (the host went silent earlier); clearing it")
+            arm.clear()
+            state = arm.read()
+        if state.released:
+            print("enabling the servos from the home pose")
+            arm.enable()
+    except _Refused:
+        arm.close()
+        raise
+    except ArmError as exc:
+        arm.close()
+        raise _Refused(str(exc)) from None
+    return arm
+
+
+def _report(summary, loop: DeployLoop) -> None:
+    from robokit.firmware_bridge.deploy import plot_joints
+
+    png = plot_joints(loop.log_dir, loop.robot) if loop.log_dir is not None else None
     if summary is not None:
         print(
             f"{summary.ticks} ticks in {summary.duration_s:.1f} s: {summary.achieved_hz:.1f} Hz "
@@ -176,10 +233,15 @@ def main(argv: list[str]) -> int:
         )
         for i, g in enumerate(summary.goals):
             goal = ",".join(f"{v:.3f}" for v in g["goal_m"])
-            print(f"goal {i + 1} ({goal}) m: reach error {g['reach_error_m'] * 100:.2f} cm")
-    print(f"log: {log_dir}/ticks.jsonl, summary.json, {png.name}")
-    return code
-
-
-def _status_line(text: str) -> None:
-    print("\r" + text, end="", flush=True)
+            hold = g.get("holding") or {}
+            held = (
+                f", holding {hold['tip_path_cm_per_s']:.2f} cm/s, q std max {hold['q_std_max_rad']:.4f} rad"
+                if hold.get("tip_path_cm_per_s") is not None
+                else ""
+            )
+            print(f"goal {i + 1} ({goal}) m: reach error {g['reach_error_m'] * 100:.2f} cm{held}")
+        for note in summary.notes:
+            if not note.startswith("safety: "):
+                print(f"note: {note}")
+    files = "ticks.jsonl, summary.json" + (f", {png.name}" if png else "")
+    print(f"log: {loop.log_dir}/{files}")

@@ -2,12 +2,18 @@
 
 Each tick, on absolute deadlines at the policy's control rate (ARCHITECTURE.md "Tick timing"):
 read a fresh state (hardware: PING -> STATE), build the observation with the shared Observer, run the
-policy, map the action with the shared Controller, pass the targets through the shared Safety layer
-with the settings recorded in the policy file, send them, log the tick, sleep until the next deadline.
+policy, map the action with the shared Controller, pass the targets through the shared Safety layer,
+send them, log the tick, sleep until the next deadline.
+
+The safety envelope is the robot's own (its RobotSpec, which the firmware's limits are checked against
+on connect); the settings recorded in a policy file can only narrow it (``robokit.safety.tightened``).
+Everything is validated before the arm is touched: the policy (a finite action at the home pose, a sane
+control rate), the goals (inside the robot's workspace), the log folder (opened, summary space reserved).
 
 A NaN/inf action or target stops the run before anything is sent (the arm holds its last target), and
-so does a state that says the arm no longer follows targets (e-stop, tripped watchdog, released);
-Ctrl-C, an exception or a lost link end the run with the log and summary.json complete up to then.
+so does a state that says the arm no longer follows targets (e-stop, tripped watchdog, released) or a
+failed log write; Ctrl-C, an exception or a lost link end the run with the log and summary.json
+complete up to then.
 """
 
 from __future__ import annotations
@@ -25,13 +31,17 @@ import numpy as np
 
 from robokit.arm import Arm, ArmDisconnected, ArmState
 from robokit.control import CONTROL_MODES, Controller, action_dim_for
+from robokit.firmware_bridge.deploy_log import DeployLog, LogWriteFailed
 from robokit.kinematics import Kinematics
 from robokit.observer import Observer, observation_dim
+from robokit.policies.holding import holding_metrics, median_holding
 from robokit.policies.policy_file import PolicyMismatchError, check_compatible
 from robokit.robots import RobotSpec, get_robot
-from robokit.safety import Safety, SafetySettings, UnsafeTarget
+from robokit.safety import Safety, SafetySettings, UnsafeTarget, tightened
 
 SPIN_S = 0.002  # sleep until this close to a deadline, then spin: sleep() alone overshoots by ~0.1-1 ms
+MAX_CONTROL_HZ = 1000.0  # above this a tick cannot even read the arm (wire time alone is ~0.7 ms)
+DEFAULT_TOLERANCE_M = 0.02  # success distance when a policy file records none
 
 
 class DeployPolicy(Protocol):
@@ -71,6 +81,9 @@ class DeploySummary:
     goals: list[dict] = field(default_factory=list)
     safety_counts: dict[str, int] = field(default_factory=dict)
     link: dict[str, Any] = field(default_factory=dict)
+    holding: dict[str, Any] = field(default_factory=dict)  # medians over goals (policies.holding)
+    safety: dict[str, Any] = field(default_factory=dict)  # the envelope enforced, and why
+    notes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -104,6 +117,37 @@ def check_policy_for_robot(spec: dict[str, Any], robot: RobotSpec) -> None:
     )
 
 
+def check_rate_hz(hz: Any) -> float:
+    """A control rate in Hz: a finite number in (0, MAX_CONTROL_HZ]; PolicyMismatch otherwise."""
+    try:
+        value = float(hz)
+    except (TypeError, ValueError):
+        raise PolicyMismatch(f"control rate {hz!r} is not a number") from None
+    if not (0.0 < value <= MAX_CONTROL_HZ):
+        raise PolicyMismatch(
+            f"control rate {value:g} Hz is outside (0, {MAX_CONTROL_HZ:g}] Hz; refusing to deploy"
+        )
+    return value
+
+
+def safety_for(spec: dict[str, Any], robot: RobotSpec) -> tuple[SafetySettings, list[str]]:
+    """The envelope a deploy enforces: the robot's own, narrowed (never widened) by the policy file's
+    recorded ``safety`` block. Returns (settings, notes); PolicyMismatch if the block is malformed."""
+    try:
+        return tightened(SafetySettings.from_spec(robot), spec.get("safety"))
+    except ValueError as exc:
+        raise PolicyMismatch(f"policy file's safety block: {exc}; refusing to deploy") from None
+
+
+def check_goals(goals: Sequence[np.ndarray], robot: RobotSpec) -> list[str]:
+    """Refuse (GoalOutsideWorkspace, a ValueError) any goal the robot cannot reach; return warnings for
+    reachable goals outside the region training sampled from."""
+    warnings: list[str] = []
+    for goal in goals:
+        warnings += robot.check_goal(goal)
+    return warnings
+
+
 def parse_goal(text: str) -> np.ndarray:
     """'x,y,z' in m (base frame) -> (3,) array; clear error otherwise."""
     try:
@@ -121,56 +165,75 @@ class DeployLoop:
     def __init__(
         self,
         policy: DeployPolicy,
-        arm: Arm,
+        arm: Arm | None = None,
         robot: RobotSpec | None = None,
         hz: float | None = None,
         log_dir: Path | None = None,
         status: Callable[[str], None] | None = None,
         wire_preview: Callable[[np.ndarray], str] | None = None,
     ) -> None:
+        """Validates everything that does not need the arm (policy, rate, safety block, a finite action
+        at the home pose, the log folder), so a bad input is refused before the arm is touched. ``arm``
+        may be given later (``loop.arm = arm``) once it is connected.
+
+        Raises PolicyMismatch (a ValueError) for a policy this robot cannot run, LogSetupError (a
+        ValueError) for an unusable log folder."""
         self.spec = policy.spec
         self.robot = robot or get_robot(self.spec["robot"])
         check_policy_for_robot(self.spec, self.robot)
         self.policy, self.arm = policy, arm
-        self.hz = float(hz or self.spec["control_hz"])
+        self.hz = check_rate_hz(hz if hz is not None else self.spec["control_hz"])
         self.kin = Kinematics(self.robot)
         self.controller = Controller(
             self.robot, self.spec["control_mode"], self.kin, bool(self.spec.get("gripper_actuated", False))
         )
-        safety = self.spec.get("safety")
-        settings = SafetySettings.from_dict(safety) if safety else SafetySettings.from_spec(self.robot)
+        settings, self.safety_notes = safety_for(self.spec, self.robot)
         self.safety = Safety(settings, self.kin)
+        self.tolerance_m = float(self.spec.get("distance_threshold_m") or DEFAULT_TOLERANCE_M)
         self.observer = Observer(self.kin, self.controller.action_dim)
-        self.log_dir = log_dir
         self.status = status
         self.wire_preview = wire_preview
         self._ticks: list[dict[str, Any]] = []
         self._timing: dict[str, float] = {}
         self._warm_up()
+        self.log = DeployLog(log_dir) if log_dir is not None else None
+        self.log_dir = log_dir
 
     def _warm_up(self) -> None:
         """Run policy, controller and safety once on the home pose (nothing is sent), so first-call
-        costs (torch's lazy init, kinematics caches) do not land inside the first control period."""
+        costs (torch's lazy init, kinematics caches) do not land inside the first control period, and a
+        policy that answers the home pose with a non-finite or misshapen action is refused now."""
         home = np.asarray(self.robot.home_q, dtype=np.float64)
         obs = self.observer.observe(
-            ArmState(q=home, q_is_measured=False, t_s=0.0), np.zeros(3), np.zeros(self.controller.action_dim)
+            ArmState(q=home, q_is_measured=False, t_s=0.0),
+            np.asarray(self.robot.workspace.goal_box_m).mean(axis=0),
+            np.zeros(self.controller.action_dim),
         )
-        action = np.nan_to_num(np.asarray(self.policy.act(obs), dtype=np.float64))
-        if action.shape == (self.controller.action_dim,):
-            self.safety.apply(self.controller.targets(action, home), home)
+        action = np.asarray(self.policy.act(obs), dtype=np.float64)
+        if action.shape != (self.controller.action_dim,) or not np.all(np.isfinite(action)):
+            raise PolicyMismatch(
+                f"the policy answers the home pose with a bad action {action.tolist()} "
+                "(non-finite weights?); refusing to deploy"
+            )
+        self.safety.apply(self.controller.targets(action, home), home)
         self.safety.counts = dict.fromkeys(self.safety.counts, 0)
 
     def run(
-        self, goals: Sequence[np.ndarray], seconds_per_goal: float, tolerance_m: float = 0.02
+        self, goals: Sequence[np.ndarray], seconds_per_goal: float, tolerance_m: float | None = None
     ) -> DeploySummary:
-        """Reach each goal (base frame, m) in turn for seconds_per_goal; raises DeployAborted on faults."""
+        """Reach each goal (base frame, m) in turn for seconds_per_goal; raises DeployAborted on faults.
+
+        Goals outside the robot's workspace raise GoalOutsideWorkspace (a ValueError) before the arm is
+        touched. ``tolerance_m`` (default: the policy's ``distance_threshold_m``) counts a goal reached;
+        from that tick on, how still the arm holds is measured (``holding`` per goal)."""
+        if self.arm is None:
+            raise ValueError("DeployLoop.run needs an arm: pass it to DeployLoop or set loop.arm")
+        goals = [np.asarray(g, dtype=np.float64) for g in goals]
+        notes = [*(f"safety: {n}" for n in self.safety_notes), *check_goals(goals, self.robot)]
+        if not (math.isfinite(seconds_per_goal) and seconds_per_goal > 0):
+            raise ValueError(f"seconds_per_goal must be a finite number > 0, got {seconds_per_goal}")
+        tolerance = self.tolerance_m if tolerance_m is None else float(tolerance_m)
         period = 1.0 / self.hz
-        log = None
-        if self.log_dir is not None:
-            self.log_dir.mkdir(parents=True, exist_ok=True)
-            log = (self.log_dir / "ticks.jsonl").open(
-                "w", buffering=1
-            )  # line-buffered: complete up to a fault
         lateness: list[float] = []
         goal_results: list[dict] = []
         reason = "completed"
@@ -179,64 +242,12 @@ class DeployLoop:
         gc.collect()
         gc.freeze()
         t_start = time.monotonic()
-        tick = 0
-        last_action = np.zeros(self.controller.action_dim)
+        self._tick = 0
+        self._last_action = np.zeros(self.controller.action_dim)
         try:
             for gi, goal in enumerate(goals):
-                goal = np.asarray(goal, dtype=np.float64)
-                n_ticks = max(1, int(round(seconds_per_goal * self.hz)))
-                t_goal = time.monotonic()
-                first_success_s = None
-                state = None
-                for _ in range(n_ticks):
-                    deadline = t_start + tick * period
-                    _sleep_until(deadline)
-                    t_tick = time.monotonic()
-                    late_ms = (t_tick - deadline) * 1e3
-                    state = self.arm.read()
-                    t_read = time.monotonic()
-                    obs = self.observer.observe(state, goal, last_action)
-                    if stopped := _arm_stopped(state):
-                        self._write_tick(log, tick, gi, late_ms, state, obs, np.zeros(0), None)
-                        raise DeployAborted(f"the arm stopped following targets: {stopped}")
-                    action = np.asarray(self.policy.act(obs), dtype=np.float64)
-                    if action.shape != (self.controller.action_dim,) or not np.all(np.isfinite(action)):
-                        self._write_tick(log, tick, gi, late_ms, state, obs, action, None)
-                        raise DeployAborted(
-                            f"policy returned a bad action {action.tolist()}; nothing sent, arm holds"
-                        )
-                    try:
-                        q_target = self.safety.apply(self.controller.targets(action, state.q), state.q)
-                    except (UnsafeTarget, ValueError) as exc:
-                        self._write_tick(log, tick, gi, late_ms, state, obs, action, None)
-                        raise DeployAborted(f"unsafe target ({exc}); nothing sent, arm holds") from None
-                    t_computed = time.monotonic()
-                    self.arm.command(q_target)
-                    self._timing = {
-                        "read_ms": round((t_read - t_tick) * 1e3, 3),
-                        "compute_ms": round((t_computed - t_read) * 1e3, 3),
-                        "send_ms": round((time.monotonic() - t_computed) * 1e3, 3),
-                    }
-                    last_action = np.clip(action, -1.0, 1.0)
-                    lateness.append(late_ms)
-                    dist = float(np.linalg.norm(obs["achieved_goal"] - goal))
-                    if first_success_s is None and dist < tolerance_m:
-                        first_success_s = time.monotonic() - t_goal
-                    self._write_tick(log, tick, gi, late_ms, state, obs, action, q_target)
-                    if self.status is not None and tick % max(1, int(self.hz // 5)) == 0:
-                        self._status(tick, gi, len(goals), dist, late_ms, q_target)
-                    tick += 1
-                final = self.arm.read()
-                ee = self.kin.fk(final.q)
                 goal_results.append(
-                    {
-                        "goal_m": goal.tolist(),
-                        "final_ee_m": ee.tolist(),
-                        "reach_error_m": float(np.linalg.norm(ee - goal)),
-                        "time_to_reach_s": first_success_s,
-                        "final_q": final.q.tolist(),
-                        "frame": final.frame,
-                    }
+                    self._reach(gi, len(goals), goal, seconds_per_goal, tolerance, t_start, period, lateness)
                 )
         except KeyboardInterrupt:
             reason = "interrupted (Ctrl-C)"
@@ -244,20 +255,84 @@ class DeployLoop:
             reason = f"link lost: {exc}"
         except DeployAborted as exc:
             reason = exc.reason
+        except LogWriteFailed as exc:
+            reason = f"log write failed ({exc}); nothing more was sent, the arm holds its last target"
         except Exception as exc:  # anything else still ends with the log and summary written
             reason = f"error: {type(exc).__name__}: {exc}"
         finally:
             gc.unfreeze()
-            if log is not None:
-                log.close()
-        summary = self._summary(reason, tick, time.monotonic() - t_start, lateness, goal_results)
-        if self.log_dir is not None:
-            (self.log_dir / "summary.json").write_text(json.dumps(summary.to_dict(), indent=2))
+        summary = self._summary(reason, self._tick, time.monotonic() - t_start, lateness, goal_results, notes)
+        if self.log is not None:
+            error = self.log.write_summary(summary.to_dict())
+            self.log.close()
+            if error:
+                summary.notes.append(error)
         if reason != "completed":
             raise DeployAborted(reason, summary)
         return summary
 
-    def _write_tick(self, log, tick, goal_index, late_ms, state, obs, action, q_target) -> None:
+    def _reach(self, gi, n_goals, goal, seconds, tolerance, t_start, period, lateness) -> dict[str, Any]:
+        """Drive toward one goal for ``seconds``; returns its result (reach error, time, holding)."""
+        n_ticks = max(1, int(round(seconds * self.hz)))
+        t_goal = time.monotonic()
+        first_success_s = None
+        held_ee: list[np.ndarray] = []
+        held_q: list[np.ndarray] = []
+        for _ in range(n_ticks):
+            deadline = t_start + self._tick * period
+            _sleep_until(deadline)
+            t_tick = time.monotonic()
+            late_ms = (t_tick - deadline) * 1e3
+            state = self.arm.read()
+            t_read = time.monotonic()
+            obs = self.observer.observe(state, goal, self._last_action)
+            if stopped := _arm_stopped(state):
+                self._write_tick(self._tick, gi, late_ms, state, obs, np.zeros(0), None)
+                raise DeployAborted(f"the arm stopped following targets: {stopped}")
+            action = np.asarray(self.policy.act(obs), dtype=np.float64)
+            if action.shape != (self.controller.action_dim,) or not np.all(np.isfinite(action)):
+                self._write_tick(self._tick, gi, late_ms, state, obs, action, None)
+                raise DeployAborted(
+                    f"policy returned a bad action {action.tolist()}; nothing sent, arm holds"
+                )
+            try:
+                q_target = self.safety.apply(self.controller.targets(action, state.q), state.q)
+            except (UnsafeTarget, ValueError) as exc:
+                self._write_tick(self._tick, gi, late_ms, state, obs, action, None)
+                raise DeployAborted(f"unsafe target ({exc}); nothing sent, arm holds") from None
+            t_computed = time.monotonic()
+            self.arm.command(q_target)
+            self._timing = {
+                "read_ms": round((t_read - t_tick) * 1e3, 3),
+                "compute_ms": round((t_computed - t_read) * 1e3, 3),
+                "send_ms": round((time.monotonic() - t_computed) * 1e3, 3),
+            }
+            self._last_action = np.clip(action, -1.0, 1.0)
+            lateness.append(late_ms)
+            dist = float(np.linalg.norm(obs["achieved_goal"] - goal))
+            if first_success_s is None and dist < tolerance:
+                first_success_s = time.monotonic() - t_goal
+            if first_success_s is not None:
+                held_ee.append(np.asarray(obs["achieved_goal"], dtype=np.float64))
+                held_q.append(np.asarray(state.q, dtype=np.float64))
+            self._write_tick(self._tick, gi, late_ms, state, obs, action, q_target)
+            if self.status is not None and self._tick % max(1, int(self.hz // 5)) == 0:
+                self._status(self._tick, gi, n_goals, dist, late_ms, q_target)
+            self._tick += 1
+        final = self.arm.read()
+        ee = self.kin.fk(final.q)
+        n = self.robot.n_joints
+        return {
+            "goal_m": goal.tolist(),
+            "final_ee_m": ee.tolist(),
+            "reach_error_m": float(np.linalg.norm(ee - goal)),
+            "time_to_reach_s": first_success_s,
+            "holding": holding_metrics(np.reshape(held_ee, (-1, 3)), np.reshape(held_q, (-1, n)), self.hz),
+            "final_q": final.q.tolist(),
+            "frame": final.frame,
+        }
+
+    def _write_tick(self, tick, goal_index, late_ms, state, obs, action, q_target) -> None:
         row = {
             "tick": tick,
             "goal_index": goal_index,
@@ -283,8 +358,8 @@ class DeployLoop:
         if q_target is not None and self.wire_preview is not None:
             row["wire"] = self.wire_preview(q_target)
         self._ticks.append(row)
-        if log is not None:
-            log.write(json.dumps(row) + "\n")
+        if self.log is not None:
+            self.log.write_tick(row)
 
     def _status(self, tick, gi, n_goals, dist, late_ms, q_target) -> None:
         q = " ".join(f"{v:+.2f}" for v in q_target)
@@ -292,7 +367,7 @@ class DeployLoop:
             f"tick {tick:5d}  goal {gi + 1}/{n_goals}  dist {dist * 100:5.1f} cm  late {late_ms:5.2f} ms  targets [{q}]"
         )
 
-    def _summary(self, reason, ticks, elapsed, lateness, goals) -> DeploySummary:
+    def _summary(self, reason, ticks, elapsed, lateness, goals, notes) -> DeploySummary:
         lat = np.asarray(lateness) if lateness else np.zeros(1)
         period_ms = 1e3 / self.hz
         extra = getattr(self.arm, "link_stats", None)
@@ -309,6 +384,9 @@ class DeployLoop:
             goals=goals,
             safety_counts=dict(self.safety.counts),
             link=extra() if callable(extra) else {},
+            holding=median_holding(goals),
+            safety={**self.safety.settings.to_dict(), "notes": list(self.safety_notes)},
+            notes=list(notes),
         )
 
     @property
@@ -316,6 +394,8 @@ class DeployLoop:
         return self._ticks
 
     def close(self) -> None:
+        if self.log is not None:
+            self.log.close()
         self.kin.close()
 
 

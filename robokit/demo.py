@@ -93,6 +93,7 @@ def stage_deploy(policy_path: Path, out: Path, fast: bool, seed: int) -> dict[st
     import numpy as np
 
     import robokit.envs  # noqa: F401
+    from robokit.console import StatusLine
     from robokit.firmware_bridge.deploy import DeployLoop, plot_joints
     from robokit.firmware_bridge.emulator import Emulator
     from robokit.firmware_bridge.fixedpoint import TICK_US
@@ -115,12 +116,13 @@ def stage_deploy(policy_path: Path, out: Path, fast: bool, seed: int) -> dict[st
             while arm.read().frame < 10:
                 time.sleep(0.02)
             arm.enable()
-            loop = DeployLoop(
-                policy, arm, log_dir=log_dir, status=lambda s: print("\r" + s, end="", flush=True)
-            )
-            summary = loop.run(goals, seconds_per_goal=2.0 if fast else 3.0)
-            loop.close()
-            print()
+            status = StatusLine()
+            loop = DeployLoop(policy, arm, log_dir=log_dir, status=status)
+            try:
+                summary = loop.run(goals, seconds_per_goal=2.0 if fast else 3.0)
+            finally:
+                loop.close()
+                status.end()
             kin = Kinematics(arm.spec)
             for g in summary.goals:
                 pf = emu.pulses.wait_for(g["frame"], timeout_s=3.0)

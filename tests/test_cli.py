@@ -76,3 +76,16 @@ def test_rollout_help_states_its_defaults(capsys):
     out = " ".join(capsys.readouterr().out.split())  # undo argparse's line wrapping
     assert "(default: robokit/ServoArmReach-v0;" in out and "(default: runs/rollout.png)" in out
     assert "--seed SEED seed of the reset and the random actions (default: 0)" in out
+
+
+@pytest.mark.parametrize("command", [["envs"], ["--help"], ["deploy", "--help"]])
+def test_a_closed_pipe_ends_quietly_without_a_traceback(command):
+    """`robokit envs | head -0`: the reader is gone before robokit writes; no BrokenPipeError trace."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "robokit.cli", *command], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    proc.stdout.close()  # every write robokit makes now fails with EPIPE
+    err = proc.stderr.read().decode()
+    proc.wait(timeout=60)
+    assert "Traceback" not in err and "BrokenPipeError" not in err
+    assert proc.returncode in (0, 141)

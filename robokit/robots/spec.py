@@ -127,7 +127,8 @@ class RobotSpec:
         text = "(" + ", ".join(f"{v:.3g}" for v in goal.ravel().tolist()) + ")"
         if goal.shape != (3,) or not np.all(np.isfinite(goal)):
             raise GoalOutsideWorkspace(f"goal {text} is not three finite numbers; {where}")
-        dist = float(np.linalg.norm(goal - np.asarray(ws.shoulder_m)))
+        with np.errstate(over="ignore"):  # a goal of 1e308 m is far, not an error
+            dist = float(np.linalg.norm(goal - np.asarray(ws.shoulder_m)))
         if goal[2] < self.floor_z_m:
             raise GoalOutsideWorkspace(f"goal {text} m is below the floor (z < {self.floor_z_m} m); {where}")
         if dist > ws.reach_m:
