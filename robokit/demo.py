@@ -161,7 +161,19 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str]) -> int:
     args = _parser().parse_args(argv)
     out: Path = args.out
-    out.mkdir(parents=True, exist_ok=True)
+    if out.exists() and not out.is_dir():
+        print(
+            f"robokit demo: --out {out} is an existing file; give a folder (new or existing)", file=sys.stderr
+        )
+        return 2
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / ".robokit-write-test"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as exc:
+        print(f"robokit demo: cannot write to {out}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
     total = 2 if args.no_hardware else 3
     report: dict[str, Any] = {"env_id": ENV_ID, "fast": args.fast}
     t0 = time.perf_counter()

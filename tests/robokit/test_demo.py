@@ -1,6 +1,8 @@
 """`robokit demo --fast` end to end: train, evaluate with videos, deploy on the emulated arm."""
 
 import json
+import subprocess
+import sys
 
 import imageio.v2 as imageio
 import pytest
@@ -12,9 +14,17 @@ from robokit.firmware_bridge.emulator import missing_tools
 @pytest.mark.skipif(missing_tools() is not None, reason=f"emulator toolchain: {missing_tools()}")
 def test_demo_fast_end_to_end(tmp_path, capsys):
     out = tmp_path / "demo"
-    assert main(["demo", "--fast", "--out", str(out)]) == 0
-    text = capsys.readouterr().out
+    run = subprocess.run(  # piped, as in a CI log: no carriage returns, no progress-bar redraws
+        [sys.executable, "-m", "robokit.cli", "demo", "--fast", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    text = run.stdout
     assert "sim success rate" in text and "reach error" in text and "control loop" in text
+    assert "\r" not in run.stdout + run.stderr and "\x1b[" not in run.stdout + run.stderr
+    assert "pybullet build time" not in run.stdout + run.stderr
 
     summary = json.loads((out / "summary.json").read_text())
     agg = summary["eval"]["aggregate"]
@@ -46,3 +56,10 @@ def test_demo_fast_end_to_end(tmp_path, capsys):
     # a second run reuses the trained policy
     assert main(["demo", "--fast", "--no-hardware", "--out", str(out)]) == 0
     assert "reusing" in capsys.readouterr().out
+
+
+def test_demo_out_naming_a_file_is_a_usage_error(tmp_path, capsys):
+    f = tmp_path / "file"
+    f.write_text("keep")
+    assert main(["demo", "--fast", "--out", str(f)]) == 2
+    assert "existing file" in capsys.readouterr().err and f.read_text() == "keep"
