@@ -1,8 +1,29 @@
-"""``robokit envs``: a table of the registered environments."""
+"""``robokit envs``: a table of the registered environments; helpers the env commands share."""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
+import sys
+from typing import NoReturn
+
+
+class UsageParser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors are one line on stderr (``PROG: error: ... (see --help)``), exit 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def print_out(text: str) -> None:
+    """Write ``text`` to stdout; a reader that went away (``| head``) ends the output quietly."""
+    try:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        with contextlib.suppress(OSError, ValueError):  # no second error when Python flushes at exit
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 def unknown_env_message(env_id: str) -> str | None:
@@ -42,15 +63,17 @@ def env_rows() -> list[dict]:
     return rows
 
 
-def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(
-        prog="robokit envs", description="List the registered robokit environments."
-    )
-    parser.parse_args(argv)
-    rows = env_rows()
+def table(rows: list[dict]) -> str:
+    """Rows of equal keys as aligned text columns, a header first; one line per row."""
     cols = list(rows[0])
     widths = {c: max(len(c), *(len(r[c]) for r in rows)) for c in cols}
-    print("  ".join(c.ljust(widths[c]) for c in cols))
-    for r in rows:
-        print("  ".join(r[c].ljust(widths[c]) for c in cols))
+    lines = ["  ".join(c.ljust(widths[c]) for c in cols).rstrip()]
+    lines += ["  ".join(r[c].ljust(widths[c]) for c in cols).rstrip() for r in rows]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str]) -> int:
+    parser = UsageParser(prog="robokit envs", description="List the registered robokit environments.")
+    parser.parse_args(argv)
+    print_out(table(env_rows()))
     return 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gymnasium as gym
 
 EPISODE_STEPS = 50  # 2 s at 25 Hz, as panda-gym
+MAX_RENDER_SIDE = 4096  # pixels: the largest render_width / render_height (TinyRenderer's buffers)
 
 ENV_SPECS: dict[str, dict] = {
     "robokit/ServoArmReach-v0": {

@@ -24,6 +24,7 @@ from gymnasium import spaces
 from robokit.arm import ArmState
 from robokit.control import CONTROL_MODES, Controller, check_action
 from robokit.envs.bullet import Bullet
+from robokit.envs.registration import MAX_RENDER_SIDE
 from robokit.envs.sim_arm import SimArm
 from robokit.envs.tasks import TASKS
 from robokit.kinematics import Kinematics
@@ -36,7 +37,6 @@ CAMERAS = {  # target (m), distance (m), yaw, pitch (deg)
     "panda": {"target": (0.5, 0.0, 0.15), "distance_m": 1.4, "yaw_deg": 45.0, "pitch_deg": -30.0},
 }
 CAMERA_KEYS = ("target", "distance_m", "yaw_deg", "pitch_deg", "fov_deg")  # Bullet.render's arguments
-MAX_RENDER_SIDE = 4096  # pixels; TinyRenderer allocates width x height buffers
 RESET_OPTIONS = ("goal",)
 
 
