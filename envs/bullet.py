@@ -108,7 +108,9 @@ class Bullet:
         pitch_deg: float = -30.0,
         fov_deg: float = 50.0,
     ) -> np.ndarray:
-        """An RGB frame (height, width, 3) uint8 from TinyRenderer."""
+        """An RGB frame (height, width, 3) uint8 from TinyRenderer; ValueError unless both sizes are >= 1."""
+        if width < 1 or height < 1:
+            raise ValueError(f"frame size must be at least 1x1 pixels, not {width}x{height}")
         view = p.computeViewMatrixFromYawPitchRoll(
             target, distance_m, yaw_deg, pitch_deg, 0.0, 2, physicsClientId=self.client
         )

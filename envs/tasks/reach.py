@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import numbers
 from typing import Any
 
 import numpy as np
@@ -28,6 +30,14 @@ DEFAULT_SETTINGS = {
 }
 
 
+def _check_range(name: str, value: Any, low: float, high: float, low_open: bool = True) -> None:
+    """ValueError unless ``value`` is a finite number in (low, high] (or [low, high] with low_open=False)."""
+    ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
+    if not ok or not (value > low if low_open else value >= low) or value > high:
+        span = f"{'(' if low_open else '['}{low:g}, {high:g}]"
+        raise ValueError(f"Reach: {name} must be a number in {span}, not {value!r}")
+
+
 class Reach(Task):
     """Goals: inside the robot's goal box where ``REACH_SETTINGS`` gives one; otherwise the end effector
     at random joint angles (within ``joint_fraction`` of each arm joint's range around home), kept in
@@ -47,6 +57,10 @@ class Reach(Task):
         settings = {**DEFAULT_SETTINGS, **REACH_SETTINGS.get(spec.name, {})}
         if distance_threshold_m is None:
             distance_threshold_m = settings["distance_threshold_m"]
+        _check_range("distance_threshold_m", distance_threshold_m, 0.0, 1.0)
+        _check_range("joint_fraction", joint_fraction, 0.0, 1.0)
+        _check_range("min_goal_z_m", min_goal_z_m, -10.0, 10.0, low_open=False)
+        _check_range("min_radius_m", min_radius_m, 0.0, 10.0, low_open=False)
         super().__init__(spec, kinematics, reward_type, distance_threshold_m)
         self.joint_fraction, self.min_goal_z_m, self.min_radius_m = joint_fraction, min_goal_z_m, min_radius_m
         box = settings["goal_box_m"]

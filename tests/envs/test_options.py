@@ -166,6 +166,35 @@ def test_unknown_reset_options_are_refused(options, match):
         ({"render_mode": "ascii"}, "render_mode"),
     ],
 )
+@pytest.mark.filterwarnings("ignore:.*render_mode='ascii'")  # gymnasium's own warning, before ours
 def test_bad_constructor_arguments_are_refused(kwargs, match):
     with pytest.raises(ValueError, match=match):
         gym.make("robokit/ServoArmReach-v0", **kwargs)
+
+
+@pytest.mark.parametrize(
+    "task_kwargs,match",
+    [
+        ({"distance_threshold_m": 0.0}, "distance_threshold_m"),
+        ({"distance_threshold_m": float("nan")}, "distance_threshold_m"),
+        ({"joint_fraction": 2.0}, "joint_fraction"),
+        ({"min_radius_m": -1.0}, "min_radius_m"),
+        ({"min_goal_z_m": float("inf")}, "min_goal_z_m"),
+    ],
+)
+def test_bad_task_arguments_are_refused(task_kwargs, match):
+    """A threshold of 0 made every episode a failure without a word."""
+    with pytest.raises(ValueError, match=f"Reach: {match} must be a number"):
+        gym.make("robokit/ServoArmReach-v0", task_kwargs=task_kwargs)
+    env = gym.make("robokit/ServoArmReach-v0", task_kwargs={"distance_threshold_m": np.float64(0.03)})
+    assert env.unwrapped.task.distance_threshold_m == 0.03
+    env.close()
+
+
+def test_render_refuses_an_empty_frame():
+    from robokit.envs.bullet import Bullet
+
+    b = Bullet(0.01)
+    with pytest.raises(ValueError, match="at least 1x1"):
+        b.render(0, 10)
+    b.close()
