@@ -1,11 +1,12 @@
 """TARGETS -> STATE round trip against the emulated firmware, next to the wire-time limit.
 
 Runs the real firmware in simavr (robokit.firmware_bridge.emulator), talks to it over its pty with
-pyserial, and measures: round-trip latency (p50, p99, max) of TARGETS -> STATE, the highest sustained
-command rate (one outstanding request at a time, as the host bridge does), the physical limit (the
-bytes of both frames on the wire at 1 Mbaud, 10 bits a byte; simavr times a byte at ~11 us), the
-pulse-width error against the calibration under that load, real-time pacing lag, and avr-size flash/RAM
-use against the ATmega328P's 32 KiB / 2 KiB. Writes benchmarks/results/firmware_roundtrip.json.
+pyserial (opened as robokit opens every port: exclusively, with a write timeout), and measures:
+round-trip latency (p50, p99, max) of TARGETS -> STATE, the highest sustained command rate (one
+outstanding request at a time, as the host bridge does), the physical limit (the bytes of both frames
+on the wire at 1 Mbaud, 10 bits a byte; simavr times a byte at ~11 us), the pulse-width error against
+the calibration under that load, real-time pacing lag, and avr-size flash/RAM use against the
+ATmega328P's 32 KiB / 2 KiB. Writes benchmarks/results/firmware_roundtrip.json.
 
     python benchmarks/firmware_roundtrip.py [--seconds 10]
 """
@@ -24,13 +25,14 @@ import serial
 from robokit.firmware_bridge import fixedpoint as fx
 from robokit.firmware_bridge import protocol as p
 from robokit.firmware_bridge.emulator import Emulator, avr_size
+from robokit.firmware_bridge.serial_port import open_port
 from robokit.robots.spec import get_robot
 
 OUT = Path(__file__).resolve().parent / "results" / "firmware_roundtrip.json"
 BAUD = 1_000_000
 
 
-def request(ser: serial.Serial, dec: p.FrameDecoder, msg: p.Message, timeout_s: float = 1.0) -> p.Message:
+def request(ser: serial.SerialBase, dec: p.FrameDecoder, msg: p.Message, timeout_s: float = 1.0) -> p.Message:
     ser.write(p.encode_frame(msg))
     end = time.perf_counter() + timeout_s
     while time.perf_counter() < end:
@@ -49,7 +51,7 @@ def main() -> None:
     home = tuple(j.home_100urad for j in joints)
     rng = np.random.default_rng(0)
     with Emulator() as emu:
-        ser = serial.Serial(emu.port, BAUD, timeout=0.005)
+        ser = open_port(emu.port, BAUD, timeout_s=0.005)  # exclusive, with a write timeout
         dec = p.FrameDecoder()
         seq = 0
 

@@ -8,8 +8,7 @@ waits (at most ``reply_timeout_s``) for the fresh STATE, so an observation never
 from __future__ import annotations
 
 import contextlib
-import errno
-import json
+import math
 import threading
 import time
 from collections import deque
@@ -21,13 +20,34 @@ import serial
 
 from robokit.arm import ArmDisconnected, ArmError, ArmState
 from robokit.firmware_bridge import protocol as pr
+from robokit.firmware_bridge.calibration import (
+    CalibrationFileError,
+    check_config,
+    check_watchdog_for_period,
+    firmware_settings_problems,
+    load_calibration,
+)
 from robokit.firmware_bridge.fixedpoint import (
     ANGLE_UNIT_RAD,
     from_100urad,
     max_step_from_speed,
     rad_to_100urad,
 )
+from robokit.firmware_bridge.serial_port import PortBusy, PortError, PortPermissionError, open_port
 from robokit.robots import RobotSpec, get_robot
+
+__all__ = [
+    "DEFAULT_BAUD",
+    "ArmConfigInvalid",
+    "ArmMismatch",
+    "ArmPermissionError",
+    "ArmRefused",
+    "CalibrationFileError",
+    "HardwareArm",
+    "PortBusy",
+    "PortError",
+    "check_watchdog_for_period",
+]
 
 DEFAULT_BAUD = 1_000_000
 
@@ -36,33 +56,31 @@ class ArmMismatch(ArmError):
     """The firmware's joints, limits, speeds or calibration differ from what the host expects."""
 
 
-class ArmPermissionError(ArmError):
-    """The serial port exists but this user may not open it."""
+ArmPermissionError = PortPermissionError  # the port exists but this user may not open it
+
+
+class ArmConfigInvalid(ArmMismatch):
+    """The firmware's stored settings cannot work with this host: its watchdog is off, outside
+    [WATCHDOG_MIN_MS, WATCHDOG_MAX_MS] or shorter than 3 control periods, or a joint's calibration is one
+    no servo has. Fix it with ``robokit arm calibrate``."""
 
 
 class ArmRefused(ArmError):
     """The firmware answered a request with ERROR (e.g. e-stop latched)."""
 
 
-def _open_port(url: str, baud: int) -> serial.SerialBase:
-    try:
-        return serial.serial_for_url(url, baudrate=baud, timeout=0.005, write_timeout=0.5)
-    except serial.SerialException as exc:
-        if getattr(exc, "errno", None) == errno.EACCES or "Permission denied" in str(exc):
-            raise ArmPermissionError(
-                f"no permission to open {url}. Add yourself to the 'dialout' group "
-                "(sudo usermod -aG dialout $USER, then log out and in) or install the udev rule in "
-                "docs/hardware.md."
-            ) from exc
-        raise ArmDisconnected(f"cannot open {url}: {exc}") from exc
-
-
 class HardwareArm:
     """The robokit firmware on a serial port, as an Arm.
 
+    port: a device path (opened exclusively: a second program gets PortBusy) or a pyserial URL.
     spec: the RobotSpec the firmware must match (checked against HELLO's reply on connect).
     on_close: "hold" (keep pulsing the last setpoints) or "release" (stop pulses) when closed.
-    calibration: optional JSON file (``robokit arm calibrate``) whose pulse calibration must match.
+    calibration: optional JSON file (``robokit arm calibrate``) whose pulse calibration must match; read
+        and checked before the port is opened (CalibrationFileError).
+    control_period_s: the host's tick (s); default the spec's control period. The firmware's watchdog
+        must be at least 3 of them.
+    check_settings: refuse (ArmConfigInvalid) a firmware whose watchdog or calibration cannot work with
+        this host; ``robokit arm`` turns it off so that it can repair them.
     """
 
     def __init__(
@@ -74,8 +92,9 @@ class HardwareArm:
         calibration: Path | None = None,
         hello_timeout_s: float = 5.0,
         reply_timeout_s: float = 0.1,
-        control_period_s: float = 0.04,
+        control_period_s: float | None = None,
         connect: bool = True,
+        check_settings: bool = True,
     ) -> None:
         if on_close not in ("hold", "release"):
             raise ValueError("on_close must be 'hold' or 'release'")
@@ -83,7 +102,11 @@ class HardwareArm:
         self.spec = get_robot(spec) if isinstance(spec, str) else spec
         self.on_close, self.calibration = on_close, calibration
         self.hello_timeout_s, self.reply_timeout_s = hello_timeout_s, reply_timeout_s
-        self.control_period_s = control_period_s
+        period = self.spec.control_period_s if control_period_s is None else float(control_period_s)
+        if not (math.isfinite(period) and period > 0):
+            raise ValueError(f"control_period_s must be a finite number > 0, got {control_period_s!r}")
+        self.control_period_s, self.check_settings = period, check_settings
+        self._calibration = None if calibration is None else load_calibration(Path(calibration), self.spec)
         self.info: pr.Info | None = None
         self._ser: serial.SerialBase | None = None
         self._decoder = pr.FrameDecoder()
@@ -104,10 +127,14 @@ class HardwareArm:
     # --- link ----------------------------------------------------------------------------------
 
     def connect(self) -> pr.Info:
-        """Open the port, send HELLO until answered (a real Uno sits 1-2 s in its bootloader after the
-        port opens), then check protocol version, joints, limits, speeds and calibration."""
+        """Open the port (exclusively for a device path), send HELLO until answered (a real Uno sits 1-2 s
+        in its bootloader after the port opens), then check protocol version, joints, limits, speeds,
+        calibration and (with ``check_settings``) the watchdog against the control period.
+
+        Raises PortBusy / PortError (port), ArmDisconnected (no answer), ArmMismatch (another robot or
+        calibration), ArmConfigInvalid (settings that cannot work). The port is closed on any of them."""
         if self._ser is None:
-            self._ser = _open_port(self.url, self.baud)
+            self._ser = open_port(self.url, self.baud)
             self._stop.clear()
             self._thread = threading.Thread(target=self._reader, name="HardwareArm-reader", daemon=True)
             self._thread.start()
@@ -150,11 +177,18 @@ class HardwareArm:
                         f"{name}: max speed {j.max_step_100urad * ANGLE_UNIT_RAD / 0.02:.3f} rad/s, "
                         f"spec {self.spec.max_speed[i]:.3f}"
                     )
-        if self.calibration is not None:
-            problems += _calibration_diffs(info, Path(self.calibration), self.spec)
+        if self._calibration is not None:
+            problems += _calibration_diffs(info, self._calibration, Path(self.calibration), self.spec)
         if problems:
             raise ArmMismatch(
                 f"firmware on {self.url} does not match {self.spec.name}: " + "; ".join(problems)
+            )
+        invalid = (
+            firmware_settings_problems(info, self.spec, self.control_period_s) if self.check_settings else []
+        )
+        if invalid:
+            raise ArmConfigInvalid(
+                f"firmware on {self.url}: " + "; ".join(invalid) + " (fix with `robokit arm calibrate`)"
             )
 
     def _reader(self) -> None:
@@ -318,9 +352,19 @@ class HardwareArm:
         )
 
     def configure(
-        self, joints: tuple[pr.JointConfig, ...], watchdog_timeout_ms: int, watchdog_action: int
+        self,
+        joints: tuple[pr.JointConfig, ...],
+        watchdog_timeout_ms: int,
+        watchdog_action: int,
+        check: bool = True,
     ) -> pr.Info:
-        """Write calibration, limits, speeds and watchdog settings (kept in the firmware's EEPROM)."""
+        """Write calibration, limits, speeds and watchdog settings (kept in the firmware's EEPROM).
+
+        With ``check`` (the default) the watchdog must suit ``control_period_s`` and every joint's zero
+        pulse and slope must be ones a servo can have, else ValueError and nothing is sent; ``check=False``
+        only to write back settings read from the firmware itself."""
+        if check:
+            check_config(joints, watchdog_timeout_ms, watchdog_action, self.spec, self.control_period_s)
         msg = pr.Config(
             seq=self._next_seq(),
             watchdog_timeout_ms=watchdog_timeout_ms,
@@ -363,22 +407,16 @@ class HardwareArm:
         self.close()
 
 
-def _calibration_diffs(info: pr.Info, path: Path, spec: RobotSpec) -> list[str]:
-    """Differences between a calibration JSON file and the firmware's per-joint pulse calibration."""
-    try:
-        cal = json.loads(path.read_text())
-        joints = cal["joints"]
-    except (OSError, ValueError, KeyError) as exc:
-        return [f"calibration file {path} unreadable: {exc}"]
+def _calibration_diffs(
+    info: pr.Info, want: dict[str, tuple[int, int]], path: Path, spec: RobotSpec
+) -> list[str]:
+    """Differences between a calibration file's values (``load_calibration``) and the firmware's."""
     out = []
     for name, fw in zip(spec.joint_names, info.joints):
-        want = joints.get(name)
-        if want is None:
-            out.append(f"calibration file has no joint {name!r}")
-            continue
-        if int(want["pulse_zero_ticks"]) != fw.pulse_zero_ticks or int(want["gain_q16"]) != fw.gain_q16:
+        zero, gain = want[name]
+        if zero != fw.pulse_zero_ticks or gain != fw.gain_q16:
             out.append(
                 f"{name}: firmware calibration (zero {fw.pulse_zero_ticks}, gain {fw.gain_q16}) differs from "
-                f"{path.name} (zero {want['pulse_zero_ticks']}, gain {want['gain_q16']})"
+                f"{path.name} (zero {zero}, gain {gain})"
             )
     return out

@@ -87,7 +87,7 @@ def test_robokit_arm_commands_and_calibration_file(tmp_path, capsys):
             np.testing.assert_allclose(widths, want, atol=1.0)
         assert main(["arm", "estop", "--port", emu.port]) == 0
         assert main(["arm", "enable", "--port", emu.port]) == 1  # refused while the e-stop is latched
-        assert "ESTOP_LATCHED" in capsys.readouterr().err
+        assert "not enabled; state: e-stop latched" in capsys.readouterr().err
         assert main(["arm", "clear", "--port", emu.port]) == 0
         args = ["--joint", "elbow", "--zero-us", "1520", "--out", str(cal)]
         assert main(["arm", "calibrate", "--port", emu.port, *args]) == 0
@@ -190,10 +190,108 @@ def test_arm_calibrate_interactive_abort_changes_nothing(tmp_path, capsys):
             assert [j.pulse_zero_ticks for j in arm.info.joints] == [3000] * 6
 
 
-def test_calibrate_options_with_another_action_are_a_usage_error(capsys):
-    with pytest.raises(SystemExit) as exc:
-        cli_arm.main(["status", "--port", "/dev/null", "--zero-us", "1500", "--joint", "elbow"])
-    assert exc.value.code == 2
-    assert (
-        "calibrate options (--joint, --zero-us) are for `calibrate`, not `status`" in capsys.readouterr().err
-    )
+def _slew(arm: HardwareArm, q: np.ndarray, timeout_s: float = 3.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while np.max(np.abs(arm.read().q - q)) > 1e-4 and time.monotonic() < deadline:
+        arm.command(q)
+        time.sleep(0.05)
+
+
+def test_arm_messages_say_what_the_firmware_state_really_is(tmp_path, capsys):
+    """After a run that ended holding, `arm status` says holding, `arm clear` says enabled (not
+    "stays released"), and `arm enable` on an enabled arm sends nothing: the pulses stay where they
+    were instead of snapping home. Every message is checked against STATE and the measured pulses."""
+    cal = str(tmp_path / "cal.json")
+    with Emulator() as emu:
+        port = ["--port", emu.port]
+        assert main(["arm", "calibrate", *port, "--watchdog-ms", "1000", "--out", cal]) == 0
+        away = np.asarray(SPEC.home_q) + np.array([0.5, -0.4, -0.6, 0.3, 0.2, 0.5])
+        with HardwareArm(emu.port, "servo_arm") as arm:  # a deploy that ended with --on-exit hold
+            arm.enable()
+            _slew(arm, away)
+            away_us = [fx.pulse_us(q, j) for q, j in zip(fx.rad_to_100urad(away), arm.info.joints)]
+        time.sleep(1.3)  # the host is silent: the watchdog trips and holds
+        capsys.readouterr()
+        assert main(["arm", "status", *port]) == 0
+        assert (
+            "state: holding: the watchdog tripped (the host was silent for 1000 ms)"
+            in capsys.readouterr().out
+        )
+        assert main(["arm", "clear", *port]) == 0
+        out = capsys.readouterr().out
+        assert "cleared; state: enabled: pulses on, holding still" in out and "released" not in out
+        assert main(["arm", "enable", *port]) == 0
+        out = capsys.readouterr().out
+        assert "already enabled; nothing sent" in out and "state: enabled: pulses on" in out
+        time.sleep(0.1)
+        np.testing.assert_allclose(emu.pulses.latest().widths_us, away_us, atol=1.0)  # no jump home
+        assert main(["arm", "release", *port]) == 0
+        assert "released; state: released: no pulses" in capsys.readouterr().out
+        time.sleep(0.1)
+        assert emu.pulses.latest().widths_us == (0.0,) * 6
+        assert main(["arm", "clear", *port]) == 0
+        assert "cleared; state: released: no pulses" in capsys.readouterr().out
+        assert main(["arm", "estop", *port]) == 0
+        assert "E-STOP sent; state: e-stop latched" in capsys.readouterr().out
+        assert main(["arm", "status", *port]) == 0
+        assert "state: e-stop latched" in capsys.readouterr().out
+        assert main(["arm", "home", *port]) == 1
+        assert "not moved; state: e-stop latched" in capsys.readouterr().err
+        assert main(["arm", "clear", *port]) == 0
+        # a watchdog set to release: a silent host leaves the arm released by it
+        assert main(["arm", "calibrate", *port, "--watchdog-action", "release", "--out", cal]) == 0
+        with HardwareArm(emu.port, "servo_arm") as arm:
+            arm.enable()
+        time.sleep(1.3)
+        capsys.readouterr()
+        assert main(["arm", "status", *port]) == 0
+        assert "state: released by the watchdog" in capsys.readouterr().out
+        assert emu.pulses.latest().widths_us == (0.0,) * 6
+
+
+def test_calibrate_values_that_make_no_sense_leave_the_firmware_untouched(tmp_path, capsys):
+    """The issue's cases on the real firmware: --zero-us 99999 (a struct.error before), --us-per-rad 0
+    (written to EEPROM before: the servo never moved), --watchdog-ms 0 and 10, an unwritable --out
+    (EEPROM rewritten before, then the file write failed). Each: exit 2, one line, no CONFIG."""
+    with Emulator() as emu:
+        cal = str(tmp_path / "cal.json")
+        bad = [
+            ["--zero-us", "99999", "--out", cal],
+            ["--us-per-rad", "0", "--out", cal],
+            ["--watchdog-ms", "0", "--out", cal],
+            ["--watchdog-ms", "10", "--out", cal],
+            ["--zero-us", "1520", "--out", str(tmp_path / "missing" / "cal.json")],
+        ]
+        for extra in bad:
+            assert main(["arm", "calibrate", "--port", emu.port, *extra]) == 2
+            err = capsys.readouterr().err
+            assert len(err.strip().splitlines()) == 1 and "Traceback" not in err, err
+        assert not (tmp_path / "cal.json").exists()
+        with HardwareArm(emu.port, "servo_arm") as arm:
+            assert not arm.info.flags & 1  # no CONFIG since boot: the compiled-in defaults
+            assert arm.info.joints == fx.default_joint_configs(SPEC)
+            assert arm.info.watchdog_timeout_ms == fx.DEFAULT_WATCHDOG_TIMEOUT_MS
+
+
+def test_a_firmware_whose_watchdog_cannot_work_is_refused_and_arm_calibrate_repairs_it(tmp_path, capsys):
+    """A watchdog of 110 ms (in the firmware's range, as an older robokit could write it) is shorter than
+    3 control periods at 25 Hz: every deploy would stop at its first late tick. HardwareArm refuses it
+    on connect (deploy then exits 2 before moving); `robokit arm` still connects, warns, and repairs."""
+    from robokit.firmware_bridge.hardware_arm import ArmConfigInvalid
+
+    cal = str(tmp_path / "cal.json")
+    with Emulator() as emu:
+        with HardwareArm(emu.port, "servo_arm") as arm:
+            arm.configure(arm.info.joints, 110, pr.WATCHDOG_HOLD, check=False)
+        with pytest.raises(ArmConfigInvalid, match=r"shorter than 3 control periods at 25 Hz \(120 ms\)"):
+            HardwareArm(emu.port, "servo_arm")
+        with HardwareArm(emu.port, "servo_arm", control_period_s=0.02) as arm:  # 50 Hz: 100 ms suffice
+            assert arm.info.watchdog_timeout_ms == 110
+        assert main(["arm", "status", "--port", emu.port]) == 0
+        assert "warning: firmware watchdog timeout 110 ms is shorter" in capsys.readouterr().err
+        # a calibration that keeps the firmware's watchdog is refused as a whole, nothing sent
+        assert main(["arm", "calibrate", "--port", emu.port, "--zero-us", "1510", "--out", cal]) == 2
+        assert "give the setting on the command line" in capsys.readouterr().err
+        assert main(["arm", "calibrate", "--port", emu.port, "--watchdog-ms", "500", "--out", cal]) == 0
+        with HardwareArm(emu.port, "servo_arm") as arm:
+            assert arm.info.watchdog_timeout_ms == 500 and arm.info.joints[ELBOW].pulse_zero_ticks == 3000

@@ -7,9 +7,10 @@ import threading
 import time
 
 import numpy as np
-import serial
+import pytest
 
 from robokit.firmware_bridge.hardware_arm import HardwareArm
+from robokit.firmware_bridge.serial_port import PortBusy, open_port
 
 from .host_helpers import Emulator, needs_emulator, pulse_angles
 
@@ -18,8 +19,9 @@ pytestmark = needs_emulator
 
 @contextlib.contextmanager
 def tcp_bridge(pty_path: str):
-    """A TCP server on 127.0.0.1 relaying bytes both ways to ``pty_path``; yields its port."""
-    ser = serial.Serial(pty_path, 1_000_000, timeout=0.002)
+    """A TCP server on 127.0.0.1 relaying bytes both ways to ``pty_path`` (held exclusively, with a write
+    timeout, as robokit opens every port); yields its port."""
+    ser = open_port(pty_path, 1_000_000, timeout_s=0.002)
     srv = socket.create_server(("127.0.0.1", 0))
     stop = threading.Event()
 
@@ -69,3 +71,12 @@ def test_hardware_arm_over_a_socket_url_drives_the_real_firmware():
         angles = pulse_angles(pf, arm.info)
     assert np.allclose(state.q, target, atol=1e-3)  # the firmware reached it over TCP
     assert np.allclose(angles, target, atol=np.deg2rad(0.2))  # and the servos are told so
+
+
+def test_the_pty_behind_a_socket_bridge_is_held_exclusively_and_the_url_is_not_locked():
+    """socket:// is not a file and is not locked; the device behind the bridge is, by the bridge."""
+    with Emulator() as emu, tcp_bridge(emu.port) as tcp_port:
+        with pytest.raises(PortBusy, match=f"port busy: {emu.port} is held by pid"):
+            HardwareArm(emu.port, "servo_arm", hello_timeout_s=0.5)
+        with HardwareArm(f"socket://127.0.0.1:{tcp_port}", "servo_arm") as arm:
+            assert arm.info.n_joints == 6 and arm.read().released
