@@ -1,0 +1,165 @@
+"""Calibration and watchdog settings are checked against physical sense before anything is sent or
+written (issue 9, items 4 and 11): pure checks, plus HardwareArm refusing a bad calibration file before
+it opens the port (a real pty the test holds shows that nothing was sent)."""
+
+import json
+import os
+import select
+import stat
+
+import pytest
+
+from robokit.firmware_bridge import calibration as cal
+from robokit.firmware_bridge.fixedpoint import default_joint_configs, gain_q16
+from robokit.firmware_bridge.hardware_arm import CalibrationFileError, HardwareArm, check_watchdog_for_period
+from robokit.robots import get_robot
+
+SPEC = get_robot("servo_arm")
+
+
+@pytest.mark.parametrize(
+    ("timeout_ms", "period_s"),
+    [(100, 0.02), (120, 0.04), (500, 0.04), (60000, 0.04), (150, 0.05), (100, 0.005)],
+)
+def test_watchdog_timeouts_that_work(timeout_ms, period_s):
+    check_watchdog_for_period(timeout_ms, period_s)
+
+
+@pytest.mark.parametrize(
+    ("timeout_ms", "period_s", "message"),
+    [
+        (0, 0.04, "turns the firmware's watchdog off"),
+        (10, 0.04, "outside 100..60000 ms"),
+        (99, 0.02, "outside 100..60000 ms"),
+        (119, 0.04, "shorter than 3 control periods at 25 Hz (120 ms)"),
+        (500, 0.2, "shorter than 3 control periods at 5 Hz (600 ms)"),
+        (60001, 0.04, "outside 100..60000 ms"),
+        (65535, 0.04, "outside 100..60000 ms"),
+        (-1, 0.04, "outside"),
+        (1.5, 0.04, "whole number"),
+        (True, 0.04, "whole number"),
+        (500, 0.0, "control period"),
+        (500, float("nan"), "control period"),
+    ],
+)
+def test_watchdog_timeouts_that_cannot_work_are_refused(timeout_ms, period_s, message):
+    with pytest.raises(ValueError) as exc:
+        check_watchdog_for_period(timeout_ms, period_s)
+    assert message in str(exc.value)
+
+
+def test_the_watchdog_range_is_protocols_when_it_defines_one():
+    from robokit.firmware_bridge import protocol as pr
+
+    assert (
+        getattr(pr, "WATCHDOG_MIN_MS", 100),
+        getattr(pr, "WATCHDOG_MAX_MS", 60000),
+    ) == (cal.WATCHDOG_MIN_MS, cal.WATCHDOG_MAX_MS)
+    assert cal.min_watchdog_ms(0.04) == 120 and cal.min_watchdog_ms(0.01) == 100
+
+
+@pytest.mark.parametrize("value", [0.0, -99.0, 4000.5, float("nan"), float("inf"), 1e9])
+def test_slopes_no_servo_has_are_refused(value):
+    with pytest.raises(ValueError, match="us per rad"):
+        cal.check_us_per_rad(value)
+
+
+def test_slopes_at_the_bounds_pass_in_both_units():
+    for v in (100.0, -100.0, 636.62, -4000.0, 4000.0):
+        assert cal.check_us_per_rad(v) == v
+        assert cal.check_gain_q16(gain_q16(v)) == gain_q16(v)
+    with pytest.raises(ValueError):
+        cal.check_gain_q16(0)
+
+
+@pytest.mark.parametrize("value", [499.9, 2500.1, 99999.0, float("nan"), -1500.0])
+def test_zero_pulses_outside_the_servo_range_are_refused(value):
+    with pytest.raises(ValueError, match="zero pulse"):
+        cal.check_zero_us(value)
+
+
+def test_check_config_names_the_joint_and_says_nothing_was_sent():
+    joints = list(default_joint_configs(SPEC))
+    cal.check_config(joints, 500, 0, SPEC, 0.04)
+    joints[2] = joints[2].__class__(**{**joints[2].__dict__, "gain_q16": 0})
+    with pytest.raises(ValueError, match="elbow: .*nothing sent"):
+        cal.check_config(joints, 500, 0, SPEC, 0.04)
+    with pytest.raises(ValueError, match="nothing sent"):
+        cal.check_config(default_joint_configs(SPEC), 500, 7, SPEC, 0.04)
+
+
+def _good_file(tmp_path):
+    from robokit.firmware_bridge import protocol as pr
+
+    info = pr.Info(joints=default_joint_configs(SPEC), watchdog_timeout_ms=500)
+    path = tmp_path / "cal.json"
+    cal.write_json_atomic(path, cal.calibration_dict(SPEC, info))
+    return path, json.loads(path.read_text())
+
+
+def test_a_written_calibration_file_loads_back_and_is_not_private(tmp_path):
+    path, _ = _good_file(tmp_path)
+    assert cal.load_calibration(path, SPEC)["elbow"] == (3000, default_joint_configs(SPEC)[2].gain_q16)
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~umask  # as any file the user writes, not 0600
+    assert [p.name for p in tmp_path.iterdir()] == ["cal.json"]  # no temporary file left
+
+
+MUTATIONS = {
+    "not JSON": lambda d: "{not json",
+    "a list": lambda d: [1, 2, 3],
+    "no joints": lambda d: {**d, "joints": None},
+    "another robot": lambda d: {**d, "robot": "panda"},
+    "a joint missing": lambda d: {**d, "joints": {k: v for k, v in d["joints"].items() if k != "elbow"}},
+    "a string": lambda d: {
+        **d,
+        "joints": {**d["joints"], "elbow": {**d["joints"]["elbow"], "gain_q16": "x"}},
+    },
+    "a bool": lambda d: {**d, "joints": {**d["joints"], "elbow": {**d["joints"]["elbow"], "gain_q16": True}}},
+    "a float": lambda d: {
+        **d,
+        "joints": {**d["joints"], "elbow": {**d["joints"]["elbow"], "pulse_zero_ticks": 3000.5}},
+    },
+    "gain 0": lambda d: {**d, "joints": {**d["joints"], "elbow": {**d["joints"]["elbow"], "gain_q16": 0}}},
+    "zero out of range": lambda d: {
+        **d,
+        "joints": {**d["joints"], "elbow": {**d["joints"]["elbow"], "pulse_zero_ticks": 199998}},
+    },
+}
+
+
+@pytest.mark.parametrize("mutate", list(MUTATIONS.values()), ids=list(MUTATIONS))
+def test_a_bad_calibration_file_is_refused_before_the_port_is_opened(mutate, tmp_path):
+    path, data = _good_file(tmp_path)
+    bad = mutate(data)
+    path.write_text(bad if isinstance(bad, str) else json.dumps(bad))
+    master, slave = os.openpty()
+    try:
+        with pytest.raises(CalibrationFileError) as exc:
+            HardwareArm(os.ttyname(slave), "servo_arm", calibration=path, hello_timeout_s=0.3)
+        assert str(path) in str(exc.value) and "\n" not in str(exc.value)
+        assert not select.select([master], [], [], 0.05)[0]  # not a byte sent: the port was never opened
+    finally:
+        os.close(slave)
+        os.close(master)
+
+
+def test_a_missing_calibration_file_is_refused(tmp_path):
+    with pytest.raises(CalibrationFileError, match="cannot read calibration file"):
+        HardwareArm("/dev/null", "servo_arm", calibration=tmp_path / "nope.json", connect=False)
+
+
+def test_check_writable_tries_for_real_and_changes_nothing(tmp_path):
+    existing = tmp_path / "old.json"
+    existing.write_text("keep me")
+    cal.check_writable(existing)
+    cal.check_writable(tmp_path / "new.json")
+    assert existing.read_text() == "keep me" and sorted(p.name for p in tmp_path.iterdir()) == ["old.json"]
+    for bad, why in [
+        (tmp_path, "folder"),
+        (tmp_path / "no" / "x.json", "does not exist"),
+        ("/dev/null", "regular"),
+    ]:
+        with pytest.raises(ValueError, match=why):
+            cal.check_writable(bad)
