@@ -14,6 +14,9 @@ _LAZY = {
     "Policy": "robokit.policies.policy_file",
     "PolicyFileError": "robokit.policies.policy_file",
     "PolicyMismatchError": "robokit.policies.policy_file",
+    "PolicySpec": "robokit.policies.policy_spec",
+    "validate_spec": "robokit.policies.policy_spec",
+    "read_policy_spec": "robokit.policies.policy_file",
     "check_compatible": "robokit.policies.policy_file",
     "load_policy": "robokit.policies.policy_file",
     "read_spec": "robokit.policies.policy_file",
@@ -30,15 +33,18 @@ __all__ = [
     "Policy",
     "PolicyFileError",
     "PolicyMismatchError",
+    "PolicySpec",
     "TrainConfig",
     "check_compatible",
     "default_config",
     "evaluate",
     "load_policy",
+    "read_policy_spec",
     "read_spec",
     "save_policy",
     "scripted_policy",
     "train",
+    "validate_spec",
 ]
 
 if TYPE_CHECKING:
@@ -51,9 +57,11 @@ if TYPE_CHECKING:
         PolicyMismatchError,
         check_compatible,
         load_policy,
+        read_policy_spec,
         read_spec,
         save_policy,
     )
+    from robokit.policies.policy_spec import PolicySpec, validate_spec
     from robokit.policies.scripted import scripted_policy
     from robokit.policies.training import train
 

@@ -5,13 +5,20 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from typing import Any
+
+from robokit.policies.cli_args import OneLineParser, stdout_closed
+
+PROG = "robokit info"
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="robokit info",
+    p = OneLineParser(
+        prog=PROG,
         description="Print the spec stored in a policy file (robot, env, control mode and rate, spaces, "
-        "normalisation, safety, training). Reads only the header: no weights, nothing unpickled.",
+        "normalisation, safety, training). Reads only the header: no weights, nothing unpickled. "
+        "The spec is validated as a whole; an invalid file is refused with exit code 2. A file without "
+        "a sha256 is shown with a warning (loading, eval and deploy refuse it).",
     )
     p.add_argument("policy", help="a .safetensors policy file")
     p.add_argument("--json", action="store_true", help="print the raw spec as JSON")
@@ -23,53 +30,78 @@ def _fmt(values: list, n: int = 6) -> str:
     return f"[{shown}{', ...' if len(values) > n else ''}]"
 
 
-def main(argv: list[str]) -> int:
-    args = build_parser().parse_args(argv)
-    from robokit.policies.policy_file import PolicyFileError, read_spec
-
-    try:
-        spec = read_spec(args.policy)
-    except PolicyFileError as exc:
-        print(f"robokit info: {exc}", file=sys.stderr)
-        return 2
-    if args.json:
-        print(json.dumps(spec, indent=2, sort_keys=True))
-        return 0
-    from rich.console import Console
-    from rich.table import Table
-
-    t = Table(title=args.policy, show_header=False)
-    t.add_column("field", style="bold")
-    t.add_column("value")
-    net = spec.get("network", {})
+def _rows(spec: dict[str, Any]) -> list[tuple[str, Any]]:
+    """(field, value) rows of a validated spec."""
+    net = spec["network"]
+    norm = spec.get("obs_norm")
     rows = [
-        ("format version", spec.get("format_version")),
+        ("format version", spec["format_version"]),
         ("robokit version", spec.get("robokit_version")),
         ("env", spec.get("env_id")),
-        ("robot", spec.get("robot")),
-        (
-            "control",
-            f"{spec.get('control_mode')} at {spec.get('control_hz')} Hz, action_dim {spec.get('action_dim')}",
-        ),
-        ("observation", ", ".join(f"{k} {spec['obs_spaces'][k]['shape']}" for k in spec.get("obs_keys", []))),
+        ("robot", spec["robot"]),
+        ("control", f"{spec['control_mode']} at {spec['control_hz']} Hz, action_dim {spec['action_dim']}"),
+        ("observation", ", ".join(f"{k} {spec['obs_spaces'][k]['shape']}" for k in spec["obs_keys"])),
         ("obs layout", json.dumps(spec.get("obs_layout"))),
+        ("normalisation", "none" if not norm else f"VecNormalize (clip {norm['clip']})"),
         (
-            "normalisation",
-            "none" if not spec.get("obs_norm") else f"VecNormalize (clip {spec['obs_norm']['clip']})",
+            "network",
+            f"MLP {net['hidden']} {net.get('activation', 'relu')}, output {net.get('output', 'tanh')}",
         ),
-        ("network", f"MLP {net.get('hidden')} {net.get('activation')}, output {net.get('output')}"),
         ("algo", spec.get("algo")),
         ("training steps", spec.get("training_steps")),
         ("training time (s)", spec.get("train_time_s")),
         ("seed", spec.get("seed")),
     ]
-    safety = spec.get("safety") or {}
+    safety = spec.get("safety")
     if safety:
-        rows.append(("safety: lower", _fmt(safety.get("lower", []))))
-        rows.append(("safety: upper", _fmt(safety.get("upper", []))))
-        rows.append(("safety: max step/tick", safety.get("max_target_step")))
-        rows.append(("safety: floor z (m)", safety.get("floor_z_m")))
-    for name, value in rows:
-        t.add_row(name, str(value))
-    Console().print(t)
+        rows.append(("safety: lower", _fmt(safety["lower"])))
+        rows.append(("safety: upper", _fmt(safety["upper"])))
+        rows.append(("safety: max step/tick", safety["max_target_step"]))
+        rows.append(("safety: floor z (m)", safety["floor_z_m"]))
+    rows.append(("sha256", spec.get("sha256") or "MISSING: load, eval and deploy refuse this file"))
+    return rows
+
+
+def _print_table(title: str, spec: dict[str, Any]) -> None:
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    t = Table(title=escape(title), show_header=False)
+    t.add_column("field", style="bold")
+    t.add_column("value")
+    for name, value in _rows(spec):
+        t.add_row(name, escape(str(value)))  # spec strings are untrusted: no rich markup from the file
+
+    class _Console(Console):
+        def on_broken_pipe(self) -> None:  # rich would exit(1) itself; main() ends like --json does
+            self.quiet = True
+            raise BrokenPipeError
+
+    _Console().print(t)
+
+
+def main(argv: list[str]) -> int:
+    args = build_parser().parse_args(argv)
+    from robokit.policies.policy_file import PolicyFileError, read_spec
+
+    try:
+        spec = read_spec(args.policy, require_digest=False)
+    except PolicyFileError as exc:
+        print(f"{PROG}: {exc}", file=sys.stderr)
+        return 2
+    if not spec.get("sha256"):
+        print(
+            f"{PROG}: warning: {args.policy} has no sha256, so its integrity cannot be checked; "
+            "load, eval and deploy refuse it",
+            file=sys.stderr,
+        )
+    try:
+        if args.json:
+            print(json.dumps(spec, indent=2, sort_keys=True))
+        else:
+            _print_table(args.policy, spec)
+        sys.stdout.flush()
+    except BrokenPipeError:  # `robokit info --json | head`: the reader has all it wanted
+        return stdout_closed()
     return 0

@@ -3,7 +3,9 @@
 The spec (``metadata["robokit_spec"]``) says everything a deploy needs to feed the network and to
 interpret its output: robot, env id, control mode and rate, observation keys/shapes/layout,
 observation normalisation stats, action space, network shape, safety settings, and how it was trained.
-Loading parses JSON and reads raw tensors: nothing is ever unpickled, and SB3 is never imported.
+Loading parses JSON and reads raw tensors: nothing is ever unpickled, and SB3 is never imported. A policy
+file is untrusted input: the whole spec is validated (``policy_spec.validate_spec``), then the tensors'
+names, dtypes and shapes against it, then their values and the sha256, and only then is anything built.
 
 Network (``spec["network"]``): an MLP over the concatenation of ``obs_keys`` (each normalised as
 ``clip((x - mean) / sqrt(var + eps), -clip, clip)`` when ``obs_norm`` is set), hidden layers with
@@ -16,6 +18,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import secrets
+import stat
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -23,29 +28,43 @@ import numpy as np
 import torch
 from torch import nn
 
-FORMAT_VERSION = 1
+from robokit.policies.policy_spec import (
+    FORMAT_VERSION,
+    PolicyFileError,
+    PolicySpec,
+    check_tensor_header,
+    check_weights,
+    robokit_version,
+    validate_spec,
+)
+
+__all__ = [
+    "FORMAT_VERSION",
+    "METADATA_KEY",
+    "Policy",
+    "PolicyFileError",
+    "PolicyMismatchError",
+    "PolicySpec",
+    "check_compatible",
+    "content_digest",
+    "load_policy",
+    "read_policy_spec",
+    "read_spec",
+    "robokit_version",
+    "save_policy",
+    "validate_spec",
+    "write_atomic",
+]
+
 METADATA_KEY = "robokit_spec"
 ACTIVATIONS: dict[str, type[nn.Module]] = {"relu": nn.ReLU, "tanh": nn.Tanh, "elu": nn.ELU}
-
-
-class PolicyFileError(ValueError):
-    """A policy file that cannot be used: missing, truncated, corrupted, or a wrong format version."""
 
 
 class PolicyMismatchError(PolicyFileError):
     """A valid policy file whose spec does not match the env/robot it is asked to drive."""
 
 
-def robokit_version() -> str:
-    try:
-        from importlib.metadata import version
-
-        return version("robokit")
-    except Exception:  # not installed (running from a source tree)
-        return "unknown"
-
-
-def content_digest(spec: dict[str, Any], tensors: dict[str, torch.Tensor]) -> str:
+def content_digest(spec: dict[str, Any], tensors: Mapping[str, torch.Tensor]) -> str:
     """sha256 over the spec (canonical JSON, without its ``sha256`` field) and every tensor's (name, dtype,
     shape, bytes) in name order: any corrupted byte of spec or weights changes it."""
     h = hashlib.sha256()
@@ -53,39 +72,38 @@ def content_digest(spec: dict[str, Any], tensors: dict[str, torch.Tensor]) -> st
     for name in sorted(tensors):
         t = tensors[name].detach().cpu().contiguous()
         h.update(f"{name}|{t.dtype}|{tuple(t.shape)}|".encode())
-        h.update(t.numpy().tobytes())
+        h.update(t.view(torch.uint8).numpy().tobytes() if t.dtype == torch.bfloat16 else t.numpy().tobytes())
     return h.hexdigest()
 
 
 class Policy(nn.Module):
-    """A deterministic policy from a spec: ``act(obs dict) -> action (action_dim,) in [-1, 1]``.
+    """A deterministic policy from a spec: ``act(obs dict) -> action (action_dim,) in [low, high]``.
 
     A plain torch module (runs with torch + numpy alone). ``forward`` maps already flattened and
-    normalised observations (B, obs_dim) to actions (B, action_dim).
+    normalised observations (B, obs_dim) to actions (B, action_dim). ``spec`` is the spec as a dict (the
+    file's JSON), ``typed_spec`` the validated ``PolicySpec``. Raises PolicyFileError on an invalid spec
+    or weights that do not fit it: nothing is built before the whole spec is validated.
     """
 
-    def __init__(self, spec: dict[str, Any], state_dict: dict[str, torch.Tensor] | None = None) -> None:
+    def __init__(self, spec: dict[str, Any], state_dict: Mapping[str, torch.Tensor] | None = None) -> None:
         super().__init__()
+        typed = validate_spec(spec, require_digest=False)
         self.spec = spec
-        net = spec["network"]
-        self.obs_keys: list[str] = list(spec["obs_keys"])
-        self._obs_sizes = [int(np.prod(spec["obs_spaces"][k]["shape"])) for k in self.obs_keys]
-        sizes = [sum(self._obs_sizes), *net["hidden"], int(spec["action_dim"])]
-        act_cls = ACTIVATIONS[net.get("activation", "relu")]
+        self.typed_spec: PolicySpec = typed
+        self.obs_keys: list[str] = list(typed.obs_keys)
+        self._obs_sizes = typed.obs_sizes
+        sizes = typed.layer_sizes
+        act_cls = ACTIVATIONS[typed.network.activation]
         layers: list[nn.Module] = []
         for i in range(len(sizes) - 1):
             layers.append(nn.Linear(sizes[i], sizes[i + 1]))
             if i < len(sizes) - 2:
                 layers.append(act_cls())
         self.net = nn.Sequential(*layers)
-        self.output = net.get("output", "tanh")
-        if self.output not in ("tanh", "clip"):
-            raise PolicyFileError(f"unknown network output {self.output!r} (want 'tanh' or 'clip')")
-        low = np.asarray(spec["action_space"]["low"], dtype=np.float32)
-        high = np.asarray(spec["action_space"]["high"], dtype=np.float32)
-        self.register_buffer("action_low", torch.as_tensor(low))
-        self.register_buffer("action_high", torch.as_tensor(high))
-        mean, scale, clip = self._norm_arrays(spec.get("obs_norm"))
+        self.output = typed.network.output
+        self.register_buffer("action_low", torch.tensor(typed.action_low, dtype=torch.float32))
+        self.register_buffer("action_high", torch.tensor(typed.action_high, dtype=torch.float32))
+        mean, scale, clip = self._norm_arrays(typed)
         self.register_buffer("obs_mean", torch.as_tensor(mean))
         self.register_buffer("obs_scale", torch.as_tensor(scale))
         self.obs_clip = clip
@@ -93,34 +111,25 @@ class Policy(nn.Module):
             self.load_weights(state_dict)
         self.eval()
 
-    def _norm_arrays(self, norm: dict | None) -> tuple[np.ndarray, np.ndarray, float]:
+    @staticmethod
+    def _norm_arrays(typed: PolicySpec) -> tuple[np.ndarray, np.ndarray, float]:
         """Per-element (mean, 1/std) over the flat observation (obs_dim,) and the clip bound."""
-        dim = sum(self._obs_sizes)
-        if not norm:
+        dim = sum(typed.obs_sizes)
+        norm = typed.obs_norm
+        if norm is None:
             return np.zeros(dim, np.float32), np.ones(dim, np.float32), float("inf")
-        eps = float(norm.get("epsilon", 1e-8))
-        mean = np.concatenate([np.asarray(norm["mean"][k], np.float64).ravel() for k in self.obs_keys])
-        var = np.concatenate([np.asarray(norm["var"][k], np.float64).ravel() for k in self.obs_keys])
-        if mean.shape != (dim,) or var.shape != (dim,):
-            raise PolicyFileError(f"obs_norm stats have {mean.size} values, the observation has {dim}")
-        return mean.astype(np.float32), (1.0 / np.sqrt(var + eps)).astype(np.float32), float(norm["clip"])
+        mean = np.concatenate([np.asarray(norm.mean[k], np.float64) for k in typed.obs_keys])
+        var = np.concatenate([np.asarray(norm.var[k], np.float64) for k in typed.obs_keys])
+        return mean.astype(np.float32), (1.0 / np.sqrt(var + norm.epsilon)).astype(np.float32), norm.clip
 
     def weight_tensors(self) -> dict[str, torch.Tensor]:
         """The trainable tensors as saved in the file: ``net.<i>.weight`` / ``net.<i>.bias``."""
         return {f"net.{k}": v.detach().clone().contiguous() for k, v in self.net.state_dict().items()}
 
-    def load_weights(self, tensors: dict[str, torch.Tensor]) -> None:
-        expected = {f"net.{k}": v for k, v in self.net.state_dict().items()}
-        if set(tensors) != set(expected):
-            raise PolicyFileError(
-                f"weights do not match the spec's network: file has {sorted(tensors)}, "
-                f"spec {spec_summary(self.spec)} needs {sorted(expected)}"
-            )
-        for k, v in tensors.items():
-            if tuple(v.shape) != tuple(expected[k].shape):
-                raise PolicyFileError(
-                    f"tensor {k} has shape {tuple(v.shape)}, expected {tuple(expected[k].shape)}"
-                )
+    def load_weights(self, tensors: Mapping[str, torch.Tensor]) -> None:
+        """Copy ``tensors`` (names/shapes of ``weight_tensors()``) in. Raises PolicyFileError if they do
+        not fit the spec, are not finite, or are large enough to overflow float32."""
+        check_weights(self.typed_spec, tensors)
         self.net.load_state_dict({k.removeprefix("net."): v.float() for k, v in tensors.items()})
 
     def flatten_obs(self, obs: dict[str, np.ndarray]) -> torch.Tensor:
@@ -143,7 +152,7 @@ class Policy(nn.Module):
     @torch.no_grad()
     def act(self, obs: dict[str, np.ndarray]) -> np.ndarray:
         """Deterministic action float32 (action_dim,) for one observation dict; (B, action_dim) if batched."""
-        batched = np.ndim(obs[self.obs_keys[-1]]) > 1
+        batched = np.ndim(obs[self.obs_keys[-1]]) > len(self.typed_spec.obs_shapes[self.obs_keys[-1]])
         a = self.forward(self.flatten_obs(obs)).numpy()
         return a if batched else a[0]
 
@@ -152,86 +161,150 @@ class Policy(nn.Module):
 
 
 def spec_summary(spec: dict) -> str:
+    net = spec.get("network")
     return (
         f"{spec.get('env_id')} robot={spec.get('robot')} mode={spec.get('control_mode')} "
-        f"algo={spec.get('algo')} hidden={spec.get('network', {}).get('hidden')}"
+        f"algo={spec.get('algo')} hidden={net.get('hidden') if isinstance(net, dict) else None}"
     )
 
 
-def save_policy(policy: Policy, path: str | os.PathLike) -> Path:
-    """Write ``policy`` to ``path`` atomically (temp file, then rename). Returns the path."""
-    from safetensors.torch import save_file
-
+def write_atomic(path: str | os.PathLike, data: bytes) -> Path:
+    """Write ``data`` to ``path`` through a uniquely named temp file in the same folder, then rename: a
+    reader sees the old file or the new one, never a part. The file gets the mode a plain ``open`` gives
+    (0666 minus the umask), so it can be shared. Raises OSError; the temp file is removed on failure."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tensors = policy.weight_tensors()
-    spec = _jsonable({k: v for k, v in policy.spec.items() if k != "sha256"})
-    spec["format_version"] = FORMAT_VERSION
-    spec["sha256"] = content_digest(spec, tensors)
-    tmp = path.with_name(path.name + ".tmp")
-    save_file(tensors, str(tmp), metadata={METADATA_KEY: json.dumps(spec, sort_keys=True)})
-    os.replace(tmp, path)
-    policy.spec = spec
+    tmp = path.with_name(f".{path.name}.{os.getpid()}-{secrets.token_hex(4)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     return path
 
 
-def read_spec(path: str | os.PathLike) -> dict[str, Any]:
-    """The spec of a policy file, without loading weights. Raises PolicyFileError if unreadable."""
-    return _read(path, weights=False)[0]
+def save_policy(policy: Policy, path: str | os.PathLike) -> Path:
+    """Write ``policy`` to ``path`` atomically (see ``write_atomic``), its spec validated first and its
+    sha256 recomputed. Returns the path. Raises PolicyFileError (invalid spec) or OSError."""
+    from safetensors.torch import save
+
+    path = Path(path)
+    tensors = policy.weight_tensors()
+    spec = _jsonable({k: v for k, v in policy.spec.items() if k != "sha256"})
+    spec["format_version"] = FORMAT_VERSION
+    validate_spec(spec, tensors, require_digest=False)
+    spec["sha256"] = content_digest(spec, tensors)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_atomic(path, save(tensors, metadata={METADATA_KEY: json.dumps(spec, sort_keys=True)}))
+    policy.spec = spec
+    policy.typed_spec = validate_spec(spec, require_digest=False)
+    return path
+
+
+def read_spec(path: str | os.PathLike, *, require_digest: bool = True) -> dict[str, Any]:
+    """The validated spec of a policy file as a dict, without reading weights (the tensors' names, dtypes
+    and shapes are still checked against it). Raises PolicyFileError if the file is unusable."""
+    return _read(path, weights=False, require_digest=require_digest)[0].raw
+
+
+def read_policy_spec(path: str | os.PathLike, *, require_digest: bool = True) -> PolicySpec:
+    """``read_spec``, typed."""
+    return _read(path, weights=False, require_digest=require_digest)[0]
 
 
 def load_policy(path: str | os.PathLike) -> Policy:
-    """Load a policy file into a ``Policy``. Never unpickles. Raises PolicyFileError on a missing,
-    truncated or corrupted file or a format version this robokit does not read."""
-    spec, tensors = _read(path, weights=True)
+    """Load a policy file into a ``Policy``. Never unpickles; validates the whole spec, then the tensors'
+    names/dtypes/shapes (before reading them), then their values and the sha256, then builds the network.
+    Raises PolicyFileError (one line) on a missing, unreadable, truncated, corrupted or invalid file, a
+    missing digest, or a format version this robokit does not read."""
+    typed, tensors = _read(path, weights=True, require_digest=True)
     try:
-        return Policy(spec, tensors)
-    except (KeyError, TypeError, ValueError) as exc:
-        if isinstance(exc, PolicyFileError):
-            raise
-        raise PolicyFileError(f"{path}: inconsistent spec ({type(exc).__name__}: {exc})") from exc
+        return Policy(typed.raw, tensors)
+    except PolicyFileError as exc:
+        raise PolicyFileError(f"{path}: {exc}") from None
 
 
-def _read(path: str | os.PathLike, weights: bool) -> tuple[dict, dict[str, torch.Tensor]]:
-    from safetensors import safe_open
-
-    path = Path(path)
-    if not path.is_file():
-        raise PolicyFileError(f"{path}: no such policy file")
+def _check_readable(path: Path) -> None:
+    """Raise PolicyFileError unless ``path`` is a regular file this process may read."""
     try:
-        with safe_open(str(path), framework="pt") as f:
-            meta = f.metadata() or {}
-            tensors = {k: f.get_tensor(k) for k in f.keys()} if weights else {}  # noqa: SIM118
-    except Exception as exc:  # safetensors raises its own error types for bad headers/lengths
+        st = path.stat()
+    except FileNotFoundError:
+        raise PolicyFileError(f"{path}: no such policy file") from None
+    except OSError as exc:
+        raise PolicyFileError(f"{path}: cannot read it: {exc.strerror or exc}") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise PolicyFileError(f"{path}: is a directory, not a policy file")
+    if not stat.S_ISREG(st.st_mode):
+        raise PolicyFileError(f"{path}: not a regular file")
+    try:
+        with open(path, "rb"):
+            pass
+    except PermissionError:
         raise PolicyFileError(
-            f"{path}: not a readable safetensors policy file (truncated or corrupted?): {exc}"
-        ) from exc
+            f"{path}: permission denied (mode {stat.filemode(st.st_mode)}, owner uid {st.st_uid}); "
+            "make it readable, e.g. chmod a+r"
+        ) from None
+    except OSError as exc:
+        raise PolicyFileError(f"{path}: cannot read it: {exc.strerror or exc}") from None
+
+
+def _safetensors_error(path: Path, exc: Exception) -> PolicyFileError:
+    text = " ".join(str(exc).split())[:200]
+    return PolicyFileError(
+        f"{path}: not a readable safetensors policy file (truncated or corrupted?): {text}"
+    )
+
+
+def _parse_metadata(path: Path, meta: dict[str, str]) -> Any:
     if METADATA_KEY not in meta:
         raise PolicyFileError(
             f"{path}: safetensors file without a robokit spec (metadata key {METADATA_KEY!r})"
         )
     try:
-        spec = json.loads(meta[METADATA_KEY])
-    except json.JSONDecodeError as exc:
-        raise PolicyFileError(f"{path}: the robokit spec is not valid JSON: {exc}") from exc
-    version = spec.get("format_version")
-    if version != FORMAT_VERSION:
-        raise PolicyFileError(
-            f"{path}: policy format version {version!r}; this robokit ({robokit_version()}) reads "
-            f"version {FORMAT_VERSION}. Re-export the policy or use a matching robokit."
-        )
-    missing = [
-        k
-        for k in ("robot", "control_mode", "action_dim", "obs_keys", "obs_spaces", "network")
-        if k not in spec
-    ]
-    if missing:
-        raise PolicyFileError(f"{path}: spec lacks {missing}")
-    if weights and spec.get("sha256") and content_digest(spec, tensors) != spec["sha256"]:
+        return json.loads(meta[METADATA_KEY])
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError is a ValueError
+        text = " ".join(str(exc).split())[:120]
+        raise PolicyFileError(f"{path}: the robokit spec is not valid JSON: {text}") from None
+
+
+def _read(path: str | os.PathLike, weights: bool, require_digest: bool) -> tuple[PolicySpec, dict]:
+    """Validated (spec, tensors) of a policy file; tensors only if ``weights`` ({} otherwise)."""
+    from safetensors import safe_open
+
+    path = Path(path)
+    _check_readable(path)
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            meta = f.metadata() or {}
+            header = {k: (f.get_slice(k).get_dtype(), f.get_slice(k).get_shape()) for k in f.keys()}  # noqa: SIM118
+    except Exception as exc:  # safetensors raises its own error types for bad headers/lengths
+        raise _safetensors_error(path, exc) from None
+    spec = _parse_metadata(path, meta)
+    try:
+        typed = validate_spec(spec, require_digest=require_digest)
+        check_tensor_header(typed, header)
+    except PolicyFileError as exc:
+        raise PolicyFileError(f"{path}: {exc}") from None
+    if not weights:
+        return typed, {}
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            tensors = {k: f.get_tensor(k) for k in f.keys()}  # noqa: SIM118
+    except Exception as exc:
+        raise _safetensors_error(path, exc) from None
+    if content_digest(typed.raw, tensors) != typed.sha256:
         raise PolicyFileError(
             f"{path}: spec and weights do not match their recorded sha256: the file is corrupted"
         )
-    return spec, tensors
+    try:
+        check_weights(typed, tensors)
+    except PolicyFileError as exc:
+        raise PolicyFileError(f"{path}: {exc}") from None
+    return typed, tensors
 
 
 def env_description(env: Any) -> dict[str, Any]:

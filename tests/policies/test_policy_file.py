@@ -24,7 +24,7 @@ from robokit.policies import (
     load_policy,
     read_spec,
 )
-from robokit.policies.policy_file import METADATA_KEY
+from robokit.policies.policy_file import METADATA_KEY, content_digest
 
 
 def _random_obs(env: gym.Env, n: int, seed: int = 0) -> list[dict]:
@@ -109,11 +109,16 @@ def test_corrupted_header_is_refused(scripted_file: Path, tmp_path: Path) -> Non
         load_policy(edited)
 
 
-def _rewrite(src: Path, dst: Path, spec_edit) -> None:
+def _rewrite(src: Path, dst: Path, spec_edit, digest: bool = True, tensors=None) -> None:
+    """Write ``dst`` with ``src``'s weights (or ``tensors``) and ``spec_edit(spec)`` as metadata; a dict
+    spec gets a correct sha256 when ``digest``, so the test reaches the check it is about."""
     policy = load_policy(src)
+    tensors = policy.weight_tensors() if tensors is None else tensors
     spec = spec_edit(dict(policy.spec))
+    if digest and isinstance(spec, dict):
+        spec["sha256"] = content_digest(spec, tensors)
     meta = {METADATA_KEY: spec if isinstance(spec, str) else json.dumps(spec)} if spec is not None else {}
-    save_file(policy.weight_tensors(), str(dst), metadata=meta)
+    save_file(tensors, str(dst), metadata=meta)
 
 
 def test_wrong_version_missing_spec_and_bad_json_are_refused(scripted_file: Path, tmp_path: Path) -> None:
@@ -130,7 +135,7 @@ def test_wrong_version_missing_spec_and_bad_json_are_refused(scripted_file: Path
     with pytest.raises(PolicyFileError, match="not valid JSON"):
         read_spec(p)
     p = tmp_path / "shape.safetensors"
-    _rewrite(scripted_file, p, lambda s: {**s, "network": {**s["network"], "hidden": [8]}, "sha256": None})
+    _rewrite(scripted_file, p, lambda s: {**s, "network": {**s["network"], "hidden": [8]}})
     with pytest.raises(PolicyFileError, match="do not match the spec's network"):
         load_policy(p)
     with pytest.raises(PolicyFileError, match="no such policy file"):
@@ -172,3 +177,267 @@ def test_loading_imports_no_sb3_and_no_envs(scripted_file: Path) -> None:
         "assert not bad, bad\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+# ---- issue 9: a policy file is untrusted input (items 8, 9, 10) ---------------------------------------------
+
+
+def _one_line_refusal(path: Path, fragment: str) -> None:
+    """read_spec and load_policy both refuse ``path`` with one line naming the path and ``fragment``."""
+    for read in (read_spec, load_policy):
+        with pytest.raises(PolicyFileError) as exc:
+            read(path)
+        msg = str(exc.value)
+        assert "\n" not in msg and msg.startswith(f"{path}: ") and fragment in msg, msg
+
+
+@pytest.mark.parametrize("text", ["[1, 2, 3]", "null", '"spec"', "3", "[]"])
+def test_a_spec_that_is_not_a_json_object_is_refused(scripted_file: Path, tmp_path: Path, text: str) -> None:
+    path = tmp_path / "list.safetensors"
+    _rewrite(scripted_file, path, lambda s: text)
+    _one_line_refusal(path, "invalid spec: the spec: want a JSON object")
+
+
+def _edit(path: tuple, value=None, delete: bool = False):
+    """A spec edit setting (or deleting) the entry at a key path."""
+
+    def edit(spec: dict) -> dict:
+        spec = json.loads(json.dumps(spec))
+        node = spec
+        for key in path[:-1]:
+            node = node[key]
+        if delete:
+            del node[path[-1]]
+        else:
+            node[path[-1]] = value
+        return spec
+
+    return edit
+
+
+NAN, INF = float("nan"), float("inf")
+INVALID_SPECS = [  # (key path, value or "DELETE", fragment of the message)
+    (("obs_spaces", "observation", "shape"), [-12], "obs_spaces.observation.shape: want 1 to 4 positive"),
+    (("obs_spaces", "observation", "shape"), [12.0], "obs_spaces.observation.shape"),
+    (("obs_spaces", "observation", "shape"), [100000], "has more than 65536 elements"),
+    (("obs_spaces", "observation", "low"), [0.0] * 11, "obs_spaces.observation.low: has 11 values, want 12"),
+    (("obs_spaces", "observation", "high"), [NAN] * 12, "obs_spaces.observation.high[0]: nan is not finite"),
+    (("obs_spaces", "observation"), "DELETE", "obs_keys: 'observation' has no entry in obs_spaces"),
+    (("obs_keys",), [], "obs_keys: want a non-empty list"),
+    (("obs_keys",), ["observation", "observation"], "obs_keys: names repeat"),
+    (("network", "hidden"), [200000, 200000], "network.hidden[0]: want an integer in [1, 4096]"),
+    (("network", "hidden"), [4096] * 4, "parameters, more than"),
+    (("network", "hidden"), [64] * 17, "network.hidden: want a list of at most 16"),
+    (("network", "hidden"), [True], "network.hidden[0]"),
+    (("network", "hidden"), "64", "network.hidden: want a list"),
+    (("network", "activation"), "sigmoid", "network.activation: 'sigmoid' is not one of relu, tanh, elu"),
+    (("network", "output"), "softmax", "network.output: 'softmax' is not one of tanh, clip"),
+    (("network",), "DELETE", "network: missing"),
+    (("control_mode",), "teleport", "control_mode: 'teleport' is not one of"),
+    (("control_hz",), 0, "control_hz: 0 is outside [1, 1000]"),
+    (("control_hz",), 1e12, "control_hz: 1e+12 is outside [1, 1000]"),
+    (("control_hz",), NAN, "control_hz: nan is not finite"),
+    (("control_hz",), "25", "control_hz: want a number"),
+    (("action_dim",), 0, "action_dim: 0 is outside [1, 256]"),
+    (("action_dim",), 3.0, "action_dim: want an integer"),
+    (("action_dim",), True, "action_dim: want an integer"),
+    (("action_space", "low"), [-1.0, -1.0], "action_space.low: has 2 values, want 3"),
+    (("action_space", "high"), [1.0, INF, 1.0], "action_space.high[1]: inf is not finite"),
+    (("action_space", "high"), [-1.0, 1.0, 1.0], "action_space: low[0] = -1 is not below high[0] = -1"),
+    (("obs_norm",), {"mean": {}, "var": {}, "clip": 10.0}, "obs_norm.mean: no stats for observation"),
+    (("safety", "lower"), [0.0] * 5, "safety.upper: has 6 values, want 5"),
+    (("safety", "lower"), [2.0] * 6, "safety: lower[0] = 2 is not below upper[0]"),
+    (("safety", "upper"), [NAN] * 6, "safety.upper[0]: nan is not finite"),
+    (("safety", "max_target_step"), 0, "safety.max_target_step: 0 is outside (0, 1e+06]"),
+    (("safety", "max_target_step"), INF, "safety.max_target_step: inf is not finite"),
+    (("safety", "floor_z_m"), NAN, "safety.floor_z_m: nan is not finite"),
+    (("safety", "floor_z_m"), "DELETE", "safety.floor_z_m: missing"),
+    (("safety",), [1, 2], "safety: want a JSON object"),
+    (("distance_threshold_m",), 0.0, "distance_threshold_m: 0 is outside (0, 100]"),
+    (("distance_threshold_m",), NAN, "distance_threshold_m: nan is not finite"),
+    (("obs_layout", "q"), [9, 3], "obs_layout.q: want [start, end]"),
+    (("robot",), 5, "robot: want a non-empty string"),
+    (("robot",), "", "robot: want a non-empty string"),
+    (("training_steps",), -1, "training_steps: -1 is outside"),
+    (("format_version",), True, "policy format version True"),
+    (("format_version",), "1", "policy format version '1'"),
+]
+
+
+@pytest.mark.parametrize(
+    ("where", "value", "fragment"), INVALID_SPECS, ids=[c[2][:40] for c in INVALID_SPECS]
+)
+def test_every_invalid_spec_field_is_one_line_refusal(
+    scripted_file: Path, tmp_path: Path, where: tuple, value, fragment: str
+) -> None:
+    path = tmp_path / "bad.safetensors"
+    _rewrite(scripted_file, path, _edit(where, value, delete=value == "DELETE"))
+    _one_line_refusal(path, fragment)
+
+
+def test_obs_norm_stats_are_validated(scripted_file: Path, tmp_path: Path) -> None:
+    spec = read_spec(scripted_file)
+    keys = spec["obs_keys"]
+    sizes = {k: spec["obs_spaces"][k]["shape"][0] for k in keys}
+    good = {
+        "mean": {k: [0.0] * n for k, n in sizes.items()},
+        "var": {k: [1.0] * n for k, n in sizes.items()},
+        "clip": 5.0,
+        "epsilon": 1e-8,
+    }
+    path = tmp_path / "norm.safetensors"
+    _rewrite(scripted_file, path, _edit(("obs_norm",), good))
+    assert load_policy(path).typed_spec.obs_norm.clip == 5.0
+    for where, value, fragment in [
+        (("var", "observation", 0), -1.0, "obs_norm.var.observation[0]: -1 is negative"),
+        (("mean", "observation", 4), NAN, "obs_norm.mean.observation[4]: nan is not finite"),
+        (("mean", "observation"), [0.0] * 3, "obs_norm.mean.observation: has 3 values, want 12"),
+        (("clip",), 0.0, "obs_norm.clip: 0 is outside (0,"),
+        (("epsilon",), -1.0, "obs_norm.epsilon: -1 is outside [0, 1]"),
+    ]:
+        bad = json.loads(json.dumps(good))
+        node = bad
+        for key in where[:-1]:
+            node = node[key]
+        node[where[-1]] = value
+        if where == ("var", "observation", 0):
+            bad["epsilon"] = 0.0
+        _rewrite(scripted_file, path, _edit(("obs_norm",), bad))
+        _one_line_refusal(path, fragment)
+
+
+def test_a_huge_network_is_refused_before_any_module_is_built(
+    scripted_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Item 8: hidden [200000, 200000] once tried a 160 GB allocation; now nothing is built at all."""
+    path = tmp_path / "huge.safetensors"
+    _rewrite(scripted_file, path, _edit(("network", "hidden"), [200000, 200000]))
+
+    def no_modules(*a, **k):
+        raise AssertionError("an nn.Linear was built before the spec was validated")
+
+    monkeypatch.setattr(torch.nn.Linear, "__init__", no_modules)
+    with pytest.raises(PolicyFileError, match="network.hidden"):
+        load_policy(path)
+    monkeypatch.undo()
+    # tensors whose shapes do not follow from the spec are refused from the header, before their data is read
+    _rewrite(scripted_file, path, _edit(("network", "hidden"), [64]))
+    with pytest.raises(PolicyFileError, match=r"weights do not match the spec's network \[18, 64, 3\]"):
+        load_policy(path)
+
+
+def test_weights_must_be_finite_float_and_bounded(scripted_file: Path, tmp_path: Path) -> None:
+    tensors = load_policy(scripted_file).weight_tensors()
+    path = tmp_path / "w.safetensors"
+    for name, edit, fragment in [
+        (
+            "nan",
+            lambda t: t["net.0.weight"].view(-1).__setitem__(5, NAN),
+            "net.0.weight holds NaN or infinite",
+        ),
+        ("inf", lambda t: t["net.0.bias"].view(-1).__setitem__(0, INF), "net.0.bias holds NaN or infinite"),
+        ("huge", lambda t: t["net.0.weight"].mul_(1e30), "output can overflow float32"),
+        ("int", lambda t: t.__setitem__("net.0.bias", t["net.0.bias"].long()), "dtype I64"),
+        ("extra", lambda t: t.__setitem__("net.9.bias", torch.zeros(3)), "unexpected ['net.9.bias']"),
+        ("missing", lambda t: t.pop("net.0.bias"), "missing ['net.0.bias']"),
+    ]:
+        bad = {k: v.clone() for k, v in tensors.items()}
+        edit(bad)
+        _rewrite(scripted_file, path, lambda s: s, tensors=bad)
+        with pytest.raises(PolicyFileError) as exc:
+            load_policy(path)
+        assert fragment in str(exc.value) and "\n" not in str(exc.value), (name, str(exc.value))
+
+
+def test_a_missing_digest_is_a_refusal(scripted_file: Path, tmp_path: Path, capsys) -> None:
+    """Item 9: deleting sha256 no longer switches off the corruption check."""
+    tensors = {k: v * 1.5 for k, v in load_policy(scripted_file).weight_tensors().items()}  # altered weights
+    path = tmp_path / "nodigest.safetensors"
+    _rewrite(scripted_file, path, _edit(("sha256",), delete=True), digest=False, tensors=tensors)
+    _one_line_refusal(path, "sha256: missing: the file's integrity cannot be checked, so it is refused")
+    _rewrite(scripted_file, path, _edit(("sha256",), None), digest=False, tensors=tensors)
+    _one_line_refusal(path, "sha256: missing")
+    # info may still show it (it reads no weights), and says plainly that loading refuses it
+    assert read_spec(path, require_digest=False)["robot"] == "servo_arm"
+    from robokit.policies import cli_info
+
+    assert cli_info.main([str(path)]) == 0
+    out, err = capsys.readouterr()
+    assert "MISSING: load, eval and deploy refuse this file" in out
+    assert "has no sha256" in err and err.count("\n") == 1
+
+
+def test_saved_files_are_readable_by_others_as_the_umask_says(scripted_file: Path, tmp_path: Path) -> None:
+    """Item 10: policy files were written 0600; they follow the umask like any file (0644 under 022)."""
+    import os
+
+    policy = load_policy(scripted_file)
+    for umask, mode in ((0o022, 0o644), (0o077, 0o600), (0o002, 0o664)):
+        old = os.umask(umask)
+        try:
+            path = policy.save(tmp_path / f"u{umask:o}" / "policy.safetensors")
+        finally:
+            os.umask(old)
+        assert path.stat().st_mode & 0o777 == mode, oct(path.stat().st_mode)
+    assert sorted(p.name for p in (tmp_path / "u22").iterdir()) == ["policy.safetensors"]  # no temp left
+
+
+def test_unreadable_files_are_reported_as_such(scripted_file: Path, tmp_path: Path) -> None:
+    """Item 10: a file the user may not read says "permission denied", not "truncated or corrupted"."""
+    import os
+    import shutil
+
+    with pytest.raises(PolicyFileError, match="is a directory, not a policy file"):
+        load_policy(tmp_path)
+    with pytest.raises(PolicyFileError, match="not a regular file"):
+        read_spec("/dev/null")
+    path = tmp_path / "policy.safetensors"
+    shutil.copy(scripted_file, path)
+    path.chmod(0o200)  # write-only
+    code = (
+        f"from robokit.policies import PolicyFileError, load_policy\ntry:\n    load_policy({str(path)!r})\n"
+    )
+    code += "except PolicyFileError as exc:\n    print(exc)\n"
+    cmd = [sys.executable, "-c", code]
+    if os.geteuid() == 0:  # root reads anything: drop the capabilities that let it, for real
+        if shutil.which("setpriv") is None:
+            pytest.skip("running as root without setpriv")
+        caps = "-dac_override,-dac_read_search"
+        cmd = ["setpriv", f"--bounding-set={caps}", f"--inh-caps={caps}", *cmd]
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+    assert f"{path}: permission denied (mode --w-------" in out.stdout, out.stdout + out.stderr
+    assert "truncated" not in out.stdout
+
+
+def test_every_registered_env_gives_a_valid_spec() -> None:
+    """The validator accepts what robokit writes, for every registered env, and knows every control mode."""
+    from robokit.control import CONTROL_MODES
+    from robokit.policies.policy_file import spec_from_env
+    from robokit.policies.policy_spec import CONTROL_MODES as SPEC_MODES
+    from robokit.policies.policy_spec import validate_spec
+
+    assert SPEC_MODES == CONTROL_MODES
+    ids = [k for k in gym.registry if k.startswith("robokit/")]
+    assert len(ids) >= 5
+    for env_id in ids:
+        env = gym.make(env_id)
+        spec = spec_from_env(env, env_id)
+        env.close()
+        spec["network"] = {"hidden": [64, 64], "activation": "relu", "output": "tanh"}
+        typed = validate_spec(spec, require_digest=False)
+        assert typed.robot == spec["robot"] and typed.layer_sizes[-1] == spec["action_dim"]
+
+
+def test_the_typed_spec_is_frozen_and_names_the_tensors(scripted_file: Path) -> None:
+    import dataclasses
+
+    from robokit.policies import PolicySpec
+
+    policy = load_policy(scripted_file)
+    typed = policy.typed_spec
+    assert isinstance(typed, PolicySpec) and typed.raw is policy.spec
+    assert typed.control_hz == 25.0 and typed.obs_keys == ("achieved_goal", "desired_goal", "observation")
+    assert typed.tensor_shapes() == {"net.0.weight": (3, 18), "net.0.bias": (3,)}
+    assert typed.safety.floor_z_m == pytest.approx(0.01) and len(typed.safety.lower) == 6
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        typed.control_hz = 1e12  # type: ignore[misc]
