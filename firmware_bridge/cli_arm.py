@@ -183,14 +183,15 @@ def describe_state(state, info) -> str:
     """One plain line saying what the arm does now, from STATE's flags (ArmState) and the watchdog
     settings in INFO: e-stop latched, released (by the watchdog or not), holding (watchdog tripped,
     pulses on) or enabled (holding still or moving to its targets)."""
-    timeout = info.watchdog_timeout_ms
+    from robokit.firmware_bridge.protocol import WATCHDOG_RELEASE
+
+    timeout, releases = info.watchdog_timeout_ms, info.watchdog_action == WATCHDOG_RELEASE
     silent = f"the host was silent for {timeout} ms"
     if state.estop_latched:
         return "e-stop latched: no pulses (servos limp); `robokit arm clear`, then `robokit arm enable`"
     if state.watchdog_tripped and state.released:
-        return (
-            f"released by the watchdog ({silent}): no pulses; `robokit arm clear`, then `robokit arm enable`"
-        )
+        by = " and released the arm" if releases else ""
+        return f"released: no pulses; the watchdog tripped ({silent}){by}; `robokit arm clear`, then `robokit arm enable`"
     if state.watchdog_tripped:
         return (
             f"holding: the watchdog tripped ({silent}); pulses on at the last setpoints, targets ignored "
@@ -203,7 +204,7 @@ def describe_state(state, info) -> str:
     if timeout == 0:
         watchdog = "its watchdog is off"
     else:
-        then = "releases" if info.watchdog_action else "holds"
+        then = "releases" if releases else "holds"
         watchdog = f"its watchdog trips {timeout} ms after the host goes silent and then {then}"
     return f"enabled: pulses on, {motion}; {watchdog}"
 

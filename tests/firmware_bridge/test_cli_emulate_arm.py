@@ -238,14 +238,15 @@ def test_arm_messages_say_what_the_firmware_state_really_is(tmp_path, capsys):
         assert main(["arm", "home", *port]) == 1
         assert "not moved; state: e-stop latched" in capsys.readouterr().err
         assert main(["arm", "clear", *port]) == 0
-        # a watchdog set to release: a silent host leaves the arm released by it
+        # a watchdog set to release: a silent host leaves the arm released by it, and status says so
         assert main(["arm", "calibrate", *port, "--watchdog-action", "release", "--out", cal]) == 0
         with HardwareArm(emu.port, "servo_arm") as arm:
             arm.enable()
         time.sleep(1.3)
         capsys.readouterr()
         assert main(["arm", "status", *port]) == 0
-        assert "state: released by the watchdog" in capsys.readouterr().out
+        want = "state: released: no pulses; the watchdog tripped (the host was silent for 1000 ms) and released the arm"
+        assert want in capsys.readouterr().out
         assert emu.pulses.latest().widths_us == (0.0,) * 6
 
 

@@ -191,3 +191,29 @@ def test_a_second_robokit_arm_is_refused_while_an_arm_session_waits_for_input(tm
             state = arm.read()
             assert not state.released
             assert np.isfinite(state.q).all()
+
+
+@needs_emulator
+def test_deploy_on_a_port_in_use_is_refused_with_exit_2_and_the_holder_is_untouched(tmp_path, capsys):
+    from robokit.cli import main
+
+    policy = scripted_policy_file(tmp_path)
+    with Emulator() as emu, HardwareArm(emu.port, "servo_arm") as arm:
+        before = arm.read()
+        code = main(
+            [
+                "deploy",
+                str(policy),
+                "--port",
+                emu.port,
+                "--goal",
+                "0.20,0.05,0.15",
+                "--log",
+                str(tmp_path / "log"),
+            ]
+        )
+        err = capsys.readouterr().err
+        after = arm.read()
+    assert code == 2 and f"port busy: {emu.port} is held by pid {os.getpid()}" in err
+    assert after.released and after.frame > before.frame  # still ours, still answering, never enabled
+    assert arm.stats["ping_timeouts"] == 0 and after.extra["bad_frame"] == before.extra["bad_frame"]
