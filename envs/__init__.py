@@ -1,7 +1,7 @@
 """Gymnasium environments over PyBullet. Importing this registers the ``robokit/...`` ids.
 
 Registration needs only gymnasium; ``RobotTaskEnv`` and ``SimArm`` (which import PyBullet) load on first
-use, so ``robokit envs --help`` and friends start without PyBullet's banner.
+use, so ``robokit envs --help`` and friends start without importing PyBullet.
 """
 
 from typing import Any
