@@ -16,7 +16,7 @@ from robokit.firmware_bridge import protocol as pr
 from robokit.firmware_bridge.hardware_arm import ArmMismatch, HardwareArm
 from robokit.robots import get_robot
 
-from .host_helpers import Emulator, needs_emulator
+from .host_helpers import Emulator, needs_emulator, scripted_policy_file
 
 pytestmark = needs_emulator
 
@@ -286,8 +286,22 @@ def test_a_firmware_whose_watchdog_cannot_work_is_refused_and_arm_calibrate_repa
             arm.configure(arm.info.joints, 110, pr.WATCHDOG_HOLD, check=False)
         with pytest.raises(ArmConfigInvalid, match=r"shorter than 3 control periods at 25 Hz \(120 ms\)"):
             HardwareArm(emu.port, "servo_arm")
+        policy = scripted_policy_file(tmp_path)
+        deploy = [
+            "deploy",
+            str(policy),
+            "--port",
+            emu.port,
+            "--goal",
+            "0.20,0.05,0.15",
+            "--log",
+            str(tmp_path / "log"),
+        ]
+        assert main(deploy) == 2  # refused before the arm moves, not aborted at tick 0
+        assert "shorter than 3 control periods" in capsys.readouterr().err
         with HardwareArm(emu.port, "servo_arm", control_period_s=0.02) as arm:  # 50 Hz: 100 ms suffice
             assert arm.info.watchdog_timeout_ms == 110
+            assert arm.read().released  # deploy never enabled it
         assert main(["arm", "status", "--port", emu.port]) == 0
         assert "warning: firmware watchdog timeout 110 ms is shorter" in capsys.readouterr().err
         # a calibration that keeps the firmware's watchdog is refused as a whole, nothing sent
