@@ -5,31 +5,31 @@ Usage::
     from robokit.firmware_bridge.emulator import Emulator
 
     with Emulator() as emu:                       # builds into the cache on first use
-        port = serial.Serial(emu.port, 1_000_000, timeout=0.5)
+        port = serial.Serial(emu.port, 1_000_000, timeout=0.5, write_timeout=2.0)
         ...
         pulse = emu.pulses.wait_for(frame=120)     # PulseFrame(frame, widths_us)
 
 Builds go to ``$ROBOKIT_CACHE`` (default ``~/.cache/robokit``) under a hash of the C sources, never into
-the source tree. ``robokit emulate`` (``emulate_main``) does the same from the command line.
+the source tree. ``robokit emulate`` (cli_emulate.py) does the same from the command line.
 """
 
 from __future__ import annotations
 
-import argparse
 import collections
+import contextlib
 import fcntl
 import hashlib
 import os
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 import threading
 import time
 import weakref
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TextIO
 
 _HERE = Path(__file__).resolve().parent
 FIRMWARE_SRC = _HERE / "firmware"
@@ -136,6 +136,8 @@ class PulseReader:
 
     def _add(self, pf: PulseFrame) -> None:
         with self._cond:
+            if self._frames and pf.frame <= next(reversed(self._frames)):
+                self._frames.clear()  # the MCU was reset: its frame counter started again from 0
             self._frames[pf.frame] = pf
             while len(self._frames) > self._maxlen:
                 self._frames.popitem(last=False)
@@ -148,6 +150,15 @@ class PulseReader:
     def get(self, frame: int) -> PulseFrame | None:
         with self._cond:
             return self._frames.get(frame)
+
+    def after(self, frame: int) -> list[PulseFrame]:
+        """The stored frames numbered above ``frame``, oldest first; all of them if the numbering
+        started again below ``frame`` (an MCU reset)."""
+        with self._cond:
+            frames = list(self._frames.values())
+        if frames and frames[-1].frame < frame:
+            return frames
+        return [pf for pf in frames if pf.frame > frame]
 
     def wait_for(self, frame: int, timeout_s: float = 2.0) -> PulseFrame:
         """The PulseFrame of ``frame``, waiting until the emulator has reported it (it does so one
@@ -163,25 +174,47 @@ class PulseReader:
             return self._frames[frame]
 
 
+def describe_exit(returncode: int | None) -> str:
+    """'still running', 'exit code N' or 'killed by SIGKILL' for a Popen returncode."""
+    if returncode is None:
+        return "still running"
+    if returncode < 0:
+        try:
+            return f"killed by {signal.Signals(-returncode).name}"
+        except ValueError:
+            return f"killed by signal {-returncode}"
+    return f"exit code {returncode}"
+
+
 class Emulator:
-    """Context manager running one emulator: ``port`` (pty path), ``pulses`` (PulseReader).
+    """Context manager running one emulator: ``port`` (pty path), ``pulses`` (PulseReader),
+    ``link`` (the pty bridge's byte counters from the last LINK line: in, out, dropped, resets).
 
     eeprom: image file loaded at start and saved on change and at exit (calibration survives a restart).
     realtime: pace the simulated MCU to the wall clock (default; slew speed and watchdog need it).
+    stderr: where to copy the emulator's stderr lines as they come (None: only kept, see stderr_tail).
     """
 
     def __init__(
-        self, eeprom: str | Path | None = None, realtime: bool = True, start_timeout_s: float = 30.0
+        self,
+        eeprom: str | Path | None = None,
+        realtime: bool = True,
+        start_timeout_s: float = 30.0,
+        stderr: TextIO | None = None,
     ) -> None:
         self.eeprom = Path(eeprom) if eeprom else None
         self.realtime = realtime
         self.start_timeout_s = start_timeout_s
         self.port: str = ""
         self.pulses = PulseReader()
+        self.link: dict[str, int] = {}
         self.build: Build | None = None
+        self._echo = stderr
         self._proc: subprocess.Popen[str] | None = None
         self._port_ready = threading.Event()
         self._stderr: collections.deque[str] = collections.deque(maxlen=50)
+        self._readers: list[threading.Thread] = []
+        self._stopping = False
 
     def start(self) -> Emulator:
         self.build = build()
@@ -196,11 +229,17 @@ class Emulator:
         # a forgotten emulator is stopped when this object goes away or Python exits; if Python is
         # killed, the emulator dies of SIGPIPE at its next PULSE line
         weakref.finalize(self, _terminate, self._proc)
-        threading.Thread(target=self._read_stdout, daemon=True).start()
-        threading.Thread(target=self._read_stderr, daemon=True).start()
+        self._readers = [
+            threading.Thread(target=self._read_stdout, daemon=True),
+            threading.Thread(target=self._read_stderr, daemon=True),
+        ]
+        for t in self._readers:
+            t.start()
         if not self._port_ready.wait(self.start_timeout_s) or not self.port:
-            self.stop()
-            raise EmulatorError(f"emulator printed no PORT line; stderr: {''.join(self._stderr)}")
+            code = self.stop()
+            raise EmulatorError(
+                f"emulator printed no PORT line ({describe_exit(code)}); stderr: {self.stderr_tail() or '(none)'}"
+            )
         return self
 
     def _read_stdout(self) -> None:
@@ -214,21 +253,47 @@ class Emulator:
                 self._port_ready.set()
             elif line.startswith("TIMING "):
                 self.pulses.timing = {k: float(v) for k, v in (kv.split("=") for kv in line.split()[1:])}
+            elif line.startswith("LINK "):
+                self.link = {k: int(v) for k, v in (kv.split("=") for kv in line.split()[1:])}
         self._port_ready.set()
 
     def _read_stderr(self) -> None:
         assert self._proc is not None and self._proc.stderr is not None
         for line in self._proc.stderr:
             self._stderr.append(line)
+            if self._echo is not None:
+                with contextlib.suppress(OSError, ValueError):
+                    self._echo.write(f"emulator: {line}" if not line.startswith("emulator:") else line)
+                    self._echo.flush()
+
+    def stderr_tail(self, lines: int = 10) -> str:
+        """The last ``lines`` lines the emulator wrote to stderr ('' if none)."""
+        return "".join(list(self._stderr)[-lines:]).rstrip()
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc is not None else None
 
     @property
     def running(self) -> bool:
         return self._proc is not None and self._proc.poll() is None
 
+    @property
+    def returncode(self) -> int | None:
+        """The emulator's exit status (negative: killed by that signal), None while it runs."""
+        return self._proc.poll() if self._proc is not None else None
+
+    @property
+    def died(self) -> bool:
+        """True if the emulator ended without stop() being called (crash, signal, MCU stopped)."""
+        return self._proc is not None and not self._stopping and self._proc.poll() is not None
+
     def stop(self, timeout_s: float = 5.0) -> int | None:
-        """SIGTERM (the emulator saves its EEPROM image and exits), then SIGKILL after timeout_s."""
+        """SIGTERM (the emulator saves its EEPROM image and exits), then SIGKILL after timeout_s.
+        Returns its exit status; the last TIMING and LINK lines are read before it returns."""
         if self._proc is None:
             return None
+        self._stopping = self._stopping or self._proc.poll() is None
         if self._proc.poll() is None:
             self._proc.send_signal(signal.SIGTERM)
             try:
@@ -236,6 +301,9 @@ class Emulator:
             except subprocess.TimeoutExpired:
                 self._proc.kill()
                 self._proc.wait()
+        for t in self._readers:
+            if t is not threading.current_thread():
+                t.join(timeout=2.0)
         return self._proc.returncode
 
     def __enter__(self) -> Emulator:
@@ -252,55 +320,3 @@ def _terminate(proc: subprocess.Popen[str]) -> None:
             proc.wait(5)
         except subprocess.TimeoutExpired:
             proc.kill()
-
-
-def add_emulate_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    """Add the ``emulate`` subcommand to a ``robokit`` CLI's subparsers."""
-    p = subparsers.add_parser(
-        "emulate",
-        help="run the arm firmware in simavr on a pseudo-terminal",
-        description=(
-            "Build (once, into $ROBOKIT_CACHE or ~/.cache/robokit) and run the real arm firmware on a "
-            "simulated ATmega328P paced to the wall clock, with UART0 on a pseudo-terminal. Prints "
-            "'PORT /dev/pts/N' - open that port with the host bridge (any baud) - and runs until Ctrl-C. "
-            "Protocol: docs/protocol.md."
-        ),
-    )
-    p.add_argument("--eeprom", type=Path, help="EEPROM image file: loaded at start, saved on change and exit")
-    p.add_argument(
-        "--no-realtime", action="store_true", help="run as fast as possible, not paced to the clock"
-    )
-    p.add_argument(
-        "--pulses", action="store_true", help="also print 'PULSE <frame> <w0_us> .. <w5_us>' for every frame"
-    )
-    p.set_defaults(func=emulate_main)
-    return p
-
-
-def emulate_main(args: argparse.Namespace) -> int:
-    """``robokit emulate``: print the port (and optionally pulses) until Ctrl-C; returns an exit code."""
-    emu = Emulator(eeprom=args.eeprom, realtime=not args.no_realtime)
-    try:
-        emu.start()
-    except EmulatorError as e:
-        print(f"robokit emulate: {e}", file=sys.stderr)
-        return 1
-    print(f"PORT {emu.port}", flush=True)
-    last = -1
-    try:
-        while emu.running:
-            time.sleep(0.05)
-            if getattr(args, "pulses", False):
-                latest = emu.pulses.latest()
-                for f in range(last + 1, latest.frame + 1 if latest else 0):
-                    pf = emu.pulses.get(f)
-                    if pf:
-                        print(f"PULSE {pf.frame} " + " ".join(f"{w:.2f}" for w in pf.widths_us), flush=True)
-                    last = f
-    except (KeyboardInterrupt, BrokenPipeError):
-        pass
-    finally:
-        emu.stop()
-    if emu.pulses.timing:
-        print("TIMING " + " ".join(f"{k}={v}" for k, v in emu.pulses.timing.items()))
-    return 0

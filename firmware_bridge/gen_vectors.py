@@ -110,6 +110,7 @@ def build_vectors() -> dict:
     ]
     return {
         "protocol_version": p.PROTOCOL_VERSION,
+        "watchdog_range_ms": [p.WATCHDOG_MIN_MS, p.WATCHDOG_MAX_MS],
         "crc": {
             "variant": "CRC-16/CCITT-FALSE",
             "poly": "0x1021",
@@ -121,7 +122,28 @@ def build_vectors() -> dict:
         "frames": frames,
         "invalid": invalid,
         "streams": streams,
+        "config_checks": _config_checks(joints),
     }
+
+
+def _config_checks(joints: tuple[p.JointConfig, ...]) -> list[dict]:
+    """CONFIG payloads and the firmware's verdict: "ok" or the error name (docs/protocol.md, CONFIG)."""
+    bad_joint = (p.JointConfig(100, -100, 0, 600, 3000, 8344),) + joints[1:]
+    cases = [
+        (f"watchdog_{ms}_ms", ms, p.WATCHDOG_HOLD, joints)
+        for ms in (0, 10, 99, 100, 500, 60000, 60001, 65001, 65535)
+    ]
+    cases += [
+        ("watchdog_action_2", 500, 2, joints),
+        ("lower_above_upper", 500, p.WATCHDOG_HOLD, bad_joint),
+        ("five_joints", 500, p.WATCHDOG_HOLD, joints[:5]),
+    ]
+    out = []
+    for name, ms, action, js in cases:
+        ok = p.WATCHDOG_MIN_MS <= ms <= p.WATCHDOG_MAX_MS and action in (0, 1) and js == joints
+        msg = p.Config(watchdog_timeout_ms=ms, watchdog_action=action, joints=js)
+        out.append({"name": name, "payload_hex": msg.payload().hex(), "result": "ok" if ok else "BAD_CONFIG"})
+    return out
 
 
 def main() -> None:

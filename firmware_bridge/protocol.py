@@ -70,6 +70,8 @@ __all__ = [
     "FLAG_CONFIG_EEPROM",
     "WATCHDOG_HOLD",
     "WATCHDOG_RELEASE",
+    "WATCHDOG_MIN_MS",
+    "WATCHDOG_MAX_MS",
 ]
 
 MAX_JOINTS = 8
@@ -84,6 +86,10 @@ FLAG_CONFIG_EEPROM = 1 << 5
 
 WATCHDOG_HOLD = 0
 WATCHDOG_RELEASE = 1
+# Valid communication watchdog timeouts (ms); the firmware refuses CONFIG outside them (BAD_CONFIG)
+# and the watchdog is always on. Same values as WATCHDOG_MIN_MS / WATCHDOG_MAX_MS in firmware/proto.h.
+WATCHDOG_MIN_MS = 100
+WATCHDOG_MAX_MS = 60000
 
 ERROR_NAMES = {
     1: "UNKNOWN_TYPE",

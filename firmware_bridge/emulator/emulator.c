@@ -1,10 +1,13 @@
 /* robokit firmware emulator: runs the real firmware .elf on a simulated ATmega328P (libsimavr),
- * UART0 on a pseudo-terminal (uart_pty from libsimavrparts), paced to the wall clock.
+ * UART0 on a pseudo-terminal (robokit's own pty bridge, pty_bridge.c), paced to the wall clock.
  *
  * stdout lines of its own (anything else is simavr chatter):
  *   PORT /dev/pts/N                       the pty to open, printed once at start
  *   PULSE <frame> <w0_us> .. <w5_us>      with --pulses: widths measured on PD2..PD7 during frame
  *   TIMING sim_s=.. wall_s=.. max_lag_ms=.. late_pct=..   every 5 s and at exit: pacing quality
+ *   LINK in=.. out=.. dropped=.. resets=..   with each TIMING line: bytes the pty bridge gave the UART
+ *                                         (in) and the pty (out), UART bytes dropped because the client
+ *                                         did not read, MCU resets the bridge survived
  *                                         (late_pct: share of 1 ms checks more than 1 ms behind)
  * The firmware writes its frame counter (low 24 bits) to GPIOR0..2 at each frame start; the write of
  * GPIOR2 closes the previous frame's PULSE line. Stops on SIGINT/SIGTERM, saving the EEPROM image. */
@@ -22,7 +25,7 @@
 #include "avr_ioport.h"
 #include "sim_avr.h"
 #include "sim_elf.h"
-#include "uart_pty.h"
+#include "pty_bridge.h"
 
 #define N_SERVOS 6
 #define SERVO_PIN0 2              /* PD2..PD7 */
@@ -30,6 +33,8 @@
 #define ADDR_GPIOR1 (0x2A + 0x20)
 #define ADDR_GPIOR2 (0x2B + 0x20)
 #define EEPROM_SIZE 1024
+#define PTY_POLL_US 100           /* the pty bridge moves bytes every 100 simulated us */
+#define BOOT_MS 10                /* run the firmware this long (UART set up) before printing PORT */
 
 static volatile sig_atomic_t g_stop;
 static avr_t *g_avr;
@@ -71,7 +76,8 @@ static void on_frame_marker(struct avr_t *avr, avr_io_addr_t addr, uint8_t v, vo
         for (int i = 0; i < N_SERVOS; i++) printf(" %.4f", g_width_us[i]);
         printf("\n");
     }
-    g_frame += (lo - g_frame_lo) & 0xFFFFFFu;
+    if (lo < g_frame_lo && g_frame_lo < 0xFFFF00u) g_frame = lo; /* MCU reset: its counter restarted */
+    else g_frame += (lo - g_frame_lo) & 0xFFFFFFu;                 /* 24-bit marker wrapped, or ran on */
     g_frame_lo = lo;
     g_have_frame = 1;
     memset(g_width_us, 0, sizeof g_width_us);
@@ -95,8 +101,10 @@ static int eeprom_load(avr_t *avr, const char *path)
     if (!ee) return -1;
     FILE *f = fopen(path, "rb");
     if (!f) return errno == ENOENT ? 0 : -1;
-    size_t n = fread(ee, 1, EEPROM_SIZE, f);
+    uint8_t buf[EEPROM_SIZE + 1];
+    size_t n = fread(buf, 1, sizeof buf, f); /* exactly EEPROM_SIZE bytes, or an empty (new) file */
     fclose(f);
+    if (n == EEPROM_SIZE) memcpy(ee, buf, EEPROM_SIZE);
     return n == EEPROM_SIZE || n == 0 ? 0 : -1;
 }
 
@@ -122,6 +130,12 @@ static void eeprom_save(const char *path, const uint8_t *buf)
     rename(tmp, path);
 }
 
+static void print_link(const pty_bridge_t *b)
+{
+    printf("LINK in=%llu out=%llu dropped=%llu resets=%u\n", (unsigned long long)b->bytes_in,
+           (unsigned long long)b->bytes_out, (unsigned long long)b->out_dropped, b->resets);
+}
+
 static void usage(const char *argv0)
 {
     fprintf(stderr,
@@ -143,7 +157,7 @@ int main(int argc, char **argv)
         else if (argv[i][0] != '-' && !elf) elf = argv[i];
         else { usage(argv[0]); return 2; }
     }
-    if (!elf) { usage(argv[0]); return 2; }
+    if (!elf || freq < 1000000u || freq > 64000000u) { usage(argv[0]); return 2; }
     setvbuf(stdout, NULL, _IOLBF, 0);
 
     elf_firmware_t fw;
@@ -156,17 +170,30 @@ int main(int argc, char **argv)
     avr_init(avr);
     avr_load_firmware(avr, &fw);
     avr->sleep = sleep_nothing;
-    if (eeprom && eeprom_load(avr, eeprom) < 0) fprintf(stderr, "emulator: cannot load EEPROM %s\n", eeprom);
+    if (eeprom && eeprom_load(avr, eeprom) < 0) { /* never overwrite a file that is not an EEPROM image */
+        fprintf(stderr, "emulator: cannot load EEPROM %s (not a %d-byte image?)\n", eeprom, EEPROM_SIZE);
+        return 2;
+    }
 
     for (int i = 0; i < N_SERVOS; i++)
         avr_irq_register_notify(avr_io_getirq(avr, AVR_IOCTL_IOPORT_GETIRQ('D'), SERVO_PIN0 + i), on_pin,
                                 (void *)(intptr_t)i);
     avr_register_io_write(avr, ADDR_GPIOR2, on_frame_marker, NULL);
 
-    static uart_pty_t pty;
-    uart_pty_init(avr, &pty);
-    uart_pty_connect(&pty, '0');
-    printf("PORT %s\n", pty.pty.slavename);
+    static pty_bridge_t pty;
+    if (pty_bridge_open(&pty, avr, '0', PTY_POLL_US) < 0) {
+        fprintf(stderr, "emulator: cannot open a pseudo-terminal: %s\n", strerror(errno));
+        return 1;
+    }
+    while (avr->cycle < (avr_cycle_count_t)freq / 1000 * BOOT_MS) {
+        int st = avr_run(avr);
+        pty_bridge_check(&pty);
+        if (st == cpu_Done || st == cpu_Crashed) {
+            fprintf(stderr, "emulator: MCU stopped during boot (state %d)\n", st);
+            return 1;
+        }
+    }
+    printf("PORT %s\n", pty.path);
     fflush(stdout);
 
     struct sigaction sa;
@@ -179,12 +206,13 @@ int main(int argc, char **argv)
     uint8_t ee_saved[EEPROM_SIZE], ee_now[EEPROM_SIZE];
     if (eeprom) eeprom_get(avr, ee_saved);
     const avr_cycle_count_t check_cycles = freq / 1000; /* pace every simulated ms */
-    avr_cycle_count_t next_check = check_cycles;
-    double t0 = now_s(), next_ee = t0 + 0.5, next_timing = t0 + 5.0, max_lag = 0.0;
+    avr_cycle_count_t next_check = avr->cycle + check_cycles;
+    double t0 = now_s() - (double)avr->cycle / freq, next_ee = t0 + 0.5, next_timing = t0 + 5.0, max_lag = 0.0;
     unsigned long long checks = 0, late = 0; /* paced checks, and those more than 1 ms behind */
     int rc = 0;
     while (!g_stop) {
         int st = avr_run(avr);
+        pty_bridge_check(&pty);
         if (st == cpu_Done || st == cpu_Crashed) {
             fprintf(stderr, "emulator: MCU stopped (state %d)\n", st);
             rc = 1;
@@ -198,8 +226,7 @@ int main(int argc, char **argv)
             checks++;
             if (ahead < -0.001) late++;
             if (ahead > 0.0002) {
-                struct timespec ts = {(time_t)ahead, (long)((ahead - (time_t)ahead) * 1e9)};
-                nanosleep(&ts, NULL);
+                pty_bridge_wait(&pty, ahead); /* wakes early when host bytes arrive */
             } else if (-ahead > max_lag) {
                 max_lag = -ahead;
             }
@@ -215,12 +242,13 @@ int main(int argc, char **argv)
             next_timing = wall + 5.0;
             printf("TIMING sim_s=%.3f wall_s=%.3f max_lag_ms=%.3f late_pct=%.3f\n", sim_s, wall_s, max_lag * 1e3,
                    checks ? 100.0 * late / checks : 0.0);
+            print_link(&pty);
         }
     }
     if (eeprom && eeprom_get(avr, ee_now) == 0) eeprom_save(eeprom, ee_now);
     printf("TIMING sim_s=%.3f wall_s=%.3f max_lag_ms=%.3f late_pct=%.3f\n", (double)avr->cycle / freq,
            now_s() - t0, max_lag * 1e3, checks ? 100.0 * late / checks : 0.0);
+    print_link(&pty);
     fflush(stdout);
-    /* Not uart_pty_stop(): its pty thread does not always see the stop signal; exit ends it. */
     return rc;
 }

@@ -2,7 +2,8 @@
  * Reads one command per stdin line, prints one result line; see tests/firmware_bridge/test_c_protocol.py.
  *   crc HEX | cobs_enc HEX | cobs_dec HEX | rx HEX | encode TYPE SEQ HEX
  *   state FRAME FLAGS N SP.. TG.. RX_OK BAD_CRC BAD_FRAME BAD_MSG RX_OVERFLOW
- *   info FLAGS WD_MS WD_ACTION N (LOWER UPPER HOME STEP ZERO GAIN)xN | config HEX | joints N HEX
+ *   info FLAGS WD_MS WD_ACTION N (LOWER UPPER HOME STEP ZERO GAIN)xN | config HEX (for N_JOINTS joints)
+ *   joints N HEX | wd_frames TIMEOUT_MS
  *   step SP TG MAX | pulse Q ZERO GAIN | clamp Q LOWER UPPER */
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +11,7 @@
 
 #include "motion.h"
 #include "proto.h"
+#include "robot_defaults.h"
 
 static uint8_t buf[1024], out[1024];
 
@@ -107,7 +109,7 @@ int main(void)
         } else if (!strcmp(cmd, "config")) {
             arm_config_t c;
             int n = parse_hex(tok(), buf);
-            uint8_t err = proto_unpack_config(buf, (uint8_t)n, buf[3], &c);
+            uint8_t err = proto_unpack_config(buf, (uint8_t)n, N_JOINTS, &c);
             if (err) {
                 printf("ERR %d", err);
             } else {
@@ -118,6 +120,8 @@ int main(void)
                            (long)j->gain_q16);
                 }
             }
+        } else if (!strcmp(cmd, "wd_frames")) {
+            printf("%u", proto_watchdog_frames((uint16_t)num()));
         } else if (!strcmp(cmd, "joints")) {
             int16_t q[PROTO_MAX_JOINTS];
             uint8_t nj = (uint8_t)num();

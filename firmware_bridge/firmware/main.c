@@ -25,12 +25,25 @@
 #define EE_MAGIC 0x4B52u      /* "RK" */
 
 /* --- state shared with interrupts. Setpoints and targets are written only by the frame interrupt;
- * main writes single bytes (flags), u16s with interrupts off, and the mailboxes below. --- */
+ * main writes single bytes (flags), u16s with interrupts off, and the mailboxes below.
+ * Motion invariant: setpoints move only in the frame interrupt, by motion_step (at most max_step per
+ * frame), and only while pulses are on. No command sets them directly: ENABLE, CLEAR, RELEASE,
+ * ESTOP, CONFIG and the watchdog change targets or flags, never setpoints (docs/protocol.md,
+ * "States"). --- */
 static arm_config_t cfg;
 static volatile uint32_t g_frame;
 static volatile int16_t g_setpoint[N_JOINTS], g_target[N_JOINTS];
 static volatile uint8_t g_enabled, g_held, g_wd_tripped, g_estop;
-static volatile uint16_t g_silent_ms, g_rx_overflow;
+static volatile uint16_t g_silent_frames, g_rx_overflow;
+static uint16_t g_wd_frames; /* silent frames that trip the watchdog: proto_watchdog_frames(timeout) */
+
+/* The setpoints survive a reset that keeps RAM (AVR watchdog, external/DTR reset) so the next ENABLE
+ * starts from where the servos were driven last; a power-on leaves random RAM, which fails the CRC. */
+static struct {
+    uint16_t magic;
+    int16_t q[N_JOINTS];
+    uint16_t crc;
+} g_keep __attribute__((section(".noinit")));
 /* Mailbox from main to the frame interrupt: main never writes setpoints/targets itself, so it needs
  * no long interrupts-off sections (those would delay pulse edges). */
 static volatile uint8_t g_enable_pending, g_targets_pending;
@@ -57,6 +70,22 @@ ISR(USART_RX_vect)
     }
 }
 
+#define KEEP_MAGIC 0x5053u /* "SP" */
+
+static void keep_setpoints(void)
+{
+    for (uint8_t i = 0; i < N_JOINTS; i++) g_keep.q[i] = g_setpoint[i];
+    g_keep.magic = KEEP_MAGIC;
+    g_keep.crc = crc16((const uint8_t *)g_keep.q, sizeof g_keep.q);
+}
+
+/* Boot setpoints: the kept ones if they are intact, else the home pose. */
+static void restore_setpoints(void)
+{
+    uint8_t ok = g_keep.magic == KEEP_MAGIC && crc16((const uint8_t *)g_keep.q, sizeof g_keep.q) == g_keep.crc;
+    for (uint8_t i = 0; i < N_JOINTS; i++) g_setpoint[i] = g_target[i] = ok ? g_keep.q[i] : cfg.joint[i].home;
+}
+
 /* One servo frame. Non-blocking so the UART receive interrupt is never held up. */
 ISR(TIMER1_COMPA_vect, ISR_NOBLOCK)
 {
@@ -65,10 +94,10 @@ ISR(TIMER1_COMPA_vect, ISR_NOBLOCK)
     GPIOR0 = (uint8_t)f;
     GPIOR1 = (uint8_t)(f >> 8);
     GPIOR2 = (uint8_t)(f >> 16); /* written last: the emulator's frame marker */
-    if (g_enable_pending) {
-        for (uint8_t i = 0; i < N_JOINTS; i++) g_setpoint[i] = g_target[i] = g_enable_q[i];
+    if (g_enable_pending) { /* the pose is a target: setpoints slew there from where they are */
+        for (uint8_t i = 0; i < N_JOINTS; i++) g_target[i] = g_enable_q[i];
         g_held = 0;
-        g_silent_ms = 0;
+        g_silent_frames = 0;
         g_enabled = 1;
         g_enable_pending = 0;
     }
@@ -78,9 +107,9 @@ ISR(TIMER1_COMPA_vect, ISR_NOBLOCK)
         g_targets_pending = 0;
     }
     if (!g_enabled) return;
-    if (!g_wd_tripped && cfg.watchdog_timeout_ms) {
-        if (g_silent_ms < 65000u) g_silent_ms += 20;
-        if (g_silent_ms >= cfg.watchdog_timeout_ms) {
+    if (!g_wd_tripped) { /* always on: CONFIG accepts only WATCHDOG_MIN_MS..WATCHDOG_MAX_MS */
+        if (g_silent_frames < 0xFFFFu) g_silent_frames++; /* trips at g_wd_frames <= 3000, far below */
+        if (g_silent_frames >= g_wd_frames) {
             g_wd_tripped = 1;
             if (cfg.watchdog_action == WATCHDOG_RELEASE) {
                 g_enabled = 0;
@@ -103,6 +132,7 @@ ISR(TIMER1_COMPA_vect, ISR_NOBLOCK)
     OCR1B = edge[0];
     TIFR1 = _BV(OCF1B);
     TIMSK1 |= _BV(OCIE1B);
+    keep_setpoints(); /* after the pulses are scheduled: it does not delay the first edge */
 }
 
 /* Pulse edges. The interrupt may start a few us late (another interrupt was running), so it waits
@@ -168,7 +198,7 @@ static void send_state(uint8_t seq, uint8_t extra_flags, volatile uint8_t *commi
         uint8_t en = g_enable_pending || commit == &g_enable_pending;
         uint8_t tg = g_targets_pending || commit == &g_targets_pending;
         for (uint8_t i = 0; i < N_JOINTS; i++) {
-            s.setpoint[i] = en ? g_enable_q[i] : g_setpoint[i];
+            s.setpoint[i] = g_setpoint[i];
             s.target[i] = tg ? g_targets_q[i] : en ? g_enable_q[i] : g_target[i];
         }
         s.flags = (uint8_t)(extra_flags | (g_enabled || en ? FLAG_ENABLED : 0) |
@@ -222,14 +252,15 @@ static void load_defaults(void)
     }
 }
 
-/* EEPROM: magic:u16 | arm_config_t | crc16 over the config. */
+/* EEPROM: magic:u16 | arm_config_t | crc16 over the config. An image that fails CONFIG's checks
+ * (e.g. written by an older firmware with watchdog 0 = off) is ignored: compiled-in defaults. */
 static void load_eeprom(void)
 {
     arm_config_t c;
     uint16_t magic = eeprom_read_word((const uint16_t *)0);
     eeprom_read_block(&c, (const void *)2, sizeof c);
     uint16_t crc = eeprom_read_word((const uint16_t *)(2 + sizeof c));
-    if (magic == EE_MAGIC && c.n == N_JOINTS && crc16((const uint8_t *)&c, sizeof c) == crc) {
+    if (magic == EE_MAGIC && crc16((const uint8_t *)&c, sizeof c) == crc && proto_check_config(&c, N_JOINTS) == 0) {
         cfg = c;
         g_config_eeprom = 1;
     }
@@ -269,7 +300,7 @@ static void handle(const proto_frame_t *f)
     }
     n_rx_ok++;
     cli();
-    g_silent_ms = 0;
+    g_silent_frames = 0;
     sei();
     switch (f->type) {
     case MSG_HELLO:
@@ -278,7 +309,7 @@ static void handle(const proto_frame_t *f)
     case MSG_PING:
         send_state(f->seq, 0, 0);
         return;
-    case MSG_ENABLE: {
+    case MSG_ENABLE: { /* released or enabled alike: the pose becomes the target (slewed to) */
         if (g_estop) { send_error(f->seq, ERR_ESTOP_LATCHED, f->type); return; }
         if (g_wd_tripped) { send_error(f->seq, ERR_WATCHDOG_TRIPPED, f->type); return; }
         uint8_t flags = clamp_joints(q);
@@ -313,7 +344,7 @@ static void handle(const proto_frame_t *f)
         g_held = 0; /* targets equal the held setpoints, so the arm keeps still */
         g_wd_tripped = 0;
         cli();
-        g_silent_ms = 0;
+        g_silent_frames = 0;
         sei();
         send_state(f->seq, 0, 0);
         return;
@@ -322,7 +353,8 @@ static void handle(const proto_frame_t *f)
         if (g_enabled || g_enable_pending) { send_error(f->seq, ERR_NOT_RELEASED, f->type); return; }
         uint8_t err = proto_unpack_config(f->payload, f->len, N_JOINTS, &c);
         if (err) { send_error(f->seq, err, f->type); return; }
-        cfg = c;
+        cfg = c; /* setpoints stay: released, so nothing moves; ENABLE starts from them */
+        g_wd_frames = proto_watchdog_frames(cfg.watchdog_timeout_ms);
         save_eeprom();
         g_config_eeprom = 1;
         send_info(f->seq);
@@ -341,7 +373,8 @@ int main(void)
     wdt_disable();
     load_defaults();
     load_eeprom();
-    for (uint8_t i = 0; i < N_JOINTS; i++) g_setpoint[i] = g_target[i] = cfg.joint[i].home;
+    g_wd_frames = proto_watchdog_frames(cfg.watchdog_timeout_ms);
+    restore_setpoints();
 
     /* INT0/INT1 stay disabled; edge mode only stops simavr from polling their low-level trigger on
      * PD2/PD3 (servo pins) every cycle, which would make the emulator ~10x slower. */
@@ -368,6 +401,7 @@ int main(void)
     for (;;) {
         wdt_reset();
         while (ring_tail != ring_head) {
+            wdt_reset(); /* a continuous stream of bytes keeps this loop busy: it is progress, not a hang */
             uint8_t b = ring[ring_tail];
             ring_tail = (uint8_t)((ring_tail + 1) & (RING_SIZE - 1));
             int8_t r = proto_rx_byte(&rx, b, &frame);

@@ -148,20 +148,39 @@ uint8_t proto_pack_info(const arm_config_t *c, uint8_t flags, uint8_t *out)
     *p++ = FW_VERSION_PATCH;
     *p++ = c->n;
     *p++ = flags;
-    p = put16(p, 20000);
+    p = put16(p, FRAME_PERIOD_MS * 1000u);
     p = put16(p, c->watchdog_timeout_ms);
     *p++ = c->watchdog_action;
     for (uint8_t i = 0; i < c->n; i++) p = put_joint(p, &c->joint[i]);
     return (uint8_t)(p - out);
 }
 
+uint8_t proto_check_config(const arm_config_t *c, uint8_t n_joints)
+{
+    if (c->n != n_joints || n_joints > PROTO_MAX_JOINTS || c->watchdog_action > WATCHDOG_RELEASE)
+        return ERR_BAD_CONFIG;
+    if (c->watchdog_timeout_ms < WATCHDOG_MIN_MS || c->watchdog_timeout_ms > WATCHDOG_MAX_MS) return ERR_BAD_CONFIG;
+    for (uint8_t i = 0; i < c->n; i++) {
+        const joint_config_t *j = &c->joint[i];
+        if (j->lower < -31416 || j->upper > 31416 || j->lower >= j->upper) return ERR_BAD_CONFIG;
+        if (j->home < j->lower || j->home > j->upper || j->max_step == 0) return ERR_BAD_CONFIG;
+        if (j->pulse_zero < 1000 || j->pulse_zero > 5000) return ERR_BAD_CONFIG;
+    }
+    return 0;
+}
+
+uint16_t proto_watchdog_frames(uint16_t timeout_ms)
+{
+    return (uint16_t)((timeout_ms + (FRAME_PERIOD_MS - 1)) / FRAME_PERIOD_MS);
+}
+
 uint8_t proto_unpack_config(const uint8_t *p, uint8_t len, uint8_t n_joints, arm_config_t *c)
 {
-    if (len < 4 || p[3] != n_joints || len != 4 + PROTO_JOINT_BYTES * n_joints) return ERR_BAD_CONFIG;
+    if (len < 4 || p[3] != n_joints || n_joints > PROTO_MAX_JOINTS || len != 4 + PROTO_JOINT_BYTES * n_joints)
+        return ERR_BAD_CONFIG;
     c->watchdog_timeout_ms = get16(p);
     c->watchdog_action = p[2];
     c->n = p[3];
-    if (c->watchdog_action > WATCHDOG_RELEASE) return ERR_BAD_CONFIG;
     p += 4;
     for (uint8_t i = 0; i < c->n; i++, p += PROTO_JOINT_BYTES) {
         joint_config_t *j = &c->joint[i];
@@ -171,11 +190,8 @@ uint8_t proto_unpack_config(const uint8_t *p, uint8_t len, uint8_t n_joints, arm
         j->max_step = get16(p + 6);
         j->pulse_zero = get16(p + 8);
         j->gain_q16 = (int32_t)get32(p + 10);
-        if (j->lower < -31416 || j->upper > 31416 || j->lower >= j->upper) return ERR_BAD_CONFIG;
-        if (j->home < j->lower || j->home > j->upper || j->max_step == 0) return ERR_BAD_CONFIG;
-        if (j->pulse_zero < 1000 || j->pulse_zero > 5000) return ERR_BAD_CONFIG;
     }
-    return 0;
+    return proto_check_config(c, n_joints);
 }
 
 uint8_t proto_unpack_joints(const uint8_t *p, uint8_t len, uint8_t n, int16_t *out)

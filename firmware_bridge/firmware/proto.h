@@ -25,6 +25,11 @@ enum {
     ERR_NOT_RELEASED = 5, ERR_BAD_CONFIG = 6
 };
 enum { WATCHDOG_HOLD = 0, WATCHDOG_RELEASE = 1 };
+/* Valid communication watchdog timeouts (ms). The watchdog is always on: CONFIG outside this range
+ * is refused (BAD_CONFIG). Python twins: protocol.WATCHDOG_MIN_MS / WATCHDOG_MAX_MS (a test checks). */
+#define WATCHDOG_MIN_MS 100
+#define WATCHDOG_MAX_MS 60000
+#define FRAME_PERIOD_MS 20
 
 /* Result of feeding one byte to the receiver. */
 enum { PROTO_NONE = 0, PROTO_FRAME = 1, PROTO_BAD_FRAME = -1, PROTO_BAD_CRC = -2 };
@@ -79,8 +84,13 @@ int8_t proto_rx_byte(proto_rx_t *rx, uint8_t byte, proto_frame_t *frame);
 /* Payload layouts; pack functions return the payload length. */
 uint8_t proto_pack_state(const arm_state_t *s, uint8_t *out);
 uint8_t proto_pack_info(const arm_config_t *c, uint8_t flags, uint8_t *out);
-/* CONFIG payload -> config; returns 0 on success or an ERR_* code. */
+/* CONFIG payload -> config; returns 0 on success or an ERR_* code (proto_check_config's checks). */
 uint8_t proto_unpack_config(const uint8_t *p, uint8_t len, uint8_t n_joints, arm_config_t *c);
+/* 0 if c is a valid configuration for n_joints joints (docs/protocol.md, CONFIG), else ERR_BAD_CONFIG.
+ * The firmware applies it to CONFIG requests and to the EEPROM image at boot. */
+uint8_t proto_check_config(const arm_config_t *c, uint8_t n_joints);
+/* Silent frames after which the watchdog trips: ceil(timeout_ms / 20), 5..3000 for valid timeouts. */
+uint16_t proto_watchdog_frames(uint16_t timeout_ms);
 /* n x i16 payload -> values; returns 0 or ERR_BAD_LENGTH if len != 2 * n. */
 uint8_t proto_unpack_joints(const uint8_t *p, uint8_t len, uint8_t n, int16_t *out);
 

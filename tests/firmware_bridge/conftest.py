@@ -30,11 +30,14 @@ def emulator_build():
     return build()
 
 
+WRITE_TIMEOUT_S = 5.0  # a write that cannot complete (the far end stopped reading) fails, never hangs
+
+
 class Link:
     """A real pyserial connection to an emulator's pty, speaking the project's codec."""
 
     def __init__(self, port: str) -> None:
-        self.ser = serial.Serial(port, 1_000_000, timeout=0.02)
+        self.ser = serial.Serial(port, 1_000_000, timeout=0.02, write_timeout=WRITE_TIMEOUT_S)
         self.dec = p.FrameDecoder()
         self.seq = 0
         self.stray: list[p.Message] = []
@@ -43,8 +46,8 @@ class Link:
         self.ser.close()
 
     def send_raw(self, data: bytes) -> None:
+        """Write ``data`` in one write; raises serial.SerialTimeoutException after WRITE_TIMEOUT_S."""
         self.ser.write(data)
-        self.ser.flush()
 
     def read_messages(self, duration_s: float) -> list[p.Message]:
         """Everything that arrives within ``duration_s``."""

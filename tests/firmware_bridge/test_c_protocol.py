@@ -4,6 +4,7 @@ host gcc into host_probe, against the same vectors as the Python codec."""
 from __future__ import annotations
 
 import random
+import re
 import shutil
 import subprocess
 
@@ -141,3 +142,34 @@ def test_motion_matches_python_fixed_point(probe):
         assert int(got) == fx.pulse_ticks(q, p.JointConfig(0, 0, 0, 0, z, g))
     assert out[600:] == ["15708 1", "0 1", "7 0"]
     assert fx.pulse_ticks(15708, joint) == 5000
+
+
+def test_config_checks_match_the_vectors(probe, vectors):
+    """The C validator (proto_check_config) refuses exactly the CONFIGs the vectors mark BAD_CONFIG:
+    watchdog timeouts outside [WATCHDOG_MIN_MS, WATCHDOG_MAX_MS] among them (0 no longer means off)."""
+    checks = vectors["config_checks"]
+    out = probe([f"config {v['payload_hex']}" for v in checks])
+    for v, got in zip(checks, out):
+        if v["result"] == "ok":
+            assert got.startswith("OK "), v["name"]
+        else:
+            assert got == "ERR 6", v["name"]  # ERR_BAD_CONFIG
+    assert {v["name"] for v in checks if v["result"] == "ok"} >= {"watchdog_100_ms", "watchdog_60000_ms"}
+
+
+def test_watchdog_frames_round_up_to_whole_frames(probe):
+    out = probe([f"wd_frames {ms}" for ms in (100, 101, 120, 500, 59999, 60000)])
+    assert out == ["5", "6", "6", "25", "3000", "3000"]
+
+
+def test_c_header_and_python_agree_on_the_watchdog_range():
+    text = (FIRMWARE_SRC / "proto.h").read_text()
+
+    def define(name: str) -> int:
+        m = re.search(rf"#define {name} (\d+)\b", text)
+        assert m, name
+        return int(m.group(1))
+
+    assert (define("WATCHDOG_MIN_MS"), define("WATCHDOG_MAX_MS")) == (p.WATCHDOG_MIN_MS, p.WATCHDOG_MAX_MS)
+    assert (p.WATCHDOG_MIN_MS, p.WATCHDOG_MAX_MS) == (100, 60000)
+    assert define("FRAME_PERIOD_MS") * 1000 == p.Info().frame_period_us

@@ -198,7 +198,10 @@ def test_config_refused_while_enabled_and_eeprom_survives_restart(emulator_build
         assert (info.watchdog_timeout_ms, info.watchdog_action) == (300, p.WATCHDOG_RELEASE)
         pose = (5000,) + HOME[1:]
         st = link.state(p.Enable(pose_100urad=pose))
-        assert_pulses_match(emu, st.frame + 2, pose, custom)  # negative gain: 5000 -> 1550 - 318 us
+        assert st.setpoints_100urad == HOME  # from where the servos are (home after boot) ...
+        st = keep_alive(link, 0.5)  # ... slewing at the new max_step, 300 per frame
+        assert st.setpoints_100urad == pose
+        assert_pulses_match(emu, st.frame - 1, pose, custom)  # negative gain: 5000 -> 1550 - 318 us
         link.close()
 
 
@@ -210,6 +213,7 @@ def test_two_emulators_side_by_side(emulator_build):
         lb.hello()
         la.state(p.Enable(pose_100urad=(1000,) + HOME[1:]))
         lb.state(p.Enable(pose_100urad=(-1000,) + HOME[1:]))
+        time.sleep(0.1)  # 2 frames of slewing from home
         for _ in range(5):
             sa, sb = la.state(), lb.state()
             assert sa.setpoints_100urad[0] == 1000 and sb.setpoints_100urad[0] == -1000

@@ -111,3 +111,17 @@ def test_default_calibration_maps_half_pi_to_500_and_2500_us():
     for q_100urad in range(-15708, 15709, 997):
         expected_us = 1500 + q_100urad * 1e-4 * 2000 / math.pi
         assert abs(fx.pulse_us(q_100urad, joint) - expected_us) <= 0.5
+
+
+def test_config_check_vectors_follow_the_watchdog_range(vectors):
+    """The vectors' verdicts on watchdog timeouts are the documented range, WATCHDOG_MIN_MS..MAX_MS."""
+    assert vectors["watchdog_range_ms"] == [p.WATCHDOG_MIN_MS, p.WATCHDOG_MAX_MS] == [100, 60000]
+    seen = set()
+    for v in vectors["config_checks"]:
+        msg = p.Config.from_payload(0, bytes.fromhex(v["payload_hex"]))
+        assert isinstance(msg, p.Config) and msg.payload().hex() == v["payload_hex"]
+        if v["name"].startswith("watchdog_") and v["name"].endswith("_ms"):
+            inside = p.WATCHDOG_MIN_MS <= msg.watchdog_timeout_ms <= p.WATCHDOG_MAX_MS
+            assert v["result"] == ("ok" if inside else "BAD_CONFIG"), v["name"]
+            seen.add(inside)
+    assert seen == {True, False}
