@@ -163,3 +163,23 @@ def test_check_writable_tries_for_real_and_changes_nothing(tmp_path):
     ]:
         with pytest.raises(ValueError, match=why):
             cal.check_writable(bad)
+
+
+def test_firmware_settings_that_cannot_work_are_each_named():
+    """What HardwareArm.connect refuses (ArmConfigInvalid) and `robokit arm` warns about, from an INFO."""
+    import dataclasses
+
+    from robokit.firmware_bridge import protocol as pr
+
+    joints = list(default_joint_configs(SPEC))
+    good = pr.Info(joints=tuple(joints), watchdog_timeout_ms=500)
+    assert cal.firmware_settings_problems(good, SPEC, 0.04) == []
+    joints[2] = dataclasses.replace(joints[2], gain_q16=0)  # the firmware accepts this CONFIG today
+    joints[4] = dataclasses.replace(joints[4], pulse_zero_ticks=999)
+    bad = pr.Info(joints=tuple(joints), watchdog_timeout_ms=110)
+    problems = cal.firmware_settings_problems(bad, SPEC, 0.04)
+    assert len(problems) == 3
+    assert "watchdog timeout 110 ms is shorter than 3 control periods" in problems[0]
+    assert problems[1].startswith("elbow: 0 us per rad is not a servo's slope")
+    assert problems[2].startswith("wrist_roll: zero pulse width 499.5 us is outside")
+    assert cal.firmware_settings_problems(bad, SPEC, 0.01)[0] == problems[1]  # 100 Hz: 110 ms is enough
