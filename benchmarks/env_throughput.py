@@ -21,9 +21,9 @@ from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
-import pybullet as p
 
 import robokit.envs  # noqa: F401
+from robokit.bullet_client import p
 from robokit.envs.bullet import Bullet
 from robokit.kinematics import joint_index_map
 from robokit.robots import get_robot

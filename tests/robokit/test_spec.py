@@ -1,9 +1,9 @@
 import dataclasses
 
 import numpy as np
-import pybullet as p
 import pytest
 
+from robokit.bullet_client import p
 from robokit.kinematics import joint_index_map
 from robokit.robots import get_robot, list_robots
 

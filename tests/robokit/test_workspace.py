@@ -3,10 +3,10 @@ are refused with the workspace in the message."""
 
 import gymnasium as gym
 import numpy as np
-import pybullet as p
 import pytest
 
 import robokit.envs  # noqa: F401
+from robokit.bullet_client import p
 from robokit.kinematics import Kinematics, link_index
 from robokit.robots import GoalOutsideWorkspace, get_robot
 
