@@ -31,9 +31,7 @@ PULSE_MIN_US = PULSE_MIN_TICKS * TICK_US  # 500 us
 PULSE_MAX_US = PULSE_MAX_TICKS * TICK_US  # 2500 us
 US_PER_RAD_MIN = 100.0
 US_PER_RAD_MAX = 4000.0
-# the firmware's range; protocol.py defines it once the firmware enforces it too
-WATCHDOG_MIN_MS: int = getattr(pr, "WATCHDOG_MIN_MS", 100)
-WATCHDOG_MAX_MS: int = getattr(pr, "WATCHDOG_MAX_MS", 60000)
+WATCHDOG_MIN_MS, WATCHDOG_MAX_MS = pr.WATCHDOG_MIN_MS, pr.WATCHDOG_MAX_MS  # the firmware enforces it too
 WATCHDOG_MIN_PERIODS = 3
 
 
