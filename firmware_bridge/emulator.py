@@ -270,6 +270,15 @@ class Emulator:
         """The last ``lines`` lines the emulator wrote to stderr ('' if none)."""
         return "".join(list(self._stderr)[-lines:]).rstrip()
 
+    def reset_mcu(self) -> None:
+        """Reset the simulated MCU as its reset pin would (a real Uno resets when the port's DTR
+        toggles): the firmware reboots released; SRAM and EEPROM are kept. Raises EmulatorError if
+        the emulator is not running."""
+        if not self.running:
+            raise EmulatorError("the emulator is not running")
+        assert self._proc is not None
+        self._proc.send_signal(signal.SIGUSR1)
+
     @property
     def pid(self) -> int | None:
         return self._proc.pid if self._proc is not None else None

@@ -10,7 +10,9 @@
  *                                         did not read, MCU resets the bridge survived
  *                                         (late_pct: share of 1 ms checks more than 1 ms behind)
  * The firmware writes its frame counter (low 24 bits) to GPIOR0..2 at each frame start; the write of
- * GPIOR2 closes the previous frame's PULSE line. Stops on SIGINT/SIGTERM, saving the EEPROM image. */
+ * GPIOR2 closes the previous frame's PULSE line. Stops on SIGINT/SIGTERM, saving the EEPROM image.
+ * SIGUSR1 resets the MCU as its reset pin would (a real Uno resets when DTR toggles): registers and
+ * peripherals reset, SRAM and EEPROM kept. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <signal.h>
@@ -36,7 +38,7 @@
 #define PTY_POLL_US 100           /* the pty bridge moves bytes every 100 simulated us */
 #define BOOT_MS 10                /* run the firmware this long (UART set up) before printing PORT */
 
-static volatile sig_atomic_t g_stop;
+static volatile sig_atomic_t g_stop, g_reset;
 static avr_t *g_avr;
 static int g_pulses;
 static uint32_t g_frame_lo;       /* last 24-bit marker */
@@ -45,7 +47,11 @@ static int g_have_frame;
 static avr_cycle_count_t g_rise[N_SERVOS];
 static double g_width_us[N_SERVOS];
 
-static void on_signal(int sig) { (void)sig; g_stop = 1; }
+static void on_signal(int sig)
+{
+    if (sig == SIGUSR1) g_reset = 1;
+    else g_stop = 1;
+}
 
 static double now_s(void)
 {
@@ -180,6 +186,14 @@ int main(int argc, char **argv)
                                 (void *)(intptr_t)i);
     avr_register_io_write(avr, ADDR_GPIOR2, on_frame_marker, NULL);
 
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+    sigaction(SIGUSR1, &sa, NULL);
+
     static pty_bridge_t pty;
     if (pty_bridge_open(&pty, avr, '0', PTY_POLL_US) < 0) {
         fprintf(stderr, "emulator: cannot open a pseudo-terminal: %s\n", strerror(errno));
@@ -196,13 +210,6 @@ int main(int argc, char **argv)
     printf("PORT %s\n", pty.path);
     fflush(stdout);
 
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGHUP, &sa, NULL);
-
     uint8_t ee_saved[EEPROM_SIZE], ee_now[EEPROM_SIZE];
     if (eeprom) eeprom_get(avr, ee_saved);
     const avr_cycle_count_t check_cycles = freq / 1000; /* pace every simulated ms */
@@ -211,6 +218,10 @@ int main(int argc, char **argv)
     unsigned long long checks = 0, late = 0; /* paced checks, and those more than 1 ms behind */
     int rc = 0;
     while (!g_stop) {
+        if (g_reset) {
+            g_reset = 0;
+            avr_reset(avr);
+        }
         int st = avr_run(avr);
         pty_bridge_check(&pty);
         if (st == cpu_Done || st == cpu_Crashed) {
