@@ -3,18 +3,37 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
+from robokit.policies.cli_args import SEED_MAX, OneLineParser, fraction, int_in
+
+PROG = "robokit train"
+MAX_ENVS = 64
+# options the run's config.yaml fixes: on --resume they would be ignored, so they are refused
+FIXED_ON_RESUME = {
+    "seed": "--seed",
+    "n_envs": "--n-envs",
+    "eval_every": "--eval-every",
+    "eval_episodes": "--eval-episodes",
+    "checkpoint_every": "--checkpoint-every",
+    "stop_success": "--stop-success",
+}
+
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="robokit train",
+    p = OneLineParser(
+        prog=PROG,
         description="Train a policy on a robokit env with Stable-Baselines3 (SAC/TD3 + HER, or PPO). "
         "Per-env defaults live in robokit/policies/config.py. Writes RUN/policy.safetensors, "
-        "RUN/checkpoints/, RUN/tb/ (TensorBoard), RUN/config.yaml and RUN/evals.jsonl.",
+        "RUN/checkpoints/, RUN/tb/ (TensorBoard), RUN/config.yaml and RUN/evals.jsonl. A usage error "
+        "(exit code 2) writes nothing.",
         epilog="examples:\n  robokit train robokit/ServoArmReach-v0 --out runs/reach\n"
-        "  robokit train robokit/ServoArmReach-v0 --out runs/reach --resume   # after Ctrl-C or a crash",
+        "  robokit train robokit/ServoArmReach-v0 --out runs/reach --resume   # after Ctrl-C or a crash\n"
+        "  robokit train robokit/ServoArmReach-v0 --out runs/reach --resume --steps 20000   # train on\n\n"
+        "With --resume the run's config.yaml fixes the settings: only --steps, --device and --no-progress\n"
+        "may be given. A run that already did its steps (or stopped solved) has nothing to do: exit 0.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("env_id", help="environment id, e.g. robokit/ServoArmReach-v0 (see `robokit envs`)")
@@ -28,67 +47,147 @@ def build_parser() -> argparse.ArgumentParser:
         help="continue from the run's last checkpoint (the run must have one, and the same env)",
     )
     p.add_argument(
-        "--steps", type=int, help="total env steps over all envs (default: per env; with --resume: the run's)"
+        "--steps",
+        type=int_in(1),
+        help="total env steps over all envs, >= 1 (default: per env; with --resume: the run's)",
     )
-    p.add_argument("--seed", type=int, help="random seed (default: 0)")
-    p.add_argument("--n-envs", type=int, help="parallel envs, one process each (default: per algo)")
-    p.add_argument("--device", default=None, help="torch device (default: cpu)")
-    p.add_argument("--eval-every", type=int, help="env steps between evaluations (default: 500)")
-    p.add_argument("--eval-episodes", type=int, help="episodes per evaluation (default: 50)")
-    p.add_argument("--checkpoint-every", type=int, help="env steps between checkpoints (default: 2000)")
+    p.add_argument("--seed", type=int_in(0, SEED_MAX), help="random seed (default: 0)")
+    p.add_argument(
+        "--n-envs",
+        type=int_in(1, MAX_ENVS),
+        help=f"parallel envs, one process each, 1-{MAX_ENVS} (default: per algo)",
+    )
+    p.add_argument(
+        "--device",
+        default=None,
+        help="torch device: cpu, cuda, cuda:N, mps or auto (default: cpu; with --resume: the run's); "
+        "a device this torch does not have is refused",
+    )
+    p.add_argument("--eval-every", type=int_in(1), help="env steps between evaluations (default: 500)")
+    p.add_argument("--eval-episodes", type=int_in(1), help="episodes per evaluation (default: 50)")
+    p.add_argument("--checkpoint-every", type=int_in(1), help="env steps between checkpoints (default: 2000)")
     p.add_argument(
         "--stop-success",
-        type=float,
-        help="stop when evaluations reach this success rate (default 0.96, twice in a row)",
+        type=fraction,
+        help="stop when evaluations reach this success rate, in (0, 1] (default 0.96, twice in a row)",
     )
     p.add_argument("--no-stop", action="store_true", help="run all --steps, no early stop")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     return p
 
 
+def out_problem(out: str) -> str | None:
+    """Why ``--out`` cannot be a run folder (a file, under a file, not writable), or None."""
+    if not out.strip():
+        return "--out must name a folder"
+    run = Path(out)
+    if run.exists():
+        if not run.is_dir():
+            return f"--out {out} is a file; a run is a folder (choose another --out)"
+        if not os.access(run, os.W_OK | os.X_OK):
+            return f"--out {out}: no permission to write in this folder"
+        return None
+    parent = run.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        return f"--out {out}: {parent} is a file, so the run folder cannot be created there"
+    if not os.access(parent, os.W_OK | os.X_OK):
+        return f"--out {out}: no permission to create folders in {parent}"
+    return None
+
+
+def args_problem(args: argparse.Namespace) -> str | None:
+    """A usage problem the parser cannot see (contradictions, --out, options --resume ignores), or None."""
+    if args.no_stop and args.stop_success is not None:
+        return "--stop-success and --no-stop contradict each other; give one"
+    if problem := out_problem(args.out):
+        return problem
+    if args.resume:
+        given = [flag for name, flag in FIXED_ON_RESUME.items() if getattr(args, name) is not None]
+        given += ["--no-stop"] if args.no_stop else []
+        if given:
+            return (
+                f"{', '.join(given)} cannot change a run on --resume: {args.out}/config.yaml fixes "
+                f"{'them' if len(given) > 1 else 'it'}; drop {'them' if len(given) > 1 else 'it'}, or start a new --out"
+            )
+    if args.device is not None:
+        from robokit.policies.cli_args import resolve_device
+
+        try:
+            resolve_device(args.device)
+        except ValueError as exc:
+            return str(exc)
+    return None
+
+
 def main(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
+    if problem := args_problem(args):
+        print(f"{PROG}: {problem}", file=sys.stderr)
+        return 2
     from robokit.envs.cli import unknown_env_message
 
     if msg := unknown_env_message(args.env_id):  # before anything is written or SB3 is imported
-        print(f"robokit train: {msg}", file=sys.stderr)
+        print(f"{PROG}: {msg}", file=sys.stderr)
         return 2
-    from robokit.policies.config import TrainConfig, default_config
-    from robokit.policies.training import ResumeError, RunExistsError, train
-
-    saved = Path(args.out) / "config.yaml"
-    if args.resume and args.algo and saved.is_file() and TrainConfig.load_yaml(saved).algo != args.algo:
-        print(
-            f"robokit train: {args.out} was trained with {TrainConfig.load_yaml(saved).algo}, not {args.algo}; "
-            "drop --algo to resume it, or choose another --out",
-            file=sys.stderr,
-        )
-        return 2
-    config = default_config(
-        args.env_id,
-        args.algo or "td3",
-        out=args.out,
-        steps=args.steps,
-        seed=args.seed,
-        n_envs=args.n_envs,
-        device=args.device,
-        eval_every=args.eval_every,
-        eval_episodes=args.eval_episodes,
-        checkpoint_every=args.checkpoint_every,
-        stop_success_rate=args.stop_success,
-        progress=not args.no_progress,
+    from robokit.policies.config import default_config
+    from robokit.policies.training import (
+        POLICY_FILE,
+        ResumeError,
+        RunExistsError,
+        TrainConfigError,
+        nothing_to_do,
+        saved_config,
+        train,
     )
-    if args.no_stop:
-        config.stop_success_rate = None
-    if args.resume and args.steps is None and saved.is_file():  # keep the run's own step budget
-        config.steps = TrainConfig.load_yaml(saved).steps
+
+    run = Path(args.out)
+    steps, device = args.steps, args.device
     try:
+        if args.resume and (run / "config.yaml").is_file():
+            saved = saved_config(run)
+            if args.algo and saved.algo != args.algo:
+                print(
+                    f"{PROG}: {args.out} was trained with {saved.algo}, not {args.algo}; "
+                    "drop --algo to resume it, or choose another --out",
+                    file=sys.stderr,
+                )
+                return 2
+            steps, device = steps or saved.steps, device or saved.device  # the run's own, unless given
+            same_env = saved.env_id == args.env_id  # another env: train() refuses it below
+            if same_env and (msg := nothing_to_do(run, steps)) and (run / POLICY_FILE).is_file():
+                print(f"nothing to do: {msg}")
+                print(f"policy: {run / POLICY_FILE} (unchanged)")
+                return 0
+        config = default_config(
+            args.env_id,
+            args.algo or "td3",
+            out=args.out,
+            steps=steps,
+            seed=args.seed,
+            n_envs=args.n_envs,
+            device=device,
+            eval_every=args.eval_every,
+            eval_episodes=args.eval_episodes,
+            checkpoint_every=args.checkpoint_every,
+            stop_success_rate=args.stop_success,
+            progress=not args.no_progress,
+        )
+        if args.no_stop:
+            config.stop_success_rate = None
         path = train(config, resume=args.resume)
-    except (RunExistsError, ResumeError) as exc:
-        print(f"robokit train: {exc}", file=sys.stderr)
+    except (RunExistsError, ResumeError, TrainConfigError) as exc:
+        print(f"{PROG}: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print(f"\ninterrupted: checkpoint written; continue with --resume --out {args.out}", file=sys.stderr)
+        from robokit.console import is_terminal
+
+        end_bar = "\n" if is_terminal(sys.stderr) else ""  # a tqdm bar may still be open on the terminal
+        print(
+            f"{end_bar}interrupted: checkpoint written; continue with --resume --out {args.out}",
+            file=sys.stderr,
+        )
         return 130
     from robokit.policies.plots import read_evals
 

@@ -30,11 +30,13 @@ from stable_baselines3.common.utils import set_random_seed
 from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecMonitor, VecNormalize
 
 import robokit.envs  # noqa: F401  (registers the ids)
+from robokit.console import progress_bar
+from robokit.policies.cli_args import SEED_MAX, resolve_device
 from robokit.policies.config import TrainConfig
 from robokit.policies.evaluation import aggregate, run_episode
 from robokit.policies.export import policy_from_sb3
 from robokit.policies.plots import EVALS_FILE
-from robokit.policies.policy_file import Policy
+from robokit.policies.policy_file import Policy, write_atomic
 
 ALGO_CLASSES = {"sac": SAC, "td3": TD3, "ppo": PPO}
 POLICY_FILE = "policy.safetensors"
@@ -46,6 +48,33 @@ class RunExistsError(FileExistsError):
 
 class ResumeError(ValueError):
     """``resume`` was asked for, but the run has no checkpoint or was trained on another env."""
+
+
+class TrainConfigError(ValueError):
+    """A setting training cannot run with (a count below 1, a device this torch does not have, ...)."""
+
+
+def check_config(config: TrainConfig) -> TrainConfig:
+    """Raise TrainConfigError unless training can run with ``config``; returns it with the device resolved
+    (``auto`` -> cuda or cpu). Nothing is written."""
+    positive = ("steps", "n_envs", "eval_every", "eval_episodes", "checkpoint_every", "keep_checkpoints")
+    for name in positive:
+        value = getattr(config, name)
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise TrainConfigError(f"{name} must be a whole number of at least 1, not {value!r}")
+    rate = config.stop_success_rate
+    if rate is not None and not (isinstance(rate, (int, float)) and 0.0 < rate <= 1.0):
+        raise TrainConfigError(f"stop_success_rate must be in (0, 1] or None, not {rate!r}")
+    if not isinstance(config.seed, int) or not 0 <= config.seed <= SEED_MAX:
+        raise TrainConfigError(f"seed must be a whole number in [0, {SEED_MAX}], not {config.seed!r}")
+    run = Path(config.out)
+    if run.exists() and not run.is_dir():
+        raise TrainConfigError(f"{run} is a file; the run folder (--out) must be a folder")
+    try:
+        device = resolve_device(config.device)
+    except ValueError as exc:
+        raise TrainConfigError(str(exc)) from None
+    return TrainConfig.from_dict({**config.to_dict(), "device": device})
 
 
 def make_vec_env(config: TrainConfig) -> VecMonitor:
@@ -119,11 +148,11 @@ def save_checkpoint(run: Path, model: Any, venv: VecNormalize | None, state: dic
         model.save_replay_buffer(tmp / "replay_buffer.pkl")
     if venv is not None:
         venv.save(str(tmp / "vecnormalize.pkl"))
-    (tmp / "state.json").write_text(json.dumps(state))
+    write_atomic(tmp / "state.json", json.dumps(state).encode())
     final = ckpts / name
     shutil.rmtree(final, ignore_errors=True)
     os.replace(tmp, final)
-    _write_atomic(ckpts / "latest", name)
+    write_atomic(ckpts / "latest", name.encode())
     for old in sorted(p for p in ckpts.glob("step-*") if p.is_dir())[:-keep]:
         shutil.rmtree(old, ignore_errors=True)
     return final
@@ -139,10 +168,47 @@ def latest_checkpoint(run: Path) -> Path | None:
     return done[-1] if done else None
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+def saved_config(run: Path) -> TrainConfig:
+    """The run's config.yaml. Raises ResumeError if it cannot be read."""
+    try:
+        return TrainConfig.load_yaml(run / "config.yaml")
+    except Exception as exc:  # YAML syntax, not a mapping, unknown keys, wrong types
+        text = " ".join(str(exc).split())[:200]
+        raise ResumeError(f"{run / 'config.yaml'} cannot be read ({type(exc).__name__}: {text})") from None
+
+
+def checkpoint_state(ckpt: Path) -> dict[str, Any]:
+    """A checkpoint's state.json ({"steps": int, "train_time_s": float, ...}). Raises ResumeError."""
+    try:
+        state = json.loads((ckpt / "state.json").read_text())
+        if not isinstance(state.get("steps"), int) or state["steps"] < 0:
+            raise ValueError("no whole number of steps")
+        state["train_time_s"] = float(state.get("train_time_s", 0.0))
+        return state
+    except (OSError, ValueError, TypeError, AttributeError) as exc:
+        raise ResumeError(
+            f"{ckpt / 'state.json'} cannot be read ({exc}); the checkpoint is damaged"
+        ) from None
+
+
+def nothing_to_do(run: Path, steps: int) -> str | None:
+    """Why resuming ``run`` to ``steps`` total env steps would change nothing, or None: its last checkpoint
+    is already at ``steps`` or beyond, or it stopped early with the task solved and ``steps`` is its own
+    budget (a larger ``steps`` continues it)."""
+    ckpt = latest_checkpoint(run)
+    if ckpt is None:
+        return None
+    state = checkpoint_state(ckpt)
+    done = state["steps"]
+    if done >= steps:
+        return f"{run} has already trained {done} steps (asked: {steps}); pass a larger --steps to train on"
+    budget = saved_config(run).steps if (run / "config.yaml").is_file() else None
+    if state.get("solved") and steps == budget:
+        return (
+            f"{run} stopped at {done} steps with the task solved (its evaluations reached the stop rate); "
+            "pass a larger --steps to train on"
+        )
+    return None
 
 
 # ---- the callback: progress bar, periodic evaluation, checkpoints, early stop ---------------------------
@@ -162,16 +228,13 @@ class RunCallback(BaseCallback):
         self.solved = False
 
     def _on_training_start(self) -> None:
-        from tqdm import tqdm
-
-        self.bar = tqdm(
-            total=self.config.steps,
-            initial=self.num_timesteps,
+        # a tqdm bar on a terminal; plain lines (no \r) every 10 s into a pipe or a log file
+        self.bar = progress_bar(
+            self.config.steps,
+            self.config.env_id.split("/")[-1],
             unit="step",
-            desc=self.config.env_id.split("/")[-1],
-            disable=not self.config.progress,
-            dynamic_ncols=True,
-            mininterval=0.5,
+            enabled=self.config.progress,
+            initial=self.num_timesteps,
         )
         self.t_mark = time.perf_counter()
 
@@ -258,25 +321,38 @@ def train(config: TrainConfig, resume: bool = False) -> Path:
     """Train (or resume) the run in ``config.out``; returns the path of the exported policy file.
 
     Ctrl-C writes a checkpoint (and the policy so far) before re-raising KeyboardInterrupt. Refused before
-    anything is written: an unknown env id, a run that exists without ``resume`` (RunExistsError), and with
-    ``resume`` a run without a checkpoint or saved with another env id (ResumeError).
+    anything is written: an unknown env id, settings training cannot run with (TrainConfigError), a run
+    that exists without ``resume`` (RunExistsError), and with ``resume`` a run without a checkpoint or
+    saved with another env id (ResumeError). With ``resume``, ``config`` gives only ``steps``, ``progress``
+    and ``device``: the rest comes from the run's config.yaml. A resume with nothing to do (see
+    ``nothing_to_do``) returns the run's policy file untouched.
     """
     run = Path(config.out)
     gym.spec(config.env_id)  # an unknown id raises here, before the run folder is touched
+    config = check_config(config)
     ckpt = latest_checkpoint(run) if resume else None
     if resume and ckpt is None:
         what = "has no checkpoint" if run.is_dir() else "does not exist: no checkpoint"
         raise ResumeError(f"{run} {what} to resume from; drop --resume to start a new run")
     if resume and (run / "config.yaml").is_file():
-        saved = TrainConfig.load_yaml(run / "config.yaml")
+        saved = saved_config(run)
         if saved.env_id != config.env_id:
             raise ResumeError(
                 f"{run} was trained on {saved.env_id}, not {config.env_id}; "
                 f"resume with {saved.env_id}, or choose another --out for {config.env_id}"
             )
-        config = TrainConfig.from_dict(
-            {**saved.to_dict(), "steps": config.steps, "progress": config.progress}
+        config = check_config(
+            TrainConfig.from_dict(
+                {
+                    **saved.to_dict(),
+                    "steps": config.steps,
+                    "progress": config.progress,
+                    "device": config.device,
+                }
+            )
         )
+    if resume and nothing_to_do(run, config.steps) and (run / POLICY_FILE).is_file():
+        return run / POLICY_FILE
     elif not resume and (latest_checkpoint(run) or (run / POLICY_FILE).exists()):
         raise RunExistsError(
             f"{run} already holds a run; pass --resume to continue it, or choose another --out"
@@ -295,7 +371,9 @@ def train(config: TrainConfig, resume: bool = False) -> Path:
             venv_norm = VecNormalize(venv, norm_obs=True, norm_reward=False, clip_obs=config.clip_obs)
         venv = venv_norm
     if ckpt is not None:
-        state = json.loads((ckpt / "state.json").read_text())
+        state = checkpoint_state(ckpt)
+        if state.pop("solved", False):  # asked for more steps: early stop needs fresh evaluations
+            state["streak"] = 0
         model = ALGO_CLASSES[config.algo].load(ckpt / "model.zip", env=venv, device=config.device)
         if (ckpt / "replay_buffer.pkl").is_file():
             with warnings.catch_warnings():
@@ -317,6 +395,7 @@ def train(config: TrainConfig, resume: bool = False) -> Path:
                 reset_num_timesteps=ckpt is None,
                 tb_log_name="run",
             )
+        state["solved"] = callback.solved
         callback.checkpoint()  # so ``--resume --steps MORE`` continues from the end
     except KeyboardInterrupt:
         callback.checkpoint()
@@ -335,4 +414,4 @@ def _truncate_evals(run: Path, steps: int) -> None:
     path = run / EVALS_FILE
     if path.is_file():
         rows = [r for r in path.read_text().splitlines() if r.strip() and json.loads(r)["steps"] <= steps]
-        _write_atomic(path, "".join(r + "\n" for r in rows))
+        write_atomic(path, "".join(r + "\n" for r in rows).encode())
