@@ -1,7 +1,6 @@
 """Deploy validates every outside input before the arm is touched, and nothing from a policy file widens
 the robot's own safety envelope (issue 9 items 1, 2, 5)."""
 
-import copy
 import json
 
 import numpy as np
@@ -22,10 +21,19 @@ LOW_GOAL = np.array([0.20, 0.0, 0.015])  # reachable, just above the servo arm's
 
 
 def _policy_with(tmp_path, name: str, **spec_changes) -> str:
-    """The scripted reach policy saved with spec fields replaced (a crafted, validly signed file)."""
+    """The scripted reach policy written with spec fields replaced and a matching digest: a crafted file,
+    as an outside program would write it (robokit's own save refuses specs it would not load)."""
+    from safetensors.torch import save_file
+
+    from robokit.policies.policy_file import METADATA_KEY, content_digest
+
     policy = scripted_policy()
-    policy.spec = {**copy.deepcopy(policy.spec), **spec_changes}
-    return str(policy.save(tmp_path / f"{name}.safetensors"))
+    tensors = policy.weight_tensors()
+    spec = {**json.loads(json.dumps(policy.spec)), **spec_changes, "format_version": 1}
+    spec["sha256"] = content_digest(spec, tensors)
+    path = tmp_path / f"{name}.safetensors"
+    save_file(tensors, str(path), metadata={METADATA_KEY: json.dumps(spec)})
+    return str(path)
 
 
 def _widening(tmp_path) -> str:
