@@ -35,6 +35,7 @@ _HERE = Path(__file__).resolve().parent
 FIRMWARE_SRC = _HERE / "firmware"
 EMULATOR_SRC = _HERE / "emulator"
 SIMAVR_HEADER = Path("/usr/include/simavr/sim_avr.h")
+BUILD_TIMEOUT_S = 300.0  # one make run (firmware or emulator); a build takes a few seconds
 
 
 class EmulatorError(RuntimeError):
@@ -77,7 +78,15 @@ class Build:
 
 
 def _make(src: Path, build_dir: Path) -> None:
-    proc = subprocess.run(["make", "-C", str(src), f"BUILD={build_dir}"], capture_output=True, text=True)
+    try:
+        proc = subprocess.run(
+            ["make", "-C", str(src), f"BUILD={build_dir}"],
+            capture_output=True,
+            text=True,
+            timeout=BUILD_TIMEOUT_S,
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise EmulatorError(f"building {src.name} took over {BUILD_TIMEOUT_S:.0f} s") from exc
     if proc.returncode != 0:
         raise EmulatorError(f"building {src.name} failed:\n{proc.stdout}\n{proc.stderr}")
 
@@ -111,7 +120,7 @@ def build(force: bool = False) -> Build:
 def avr_size(elf: Path) -> dict[str, int]:
     """Flash and RAM use of ``elf`` in bytes: flash = text + data, ram = data + bss."""
     out = subprocess.run(
-        ["avr-size", "--format=berkeley", str(elf)], capture_output=True, text=True, check=True
+        ["avr-size", "--format=berkeley", str(elf)], capture_output=True, text=True, check=True, timeout=60
     )
     text, data, bss = (int(v) for v in out.stdout.splitlines()[1].split()[:3])
     return {"text": text, "data": data, "bss": bss, "flash_bytes": text + data, "ram_bytes": data + bss}

@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -24,9 +25,15 @@ def start_emulate(*args: str) -> tuple[subprocess.Popen[str], str]:
         text=True,
     )
     assert proc.stdout is not None
-    line = proc.stdout.readline()
-    assert line.startswith("PORT /dev/"), line
-    return proc, line.split()[1]
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.append(proc.stdout.readline()), daemon=True)
+    reader.start()
+    reader.join(timeout=60.0)  # never hang the suite on a command that prints nothing
+    if not lines:
+        proc.kill()
+        raise AssertionError("robokit emulate printed no PORT line within 60 s")
+    assert lines[0].startswith("PORT /dev/"), lines[0]
+    return proc, lines[0].split()[1]
 
 
 def emulator_child(parent_pid: int) -> int:
