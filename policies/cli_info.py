@@ -69,7 +69,7 @@ def _print_table(title: str, spec: dict[str, Any]) -> None:
 
     t = Table(title=escape(title), show_header=False)
     t.add_column("field", style="bold")
-    t.add_column("value")
+    t.add_column("value", overflow="fold")  # long values (sha256, layout) wrap instead of being cut
     for name, value in _rows(spec):
         t.add_row(name, escape(str(value)))  # spec strings are untrusted: no rich markup from the file
 
