@@ -3,7 +3,7 @@ good file. Each file must either load to a working Policy (finite actions of the
 with a one-line PolicyFileError; never another exception, a hang, or a large allocation. ``robokit info``
 must answer every file with exit code 0 or 2.
 
-Seeded (``random.Random``), no extra dependencies; about 20 s on one shared core.
+Seeded (``random.Random``), no extra dependencies; about 15 s on one shared core.
 """
 
 from __future__ import annotations
@@ -33,6 +33,13 @@ NASTY: list[Any] = [
     "", "x", "[bold]x[/bold]", "[/oops]", [], {}, [-12], [0], [1, 2, 3], [200000, 200000], [4096] * 17,
     [math.nan], [1.5], ["64"], {"a": 1}, {"shape": [-1]}, [[1]],
 ]  # fmt: skip
+
+
+LOAD_ONLY = (
+    "recorded sha256",
+    "holds NaN",
+    "overflow float32",
+)  # found in tensor data, which read_spec skips
 
 
 def _file_bytes(spec: Any, tensors: dict[str, torch.Tensor], digest: bool = True) -> bytes:
@@ -68,11 +75,9 @@ def _check(path: Path, rng: random.Random, counts: Counter) -> None:
         assert "\n" not in msg and msg.startswith(f"{path}: "), msg
         counts["refused"] += 1
         counts["refused: invalid spec" if "invalid spec" in msg else "refused: other"] += 1
-        with pytest.raises(PolicyFileError):  # what load refuses, read_spec never returns as good
-            if "sha256" not in msg and "tensor" not in msg and "weights" not in msg:
+        if not any(m in msg for m in LOAD_ONLY):  # what load refuses, read_spec never returns as good
+            with pytest.raises(PolicyFileError):
                 read_spec(path)
-            else:
-                raise PolicyFileError("weights or digest: only load reads them")
     else:
         counts["loaded"] += 1
         dim = policy.spec["action_dim"]
@@ -214,7 +219,7 @@ def test_fuzzed_policy_files_load_or_are_refused_cleanly(
     good_bytes = scripted_file.read_bytes()
     rss0, t0 = _peak_rss_mb(), time.perf_counter()
     counts: Counter = Counter()
-    for i in range(1500):
+    for i in range(3000):
         kind = ("json", "json-no-digest", "bytes", "random")[i % 4]
         if kind == "json":
             data = _file_bytes(_mutate_json(good_spec, rng), good_tensors)
@@ -233,6 +238,6 @@ def test_fuzzed_policy_files_load_or_are_refused_cleanly(
     elapsed = time.perf_counter() - t0
     print(f"fuzz: {dict(counts)} in {elapsed:.1f} s, peak RSS +{_peak_rss_mb() - rss0:.0f} MB")
     # both outcomes are exercised, and many refusals come from the spec validator (not only the digest)
-    assert counts["loaded"] >= 100 and counts["refused"] >= 500, counts
-    assert counts["refused: invalid spec"] >= 300, counts
+    assert counts["loaded"] >= 200 and counts["refused"] >= 1000, counts
+    assert counts["refused: invalid spec"] >= 600, counts
     assert _peak_rss_mb() - rss0 < 200, "a fuzzed file caused a large allocation"
