@@ -1,14 +1,16 @@
 """Evaluate a policy file: N seeded episodes (in worker processes), eval.json, videos and plots.
 
-Episode i uses seed ``seed + i``; the first ``video_episodes`` are rendered in the workers, written as
-``videos/episode-<i>.mp4`` there, and sent back downscaled for ``videos/grid.mp4``.
+Episode i uses seed ``seed + i`` and runs to the env's time limit (``terminate_on_success=False``):
+success counts from the first success, and from then on how still the arm holds is measured
+(``robokit.policies.holding``). The first ``video_episodes`` are rendered in the workers, written as
+``videos/episode-<i>.mp4`` there (filmed on for at least ``FILM_AFTER_SUCCESS_S`` after the first
+success), and sent back downscaled for ``videos/grid.mp4``.
 """
 
 from __future__ import annotations
 
 import json
 import math
-import multiprocessing as mp
 import os
 import statistics
 import time
@@ -19,6 +21,8 @@ from typing import Any
 
 import numpy as np
 
+from robokit.policies.eval_checks import EvalArgumentError, check_eval_args, prepare_out_dir
+from robokit.policies.holding import holding_metrics, median_holding
 from robokit.policies.policy_file import (
     Policy,
     PolicyMismatchError,
@@ -27,19 +31,27 @@ from robokit.policies.policy_file import (
     read_spec,
 )
 
+__all__ = ["EvalArgumentError", "EpisodeResult", "aggregate", "evaluate", "print_table", "run_episode"]
+
+FILM_AFTER_SUCCESS_S = 1.0  # a filmed episode goes on at least this long after its first success
+
 
 @dataclass
 class EpisodeResult:
-    """One episode: return, length (steps), success, final distance (m), steps to first success."""
+    """One episode. ``success``: the goal was reached at some step (counted from the first success);
+    ``final_success``: it is still reached at the last step. ``holding``: ``holding_metrics`` from the
+    first success to the end of the episode (None without a success)."""
 
     episode: int
     seed: int
     return_: float
     length: int
     success: bool
+    final_success: bool
     final_distance_m: float
     steps_to_success: int | None
     time_to_success_s: float | None
+    holding: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         d = dict(self.__dict__)
@@ -47,51 +59,75 @@ class EpisodeResult:
         return d
 
 
+def overlay_lines(
+    episode: int, step: int, hz: float, first_success: int | None, distance_m: float
+) -> list[str]:
+    """The text filmed on a frame: episode and time, reaching or holding (for how long), distance."""
+    state = "reaching" if first_success is None else f"holding {(step - first_success) / hz:.2f} s"
+    return [f"episode {episode}  {step / hz:.2f} s", state, f"{100 * distance_m:.1f} cm to goal"]
+
+
 def run_episode(
-    env: Any, policy: Policy, seed: int, episode: int = 0, render: bool = False, record_q: bool = False
-) -> tuple[EpisodeResult, list[np.ndarray], list[list[float]]]:
-    """Run one episode with ``policy`` (deterministic). Returns (result, frames with overlay, q per step)."""
+    env: Any,
+    policy: Policy,
+    seed: int,
+    episode: int = 0,
+    render: bool = False,
+    record_q: bool = False,
+    film_after_success_s: float = FILM_AFTER_SUCCESS_S,
+) -> tuple[EpisodeResult, list[tuple[np.ndarray, list[str]]], list[list[float]]]:
+    """Run one episode with ``policy`` (deterministic) until the env ends it.
+
+    Returns (result, frames, q per step). ``frames`` (with ``render``): (rgb (H, W, 3) uint8, overlay
+    lines) after reset and after every step, continued past the episode's end until
+    ``film_after_success_s`` after the first success (those steps count in no metric). ``q``: joint
+    positions after reset and after every step of the episode (with ``record_q``).
+    """
     u = env.unwrapped
+    hz = float(u.robot.control_hz)
+    layout = u.observer.layout()
+    ee_sl, q_sl = slice(*layout["ee_pos_m"]), slice(*layout["q"])
     obs, info = env.reset(seed=seed)
-    q_slice = slice(*u.observer.layout()["q"])
-    frames, qs = [], []
-    total, steps, first_success = 0.0, 0, None
-    done = False
+    ee, qs = [obs["observation"][ee_sl]], [obs["observation"][q_sl]]
+    frames: list[tuple[np.ndarray, list[str]]] = []
+    total, steps, first = 0.0, 0, None
 
-    def snap(info: dict) -> None:
-        if record_q:
-            qs.append(obs["observation"][q_slice].astype(float).tolist())
+    def film() -> None:
         if render:
-            lines = [
-                f"episode {episode}  step {steps}",
-                f"success: {'yes' if first_success is not None else 'no'}",
-                f"distance {100 * info['distance_m']:.1f} cm",
-            ]
-            from robokit.policies.video import overlay
+            frames.append((env.render(), overlay_lines(episode, steps, hz, first, info["distance_m"])))
 
-            frames.append(overlay(env.render(), lines))
-
-    snap(info)
+    film()
+    done = False
     while not done:
         obs, reward, terminated, truncated, info = env.step(policy.act(obs))
         total += float(reward)
         steps += 1
-        if info["is_success"] and first_success is None:
-            first_success = steps
-        snap(info)
+        ee.append(obs["observation"][ee_sl])
+        qs.append(obs["observation"][q_sl])
+        if first is None and info["is_success"]:
+            first = steps
+        film()
         done = terminated or truncated
-    hz = float(u.robot.control_hz)
     result = EpisodeResult(
         episode=episode,
         seed=seed,
         return_=total,
         length=steps,
-        success=bool(info["is_success"]),
+        success=first is not None,
+        final_success=bool(info["is_success"]),
         final_distance_m=float(info["distance_m"]),
-        steps_to_success=first_success,
-        time_to_success_s=None if first_success is None else first_success / hz,
+        steps_to_success=first,
+        time_to_success_s=None if first is None else first / hz,
+        holding=None if first is None else holding_metrics(np.array(ee[first:]), np.array(qs[first:]), hz),
     )
-    return result, frames, qs
+    n_episode_steps = steps
+    if render and first is not None:  # film the holding for a while even past the time limit
+        while steps - first < math.ceil(film_after_success_s * hz - 1e-9):
+            obs, _, _, _, info = env.step(policy.act(obs))
+            steps += 1
+            film()
+    q_out = [q.astype(float).tolist() for q in qs[: n_episode_steps + 1]] if record_q else []
+    return result, frames, q_out
 
 
 # ---- worker processes: each holds one env and the policy -------------------------------------------
@@ -109,20 +145,30 @@ def _init_worker(
 
     torch.set_num_threads(1)
     render = {"render_mode": "rgb_array", "render_width": width, "render_height": height} if video_dir else {}
-    _W.update(env=gym.make(env_id, **render), policy=load_policy(policy_path), video_dir=video_dir, fps=fps)
+    env = gym.make(env_id, terminate_on_success=False, **render)
+    _W.update(env=env, policy=load_policy(policy_path), video_dir=video_dir, fps=fps)
 
 
 def _run_task(task: tuple[int, int, bool, bool, int]) -> tuple[dict, list[np.ndarray], list[list[float]]]:
-    """One episode in a worker; video episodes are written there and returned downscaled for the grid."""
+    """One episode in a worker; video episodes are written there and returned downscaled (with the
+    overlay drawn at the tile's size, so it stays readable) for the grid."""
     episode, seed, video, record_q, grid_factor = task
     result, frames, qs = run_episode(_W["env"], _W["policy"], seed, episode, render=video, record_q=record_q)
     small = []
     if video and frames:
-        from robokit.policies.video import downscale, write_mp4
+        from robokit.policies.video import downscale, overlay, write_mp4
 
-        write_mp4(Path(_W["video_dir"]) / f"episode-{episode:03d}.mp4", frames, _W["fps"])
-        small = [downscale(f, grid_factor) for f in frames]
+        write_mp4(
+            Path(_W["video_dir"]) / f"episode-{episode:03d}.mp4",
+            (overlay(f, lines) for f, lines in frames),
+            _W["fps"],
+        )
+        small = [overlay(downscale(f, grid_factor), lines) for f, lines in frames]
     return result.to_dict(), small, qs
+
+
+def _describe_task(task: tuple) -> str:
+    return f"episode {task[0]} (seed {task[1]})"
 
 
 def wilson_interval(successes: int, n: int, z: float = 1.96) -> tuple[float, float]:
@@ -137,7 +183,8 @@ def wilson_interval(successes: int, n: int, z: float = 1.96) -> tuple[float, flo
 
 
 def aggregate(episodes: list[dict]) -> dict[str, Any]:
-    """Success rate (+ 95% CI), return mean/median, length, time to success, final distance."""
+    """Success rate (+ 95% CI), return mean/median, length, time to success, final distance, holding
+    (medians over the episodes with a success; see ``robokit.policies.holding.median_holding``)."""
     n = len(episodes)
     wins = sum(e["success"] for e in episodes)
     rets = [e["return"] for e in episodes]
@@ -147,12 +194,14 @@ def aggregate(episodes: list[dict]) -> dict[str, Any]:
         "episodes": n,
         "success_rate": wins / n if n else 0.0,
         "success_ci95": [lo, hi],
+        "final_success_rate": sum(e.get("final_success", e["success"]) for e in episodes) / n if n else 0.0,
         "mean_return": statistics.fmean(rets) if n else 0.0,
         "median_return": statistics.median(rets) if n else 0.0,
         "mean_length": statistics.fmean(e["length"] for e in episodes) if n else 0.0,
         "mean_time_to_success_s": statistics.fmean(tts) if tts else None,
         "median_time_to_success_s": statistics.median(tts) if tts else None,
         "mean_final_distance_m": statistics.fmean(e["final_distance_m"] for e in episodes) if n else 0.0,
+        "holding": median_holding(episodes),
     }
 
 
@@ -175,11 +224,15 @@ def evaluate(
 
     ``out_dir`` defaults to ``eval-<timestamp>/`` beside the policy; ``fps`` to the control rate; the env
     to the one recorded in the policy (``env_id`` overrides it, after a compatibility check).
+    Checked before any episode runs and before anything is written: the arguments (EvalArgumentError),
+    the policy file and its fit to the env (PolicyFileError, PolicyMismatchError). A worker process that
+    dies or fails raises ``EvalWorkerError`` naming the episode; eval.json is then not written.
     """
     import gymnasium as gym
 
     import robokit.envs  # noqa: F401
 
+    check_eval_args(episodes, workers, seed, video, video_episodes, width, height, fps, plot, progress)
     policy_path = Path(policy_path)
     spec = read_spec(policy_path)
     env_id = env_id or spec.get("env_id")
@@ -189,10 +242,13 @@ def evaluate(
             "pass --env with one of `robokit envs`"
         )
     probe = gym.make(env_id)
-    check_compatible(spec, probe)
-    probe.close()
+    try:
+        check_compatible(spec, probe)
+    finally:
+        probe.close()
+    load_policy(policy_path)  # the weights too, before a worker starts
     out = Path(out_dir) if out_dir else policy_path.parent / f"eval-{datetime.now():%Y%m%d-%H%M%S}"
-    out.mkdir(parents=True, exist_ok=True)
+    prepare_out_dir(out)
     fps = fps or float(spec["control_hz"])
     n_video = min(video_episodes, episodes) if video else 0
     grid_factor = 2 if n_video > 1 else 1
@@ -200,29 +256,15 @@ def evaluate(
     init = (str(policy_path), env_id, width, height, str(out / "videos") if n_video else None, fps)
 
     t0 = time.perf_counter()
-    results, small, q_first = [], {}, []
-    if workers > 1:
-        method = "fork" if "fork" in mp.get_all_start_methods() else "spawn"
-        with mp.get_context(method).Pool(workers, initializer=_init_worker, initargs=init) as pool:
-            it = pool.imap_unordered(_run_task, tasks, chunksize=1)
-            results, small, q_first = _collect(it, episodes, progress)
-    else:
-        _init_worker(*init)
-        try:
-            results, small, q_first = _collect(map(_run_task, tasks), episodes, progress)
-        finally:
-            _W["env"].close()
-            _W.clear()
+    results, small, q_first = _run_all(tasks, init, workers, progress)
     wall_s = time.perf_counter() - t0
     results.sort(key=lambda e: e["episode"])
 
     videos = []
     if n_video:
-        from robokit.policies.video import write_mp4
+        from robokit.policies.video import grid, write_mp4
 
         videos = [f"videos/episode-{i:03d}.mp4" for i in range(n_video)]
-        from robokit.policies.video import grid
-
         write_mp4(out / "videos" / "grid.mp4", grid([small[i] for i in range(n_video)]), fps, threads=2)
         videos.append("videos/grid.mp4")
     report = {
@@ -231,6 +273,7 @@ def evaluate(
         "spec": {k: spec.get(k) for k in ("robot", "control_mode", "algo", "training_steps", "seed")},
         "seed": seed,
         "workers": workers,
+        "terminate_on_success": False,
         "wall_time_s": wall_s,
         "aggregate": aggregate(results),
         "episodes": results,
@@ -241,7 +284,8 @@ def evaluate(
     if plot:
         from robokit.policies.plots import plot_joints, plot_training
 
-        report["plots"].append(plot_joints(q_first, spec, out / "joints.png").name)
+        first = results[0]["time_to_success_s"] if results else None
+        report["plots"].append(plot_joints(q_first, spec, out / "joints.png", success_s=first).name)
         curve = plot_training(policy_path.parent, out / "training.png")
         if curve is not None:
             report["plots"].append(curve.name)
@@ -252,12 +296,29 @@ def evaluate(
     return report
 
 
+def _run_all(
+    tasks: list[tuple], init: tuple, workers: int, progress: bool
+) -> tuple[list[dict], dict[int, list], list]:
+    """Every task, in ``workers`` processes (in this one for 1), with a progress bar."""
+    if workers > 1 and len(tasks) > 1:
+        from robokit.policies.eval_pool import run_in_workers
+
+        it = run_in_workers(tasks, workers, _init_worker, init, _run_task, describe=_describe_task)
+        return _collect(it, len(tasks), progress)
+    _init_worker(*init)
+    try:
+        return _collect(map(_run_task, tasks), len(tasks), progress)
+    finally:
+        _W["env"].close()
+        _W.clear()
+
+
 def _collect(it, episodes: int, progress: bool) -> tuple[list[dict], dict[int, list], list]:
-    from tqdm import tqdm
+    from robokit.console import progress_bar
 
     results, small, q_first = [], {}, []
     wins = 0
-    with tqdm(total=episodes, unit="ep", desc="eval", disable=not progress, dynamic_ncols=True) as bar:
+    with progress_bar(episodes, "eval", "ep", enabled=progress) as bar:
         for res, frames, qs in it:
             results.append(res)
             wins += res["success"]
@@ -281,6 +342,7 @@ def print_table(report: dict[str, Any]) -> None:
     t.add_column("value", justify="right")
     lo, hi = a["success_ci95"]
     t.add_row("success rate", f"{100 * a['success_rate']:.1f}%  (95% CI {100 * lo:.1f}-{100 * hi:.1f}%)")
+    t.add_row("still at the goal at the end", f"{100 * a['final_success_rate']:.1f}%")
     t.add_row("return mean / median", f"{a['mean_return']:.2f} / {a['median_return']:.2f}")
     t.add_row("episode length (steps)", f"{a['mean_length']:.1f}")
     tts = a["mean_time_to_success_s"]
@@ -289,5 +351,17 @@ def print_table(report: dict[str, Any]) -> None:
         "-" if tts is None else f"{tts:.2f} (median {a['median_time_to_success_s']:.2f})",
     )
     t.add_row("final distance (cm)", f"{100 * a['mean_final_distance_m']:.2f}")
+    h = a["holding"]
+    if h["episodes"]:
+        t.add_row(
+            f"holding, median of {h['episodes']}: tip path (cm/s)", f"{h['median_tip_path_cm_per_s']:.3f}"
+        )
+        t.add_row("holding, median: joint std, max over joints (rad)", f"{h['median_q_std_max_rad']:.4f}")
     t.add_row("wall time (s)", f"{report['wall_time_s']:.1f}")
-    Console().print(t)
+
+    class _Console(Console):
+        def on_broken_pipe(self) -> None:  # rich would exit(1) itself; the caller ends quietly instead
+            self.quiet = True
+            raise BrokenPipeError
+
+    _Console().print(t)

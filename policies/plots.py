@@ -48,14 +48,32 @@ def plot_training(run_dir: str | Path, out_png: str | Path) -> Path | None:
     return Path(out_png)
 
 
-def plot_joints(q: list[list[float]], spec: dict, out_png: str | Path) -> Path:
-    """Joint positions (rad / m) over one episode's steps, one line per joint."""
+def joint_labels(spec: dict, n: int) -> list[str]:
+    """The robot's joint names (from its RobotSpec) for ``n`` joints; ``q0..q<n-1>`` for a robot this
+    robokit does not know or a count that does not match."""
+    from robokit.robots import get_robot
+
+    try:
+        names = list(get_robot(str(spec.get("robot"))).joint_names)
+    except (KeyError, ValueError):
+        names = []
+    return names if len(names) == n else [f"q{j}" for j in range(n)]
+
+
+def plot_joints(
+    q: list[list[float]], spec: dict, out_png: str | Path, success_s: float | None = None
+) -> Path:
+    """Joint positions (rad / m) over one episode's steps, one line per joint, labelled with the robot's
+    joint names; a dashed line marks the first success at ``success_s`` (s) if given."""
     plt = _plt()
     fig, ax = plt.subplots(figsize=(7, 4))
     hz = float(spec.get("control_hz", 1.0))
     t = [i / hz for i in range(len(q))]
-    for j in range(len(q[0]) if q else 0):
-        ax.plot(t, [row[j] for row in q], label=f"q{j}")
+    n = len(q[0]) if q else 0
+    for j, name in enumerate(joint_labels(spec, n)):
+        ax.plot(t, [row[j] for row in q], label=name)
+    if success_s is not None:
+        ax.axvline(success_s, color="0.4", linestyle="--", linewidth=1, label="first success")
     ax.set_xlabel("time (s)")
     ax.set_ylabel("joint position (rad / m)")
     ax.set_title(f"{spec.get('env_id')}: joint trajectory, episode 0")

@@ -5,41 +5,53 @@ Frames are (H, W, 3) uint8. Sizes should be multiples of 16 (H.264 macroblocks);
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-_FONT = None
+MIN_TEXT_PX = 20  # font size: a line's ink (ascender to descender) is about 19 px tall, readable
+_FONTS: dict[int, Any] = {}
 
 
-def _font():
-    global _FONT
-    if _FONT is None:
+def font_px(frame_height: int) -> int:
+    """Font size (px) for a frame: 1/24 of its height, at least ``MIN_TEXT_PX``."""
+    return max(MIN_TEXT_PX, frame_height // 24)
+
+
+def _font(size: int) -> Any:
+    if size not in _FONTS:
         from PIL import ImageFont
 
         try:
-            _FONT = ImageFont.load_default(size=14)
-        except TypeError:  # Pillow < 10.1
-            _FONT = ImageFont.load_default()
-    return _FONT
+            _FONTS[size] = ImageFont.load_default(size=size)
+        except TypeError:  # Pillow < 10.1: a fixed bitmap font
+            _FONTS[size] = ImageFont.load_default()
+    return _FONTS[size]
 
 
 def overlay(frame: np.ndarray, lines: Sequence[str]) -> np.ndarray:
-    """``frame`` with ``lines`` of text in a dark box at the top left."""
+    """``frame`` (H, W, 3) uint8 with ``lines`` of text in a dark box at the top left, the font sized
+    to the frame (``font_px``): draw it at the size the frame is shown, not before a downscale."""
     from PIL import Image, ImageDraw
 
     img = Image.fromarray(frame)
     draw = ImageDraw.Draw(img)
-    font = _font()
+    size = font_px(frame.shape[0])
+    font = _font(size)
+    pitch = round(size * 1.2)
     width = max(draw.textlength(t, font=font) for t in lines) if lines else 0
-    draw.rectangle([4, 4, 12 + width, 8 + 17 * len(lines)], fill=(20, 20, 20))
+    margin = max(4, size // 4)
+    draw.rectangle(
+        [margin, margin, 2 * margin + width + 4, 2 * margin + pitch * len(lines)], fill=(20, 20, 20)
+    )
     for i, text in enumerate(lines):
-        draw.text((8, 6 + 17 * i), text, fill=(240, 240, 240), font=font)
+        draw.text((margin + 4, margin + 2 + pitch * i), text, fill=(240, 240, 240), font=font)
     return np.asarray(img)
 
 
-def write_mp4(path: str | Path, frames: Sequence[np.ndarray], fps: float, threads: int = 1) -> Path:
+def write_mp4(path: str | Path, frames: Iterable[np.ndarray], fps: float, threads: int = 1) -> Path:
     """Write frames as an H.264 (yuv420p) mp4 a person can open; returns the path."""
     import imageio.v2 as imageio
 

@@ -1,0 +1,86 @@
+"""Holding: tip path per second and per-joint spread from the first success, and an eval that tells a
+dithering policy from one that holds still."""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import numpy as np
+import pytest
+import torch
+
+import robokit.envs  # noqa: F401
+from robokit.policies import scripted_policy
+from robokit.policies.evaluation import run_episode
+from robokit.policies.holding import holding_metrics, median_holding
+from robokit.policies.policy_file import Policy
+
+ENV_ID = "robokit/ServoArmReach-v0"
+
+
+def test_tip_path_per_second_and_joint_spread_of_a_known_trajectory() -> None:
+    hz, ticks = 25.0, 51  # 2 s
+    t = np.arange(ticks) / hz
+    ee = np.zeros((ticks, 3))
+    ee[:, 0] = 0.01 * (np.arange(ticks) % 2)  # 1 cm back and forth every tick: 25 cm/s of path
+    q = np.stack([np.zeros(ticks), 0.025 * np.sin(2 * np.pi * 6 * t)], axis=1)  # ±0.025 rad at 6 Hz
+    m = holding_metrics(ee, q, hz)
+    assert m["holding_s"] == pytest.approx(2.0)
+    assert m["tip_path_cm_per_s"] == pytest.approx(25.0)
+    assert m["q_std_rad"][0] == 0.0 and m["q_std_rad"][1] == pytest.approx(0.025 / np.sqrt(2), rel=0.03)
+    assert m["q_std_max_rad"] == m["q_std_rad"][1]
+
+
+def test_still_arm_and_too_short_windows() -> None:
+    still = holding_metrics(np.ones((10, 3)), np.ones((10, 4)), 25.0)
+    assert still["tip_path_cm_per_s"] == 0.0 and still["q_std_max_rad"] == 0.0
+    one = holding_metrics(np.ones((1, 3)), np.ones((1, 4)), 25.0)
+    assert one == {"holding_s": 0.0, "tip_path_cm_per_s": None, "q_std_rad": None, "q_std_max_rad": None}
+    eps = [{"holding": one}, {"holding": None}, {"holding": still}]
+    assert median_holding(eps) == {
+        "episodes": 1,
+        "median_tip_path_cm_per_s": 0.0,
+        "median_q_std_max_rad": 0.0,
+    }
+
+
+@pytest.mark.parametrize(
+    ("ee", "q", "hz", "match"),
+    [
+        (np.zeros((5, 2)), np.zeros((5, 3)), 25.0, "ee_positions_m must be"),
+        (np.zeros((5, 3)), np.zeros((4, 3)), 25.0, "q must be"),
+        (np.zeros((5, 3)), np.zeros((5, 3)), 0.0, "control_hz"),
+        (np.zeros((5, 3)), np.full((5, 3), np.nan), 25.0, "finite"),
+    ],
+)
+def test_bad_inputs_raise(ee, q, hz, match: str) -> None:
+    with pytest.raises(ValueError, match=match):
+        holding_metrics(ee, q, hz)
+
+
+def dithering_policy(feedback: float = 0.6) -> Policy:
+    """The scripted reach policy plus negative feedback of its own last action: a real policy file's
+    network that oscillates around the goal (the fault behind issue 9, item 16), made on purpose."""
+    base = scripted_policy(ENV_ID)
+    weight = base.net[0].weight.detach().clone()
+    env = gym.make(ENV_ID)
+    last_action = env.unwrapped.observer.layout()["last_action"][0]
+    env.close()
+    offset = 0
+    for key in base.spec["obs_keys"]:
+        if key == "observation":
+            break
+        offset += base.spec["obs_spaces"][key]["shape"][0]
+    for i in range(3):
+        weight[i, offset + last_action + i] = -feedback
+    return Policy(base.spec, {"net.0.weight": weight, "net.0.bias": torch.zeros(3)})
+
+
+def test_eval_holding_tells_a_dithering_policy_from_a_still_one() -> None:
+    env = gym.make(ENV_ID, terminate_on_success=False)
+    still = [run_episode(env, scripted_policy(ENV_ID), s, s)[0].to_dict() for s in range(6)]
+    dither = [run_episode(env, dithering_policy(), s, s)[0].to_dict() for s in range(6)]
+    env.close()
+    assert all(e["success"] for e in still + dither)  # both reach the goal: success alone cannot tell
+    h_still, h_dither = median_holding(still), median_holding(dither)
+    assert h_dither["median_tip_path_cm_per_s"] > 20.0 > 20 * h_still["median_tip_path_cm_per_s"]
+    assert h_dither["median_q_std_max_rad"] > 2 * h_still["median_q_std_max_rad"]
