@@ -37,6 +37,7 @@ from robokit.policies.evaluation import aggregate, run_episode
 from robokit.policies.export import policy_from_sb3
 from robokit.policies.plots import EVALS_FILE
 from robokit.policies.policy_file import Policy, write_atomic
+from robokit.policies.policy_spec import MAX_HIDDEN_LAYERS, MAX_HIDDEN_SIZE  # policy files must load
 
 ALGO_CLASSES = {"sac": SAC, "td3": TD3, "ppo": PPO}
 POLICY_FILE = "policy.safetensors"
@@ -67,6 +68,13 @@ def check_config(config: TrainConfig) -> TrainConfig:
         raise TrainConfigError(f"stop_success_rate must be in (0, 1] or None, not {rate!r}")
     if not isinstance(config.seed, int) or not 0 <= config.seed <= SEED_MAX:
         raise TrainConfigError(f"seed must be a whole number in [0, {SEED_MAX}], not {config.seed!r}")
+    arch = config.net_arch
+    if not isinstance(arch, (list, tuple)) or len(arch) > MAX_HIDDEN_LAYERS:
+        raise TrainConfigError(f"net_arch must list at most {MAX_HIDDEN_LAYERS} layer sizes, not {arch!r}")
+    if not all(isinstance(h, int) and not isinstance(h, bool) and 1 <= h <= MAX_HIDDEN_SIZE for h in arch):
+        raise TrainConfigError(
+            f"net_arch sizes must be whole numbers in [1, {MAX_HIDDEN_SIZE}], not {arch!r}"
+        )
     run = Path(config.out)
     if run.exists() and not run.is_dir():
         raise TrainConfigError(f"{run} is a file; the run folder (--out) must be a folder")

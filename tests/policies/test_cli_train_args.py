@@ -105,6 +105,8 @@ def test_train_api_refuses_settings_it_cannot_run_with(tmp_path: Path) -> None:
         ({"stop_success_rate": 2.0}, "stop_success_rate must be in (0, 1]"),
         ({"seed": -3}, "seed must be a whole number in [0, "),
         ({"device": "tpu"}, "is not a torch device"),
+        ({"net_arch": [8192]}, "net_arch sizes must be whole numbers in [1, 4096]"),  # the loader's limit
+        ({"net_arch": [64] * 17}, "net_arch must list at most 16 layer sizes"),
     ]:
         with pytest.raises(TrainConfigError, match=fragment.replace("(", r"\(").replace("[", r"\[")):
             train(default_config(ENV_ID, out=str(run), progress=False, **overrides))
