@@ -108,4 +108,4 @@ def test_eval_output_piped_has_no_carriage_returns(scripted_file: Path, tmp_path
     )
     assert done.returncode == 0, done.stderr
     assert "\r" not in done.stdout + done.stderr and "\x1b" not in done.stderr
-    assert "eval: 4/4 ep (100%" in done.stderr and "holding, median of 4" in done.stdout
+    assert "eval: 4/4 ep (100%" in done.stderr and "holding: medians over 4 episodes" in done.stdout

@@ -61,7 +61,12 @@ def test_eval_json_videos_and_plots(scripted_file: Path, tmp_path: Path) -> None
         # every episode runs to the time limit; success and its time count from the first success
         assert e["length"] == EPISODE_STEPS and e["success"] and e["final_distance_m"] < 0.02
         assert 0 < e["steps_to_success"] < 20 and e["time_to_success_s"] == e["steps_to_success"] / 25.0
-        assert e["holding"]["holding_s"] == pytest.approx((EPISODE_STEPS - e["steps_to_success"]) / 25.0)
+        first = e["steps_to_success"]
+        assert e["holding_from_first_success"]["holding_s"] == pytest.approx((EPISODE_STEPS - first) / 25.0)
+        assert e["holding"]["start_s"] == pytest.approx((first + 12) / 25.0)  # 0.5 s after the first success
+        assert e["holding"]["holding_s"] == pytest.approx((EPISODE_STEPS - first - 12) / 25.0)
+        assert e["holding"]["tip_path_cm_per_s"] < 0.05  # the scripted policy stands still
+    assert data["aggregate"]["holding"]["episodes"] == 6
     lo, hi = data["aggregate"]["success_ci95"]
     assert 0.5 < lo < 1.0 and hi == pytest.approx(1.0)
     # per-episode mp4: one frame after reset + one per step (the success came > 1 s before the end)
@@ -94,7 +99,10 @@ def test_success_counts_from_the_first_success_even_if_the_arm_leaves(tmp_path: 
     env.close()
     assert result.success and not result.final_success and result.length == EPISODE_STEPS
     assert result.final_distance_m > 0.05
-    assert result.holding["tip_path_cm_per_s"] > 5.0
+    assert (
+        result.holding["tip_path_cm_per_s"] > 5.0
+        and result.holding_from_first_success["tip_path_cm_per_s"] > 5.0
+    )
 
 
 def test_filmed_episodes_continue_one_second_after_a_late_success(tmp_path: Path) -> None:
@@ -217,8 +225,11 @@ def test_aggregate_and_interval() -> None:
         {"success": s, "return": r, "length": n, "final_distance_m": d, "time_to_success_s": t, "holding": h}
         for s, r, n, d, t, h in [(True, -3.0, 4, 0.01, 0.16, hold), (False, -50.0, 50, 0.2, None, None)]
     ]
+    for e in eps:
+        e["holding_from_first_success"] = e["holding"]
     a = aggregate(eps)
     assert a["success_rate"] == 0.5 and a["mean_return"] == -26.5 and a["mean_time_to_success_s"] == 0.16
     assert a["holding"] == {"episodes": 1, "median_tip_path_cm_per_s": 0.2, "median_q_std_max_rad": 0.001}
+    assert a["holding_from_first_success"] == a["holding"]
     lo, hi = wilson_interval(50, 100)
     assert np.isclose(lo, 0.4038, atol=1e-3) and np.isclose(hi, 0.5962, atol=1e-3)

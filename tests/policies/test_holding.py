@@ -11,7 +11,7 @@ import torch
 import robokit.envs  # noqa: F401
 from robokit.policies import scripted_policy
 from robokit.policies.evaluation import run_episode
-from robokit.policies.holding import holding_metrics, median_holding
+from robokit.policies.holding import HOLD_SETTLE_S, holding_after_success, holding_metrics, median_holding
 from robokit.policies.policy_file import Policy
 
 ENV_ID = "robokit/ServoArmReach-v0"
@@ -41,6 +41,22 @@ def test_still_arm_and_too_short_windows() -> None:
         "median_tip_path_cm_per_s": 0.0,
         "median_q_std_max_rad": 0.0,
     }
+
+
+def test_the_window_starts_half_a_second_after_the_first_success() -> None:
+    """The final approach inside the success radius is left out: a tip that moves 1 cm/tick until tick
+    14 and then stands still holds perfectly from 0.5 s after a first success at tick 2."""
+    ee = np.zeros((51, 3))
+    ee[:15, 0] = 0.01 * np.arange(15)
+    ee[15:, 0] = 0.14
+    q = ee[:, :2].copy()
+    assert HOLD_SETTLE_S == 0.5
+    held = holding_after_success(ee, q, first_success=2, control_hz=25.0)
+    assert held["start_s"] == pytest.approx(14 / 25) and held["holding_s"] == pytest.approx(36 / 25)
+    assert held["tip_path_cm_per_s"] == 0.0 and held["q_std_max_rad"] < 1e-12
+    assert holding_metrics(ee[2:], q[2:], 25.0)["tip_path_cm_per_s"] == pytest.approx(12 / (48 / 25))
+    late = holding_after_success(ee, q, first_success=45, control_hz=25.0)  # no window left
+    assert late["tip_path_cm_per_s"] is None and late["start_s"] == pytest.approx(57 / 25)
 
 
 @pytest.mark.parametrize(
@@ -82,5 +98,6 @@ def test_eval_holding_tells_a_dithering_policy_from_a_still_one() -> None:
     env.close()
     assert all(e["success"] for e in still + dither)  # both reach the goal: success alone cannot tell
     h_still, h_dither = median_holding(still), median_holding(dither)
-    assert h_dither["median_tip_path_cm_per_s"] > 20.0 > 20 * h_still["median_tip_path_cm_per_s"]
-    assert h_dither["median_q_std_max_rad"] > 2 * h_still["median_q_std_max_rad"]
+    assert h_still["episodes"] == h_dither["episodes"] == 6
+    assert h_dither["median_tip_path_cm_per_s"] > 20.0 and h_still["median_tip_path_cm_per_s"] < 0.05
+    assert h_dither["median_q_std_max_rad"] > 0.02 > 0.01 > h_still["median_q_std_max_rad"]
