@@ -113,7 +113,7 @@ def main(argv: list[str]) -> int:
     try:
         policy = load_policy(args.policy)
     except (OSError, ValueError) as exc:
-        return _refuse(f"cannot use {args.policy}: {exc}")
+        return _refuse(str(exc) if str(args.policy) in str(exc) else f"cannot use {args.policy}: {exc}")
     status = None if args.quiet else StatusLine()
     try:
         loop = _prepare(args, policy, goals, status)  # everything checked; nothing touched the arm yet
