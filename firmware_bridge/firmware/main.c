@@ -38,11 +38,12 @@ static volatile uint16_t g_silent_frames, g_rx_overflow;
 static uint16_t g_wd_frames; /* silent frames that trip the watchdog: proto_watchdog_frames(timeout) */
 
 /* The setpoints survive a reset that keeps RAM (AVR watchdog, external/DTR reset) so the next ENABLE
- * starts from where the servos were driven last; a power-on leaves random RAM, which fails the CRC. */
+ * starts from where the servos were driven last. Each value is stored with its complement: a power-on
+ * leaves random RAM, which fails the check; a reset in the middle of an update leaves each joint
+ * either its old or its new value, both valid. */
 static struct {
     uint16_t magic;
-    int16_t q[N_JOINTS];
-    uint16_t crc;
+    int16_t q[N_JOINTS], not_q[N_JOINTS];
 } g_keep __attribute__((section(".noinit")));
 /* Mailbox from main to the frame interrupt: main never writes setpoints/targets itself, so it needs
  * no long interrupts-off sections (those would delay pulse edges). */
@@ -72,17 +73,23 @@ ISR(USART_RX_vect)
 
 #define KEEP_MAGIC 0x5053u /* "SP" */
 
+/* Called when a frame's pulse train ends: every servo has been pulsed with these setpoints. A reset
+ * in the middle of the next train resumes at most one step back. About 5 us. */
 static void keep_setpoints(void)
 {
-    for (uint8_t i = 0; i < N_JOINTS; i++) g_keep.q[i] = g_setpoint[i];
+    for (uint8_t i = 0; i < N_JOINTS; i++) {
+        int16_t q = g_setpoint[i];
+        g_keep.q[i] = q;
+        g_keep.not_q[i] = (int16_t)~q;
+    }
     g_keep.magic = KEEP_MAGIC;
-    g_keep.crc = crc16((const uint8_t *)g_keep.q, sizeof g_keep.q);
 }
 
 /* Boot setpoints: the kept ones if they are intact, else the home pose. */
 static void restore_setpoints(void)
 {
-    uint8_t ok = g_keep.magic == KEEP_MAGIC && crc16((const uint8_t *)g_keep.q, sizeof g_keep.q) == g_keep.crc;
+    uint8_t ok = g_keep.magic == KEEP_MAGIC;
+    for (uint8_t i = 0; i < N_JOINTS; i++) ok &= g_keep.q[i] == (int16_t)~g_keep.not_q[i];
     for (uint8_t i = 0; i < N_JOINTS; i++) g_setpoint[i] = g_target[i] = ok ? g_keep.q[i] : cfg.joint[i].home;
 }
 
@@ -132,23 +139,26 @@ ISR(TIMER1_COMPA_vect, ISR_NOBLOCK)
     OCR1B = edge[0];
     TIFR1 = _BV(OCF1B);
     TIMSK1 |= _BV(OCIE1B);
-    keep_setpoints(); /* after the pulses are scheduled: it does not delay the first edge */
 }
 
 /* Pulse edges. The interrupt may start a few us late (another interrupt was running), so it waits
  * for a fixed EDGE_DELAY_TICKS after the scheduled time before writing the port: every edge then has
- * the same delay and the widths are exact to about one timer tick (0.5 us). */
+ * the same delay and the widths are exact to about one timer tick (0.5 us).
+ * A frame's pulse train, once started, always completes (at most 15.2 ms): RELEASE, ESTOP and a
+ * watchdog RELEASE stop the pulses from the next frame on. So every servo gets a whole pulse of the
+ * setpoints this frame stepped to, and a setpoint never advances without its pulse (cutting the
+ * train would leave later joints a step behind their setpoints, and the next ENABLE would skip it). */
 ISR(TIMER1_COMPB_vect)
 {
     uint8_t ch = edge_ch;
     uint16_t at = edge[ch] + EDGE_DELAY_TICKS;
-    uint8_t bits = g_enabled ? edge_bits[ch] : 0;
-    uint8_t port = (uint8_t)((PORTD & ~SERVO_MASK) | bits);
+    uint8_t port = (uint8_t)((PORTD & ~SERVO_MASK) | edge_bits[ch]);
     while ((int16_t)(TCNT1 - at) < 0) {}
     PORTD = port;
-    if (ch >= N_JOINTS || !g_enabled) {
+    if (ch >= N_JOINTS) {
         PORTD &= (uint8_t)~SERVO_MASK;
         TIMSK1 &= (uint8_t)~_BV(OCIE1B);
+        keep_setpoints();
         return;
     }
     OCR1B = edge[ch + 1];

@@ -138,6 +138,26 @@ def test_pulses_never_jump_across_any_state_change(emu, link):
     )
 
 
+def test_release_and_estop_mid_move_leave_no_setpoint_without_its_pulse(emu, link):
+    """RELEASE or ESTOP arriving while a frame's pulse train is under way: the train completes, so
+    every servo got the setpoint the frame stepped to, and the next ENABLE continues from there
+    (cutting the train used to leave later joints a step behind: a 2-step jump on ENABLE)."""
+    link.hello()
+    first = link.state(p.Enable(pose_100urad=HOME))
+    for i in range(8):
+        goal = A if i % 2 == 0 else B
+        link.state(p.Targets(targets_100urad=goal))
+        keep_alive(link, 0.08)
+        time.sleep(0.003 * i)  # land at different points of the 20 ms frame
+        link.state(p.Estop() if i % 3 == 0 else p.Release())
+        time.sleep(0.05)
+        link.state(p.Clear())
+        link.state(p.Enable(pose_100urad=goal))
+    last = keep_alive(link, 0.1)
+    pulses = [emu.pulses.wait_for(f, timeout_s=3.0) for f in range(first.frame + 1, last.frame)]
+    assert pulse_jumps(pulses) == []
+
+
 def test_a_reset_keeps_the_setpoints_and_enable_starts_from_them(emu, link):
     """A reset that keeps RAM (the reset pin: DTR on a real Uno, or the AVR watchdog) reboots the
     firmware released; the next ENABLE starts from the setpoints it had, not from home."""
