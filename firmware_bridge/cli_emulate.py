@@ -8,6 +8,7 @@ the tail of its stderr, and exits 1.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -44,6 +45,8 @@ def _check_eeprom(path: Path | None) -> str | None:
         return f"--eeprom {path}: {path.stat().st_size} bytes, an ATmega328P EEPROM image is 1024"
     if not path.parent.is_dir():
         return f"--eeprom {path}: folder {path.parent} does not exist"
+    if not os.access(path.parent, os.W_OK) or (path.exists() and not os.access(path, os.R_OK | os.W_OK)):
+        return f"--eeprom {path}: not readable and writable (the image is saved on change and at exit)"
     return None
 
 

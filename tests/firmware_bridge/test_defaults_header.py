@@ -31,3 +31,14 @@ def test_header_values_are_the_spec_in_firmware_units():
     assert array("DEFAULT_MAX_STEP") == [round(v * 0.02 * 1e4) for v in spec.max_speed]
     assert array("DEFAULT_PULSE_ZERO") == [3000] * spec.n_joints
     assert array("DEFAULT_GAIN_Q16") == [fx.gain_q16(2000 / 3.141592653589793)] * spec.n_joints
+
+
+def test_default_watchdog_timeout_is_inside_the_valid_range():
+    """The compiled-in default must pass the firmware's own CONFIG check (else every EEPROM-less board
+    would run a watchdog the protocol calls invalid)."""
+    from robokit.firmware_bridge import protocol as p
+
+    text = HEADER_PATH.read_text()
+    m = re.search(r"#define DEFAULT_WATCHDOG_TIMEOUT_MS (\d+)\b", text)
+    assert m and int(m.group(1)) == fx.DEFAULT_WATCHDOG_TIMEOUT_MS
+    assert p.WATCHDOG_MIN_MS <= fx.DEFAULT_WATCHDOG_TIMEOUT_MS <= p.WATCHDOG_MAX_MS

@@ -110,3 +110,16 @@ def test_an_eeprom_file_that_is_not_an_image_is_refused_and_left_alone(tmp_path,
     assert proc.stderr.strip().startswith("robokit emulate: --eeprom") and "1024" in proc.stderr
     assert "Traceback" not in proc.stderr and proc.stdout == ""
     assert path.read_bytes() == b"x" * size
+
+
+@pytest.mark.parametrize("where", ["a folder", "a missing folder"])
+def test_an_eeprom_path_that_cannot_hold_an_image_is_a_usage_error(tmp_path, where):
+    path = tmp_path if where == "a folder" else tmp_path / "missing" / "ee.bin"
+    proc = subprocess.run(
+        [sys.executable, "-m", "robokit.cli", "emulate", "--eeprom", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert proc.returncode == 2
+    assert len(proc.stderr.strip().splitlines()) == 1 and proc.stderr.startswith("robokit emulate: --eeprom")
