@@ -3,12 +3,12 @@
  * Hardware: UART0 at 1 Mbaud (U2X), receive interrupt into a ring buffer; Timer1 CTC at 0.5 us ticks,
  * COMPA every 20 ms = servo frame (motion model, watchdog), COMPB walks the 6 pulses one after another
  * on PD2..PD7. The frame counter is mirrored into GPIOR0..2 (low 24 bits) for the emulator. */
-#include <avr/eeprom.h>
 #include <avr/interrupt.h>
 #include <avr/io.h>
 #include <avr/sleep.h>
 #include <avr/wdt.h>
 
+#include "config_store.h"
 #include "motion.h"
 #include "proto.h"
 #include "robot_defaults.h"
@@ -22,7 +22,6 @@
 #define SERVO_SHIFT 2         /* joint i on PD(2 + i) */
 #define SERVO_MASK (((1u << N_JOINTS) - 1) << SERVO_SHIFT)
 #define RING_SIZE 128u
-#define EE_MAGIC 0x4B52u      /* "RK" */
 
 /* --- state shared with interrupts. Setpoints and targets are written only by the frame interrupt;
  * main writes single bytes (flags), u16s with interrupts off, and the mailboxes below.
@@ -243,46 +242,6 @@ static void send_info(uint8_t seq)
     send(MSG_INFO, seq, proto_pack_info(&cfg, g_config_eeprom ? 1 : 0, payload));
 }
 
-static void load_defaults(void)
-{
-    static const int16_t lo[] = DEFAULT_LOWER, hi[] = DEFAULT_UPPER, home[] = DEFAULT_HOME;
-    static const uint16_t step[] = DEFAULT_MAX_STEP, zero[] = DEFAULT_PULSE_ZERO;
-    static const int32_t gain[] = DEFAULT_GAIN_Q16;
-    cfg.watchdog_timeout_ms = DEFAULT_WATCHDOG_TIMEOUT_MS;
-    cfg.watchdog_action = DEFAULT_WATCHDOG_ACTION;
-    cfg.n = N_JOINTS;
-    for (uint8_t i = 0; i < N_JOINTS; i++) {
-        joint_config_t *j = &cfg.joint[i];
-        j->lower = lo[i];
-        j->upper = hi[i];
-        j->home = home[i];
-        j->max_step = step[i];
-        j->pulse_zero = zero[i];
-        j->gain_q16 = gain[i];
-    }
-}
-
-/* EEPROM: magic:u16 | arm_config_t | crc16 over the config. An image that fails CONFIG's checks
- * (e.g. written by an older firmware with watchdog 0 = off) is ignored: compiled-in defaults. */
-static void load_eeprom(void)
-{
-    arm_config_t c;
-    uint16_t magic = eeprom_read_word((const uint16_t *)0);
-    eeprom_read_block(&c, (const void *)2, sizeof c);
-    uint16_t crc = eeprom_read_word((const uint16_t *)(2 + sizeof c));
-    if (magic == EE_MAGIC && crc16((const uint8_t *)&c, sizeof c) == crc && proto_check_config(&c, N_JOINTS) == 0) {
-        cfg = c;
-        g_config_eeprom = 1;
-    }
-}
-
-static void save_eeprom(void)
-{
-    eeprom_update_word((uint16_t *)0, EE_MAGIC);
-    eeprom_update_block(&cfg, (void *)2, sizeof cfg);
-    eeprom_update_word((uint16_t *)(2 + sizeof cfg), crc16((const uint8_t *)&cfg, sizeof cfg));
-}
-
 static uint8_t clamp_joints(int16_t *q)
 {
     uint8_t clamped = 0;
@@ -365,7 +324,7 @@ static void handle(const proto_frame_t *f)
         if (err) { send_error(f->seq, err, f->type); return; }
         cfg = c; /* setpoints stay: released, so nothing moves; ENABLE starts from them */
         g_wd_frames = proto_watchdog_frames(cfg.watchdog_timeout_ms);
-        save_eeprom();
+        config_save_eeprom(&cfg);
         g_config_eeprom = 1;
         send_info(f->seq);
         return;
@@ -381,8 +340,8 @@ int main(void)
 {
     MCUSR = 0;
     wdt_disable();
-    load_defaults();
-    load_eeprom();
+    config_defaults(&cfg);
+    g_config_eeprom = config_load_eeprom(&cfg);
     g_wd_frames = proto_watchdog_frames(cfg.watchdog_timeout_ms);
     restore_setpoints();
 
