@@ -255,7 +255,10 @@ def _enable(arm) -> int:
     if not state.released:
         print("already enabled; nothing sent (`robokit arm home` moves it home at the servo speed)")
     else:
-        print("enabling: the servos jump to the home pose (hobby servos start where the first pulse says)")
+        print(
+            "enabling: pulses resume at the last setpoints (the home pose after power-on), "
+            "then the arm slews to the home pose"
+        )
         arm.enable()
     _print_status(arm)
     return EXIT_OK

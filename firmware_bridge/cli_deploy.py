@@ -210,7 +210,7 @@ def _connect(args: argparse.Namespace, loop: DeployLoop):
             arm.clear()
             state = arm.read()
         if state.released:
-            print("enabling the servos from the home pose")
+            print("enabling the servos: pulses resume at the last setpoints (home after power-on), then home")
             arm.enable()
     except _Refused:
         arm.close()

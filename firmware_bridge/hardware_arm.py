@@ -278,10 +278,11 @@ class HardwareArm:
         return self._to_state(latest, t, stale=True)
 
     def command(self, q_target: np.ndarray) -> None:
-        """Send TARGETS (joint units, n_joints). The STATE reply is recorded in ``acks``."""
-        q = np.asarray(q_target, dtype=np.float64)
-        if q.shape != (self.spec.n_joints,) or not np.all(np.isfinite(q)):
-            raise ValueError(f"bad joint target {q!r}; nothing sent")
+        """Send TARGETS (joint units, n_joints). The STATE reply is recorded in ``acks``.
+
+        Raises ValueError (nothing sent) for a wrong shape, a non-finite value or one outside the
+        robot's joint limits (the firmware would clamp it; the host never asks for it)."""
+        q = self._checked_pose(q_target, "joint target")
         seq = self._next_seq()
         self.stats["targets"] += 1
         self._pending_ack = seq  # the reader thread collects the STATE reply; see wait_ack()
@@ -324,10 +325,22 @@ class HardwareArm:
 
     # --- arm management ------------------------------------------------------------------------
 
+    def _checked_pose(self, q_target: np.ndarray, what: str) -> np.ndarray:
+        """q_target as float64 (n_joints,) inside the spec's limits, or ValueError (nothing sent)."""
+        q = np.asarray(q_target, dtype=np.float64)
+        if q.shape != (self.spec.n_joints,) or not np.all(np.isfinite(q)):
+            raise ValueError(f"bad {what} {q!r}; nothing sent")
+        lo, hi = self.spec.arrays()
+        if np.any(q < lo - 1e-9) or np.any(q > hi + 1e-9):
+            raise ValueError(f"{what} {q.tolist()} is outside {self.spec.name}'s joint limits; nothing sent")
+        return q
+
     def enable(self, pose: np.ndarray | None = None) -> ArmState:
-        """Start pulses from ``pose`` (default: the spec's home pose). A servo without feedback jumps
-        to its first pulse, so the host decides where that is."""
-        pose = np.asarray(self.spec.home_q if pose is None else pose, dtype=np.float64)
+        """Turn the pulses on and make ``pose`` (default: the spec's home pose) the target. Pulses resume
+        at the firmware's setpoints (home after power-on; what the servos were last driven to after a
+        release) and slew to ``pose`` at the servo speed; on an enabled arm this is a move, not a jump.
+        Raises ValueError (nothing sent) for a pose outside the joint limits."""
+        pose = self._checked_pose(self.spec.home_q if pose is None else pose, "ENABLE pose")
         reply = self._expect(
             pr.Enable(seq=self._next_seq(), pose_100urad=rad_to_100urad(pose)), pr.State, "ENABLE"
         )

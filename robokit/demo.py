@@ -109,7 +109,7 @@ def stage_deploy(policy_path: Path, out: Path, fast: bool, seed: int) -> dict[st
     env.close()
     log_dir = out / "deploy"
     with Emulator() as emu:
-        print(f"emulated arm on {emu.port}; enabling the servos from the home pose")
+        print(f"emulated arm on {emu.port}; enabling the servos (the firmware boots at home)")
         with HardwareArm(
             emu.port, policy.spec["robot"], control_period_s=1 / float(policy.spec["control_hz"])
         ) as arm:

@@ -268,3 +268,21 @@ def test_deploy_summary_reports_holding_per_goal_as_measured_from_the_ticks(tmp_
     saved = json.loads((tmp_path / "log" / "summary.json").read_text())
     assert saved["holding"]["episodes"] == 1
     assert saved["holding"]["median_tip_path_cm_per_s"] == pytest.approx(hold["tip_path_cm_per_s"])
+
+
+@needs_emulator
+@pytest.mark.parametrize("value", [4.0, -3.3, float("nan")])
+def test_hardware_arm_refuses_targets_outside_the_joint_limits_before_sending(value):
+    """A target the codec cannot even encode (|q| > 3.2767 rad) or the firmware would clamp is the host's
+    error: ValueError, nothing sent, the arm as it was."""
+    from robokit.firmware_bridge.hardware_arm import HardwareArm
+
+    with Emulator() as emu, HardwareArm(emu.port, "servo_arm") as arm:
+        q = np.asarray(arm.spec.home_q, dtype=float)
+        q[1] = value
+        with pytest.raises(ValueError, match="nothing sent"):
+            arm.command(q)
+        with pytest.raises(ValueError, match="nothing sent"):
+            arm.enable(q)
+        state = arm.read()
+        assert arm.stats["targets"] == 0 and state.released
