@@ -233,7 +233,7 @@ def _report(summary, loop: DeployLoop) -> None:
         )
         for i, g in enumerate(summary.goals):
             goal = ",".join(f"{v:.3f}" for v in g["goal_m"])
-            hold = g.get("holding") or {}
+            hold = g.get("holding") or {}  # from HOLD_SETTLE_S after the first success
             held = (
                 f", holding {hold['tip_path_cm_per_s']:.2f} cm/s, q std max {hold['q_std_max_rad']:.4f} rad"
                 if hold.get("tip_path_cm_per_s") is not None

@@ -34,7 +34,7 @@ from robokit.control import CONTROL_MODES, Controller, action_dim_for
 from robokit.firmware_bridge.deploy_log import DeployLog, LogWriteFailed
 from robokit.kinematics import Kinematics
 from robokit.observer import Observer, observation_dim
-from robokit.policies.holding import holding_metrics, median_holding
+from robokit.policies.holding import HOLD_SETTLE_S, holding_after_success, holding_metrics, median_holding
 from robokit.policies.policy_file import PolicyMismatchError, check_compatible
 from robokit.robots import RobotSpec, get_robot
 from robokit.safety import Safety, SafetySettings, UnsafeTarget, tightened
@@ -275,9 +275,9 @@ class DeployLoop:
         """Drive toward one goal for ``seconds``; returns its result (reach error, time, holding)."""
         n_ticks = max(1, int(round(seconds * self.hz)))
         t_goal = time.monotonic()
-        first_success_s = None
-        held_ee: list[np.ndarray] = []
-        held_q: list[np.ndarray] = []
+        first_success_s = first_tick = None
+        seen_ee: list[np.ndarray] = []  # every tick of this goal, for the holding measures
+        seen_q: list[np.ndarray] = []
         for _ in range(n_ticks):
             deadline = t_start + self._tick * period
             _sleep_until(deadline)
@@ -311,23 +311,29 @@ class DeployLoop:
             lateness.append(late_ms)
             dist = float(np.linalg.norm(obs["achieved_goal"] - goal))
             if first_success_s is None and dist < tolerance:
-                first_success_s = time.monotonic() - t_goal
-            if first_success_s is not None:
-                held_ee.append(np.asarray(obs["achieved_goal"], dtype=np.float64))
-                held_q.append(np.asarray(state.q, dtype=np.float64))
+                first_success_s, first_tick = time.monotonic() - t_goal, len(seen_ee)
+            seen_ee.append(np.asarray(obs["achieved_goal"], dtype=np.float64))
+            seen_q.append(np.asarray(state.q, dtype=np.float64))
             self._write_tick(self._tick, gi, late_ms, state, obs, action, q_target)
             if self.status is not None and self._tick % max(1, int(self.hz // 5)) == 0:
                 self._status(self._tick, gi, n_goals, dist, late_ms, q_target)
             self._tick += 1
         final = self.arm.read()
         ee = self.kin.fk(final.q)
-        n = self.robot.n_joints
+        ee_a, q_a = np.reshape(seen_ee, (-1, 3)), np.reshape(seen_q, (-1, self.robot.n_joints))
+        reached = first_tick is not None
         return {
             "goal_m": goal.tolist(),
             "final_ee_m": ee.tolist(),
             "reach_error_m": float(np.linalg.norm(ee - goal)),
             "time_to_reach_s": first_success_s,
-            "holding": holding_metrics(np.reshape(held_ee, (-1, 3)), np.reshape(held_q, (-1, n)), self.hz),
+            # as evaluation: from HOLD_SETTLE_S after the first success, and from the first success itself
+            "holding": holding_after_success(ee_a, q_a, first_tick, self.hz, HOLD_SETTLE_S)
+            if reached
+            else None,
+            "holding_from_first_success": holding_metrics(ee_a[first_tick:], q_a[first_tick:], self.hz)
+            if reached
+            else None,
             "final_q": final.q.tolist(),
             "frame": final.frame,
         }
@@ -384,7 +390,11 @@ class DeployLoop:
             goals=goals,
             safety_counts=dict(self.safety.counts),
             link=extra() if callable(extra) else {},
-            holding=median_holding(goals),
+            holding={
+                "from_settle": median_holding(goals),
+                "from_first_success": median_holding(goals, "holding_from_first_success"),
+                "settle_s": HOLD_SETTLE_S,
+            },
             safety={**self.safety.settings.to_dict(), "notes": list(self.safety_notes)},
             notes=list(notes),
         )
