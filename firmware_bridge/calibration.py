@@ -23,12 +23,13 @@ from typing import Any
 
 from robokit.arm import ArmError
 from robokit.firmware_bridge import protocol as pr
-from robokit.firmware_bridge.fixedpoint import ANGLE_UNIT_RAD, PULSE_MAX_TICKS, PULSE_MIN_TICKS, TICK_US
-from robokit.firmware_bridge.fixedpoint import gain_q16 as gain_q16_of
+from robokit.firmware_bridge.fixedpoint import ANGLE_UNIT_RAD, TICK_US
 from robokit.robots import RobotSpec
 
-PULSE_MIN_US = PULSE_MIN_TICKS * TICK_US  # 500 us
-PULSE_MAX_US = PULSE_MAX_TICKS * TICK_US  # 2500 us
+PULSE_MIN_US = pr.PULSE_ZERO_MIN_TICKS * TICK_US  # 500 us: the firmware's zero pulse range ...
+PULSE_MAX_US = pr.PULSE_ZERO_MAX_TICKS * TICK_US  # 2500 us ... is its pulse range
+# The firmware's gain bounds (protocol.GAIN_Q16_MIN/MAX, Q16.16) in host units; check_gain_q16 uses
+# those, and a test checks that these round to exactly them (test_calibration_checks.py).
 US_PER_RAD_MIN = 100.0
 US_PER_RAD_MAX = 4000.0
 WATCHDOG_MIN_MS, WATCHDOG_MAX_MS = pr.WATCHDOG_MIN_MS, pr.WATCHDOG_MAX_MS  # the firmware enforces it too
@@ -73,9 +74,10 @@ def check_us_per_rad(us_per_rad: float) -> float:
 
 
 def check_gain_q16(gain_q16: int) -> int:
-    """A firmware gain (Q16.16 ticks per 1e-4 rad) whose slope a servo can have (the bounds of
-    ``check_us_per_rad`` after rounding to the firmware's unit); returns it. Raises ValueError."""
-    lo, hi = gain_q16_of(US_PER_RAD_MIN), gain_q16_of(US_PER_RAD_MAX)
+    """A firmware gain (Q16.16 ticks per 1e-4 rad) the firmware accepts: magnitude
+    ``protocol.GAIN_Q16_MIN..GAIN_Q16_MAX`` (the bounds of ``check_us_per_rad`` rounded to the firmware's
+    unit); returns it. Raises ValueError."""
+    lo, hi = pr.GAIN_Q16_MIN, pr.GAIN_Q16_MAX
     if isinstance(gain_q16, bool) or not isinstance(gain_q16, int) or not lo <= abs(gain_q16) <= hi:
         us = gain_to_us_per_rad(gain_q16) if isinstance(gain_q16, int) else gain_q16
         raise ValueError(

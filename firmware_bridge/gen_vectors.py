@@ -111,6 +111,9 @@ def build_vectors() -> dict:
     return {
         "protocol_version": p.PROTOCOL_VERSION,
         "watchdog_range_ms": [p.WATCHDOG_MIN_MS, p.WATCHDOG_MAX_MS],
+        "gain_q16_range": [p.GAIN_Q16_MIN, p.GAIN_Q16_MAX],
+        "pulse_zero_range_ticks": [p.PULSE_ZERO_MIN_TICKS, p.PULSE_ZERO_MAX_TICKS],
+        "max_step_max": p.MAX_STEP_MAX,
         "crc": {
             "variant": "CRC-16/CCITT-FALSE",
             "poly": "0x1021",
@@ -126,6 +129,26 @@ def build_vectors() -> dict:
     }
 
 
+def _with_joint(joints: tuple[p.JointConfig, ...], i: int, **change: int) -> tuple[p.JointConfig, ...]:
+    return joints[:i] + (dataclasses.replace(joints[i], **change),) + joints[i + 1 :]
+
+
+def _joint_cases(joints: tuple[p.JointConfig, ...]) -> list[tuple[str, tuple[p.JointConfig, ...]]]:
+    """One joint changed at a time: gains (0, both signs at and past the bounds, i32 extremes), zero
+    pulses and max steps at and past their bounds; on joint 0, and some on the last joint."""
+    lo, hi, last = p.GAIN_Q16_MIN, p.GAIN_Q16_MAX, len(joints) - 1
+    zmin, zmax = p.PULSE_ZERO_MIN_TICKS, p.PULSE_ZERO_MAX_TICKS
+    gains = (0, 1, -1, lo - 1, lo, hi, hi + 1, -(lo - 1), -lo, -hi, -(hi + 1), -8344, -(2**31), 2**31 - 1)
+    zeros = (0, zmin - 1, zmin, zmax, zmax + 1, 65535)
+    steps = (0, 1, p.MAX_STEP_MAX, p.MAX_STEP_MAX + 1, 65535)
+    cases = [(f"gain_{g}", _with_joint(joints, 0, gain_q16=g)) for g in gains]
+    cases += [(f"last_joint_gain_{g}", _with_joint(joints, last, gain_q16=g)) for g in (0, -lo, hi + 1)]
+    cases += [(f"pulse_zero_{z}", _with_joint(joints, 0, pulse_zero_ticks=z)) for z in zeros]
+    cases += [(f"last_joint_pulse_zero_{zmax + 1}", _with_joint(joints, last, pulse_zero_ticks=zmax + 1))]
+    cases += [(f"max_step_{m}", _with_joint(joints, 0, max_step_100urad=m)) for m in steps]
+    return cases
+
+
 def _config_checks(joints: tuple[p.JointConfig, ...]) -> list[dict]:
     """CONFIG payloads and the firmware's verdict: "ok" or the error name (docs/protocol.md, CONFIG)."""
     bad_joint = (p.JointConfig(100, -100, 0, 600, 3000, 8344),) + joints[1:]
@@ -138,9 +161,15 @@ def _config_checks(joints: tuple[p.JointConfig, ...]) -> list[dict]:
         ("lower_above_upper", 500, p.WATCHDOG_HOLD, bad_joint),
         ("five_joints", 500, p.WATCHDOG_HOLD, joints[:5]),
     ]
+    cases += [(name, 500, p.WATCHDOG_HOLD, js) for name, js in _joint_cases(joints)]
     out = []
     for name, ms, action, js in cases:
-        ok = p.WATCHDOG_MIN_MS <= ms <= p.WATCHDOG_MAX_MS and action in (0, 1) and js == joints
+        ok = (
+            p.WATCHDOG_MIN_MS <= ms <= p.WATCHDOG_MAX_MS
+            and action in (p.WATCHDOG_HOLD, p.WATCHDOG_RELEASE)
+            and len(js) == len(joints)
+            and all(p.joint_config_ok(j) for j in js)
+        )
         msg = p.Config(watchdog_timeout_ms=ms, watchdog_action=action, joints=js)
         out.append({"name": name, "payload_hex": msg.payload().hex(), "result": "ok" if ok else "BAD_CONFIG"})
     return out

@@ -72,6 +72,12 @@ __all__ = [
     "WATCHDOG_RELEASE",
     "WATCHDOG_MIN_MS",
     "WATCHDOG_MAX_MS",
+    "GAIN_Q16_MIN",
+    "GAIN_Q16_MAX",
+    "PULSE_ZERO_MIN_TICKS",
+    "PULSE_ZERO_MAX_TICKS",
+    "MAX_STEP_MAX",
+    "joint_config_ok",
 ]
 
 MAX_JOINTS = 8
@@ -90,6 +96,13 @@ WATCHDOG_RELEASE = 1
 # and the watchdog is always on. Same values as WATCHDOG_MIN_MS / WATCHDOG_MAX_MS in firmware/proto.h.
 WATCHDOG_MIN_MS = 100
 WATCHDOG_MAX_MS = 60000
+# Valid per-joint calibration and speed; the firmware refuses CONFIG (and an EEPROM image at boot)
+# outside them (BAD_CONFIG). Same values and names as in firmware/proto.h.
+GAIN_Q16_MIN = 1311  # |gain| in Q16.16 ticks (0.5 us) per 1e-4 rad: 100 us/rad ...
+GAIN_Q16_MAX = 52429  # ... to 4000 us/rad (sign = direction; 0 would never move the servo)
+PULSE_ZERO_MIN_TICKS = 1000  # zero pulse in 0.5 us ticks: 500 us ...
+PULSE_ZERO_MAX_TICKS = 5000  # ... to 2500 us (the pulse range)
+MAX_STEP_MAX = 5000  # max step per 20 ms frame in 1e-4 rad (25 rad/s); 0 is refused too
 
 ERROR_NAMES = {
     1: "UNKNOWN_TYPE",
@@ -127,6 +140,18 @@ class JointConfig:
             self.pulse_zero_ticks,
             self.gain_q16,
         )
+
+
+def joint_config_ok(j: JointConfig) -> bool:
+    """True if the firmware accepts ``j`` in a CONFIG (docs/protocol.md, CONFIG): limits within
+    +-31416 and ordered, home inside them, max step 1..MAX_STEP_MAX, zero pulse and |gain| in range."""
+    return (
+        -31416 <= j.lower_100urad < j.upper_100urad <= 31416
+        and j.lower_100urad <= j.home_100urad <= j.upper_100urad
+        and 0 < j.max_step_100urad <= MAX_STEP_MAX
+        and PULSE_ZERO_MIN_TICKS <= j.pulse_zero_ticks <= PULSE_ZERO_MAX_TICKS
+        and GAIN_Q16_MIN <= abs(j.gain_q16) <= GAIN_Q16_MAX
+    )
 
 
 def _unpack_joints(data: bytes, n: int) -> tuple[JointConfig, ...]:

@@ -163,8 +163,13 @@ uint8_t proto_check_config(const arm_config_t *c, uint8_t n_joints)
     for (uint8_t i = 0; i < c->n; i++) {
         const joint_config_t *j = &c->joint[i];
         if (j->lower < -31416 || j->upper > 31416 || j->lower >= j->upper) return ERR_BAD_CONFIG;
-        if (j->home < j->lower || j->home > j->upper || j->max_step == 0) return ERR_BAD_CONFIG;
-        if (j->pulse_zero < 1000 || j->pulse_zero > 5000) return ERR_BAD_CONFIG;
+        if (j->home < j->lower || j->home > j->upper) return ERR_BAD_CONFIG;
+        if (j->max_step == 0 || j->max_step > MAX_STEP_MAX) return ERR_BAD_CONFIG;
+        if (j->pulse_zero < PULSE_ZERO_MIN_TICKS || j->pulse_zero > PULSE_ZERO_MAX_TICKS) return ERR_BAD_CONFIG;
+        /* magnitude without negating (INT32_MIN has none): -MAX..-MIN or MIN..MAX */
+        if (j->gain_q16 < -GAIN_Q16_MAX || j->gain_q16 > GAIN_Q16_MAX ||
+            (j->gain_q16 > -GAIN_Q16_MIN && j->gain_q16 < GAIN_Q16_MIN))
+            return ERR_BAD_CONFIG;
     }
     return 0;
 }

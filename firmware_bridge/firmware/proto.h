@@ -30,6 +30,17 @@ enum { WATCHDOG_HOLD = 0, WATCHDOG_RELEASE = 1 };
 #define WATCHDOG_MIN_MS 100
 #define WATCHDOG_MAX_MS 60000
 #define FRAME_PERIOD_MS 20
+/* Valid calibration and speed per joint; CONFIG (and the EEPROM image at boot) outside is refused
+ * (BAD_CONFIG). Python twins of the same names in protocol.py (a test checks).
+ * gain_q16: Q16.16 ticks (0.5 us) per 1e-4 rad, 100..4000 us/rad in magnitude (the sign is the
+ * direction; 0 would leave the servo still while STATE reports motion).
+ * pulse_zero: 0.5 us ticks, 500..2500 us (the pulse range). max_step: 1e-4 rad per frame, 1..5000
+ * (at most 25 rad/s: faster is no slewing at all). */
+#define GAIN_Q16_MIN 1311L
+#define GAIN_Q16_MAX 52429L
+#define PULSE_ZERO_MIN_TICKS 1000
+#define PULSE_ZERO_MAX_TICKS 5000
+#define MAX_STEP_MAX 5000
 
 /* Result of feeding one byte to the receiver. */
 enum { PROTO_NONE = 0, PROTO_FRAME = 1, PROTO_BAD_FRAME = -1, PROTO_BAD_CRC = -2 };

@@ -157,19 +157,61 @@ def test_config_checks_match_the_vectors(probe, vectors):
     assert {v["name"] for v in checks if v["result"] == "ok"} >= {"watchdog_100_ms", "watchdog_60000_ms"}
 
 
+def test_config_checks_refuse_gains_zero_pulses_and_speeds_no_servo_has(probe, vectors):
+    """Issue 9, item 11: a gain of 0 (the servo never moves while STATE reports motion), gains, zero
+    pulses and max steps past their bounds are refused by the C check; negative gains (a direction)
+    are judged by their magnitude."""
+    verdict = {v["name"]: v["result"] for v in vectors["config_checks"]}
+    lo, hi = p.GAIN_Q16_MIN, p.GAIN_Q16_MAX
+    refused = [0, 1, -1, lo - 1, -(lo - 1), hi + 1, -(hi + 1), -(2**31), 2**31 - 1]
+    accepted = [lo, -lo, hi, -hi, -8344]
+    names = [f"gain_{g}" for g in refused + accepted] + ["last_joint_gain_0", "last_joint_gain_-1311"]
+    names += [f"pulse_zero_{z}" for z in (0, 999, 1000, 5000, 5001, 65535)]
+    names += [f"max_step_{m}" for m in (0, 1, p.MAX_STEP_MAX, p.MAX_STEP_MAX + 1)]
+    expected = {f"gain_{g}": "BAD_CONFIG" for g in refused} | {f"gain_{g}": "ok" for g in accepted}
+    expected |= {"last_joint_gain_0": "BAD_CONFIG", "last_joint_gain_-1311": "ok"}
+    expected |= {"pulse_zero_0": "BAD_CONFIG", "pulse_zero_999": "BAD_CONFIG", "pulse_zero_1000": "ok"}
+    expected |= {"pulse_zero_5000": "ok", "pulse_zero_5001": "BAD_CONFIG", "pulse_zero_65535": "BAD_CONFIG"}
+    expected |= {"max_step_0": "BAD_CONFIG", "max_step_1": "ok", f"max_step_{p.MAX_STEP_MAX}": "ok"}
+    expected |= {f"max_step_{p.MAX_STEP_MAX + 1}": "BAD_CONFIG"}
+    assert {n: verdict[n] for n in names} == expected
+    payload = {v["name"]: v["payload_hex"] for v in vectors["config_checks"]}
+    out = probe([f"config {payload[n]}" for n in names])
+    assert {n: ("ok" if o.startswith("OK ") else o) for n, o in zip(names, out)} == {
+        n: ("ok" if r == "ok" else "ERR 6") for n, r in expected.items()
+    }
+
+
 def test_watchdog_frames_round_up_to_whole_frames(probe):
     out = probe([f"wd_frames {ms}" for ms in (100, 101, 120, 500, 59999, 60000)])
     assert out == ["5", "6", "6", "25", "3000", "3000"]
 
 
-def test_c_header_and_python_agree_on_the_watchdog_range():
-    text = (FIRMWARE_SRC / "proto.h").read_text()
+def c_define(header: str, name: str) -> int:
+    """The integer value of ``#define name`` in firmware/``header`` (an L suffix allowed)."""
+    m = re.search(rf"#define {name} (\d+)L?\b", (FIRMWARE_SRC / header).read_text())
+    assert m, name
+    return int(m.group(1))
 
+
+def test_c_header_and_python_agree_on_the_watchdog_range():
     def define(name: str) -> int:
-        m = re.search(rf"#define {name} (\d+)\b", text)
-        assert m, name
-        return int(m.group(1))
+        return c_define("proto.h", name)
 
     assert (define("WATCHDOG_MIN_MS"), define("WATCHDOG_MAX_MS")) == (p.WATCHDOG_MIN_MS, p.WATCHDOG_MAX_MS)
     assert (p.WATCHDOG_MIN_MS, p.WATCHDOG_MAX_MS) == (100, 60000)
     assert define("FRAME_PERIOD_MS") * 1000 == p.Info().frame_period_us
+
+
+def test_c_header_and_python_agree_on_the_joint_config_bounds():
+    """GAIN_Q16_*, PULSE_ZERO_*_TICKS and MAX_STEP_MAX have the same values in proto.h and protocol.py;
+    the gain bounds are 100..4000 us/rad and the zero pulse range is the firmware's pulse range."""
+    names = ("GAIN_Q16_MIN", "GAIN_Q16_MAX", "PULSE_ZERO_MIN_TICKS", "PULSE_ZERO_MAX_TICKS", "MAX_STEP_MAX")
+    assert {n: c_define("proto.h", n) for n in names} == {n: getattr(p, n) for n in names}
+    assert (p.GAIN_Q16_MIN, p.GAIN_Q16_MAX) == (fx.gain_q16(100.0), fx.gain_q16(4000.0)) == (1311, 52429)
+    pulse_range = (c_define("motion.h", "PULSE_MIN_TICKS"), c_define("motion.h", "PULSE_MAX_TICKS"))
+    assert (
+        pulse_range
+        == (p.PULSE_ZERO_MIN_TICKS, p.PULSE_ZERO_MAX_TICKS)
+        == (fx.PULSE_MIN_TICKS, fx.PULSE_MAX_TICKS)
+    )

@@ -57,6 +57,28 @@ def test_the_watchdog_range_is_the_firmwares():
     assert cal.min_watchdog_ms(0.04) == 120 and cal.min_watchdog_ms(0.01) == 100
 
 
+def test_the_slope_and_zero_pulse_bounds_are_the_firmwares():
+    """check_us_per_rad's 100..4000 us/rad round to exactly the firmware's gain bounds, check_gain_q16
+    uses those, and the zero pulse range is the firmware's (protocol.py twins of proto.h)."""
+    from robokit.firmware_bridge import protocol as pr
+
+    assert (gain_q16(cal.US_PER_RAD_MIN), gain_q16(cal.US_PER_RAD_MAX)) == (pr.GAIN_Q16_MIN, pr.GAIN_Q16_MAX)
+    assert (cal.PULSE_MIN_US, cal.PULSE_MAX_US) == (
+        pr.PULSE_ZERO_MIN_TICKS * 0.5,
+        pr.PULSE_ZERO_MAX_TICKS * 0.5,
+    )
+    for g in (pr.GAIN_Q16_MIN, -pr.GAIN_Q16_MIN, pr.GAIN_Q16_MAX, -pr.GAIN_Q16_MAX):
+        assert cal.check_gain_q16(g) == g
+    for g in (0, pr.GAIN_Q16_MIN - 1, -(pr.GAIN_Q16_MIN - 1), pr.GAIN_Q16_MAX + 1, -(pr.GAIN_Q16_MAX + 1)):
+        with pytest.raises(ValueError, match="us per rad"):
+            cal.check_gain_q16(g)
+    for z in (pr.PULSE_ZERO_MIN_TICKS, pr.PULSE_ZERO_MAX_TICKS):
+        assert cal.check_zero_ticks(z) == z
+    for z in (pr.PULSE_ZERO_MIN_TICKS - 1, pr.PULSE_ZERO_MAX_TICKS + 1):
+        with pytest.raises(ValueError, match="zero pulse"):
+            cal.check_zero_ticks(z)
+
+
 @pytest.mark.parametrize("value", [0.0, -99.0, 4000.5, float("nan"), float("inf"), 1e9])
 def test_slopes_no_servo_has_are_refused(value):
     with pytest.raises(ValueError, match="us per rad"):
@@ -173,7 +195,7 @@ def test_firmware_settings_that_cannot_work_are_each_named():
     joints = list(default_joint_configs(SPEC))
     good = pr.Info(joints=tuple(joints), watchdog_timeout_ms=500)
     assert cal.firmware_settings_problems(good, SPEC, 0.04) == []
-    joints[2] = dataclasses.replace(joints[2], gain_q16=0)  # the firmware accepts this CONFIG today
+    joints[2] = dataclasses.replace(joints[2], gain_q16=0)  # an older firmware accepted this CONFIG
     joints[4] = dataclasses.replace(joints[4], pulse_zero_ticks=999)
     bad = pr.Info(joints=tuple(joints), watchdog_timeout_ms=110)
     problems = cal.firmware_settings_problems(bad, SPEC, 0.04)

@@ -1,8 +1,10 @@
-"""Every state change of the real firmware (in simavr) respects the motion model, and the watchdog's
-timeout range (issue 9, items 3 and 4). Pulse widths are measured on the simulated pins."""
+"""Every state change of the real firmware (in simavr) respects the motion model, the watchdog's
+timeout range, and CONFIG refuses calibrations no servo has (issue 9, items 3, 4 and 11). Pulse widths
+are measured on the simulated pins."""
 
 from __future__ import annotations
 
+import dataclasses
 import struct
 import time
 
@@ -210,10 +212,10 @@ def test_watchdog_trips_after_its_timeout_in_whole_frames(emulator_build, timeou
         link.close()
 
 
-def eeprom_image(timeout_ms: int) -> bytes:
+def eeprom_image(timeout_ms: int, joints: tuple[p.JointConfig, ...] = JOINTS) -> bytes:
     """A 1 KiB EEPROM image as the firmware writes it: magic | arm_config_t | crc16 (avr-gcc layout,
     8 joint slots), 0xFF after it."""
-    slots = list(JOINTS) + [p.JointConfig(0, 0, 0, 0, 0, 0)] * (p.MAX_JOINTS - len(JOINTS))
+    slots = list(joints) + [p.JointConfig(0, 0, 0, 0, 0, 0)] * (p.MAX_JOINTS - len(joints))
     cfg = struct.pack("<HBB", timeout_ms, p.WATCHDOG_HOLD, len(JOINTS)) + b"".join(j.pack() for j in slots)
     body = struct.pack("<H", 0x4B52) + cfg + struct.pack("<H", crc16_ccitt_false(cfg))
     return body + b"\xff" * (1024 - len(body))
@@ -231,3 +233,50 @@ def test_an_eeprom_image_with_the_watchdog_off_is_ignored(emulator_build, tmp_pa
             info = link.hello()
             assert (info.flags & 1, info.watchdog_timeout_ms) == (flags, timeout_ms), image.name
             link.close()
+
+
+def with_joint(index: int, **change: int) -> tuple[p.JointConfig, ...]:
+    """JOINTS with joint ``index`` changed."""
+    return JOINTS[:index] + (dataclasses.replace(JOINTS[index], **change),) + JOINTS[index + 1 :]
+
+
+def test_a_config_with_a_gain_no_servo_has_is_refused_and_the_calibration_kept(link):
+    """Issue 9, item 11: a raw CONFIG (no host checks) with gain 0 (the servo would never move while
+    STATE reports motion), or a gain, zero pulse or max step past its bound, gets ERROR BAD_CONFIG, and
+    INFO still shows the calibration stored before. A negative gain (a direction) is accepted."""
+    link.hello()
+    calibrated = with_joint(0, gain_q16=-fx.gain_q16(500.0), pulse_zero_ticks=3100)
+    reply = link.request(p.Config(watchdog_timeout_ms=300, joints=calibrated))
+    assert isinstance(reply, p.Info) and reply.joints == calibrated and reply.flags & 1
+    bad = [
+        with_joint(2, gain_q16=0),
+        with_joint(5, gain_q16=0),
+        with_joint(1, gain_q16=-(p.GAIN_Q16_MIN - 1)),
+        with_joint(1, gain_q16=p.GAIN_Q16_MAX + 1),
+        with_joint(3, pulse_zero_ticks=p.PULSE_ZERO_MAX_TICKS + 1),
+        with_joint(4, max_step_100urad=p.MAX_STEP_MAX + 1),
+    ]
+    for joints in bad:
+        reply = link.request(p.Config(watchdog_timeout_ms=500, joints=joints))
+        assert isinstance(reply, p.Error) and (reply.name, reply.request_type) == (
+            "BAD_CONFIG",
+            p.Config.TYPE,
+        )
+    info = link.hello()
+    assert (info.joints, info.watchdog_timeout_ms, info.flags & 1) == (calibrated, 300, 1)
+
+
+def test_an_eeprom_image_with_a_gain_of_0_is_ignored(emulator_build, tmp_path):
+    """The same check at boot: an EEPROM image (intact magic and CRC) holding gain 0 for one joint is
+    not used; the firmware runs on its compiled-in defaults."""
+    image = tmp_path / "gain0.bin"
+    image.write_bytes(eeprom_image(300, with_joint(2, gain_q16=0)))
+    with Emulator(eeprom=image) as emu:
+        link = Link(emu.port)
+        info = link.hello()
+        link.close()
+    assert (info.flags & 1, info.watchdog_timeout_ms, info.joints) == (
+        0,
+        fx.DEFAULT_WATCHDOG_TIMEOUT_MS,
+        JOINTS,
+    )

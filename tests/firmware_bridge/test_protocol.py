@@ -125,3 +125,26 @@ def test_config_check_vectors_follow_the_watchdog_range(vectors):
             assert v["result"] == ("ok" if inside else "BAD_CONFIG"), v["name"]
             seen.add(inside)
     assert seen == {True, False}
+
+
+def test_config_check_vectors_follow_the_joint_bounds(vectors):
+    """The vectors' verdicts on CONFIGs that change one joint are joint_config_ok, whose bounds are the
+    documented ones: |gain| GAIN_Q16_MIN..MAX (the sign is a direction), zero pulse and max step ranges."""
+    assert vectors["gain_q16_range"] == [p.GAIN_Q16_MIN, p.GAIN_Q16_MAX] == [1311, 52429]
+    assert (
+        vectors["pulse_zero_range_ticks"] == [p.PULSE_ZERO_MIN_TICKS, p.PULSE_ZERO_MAX_TICKS] == [1000, 5000]
+    )
+    assert vectors["max_step_max"] == p.MAX_STEP_MAX == 5000
+    defaults = fx.default_joint_configs(get_robot("servo_arm"))
+    seen = {}
+    for v in vectors["config_checks"]:
+        msg = p.Config.from_payload(0, bytes.fromhex(v["payload_hex"]))
+        changed = [j for j, d in zip(msg.joints, defaults) if j != d]
+        if v["name"].startswith(("gain_", "last_joint_", "pulse_zero_", "max_step_")):
+            assert len(changed) == 1 and len(msg.joints) == len(defaults), v["name"]
+            ok = p.joint_config_ok(changed[0])
+            assert v["result"] == ("ok" if ok else "BAD_CONFIG"), v["name"]
+            seen[v["name"]] = ok
+    assert seen["gain_0"] is False and seen["gain_-8344"] is True and seen["gain_-1311"] is True
+    assert seen["gain_-1310"] is False and seen["gain_52430"] is False and seen["gain_-2147483648"] is False
+    assert all(p.joint_config_ok(j) for j in defaults)
