@@ -7,6 +7,7 @@ Resolution order: ``TrainConfig`` field defaults < ``ALGO_DEFAULTS[algo]`` < ``E
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,6 +42,9 @@ class TrainConfig:
     fused_adam: bool = True  # torch's fused Adam: cheaper SB3 updates on CPU
     her: bool = True  # HerReplayBuffer (goal envs)
     her_n_sampled_goal: int = 4
+    # the training env (robokit.policies.shaping): without these, policies dither at the goal
+    terminate_on_success: bool = False  # training episodes go on after the first success: holding is trained
+    action_change_penalty: float = 1.0  # reward -= this * |a_t - a_(t-1)|^2 (0: off); training only
     # on-policy (PPO)
     n_steps: int = 512  # rollout length per env
     n_epochs: int = 10
@@ -57,6 +61,18 @@ class TrainConfig:
     checkpoint_every: int = 2_000  # env steps; a SIGKILL loses at most this much
     keep_checkpoints: int = 2
     progress: bool = True
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.terminate_on_success, bool):
+            raise ValueError(f"terminate_on_success must be true or false, not {self.terminate_on_success!r}")
+        p = self.action_change_penalty
+        if (
+            isinstance(p, bool)
+            or not isinstance(p, (int, float))
+            or not math.isfinite(p)
+            or not 0 <= p <= 100
+        ):
+            raise ValueError(f"action_change_penalty must be a number in [0, 100], not {p!r}")
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
