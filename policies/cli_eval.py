@@ -88,6 +88,9 @@ def main(argv: list[str]) -> int:
     except EvalWorkerError as exc:
         print(f"{PROG}: {exc}; eval.json not written", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted; eval.json not written", file=sys.stderr)
+        return 130
     try:
         print_table(report)
         print(f"results: {report['out_dir']}/eval.json")

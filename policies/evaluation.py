@@ -312,9 +312,17 @@ def _run_all(
 
         it = run_in_workers(tasks, workers, _init_worker, init, _run_task, describe=_describe_task)
         return _collect(it, len(tasks), progress)
+    from robokit.policies.eval_pool import EvalWorkerError
+
+    def run_here(task: tuple) -> tuple:
+        try:
+            return _run_task(task)
+        except Exception as exc:  # noqa: BLE001  (named like a worker's failure)
+            raise EvalWorkerError(f"{_describe_task(task)} failed: {type(exc).__name__}: {exc}") from exc
+
     _init_worker(*init)
     try:
-        return _collect(map(_run_task, tasks), len(tasks), progress)
+        return _collect(map(run_here, tasks), len(tasks), progress)
     finally:
         _W["env"].close()
         _W.clear()

@@ -109,3 +109,26 @@ def test_pool_names_the_task_whose_worker_died() -> None:
 def test_pool_reports_a_worker_that_cannot_start() -> None:
     with pytest.raises(EvalWorkerError, match="a worker process could not start: RuntimeError: no env here"):
         list(run_in_workers([0, 1], 2, _init, (True,), _task))
+
+
+def test_an_episode_failing_in_process_is_named_too(
+    scripted_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With one worker the episodes run in this process; a failing one (injected: a stand-in for an
+    env error) is reported like a worker's, naming the episode and seed, and no eval.json is written."""
+    from robokit.policies import evaluation
+
+    real = evaluation._run_task
+
+    def flaky(task: tuple) -> tuple:
+        if task[0] == 1:
+            raise ValueError("boom")
+        return real(task)
+
+    monkeypatch.setattr(evaluation, "_run_task", flaky)
+    out = tmp_path / "ev"
+    with pytest.raises(EvalWorkerError, match=r"^episode 1 \(seed 6\) failed: ValueError: boom$"):
+        evaluation.evaluate(
+            scripted_file, episodes=3, seed=5, out_dir=out, video=False, workers=1, progress=False
+        )
+    assert not (out / "eval.json").exists()
