@@ -8,6 +8,11 @@ Side by side, in one run, on this machine:
 Evaluation time is excluded everywhere; checkpoint writing (robokit) is included. Also measures SB3's
 cost per gradient step (SAC and TD3) and per env step, which bound what any setting can reach.
 
+Holding (issue 9, item 16): each robokit env is also trained with the unchanged ``robokit train``
+defaults (their own stop rule) and the policy evaluated like ``robokit eval --episodes 100``; the
+medians of how still the arm holds at the goal (tip path cm/s and the largest joint's std, rad, from
+0.5 s after the first success; see robokit.policies.holding) are recorded per seed.
+
     python benchmarks/time_to_solve.py            # 3 seeds each (about 10 minutes)
     python benchmarks/time_to_solve.py --quick    # 1 seed, SB3-defaults baseline capped at 4000 steps;
                                                   # writes results/time_to_solve_quick.json instead
@@ -64,6 +69,46 @@ def robokit_run(env_id: str, seed: int, max_steps: int) -> dict:
         "steps": hit["steps"] if hit else None,
         "train_time_s": hit["train_time_s"] if hit else None,
         "curve": [[r["steps"], r["success_rate"], r["train_time_s"]] for r in rows],
+    }
+
+
+def holding_run(env_id: str, seed: int) -> dict:
+    """``robokit train`` defaults as they are (stop rule included), then 100 eval episodes (seeds 0-99)."""
+    from robokit.policies import evaluate
+
+    out = Path(tempfile.mkdtemp(prefix="hold-"))
+    try:
+        config = default_config(env_id, out=str(out / "run"), seed=seed, progress=False)
+        t = time.perf_counter()
+        path = train(config)
+        wall = time.perf_counter() - t
+        rows = read_evals(out / "run")
+        report = evaluate(path, episodes=100, out_dir=out / "eval", video=False, plot=False, progress=False)
+    finally:
+        shutil.rmtree(out, ignore_errors=True)
+    a = report["aggregate"]
+    return {
+        "seed": seed,
+        "algo": config.algo,
+        "steps": rows[-1]["steps"] if rows else None,
+        "train_time_s": rows[-1]["train_time_s"] if rows else None,
+        "train_wall_s": round(wall, 2),
+        "eval_success_rate": a["success_rate"],
+        "eval_final_success_rate": a["final_success_rate"],
+        "holding": a["holding"],
+        "holding_from_first_success": a["holding_from_first_success"],
+    }
+
+
+def summarise_holding(runs: list[dict]) -> dict:
+    tips = [r["holding"]["median_tip_path_cm_per_s"] for r in runs if r["holding"]["episodes"]]
+    stds = [r["holding"]["median_q_std_max_rad"] for r in runs if r["holding"]["episodes"]]
+    return {
+        "median_over_seeds_tip_path_cm_per_s": statistics.median(tips) if tips else None,
+        "max_over_seeds_tip_path_cm_per_s": max(tips) if tips else None,
+        "median_over_seeds_q_std_max_rad": statistics.median(stds) if stds else None,
+        "max_over_seeds_q_std_max_rad": max(stds) if stds else None,
+        "runs": runs,
     }
 
 
@@ -179,6 +224,7 @@ def main() -> None:
     )
     parser.add_argument("--seeds", type=int, default=3, help="seeds per configuration (default 3)")
     parser.add_argument("--skip-baselines", action="store_true", help="robokit only")
+    parser.add_argument("--skip-holding", action="store_true", help="no holding runs")
     args = parser.parse_args()
     torch.set_num_threads(1)
     seeds = list(range(1 if args.quick else args.seeds))
@@ -221,6 +267,19 @@ def main() -> None:
                 flush=True,
             )
         results["configs"][name] = summarise(runs)
+    if not args.skip_holding:
+        results["holding"] = {}
+        for env_id in ("robokit/PandaReach-v0", "robokit/ServoArmReach-v0"):
+            runs = []
+            for seed in seeds:
+                runs.append(holding_run(env_id, seed))
+                r = runs[-1]
+                print(
+                    f"{env_id} holding seed {seed}: success={r['eval_success_rate']} "
+                    f"holding={r['holding']} train_s={r['train_time_s']}",
+                    flush=True,
+                )
+            results["holding"][env_id] = summarise_holding(runs)
     results["machine"]["load_avg_at_end"] = os.getloadavg()
     path = RESULTS.with_name("time_to_solve_quick.json") if args.quick or args.skip_baselines else RESULTS
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -228,6 +287,11 @@ def main() -> None:
     print("\n| configuration | solved | median steps | median training s |\n|---|---|---|---|")
     for name, s in results["configs"].items():
         print(f"| {name} | {s['solved']} | {s['median_steps']} | {s['median_train_time_s']} |")
+    for env_id, h in results.get("holding", {}).items():
+        print(
+            f"holding, {env_id} (robokit train defaults, 100 episodes, median over seeds): "
+            f"{h['median_over_seeds_tip_path_cm_per_s']:.3f} cm/s, {h['median_over_seeds_q_std_max_rad']:.4f} rad"
+        )
     print(f"-> {path}")
 
 
