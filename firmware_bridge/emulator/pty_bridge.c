@@ -33,12 +33,30 @@ static void on_xoff(struct avr_irq_t *irq, uint32_t value, void *param)
     ((pty_bridge_t *)param)->xoff = value != 0;
 }
 
+/* A byte the firmware sends. When the client does not read and the buffer is full, bytes are dropped
+ * in whole frames, as the firmware's receive ring does (firmware/rx_ring.h): the frame in progress is
+ * cut short by a 0x00 in the last slot, kept free for it, and its rest, up to its own 0x00, is dropped.
+ * So the client's decoder sees one bad frame and every later reply whole, never a reply glued to the
+ * head of a lost one. */
 static void on_output(struct avr_irq_t *irq, uint32_t value, void *param)
 {
     (void)irq;
     pty_bridge_t *b = param;
-    if (b->out_len < sizeof b->out) b->out[b->out_len++] = (uint8_t)value;
-    else b->out_dropped++;
+    uint8_t v = (uint8_t)value;
+    if (b->out_cut) {
+        if (v == 0) b->out_cut = 0;
+        b->out_dropped++;
+        return;
+    }
+    size_t room = sizeof b->out - b->out_len;
+    if (room > 1 || (room == 1 && v == 0)) {
+        b->out[b->out_len++] = v;
+        return;
+    }
+    b->out_dropped++;
+    if (v == 0) return; /* no room at all: the buffer already ends with a 0x00 */
+    if (room == 1) b->out[b->out_len++] = 0;
+    b->out_cut = 1;
 }
 
 /* 1 if no client has the slave side open (POLLHUP), 0 otherwise. */

@@ -6,7 +6,7 @@
  * ever dropped, whatever the length of a burst.
  * MCU -> host: bytes the firmware transmits are written to the pty; while no client has the pty
  * open they are discarded (a serial line with nobody listening), and when a client does not read,
- * at most PTY_BRIDGE_OUT_SIZE bytes wait here, newer ones are dropped and counted.
+ * at most PTY_BRIDGE_OUT_SIZE bytes wait here; newer ones are dropped in whole frames and counted.
  * Everything runs on the simulator's thread (no locks, no threads). An MCU reset (e.g. the AVR
  * watchdog) cancels simavr's cycle timers and resets the UART's flags: pty_bridge_check() notices and
  * re-arms the bridge, so the link survives a firmware reset. */
@@ -30,6 +30,7 @@ typedef struct {
     size_t in_len, in_pos;    /* bytes read from the pty and not yet given to the UART */
     uint8_t out[PTY_BRIDGE_OUT_SIZE];
     size_t out_len;           /* bytes from the UART not yet written to the pty */
+    int out_cut;              /* dropping the rest of a frame that did not fit in out */
     uint64_t bytes_in, bytes_out, out_dropped;
     avr_t *avr;
     char uart;

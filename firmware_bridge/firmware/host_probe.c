@@ -4,7 +4,10 @@
  *   state FRAME FLAGS N SP.. TG.. RX_OK BAD_CRC BAD_FRAME BAD_MSG RX_OVERFLOW
  *   info FLAGS WD_MS WD_ACTION N (LOWER UPPER HOME STEP ZERO GAIN)xN | config HEX (for N_JOINTS joints)
  *   joints N HEX | wd_frames TIMEOUT_MS
- *   step SP TG MAX | pulse Q ZERO GAIN | clamp Q LOWER UPPER */
+ *   step SP TG MAX | pulse Q ZERO GAIN | clamp Q LOWER UPPER
+ *   ring_put HEX (receive interrupt) | ring_take N (main loop: up to N bytes into the decoder; prints
+ *   the frames decoded, `FRAME type seq` or bad_crc/bad_frame, ';'-separated) | ring_stats (overflow
+ *   skipped waiting) | ring_reset: the receive ring (rx_ring.h) and a decoder behind it */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,8 +15,11 @@
 #include "motion.h"
 #include "proto.h"
 #include "robot_defaults.h"
+#include "rx_ring.h"
 
 static uint8_t buf[1024], out[1024];
+static rx_ring_t ring;
+static proto_rx_t ring_rx;
 
 static int parse_hex(const char *s, uint8_t *dst)
 {
@@ -149,6 +155,28 @@ int main(void)
             j.upper = (int16_t)num();
             int16_t r = motion_clamp(q, &j, &clamped);
             printf("%d %d", r, clamped);
+        } else if (!strcmp(cmd, "ring_reset")) {
+            memset(&ring, 0, sizeof ring);
+            memset(&ring_rx, 0, sizeof ring_rx);
+        } else if (!strcmp(cmd, "ring_put")) {
+            char *h = tok();
+            int n = h ? parse_hex(h, buf) : 0;
+            for (int i = 0; i < n; i++) rx_ring_put(&ring, buf[i]);
+        } else if (!strcmp(cmd, "ring_take")) {
+            static proto_frame_t f;
+            long n = num();
+            int first = 1;
+            uint8_t b;
+            while (n-- > 0 && rx_ring_take(&ring, ring_rx.len == 0 && !ring_rx.overflow, &b)) {
+                int8_t r = proto_rx_byte(&ring_rx, b, &f);
+                if (r == PROTO_NONE) continue;
+                printf(first ? "" : ";");
+                first = 0;
+                if (r == PROTO_FRAME) printf("FRAME %d %d", f.type, f.seq);
+                else printf(r == PROTO_BAD_CRC ? "bad_crc" : "bad_frame");
+            }
+        } else if (!strcmp(cmd, "ring_stats")) {
+            printf("%u %u %u", ring.overflow, ring.skipped, rx_ring_count(&ring));
         } else {
             printf("?");
         }

@@ -1,6 +1,7 @@
 /* robokit arm firmware for the ATmega328P (16 MHz), avr-libc only; protocol in docs/protocol.md.
  *
- * Hardware: UART0 at 1 Mbaud (U2X), receive interrupt into a ring buffer; Timer1 CTC at 0.5 us ticks,
+ * Hardware: UART0 at 1 Mbaud (link.c: receive interrupt into a ring, frames decoded and answered one
+ * at a time in the main loop); Timer1 CTC at 0.5 us ticks,
  * COMPA every 20 ms = servo frame (motion model, watchdog), COMPB walks the 6 pulses one after another
  * on PD2..PD7. The frame counter is mirrored into GPIOR0..2 (low 24 bits) for the emulator. */
 #include <avr/interrupt.h>
@@ -9,19 +10,16 @@
 #include <avr/wdt.h>
 
 #include "config_store.h"
+#include "link.h"
 #include "motion.h"
 #include "proto.h"
 #include "robot_defaults.h"
 
-#ifndef BAUD
-#define BAUD 1000000UL
-#endif
 #define FRAME_TICKS 40000u    /* 20 ms at 0.5 us */
 #define PULSE_START_TICKS 400 /* first pulse starts 200 us into the frame */
 #define EDGE_DELAY_TICKS 20   /* 10 us: longer than any interrupt latency (see TIMER1_COMPB_vect) */
 #define SERVO_SHIFT 2         /* joint i on PD(2 + i) */
 #define SERVO_MASK (((1u << N_JOINTS) - 1) << SERVO_SHIFT)
-#define RING_SIZE 128u
 
 /* --- state shared with interrupts. Setpoints and targets are written only by the frame interrupt;
  * main writes single bytes (flags), u16s with interrupts off, and the mailboxes below.
@@ -33,7 +31,7 @@ static arm_config_t cfg;
 static volatile uint32_t g_frame;
 static volatile int16_t g_setpoint[N_JOINTS], g_target[N_JOINTS];
 static volatile uint8_t g_enabled, g_held, g_wd_tripped, g_estop;
-static volatile uint16_t g_silent_frames, g_rx_overflow;
+static volatile uint16_t g_silent_frames;
 static uint16_t g_wd_frames; /* silent frames that trip the watchdog: proto_watchdog_frames(timeout) */
 
 /* The setpoints survive a reset that keeps RAM (AVR watchdog, external/DTR reset) so the next ENABLE
@@ -49,26 +47,11 @@ static struct {
 static volatile uint8_t g_enable_pending, g_targets_pending;
 static volatile int16_t g_enable_q[N_JOINTS], g_targets_q[N_JOINTS];
 static uint8_t g_config_eeprom;
-static uint16_t n_rx_ok, n_bad_crc, n_bad_frame, n_bad_msg;
-
-static volatile uint8_t ring[RING_SIZE];
-static volatile uint8_t ring_head, ring_tail;
+static uint16_t n_rx_ok, n_bad_msg;
 
 static uint16_t edge[N_JOINTS + 1];
 static uint8_t edge_bits[N_JOINTS + 1];
 static volatile uint8_t edge_ch;
-
-ISR(USART_RX_vect)
-{
-    uint8_t b = UDR0;
-    uint8_t next = (uint8_t)((ring_head + 1) & (RING_SIZE - 1));
-    if (next == ring_tail) {
-        g_rx_overflow++;
-    } else {
-        ring[ring_head] = b;
-        ring_head = next;
-    }
-}
 
 #define KEEP_MAGIC 0x5053u /* "SP" */
 
@@ -164,28 +147,6 @@ ISR(TIMER1_COMPB_vect)
     edge_ch = (uint8_t)(ch + 1);
 }
 
-static void uart_write(const uint8_t *p, uint8_t n)
-{
-    while (n--) {
-        while (!(UCSR0A & _BV(UDRE0))) {}
-        UDR0 = *p++;
-    }
-}
-
-static uint8_t payload[PROTO_MAX_PAYLOAD], wire[PROTO_MAX_WIRE];
-
-static void send(uint8_t type, uint8_t seq, uint8_t len)
-{
-    uart_write(wire, proto_encode(type, seq, payload, len, wire));
-}
-
-static void send_error(uint8_t seq, uint8_t code, uint8_t request_type)
-{
-    payload[0] = code;
-    payload[1] = request_type;
-    send(MSG_ERROR, seq, 2);
-}
-
 static uint32_t frame_now(void)
 {
     cli();
@@ -194,42 +155,77 @@ static uint32_t frame_now(void)
     return f;
 }
 
-/* STATE of the current frame. With commit (&g_enable_pending or &g_targets_pending), the mailbox is
- * armed in the same frame the snapshot shows, so the command takes effect exactly at frame + 1.
- * Copies run with interrupts on (long interrupts-off sections would delay pulse edges); the copy is
- * retried if a frame interrupt ran meanwhile. */
-static void send_state(uint8_t seq, uint8_t extra_flags, volatile uint8_t *commit)
+/* STATE of the current frame into s. With commit (&g_enable_pending or &g_targets_pending), the
+ * mailbox is armed in the same frame the snapshot shows, so the command takes effect exactly at
+ * frame + 1. Copies run with interrupts on (long interrupts-off sections would delay pulse edges);
+ * the copy is retried if a frame interrupt ran meanwhile. */
+static void snapshot(arm_state_t *s, uint8_t extra_flags, volatile uint8_t *commit)
 {
-    arm_state_t s;
-    s.n = N_JOINTS;
+    s->n = N_JOINTS;
     for (;;) {
-        s.frame = frame_now();
+        s->frame = frame_now();
         uint8_t en = g_enable_pending || commit == &g_enable_pending;
         uint8_t tg = g_targets_pending || commit == &g_targets_pending;
         for (uint8_t i = 0; i < N_JOINTS; i++) {
-            s.setpoint[i] = g_setpoint[i];
-            s.target[i] = tg ? g_targets_q[i] : en ? g_enable_q[i] : g_target[i];
+            s->setpoint[i] = g_setpoint[i];
+            s->target[i] = tg ? g_targets_q[i] : en ? g_enable_q[i] : g_target[i];
         }
-        s.flags = (uint8_t)(extra_flags | (g_enabled || en ? FLAG_ENABLED : 0) |
-                            (g_wd_tripped ? FLAG_WATCHDOG_TRIPPED : 0) | (g_estop ? FLAG_ESTOP_LATCHED : 0) |
-                            (g_config_eeprom ? FLAG_CONFIG_EEPROM : 0));
+        s->flags = (uint8_t)(extra_flags | (g_enabled || en ? FLAG_ENABLED : 0) |
+                             (g_wd_tripped ? FLAG_WATCHDOG_TRIPPED : 0) | (g_estop ? FLAG_ESTOP_LATCHED : 0) |
+                             (g_config_eeprom ? FLAG_CONFIG_EEPROM : 0));
         cli();
-        if (g_frame == s.frame) {
+        if (g_frame == s->frame) {
             if (commit) *commit = 1;
-            s.rx_overflow = g_rx_overflow;
             sei();
             break;
         }
         sei();
     }
-    s.rx_ok = n_rx_ok;
-    s.bad_crc = n_bad_crc;
-    s.bad_frame = n_bad_frame;
-    s.bad_msg = n_bad_msg;
-    send(MSG_STATE, seq, proto_pack_state(&s, payload));
+    s->rx_ok = n_rx_ok;
+    s->bad_msg = n_bad_msg;
+    link_counters(s);
 }
 
-/* Fill a mailbox for the frame interrupt; send_state() arms it. Clearing the flag first makes the
+/* The reply to the request being handled (link.h); the main loop sends it next. */
+static void reply(uint8_t type, uint8_t seq, uint8_t flags, uint8_t taken)
+{
+    link_next.seq = seq;
+    link_next.flags = flags;
+    link_next.taken = taken;
+    link_next.type = type;
+}
+
+/* STATE taken when it is sent (a PING's reply shows the state when it leaves). */
+static void reply_state(uint8_t seq, uint8_t flags) { reply(MSG_STATE, seq, flags, 0); }
+
+/* STATE taken now, arming the command's mailbox in the frame it shows. */
+static void reply_commit(uint8_t seq, uint8_t flags, volatile uint8_t *commit)
+{
+    snapshot(&link_next.state, flags, commit);
+    reply(MSG_STATE, seq, flags, 1);
+}
+
+static void reply_error(uint8_t seq, uint8_t code, uint8_t request_type)
+{
+    link_next.code = code;
+    reply(MSG_ERROR, seq, request_type, 0);
+}
+
+uint8_t link_build_payload(const link_reply_t *r, uint8_t *payload)
+{
+    if (r->type == MSG_INFO) return proto_pack_info(&cfg, g_config_eeprom ? 1 : 0, payload);
+    if (r->type == MSG_ERROR) {
+        payload[0] = r->code;
+        payload[1] = r->flags;
+        return 2;
+    }
+    if (r->taken) return proto_pack_state(&r->state, payload);
+    arm_state_t s;
+    snapshot(&s, r->flags, 0);
+    return proto_pack_state(&s, payload);
+}
+
+/* Fill a mailbox for the frame interrupt; reply_commit() arms it. Clearing the flag first makes the
  * copy safe: the interrupt ignores a mailbox whose flag is clear. */
 static void fill(volatile uint8_t *pending, volatile int16_t *dst, const int16_t *q)
 {
@@ -237,10 +233,7 @@ static void fill(volatile uint8_t *pending, volatile int16_t *dst, const int16_t
     for (uint8_t i = 0; i < N_JOINTS; i++) dst[i] = q[i];
 }
 
-static void send_info(uint8_t seq)
-{
-    send(MSG_INFO, seq, proto_pack_info(&cfg, g_config_eeprom ? 1 : 0, payload));
-}
+static void reply_info(uint8_t seq) { reply(MSG_INFO, seq, 0, 0); }
 
 static uint8_t clamp_joints(int16_t *q)
 {
@@ -264,7 +257,7 @@ static void handle(const proto_frame_t *f)
         break;
     default:
         n_bad_msg++;
-        send_error(f->seq, ERR_UNKNOWN_TYPE, f->type);
+        reply_error(f->seq, ERR_UNKNOWN_TYPE, f->type);
         return;
     }
     n_rx_ok++;
@@ -273,40 +266,40 @@ static void handle(const proto_frame_t *f)
     sei();
     switch (f->type) {
     case MSG_HELLO:
-        send_info(f->seq);
+        reply_info(f->seq);
         return;
     case MSG_PING:
-        send_state(f->seq, 0, 0);
+        reply_state(f->seq, 0);
         return;
     case MSG_ENABLE: { /* released or enabled alike: the pose becomes the target (slewed to) */
-        if (g_estop) { send_error(f->seq, ERR_ESTOP_LATCHED, f->type); return; }
-        if (g_wd_tripped) { send_error(f->seq, ERR_WATCHDOG_TRIPPED, f->type); return; }
+        if (g_estop) { reply_error(f->seq, ERR_ESTOP_LATCHED, f->type); return; }
+        if (g_wd_tripped) { reply_error(f->seq, ERR_WATCHDOG_TRIPPED, f->type); return; }
         uint8_t flags = clamp_joints(q);
         g_targets_pending = 0;
         fill(&g_enable_pending, g_enable_q, q);
-        send_state(f->seq, flags, &g_enable_pending);
+        reply_commit(f->seq, flags, &g_enable_pending);
         return;
     }
     case MSG_TARGETS: {
         if (!(g_enabled || g_enable_pending) || g_estop || g_wd_tripped) {
-            send_state(f->seq, FLAG_REJECTED, 0);
+            reply_state(f->seq, FLAG_REJECTED);
             return;
         }
         uint8_t flags = clamp_joints(q);
         fill(&g_targets_pending, g_targets_q, q);
-        send_state(f->seq, flags, &g_targets_pending);
+        reply_commit(f->seq, flags, &g_targets_pending);
         return;
     }
     case MSG_RELEASE:
         g_enable_pending = g_targets_pending = 0;
         g_enabled = 0;
-        send_state(f->seq, 0, 0);
+        reply_state(f->seq, 0);
         return;
     case MSG_ESTOP:
         g_enable_pending = g_targets_pending = 0;
         g_estop = 1;
         g_enabled = 0;
-        send_state(f->seq, 0, 0);
+        reply_state(f->seq, 0);
         return;
     case MSG_CLEAR:
         g_estop = 0;
@@ -315,25 +308,25 @@ static void handle(const proto_frame_t *f)
         cli();
         g_silent_frames = 0;
         sei();
-        send_state(f->seq, 0, 0);
+        reply_state(f->seq, 0);
         return;
     case MSG_CONFIG: {
         static arm_config_t c;
-        if (g_enabled || g_enable_pending) { send_error(f->seq, ERR_NOT_RELEASED, f->type); return; }
+        if (g_enabled || g_enable_pending) { reply_error(f->seq, ERR_NOT_RELEASED, f->type); return; }
         uint8_t err = proto_unpack_config(f->payload, f->len, N_JOINTS, &c);
-        if (err) { send_error(f->seq, err, f->type); return; }
+        if (err) { reply_error(f->seq, err, f->type); return; }
         cfg = c; /* setpoints stay: released, so nothing moves; ENABLE starts from them */
         g_wd_frames = proto_watchdog_frames(cfg.watchdog_timeout_ms);
         config_save_eeprom(&cfg);
         g_config_eeprom = 1;
-        send_info(f->seq);
+        reply_info(f->seq);
         return;
     }
     }
     return;
 bad_length:
     n_bad_msg++;
-    send_error(f->seq, ERR_BAD_LENGTH, f->type);
+    reply_error(f->seq, ERR_BAD_LENGTH, f->type);
 }
 
 int main(void)
@@ -351,10 +344,7 @@ int main(void)
     PORTD &= (uint8_t)~SERVO_MASK; /* boot released: servo pins low */
     DDRD |= SERVO_MASK;
 
-    UCSR0A = _BV(U2X0);
-    UBRR0 = (uint16_t)(F_CPU / (8UL * BAUD) - 1); /* 1 at 1 Mbaud: exact */
-    UCSR0B = _BV(RXEN0) | _BV(TXEN0) | _BV(RXCIE0);
-    UCSR0C = _BV(UCSZ01) | _BV(UCSZ00);
+    link_init();
 
     TCCR1A = 0;
     OCR1A = FRAME_TICKS - 1;
@@ -365,21 +355,16 @@ int main(void)
     wdt_enable(WDTO_1S);
     sei();
 
-    static proto_rx_t rx;
     static proto_frame_t frame;
     for (;;) {
         wdt_reset();
-        while (ring_tail != ring_head) {
-            wdt_reset(); /* a continuous stream of bytes keeps this loop busy: it is progress, not a hang */
-            uint8_t b = ring[ring_tail];
-            ring_tail = (uint8_t)((ring_tail + 1) & (RING_SIZE - 1));
-            int8_t r = proto_rx_byte(&rx, b, &frame);
-            if (r == PROTO_FRAME) handle(&frame);
-            else if (r == PROTO_BAD_FRAME) n_bad_frame++;
-            else if (r == PROTO_BAD_CRC) n_bad_crc++;
+        if (link_send()) continue; /* the reply to the request just handled */
+        if (link_poll(&frame)) {
+            handle(&frame);
+            continue;
         }
         cli();
-        if (ring_tail == ring_head) {
+        if (!link_rx_waiting()) {
             sleep_enable();
             sei(); /* the instruction after sei runs before any interrupt: no lost wake-up */
             sleep_cpu();

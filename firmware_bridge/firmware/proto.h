@@ -89,8 +89,17 @@ int16_t cobs_decode(const uint8_t *in, uint16_t len, uint8_t *out);
 
 /* Wire bytes (COBS + 0x00) of a frame into out (PROTO_MAX_WIRE bytes); returns their count. */
 uint8_t proto_encode(uint8_t type, uint8_t seq, const uint8_t *payload, uint8_t len, uint8_t *out);
-/* Feed one received byte; on PROTO_FRAME *frame holds a CRC-checked frame. */
-int8_t proto_rx_byte(proto_rx_t *rx, uint8_t byte, proto_frame_t *frame);
+/* The 0x00 that ends a frame: decode what rx holds; PROTO_FRAME with *frame CRC-checked, or an error. */
+int8_t proto_rx_end(proto_rx_t *rx, proto_frame_t *frame);
+/* Feed one received byte; on PROTO_FRAME *frame holds a CRC-checked frame. Inline: the firmware runs
+ * it for every byte it receives. */
+static inline int8_t proto_rx_byte(proto_rx_t *rx, uint8_t byte, proto_frame_t *frame)
+{
+    if (byte == 0) return proto_rx_end(rx, frame);
+    if (rx->len < PROTO_MAX_WIRE) rx->buf[rx->len++] = byte;
+    else rx->overflow = 1;
+    return PROTO_NONE;
+}
 
 /* Payload layouts; pack functions return the payload length. */
 uint8_t proto_pack_state(const arm_state_t *s, uint8_t *out);

@@ -215,3 +215,109 @@ def test_c_header_and_python_agree_on_the_joint_config_bounds():
         == (p.PULSE_ZERO_MIN_TICKS, p.PULSE_ZERO_MAX_TICKS)
         == (fx.PULSE_MIN_TICKS, fx.PULSE_MAX_TICKS)
     )
+
+
+# --- the receive ring (firmware/rx_ring.h) and the decoder behind it, as the firmware drives them ---
+
+RING_ROOM = c_define("rx_ring.h", "RX_RING_SIZE") - 1  # bytes the ring holds
+
+
+def wire(msg: p.Message) -> str:
+    return p.encode_frame(msg).hex()
+
+
+def frames_seen(out: str) -> list[str]:
+    """The frames a ring_take line reports (FRAME type seq, bad_crc, bad_frame), in order."""
+    return [x for x in out.split(";") if x]
+
+
+def test_a_full_ring_drops_whole_frames_and_the_next_frame_is_received_whole(probe):
+    """The receive interrupt fills the ring while the main loop is stalled (a reply being sent, an
+    EEPROM write): 100 PINGs (600 bytes) into a 255-byte ring. Bytes are lost only as whole frames:
+    the frame in progress when the ring filled is cut short by a 0x00 (one bad frame), the rest is
+    dropped up to its own 0x00, and a PING sent after the ring drained arrives whole. (Before, the
+    ring dropped the newest bytes, delimiter included, and glued the cut frame to the next PING.)
+    The main loop, behind by 42 frames, drops them unread for the newest (here the cut one)."""
+    burst = "".join(wire(p.Ping(seq=i)) for i in range(100))
+    out = probe(["ring_reset", f"ring_put {burst}", "ring_stats", "ring_take 100000", "ring_stats"])
+    stored = RING_ROOM - 1  # and the cut's 0x00
+    assert out[2].split() == [str(600 - stored), "0", str(RING_ROOM)]
+    assert frames_seen(out[3]) == ["bad_frame"]  # the cut PING: 42 whole ones, then 2 of its 6 bytes
+    assert out[4].split() == [str(600 - stored), str(stored // 6 * 6), "0"]  # dropped unread: all 42
+    after = probe([f"ring_put {wire(p.Ping(seq=200))}", "ring_take 100000"])
+    assert frames_seen(after[1]) == ["FRAME 2 200"]
+    # taken as they come (the main loop keeping up), the same burst is decoded frame by frame
+    cmds = ["ring_reset"]
+    for i in range(100):
+        cmds += [f"ring_put {wire(p.Ping(seq=i))}", "ring_take 100"]
+    out = probe(cmds)
+    assert [f for o in out for f in frames_seen(o)] == [f"FRAME 2 {i}" for i in range(100)]
+
+
+def test_a_full_ring_keeps_a_delimiter_that_arrives_in_its_last_slot(probe):
+    """A 0x00 needs one free slot, a data byte two: a frame that ends exactly as the ring fills is
+    kept whole, and nothing is counted lost until a byte really is."""
+    frame = wire(p.Targets(seq=9, targets_100urad=(1, 2, 3, 4, 5, 6)))
+    junk = "05" * (RING_ROOM - 1 - len(frame) // 2) + "00"  # a junk frame, so the TARGETS fills the ring
+    out = probe(["ring_reset", f"ring_put {junk}{frame}", "ring_stats", "ring_take 100000"])
+    assert out[2].split() == ["0", "0", str(RING_ROOM)]
+    assert frames_seen(out[3]) == ["bad_frame", "FRAME 4 9"]
+    out = probe(["ring_reset", f"ring_put {junk}{frame}05", "ring_stats"])  # one byte more: lost
+    assert out[2].split() == ["1", "0", str(RING_ROOM)]
+
+
+def test_an_older_request_with_a_newer_complete_one_behind_it_is_dropped_unread(probe):
+    """The main loop fell behind (a flood): of three PINGs waiting, only the newest is decoded and the
+    other two are counted as dropped (rx_overflow), never decoded. ESTOP and RELEASE are never dropped
+    this way, and a request followed only by idle 0x00s is not superseded by them."""
+    three = wire(p.Ping(seq=1)) + wire(p.Ping(seq=2)) + wire(p.Ping(seq=3))
+    out = probe(["ring_reset", f"ring_put {three}", "ring_take 1000", "ring_stats"])
+    assert frames_seen(out[2]) == ["FRAME 2 3"]
+    assert out[3].split()[:2] == ["0", "12"]
+    stops = wire(p.Ping(seq=1)) + wire(p.Estop(seq=2)) + wire(p.Ping(seq=3)) + wire(p.Release(seq=4))
+    stops += wire(p.Ping(seq=5)) + wire(p.Ping(seq=6))
+    out = probe(["ring_reset", f"ring_put {stops}", "ring_take 1000"])
+    assert frames_seen(out[2]) == ["FRAME 6 2", "FRAME 5 4", "FRAME 2 6"]
+    out = probe(["ring_reset", f"ring_put {wire(p.Ping(seq=7))}0000", "ring_take 1000"])
+    assert frames_seen(out[2]) == ["FRAME 2 7"]
+
+
+def test_requests_taken_as_they_arrive_are_all_decoded(probe):
+    """A main loop that keeps up (each frame taken before the next is complete) drops nothing."""
+    msgs = [p.Ping(seq=1), p.Hello(seq=2), p.Targets(seq=3, targets_100urad=(0,) * 6), p.Clear(seq=4)]
+    cmds = ["ring_reset"]
+    for m in msgs:
+        cmds += [f"ring_put {wire(m)}", "ring_take 1000"]
+    out = probe(cmds + ["ring_stats"])
+    assert [frames_seen(o) for o in out[2:-1:2]] == [[f"FRAME {m.TYPE} {m.seq}"] for m in msgs]
+    assert out[-1].split()[:2] == ["0", "0"]
+
+
+def test_seeded_fuzz_of_the_ring_then_the_next_frame_is_decoded(probe):
+    """Random streams (valid frames, noise with and without 0x00, long runs) put into the ring while
+    the main loop takes a random share of the bytes; then the ring drains, and a PING put after it is
+    decoded whole, every time. Every frame decoded is one that was sent."""
+    rng = random.Random(9)
+    for round_ in range(60):
+        cmds = ["ring_reset"]
+        sent = set()
+        for _ in range(rng.randint(1, 30)):
+            kind = rng.randrange(4)
+            if kind == 0:
+                msg = p.Ping(seq=rng.randint(0, 255))
+                sent.add(f"FRAME 2 {msg.seq}")
+                piece = wire(msg)
+            elif kind == 1:
+                msg = p.Targets(seq=rng.randint(0, 255), targets_100urad=(rng.randint(-9, 9),) * 6)
+                sent.add(f"FRAME 4 {msg.seq}")
+                piece = wire(msg)
+            elif kind == 2:
+                piece = bytes(rng.randrange(256) for _ in range(rng.randint(1, 60))).hex()
+            else:
+                piece = bytes(rng.randint(1, 255) for _ in range(rng.randint(100, 700))).hex()
+            cmds += [f"ring_put {piece}", f"ring_take {rng.choice([0, 0, 3, 20, 400])}"]
+        cmds += ["ring_put 00", "ring_take 100000", f"ring_put {wire(p.Ping(seq=77))}", "ring_take 100000"]
+        out = probe(cmds)
+        decoded = [f for o in out[1::2] for f in frames_seen(o) if f.startswith("FRAME")]
+        assert set(decoded[:-1]) <= sent | {"FRAME 2 77"}, round_
+        assert frames_seen(out[-1]) == ["FRAME 2 77"], round_
