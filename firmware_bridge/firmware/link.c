@@ -14,7 +14,7 @@
 link_reply_t link_next;
 static rx_ring_t ring;
 static proto_rx_t rx;
-static uint8_t payload[PROTO_MAX_PAYLOAD], wire[PROTO_MAX_WIRE];
+static uint8_t raw[PROTO_MAX_RAW], wire[PROTO_MAX_WIRE]; /* the reply, built in raw, sent from wire */
 static uint16_t n_bad_crc, n_bad_frame;
 static uint8_t kept; /* the frame link_poll returned last is one rx_ring never drops (ESTOP, RELEASE) */
 
@@ -51,8 +51,9 @@ uint8_t link_send(void)
         link_next.type = 0;
         return 0;
     }
-    uint8_t len = link_build_payload(&link_next, payload);
-    uint8_t n = proto_encode(link_next.type, link_next.seq, payload, len, wire);
+    raw[0] = link_next.type;
+    raw[1] = link_next.seq;
+    uint8_t n = proto_encode_raw(raw, link_build_payload(&link_next, raw + 2), wire);
     link_next.type = 0;
     for (uint8_t i = 0; i < n; i++) {
         while (!(UCSR0A & _BV(UDRE0))) {}

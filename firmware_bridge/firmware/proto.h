@@ -89,6 +89,9 @@ int16_t cobs_decode(const uint8_t *in, uint16_t len, uint8_t *out);
 
 /* Wire bytes (COBS + 0x00) of a frame into out (PROTO_MAX_WIRE bytes); returns their count. */
 uint8_t proto_encode(uint8_t type, uint8_t seq, const uint8_t *payload, uint8_t len, uint8_t *out);
+/* The same from a raw frame built in place: raw holds type, seq and len payload bytes, and room
+ * (PROTO_MAX_RAW bytes) for the CRC, which is appended there. */
+uint8_t proto_encode_raw(uint8_t *raw, uint8_t len, uint8_t *out);
 /* The 0x00 that ends a frame: decode what rx holds; PROTO_FRAME with *frame CRC-checked, or an error. */
 int8_t proto_rx_end(proto_rx_t *rx, proto_frame_t *frame);
 /* Feed one received byte; on PROTO_FRAME *frame holds a CRC-checked frame. Inline: the firmware runs

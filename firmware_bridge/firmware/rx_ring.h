@@ -90,24 +90,22 @@ static inline uint8_t rx_ring_get(rx_ring_t *r)
     return v;
 }
 
-/* Drops the frame at the tail if a newer frame has arrived complete behind it (not ESTOP or RELEASE);
- * call at a frame start of the decoder. Returns 1 if it dropped one. About 15 cycles a byte. */
+/* Drops the frame at the tail if a newer complete frame supersedes it (not ESTOP, RELEASE); call at a
+ * frame start of the decoder. Returns 1 if it dropped one. About 10 cycles a byte, a fraction of
+ * decoding. */
 static inline uint8_t rx_ring_drop_superseded(rx_ring_t *r)
 {
     uint8_t tail = r->tail;
     if (tail == r->head || !rx_ring_newer_frame(r)) return 0;
-    uint8_t v = r->buf[tail];
-    if (v == 0 || RX_RING_KEEPS(v, r->buf[(tail + 1) & (RX_RING_SIZE - 1)])) return 0;
-    uint8_t n = 0;
-    do { /* its end is in the ring: rx_ring_newer_frame */
-        v = r->buf[tail];
-        tail = (uint8_t)((tail + 1) & (RX_RING_SIZE - 1));
-        n++;
-    } while (v != 0);
+    uint8_t first = r->buf[tail];
+    if (first == 0 || RX_RING_KEEPS(first, r->buf[(tail + 1) & (RX_RING_SIZE - 1)])) return 0;
+    uint8_t start = tail;
+    while (r->buf[tail] != 0) tail = (uint8_t)((tail + 1) & (RX_RING_SIZE - 1)); /* its end is there */
+    tail = (uint8_t)((tail + 1) & (RX_RING_SIZE - 1));
     r->tail = tail;
+    r->skipped = (uint16_t)(r->skipped + (uint8_t)((tail - start) & (RX_RING_SIZE - 1)));
     r->ends_out++;
     r->last_out = 0;
-    r->skipped = (uint16_t)(r->skipped + n);
     return 1;
 }
 

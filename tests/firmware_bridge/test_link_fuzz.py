@@ -153,7 +153,7 @@ def test_a_flood_of_pings_gets_replies_at_a_good_part_of_the_wire_rate(link):
     """2000 PINGs back to back (12 kB, 132 ms at simavr's 11 us a byte), read as they come: replies
     (46 bytes, 0.5 ms each) keep coming for the whole flood, to the newest PINGs, and the PING after
     the flood is answered. The firmware is CPU-bound here (the receive interrupt alone takes about
-    45 % of it at this byte rate), so replies fill about a third of the wire; the bound is half that."""
+    45 % of it at this byte rate), so replies fill about 40 % of the wire; the bound is 15 %."""
     link.ser.write_timeout = 10.0
     before = ping(link, 1)
     flood = b"".join(p.encode_frame(p.Ping(seq=128 + i % 128)) for i in range(2000))
