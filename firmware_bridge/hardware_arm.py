@@ -138,6 +138,10 @@ class HardwareArm:
             self._stop.clear()
             self._thread = threading.Thread(target=self._reader, name="HardwareArm-reader", daemon=True)
             self._thread.start()
+            # a frame delimiter first: ends any half frame a previous client left in the firmware (a dead
+            # link is reported by the HELLO below)
+            with contextlib.suppress(OSError, serial.SerialException):
+                self._ser.write(b"\x00")
         deadline = time.monotonic() + self.hello_timeout_s
         while True:
             reply = self._request(pr.Hello(seq=self._next_seq()), timeout_s=0.25)

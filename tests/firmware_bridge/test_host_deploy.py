@@ -55,6 +55,19 @@ def test_scripted_policy_reaches_the_goal_measured_from_pulses(tmp_path, scripte
     assert json.loads((tmp_path / "summary.json").read_text())["goals"][0]["reach_error_m"] < 0.005
 
 
+class _FaultAt:
+    """Wraps a loaded policy; at its ``n``-th call it starts ``fault`` in a thread (the link dies mid-run)."""
+
+    def __init__(self, policy, n: int, fault) -> None:
+        self.policy, self.n, self.fault, self.calls, self.spec = policy, n, fault, 0, policy.spec
+
+    def act(self, obs: dict) -> np.ndarray:
+        self.calls += 1
+        if self.calls == self.n:
+            threading.Thread(target=self.fault).start()
+        return self.policy.act(obs)
+
+
 @pytest.mark.parametrize("how", ["kill", "freeze"])
 def test_link_loss_raises_within_three_periods(tmp_path, how, scripted):
     with Emulator() as emu:
@@ -66,7 +79,7 @@ def test_link_loss_raises_within_three_periods(tmp_path, how, scripted):
             t_fault.append(time.monotonic())
             os.kill(emu._proc.pid, signal.SIGKILL if how == "kill" else signal.SIGSTOP)
 
-        threading.Timer(0.6, fault).start()
+        loop.policy = _FaultAt(scripted, 10, fault)  # at tick 10, whatever the start-up took on a loaded host
         with pytest.raises(DeployAborted) as exc:
             loop.run([GOAL], seconds_per_goal=5.0)
         t_raised = time.monotonic()
