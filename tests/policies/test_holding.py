@@ -101,3 +101,23 @@ def test_eval_holding_tells_a_dithering_policy_from_a_still_one() -> None:
     assert h_still["episodes"] == h_dither["episodes"] == 6
     assert h_dither["median_tip_path_cm_per_s"] > 20.0 and h_still["median_tip_path_cm_per_s"] < 0.05
     assert h_dither["median_q_std_max_rad"] > 0.02 > 0.01 > h_still["median_q_std_max_rad"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("env_id", "q_std_bound_rad"),
+    # ServoArmReach: the IK controller's pull of the redundant joints towards home moves them while the
+    # tip stands still (the scripted policy: 0.004-0.006 rad), so only the tip is held to the issue's bar
+    [("robokit/PandaReach-v0", 0.003), ("robokit/ServoArmReach-v0", 0.006)],
+)
+def test_train_defaults_hold_still_at_the_goal(env_id: str, q_std_bound_rad: float, tmp_path) -> None:
+    """Issue 9, item 16: `robokit train` defaults, then 100 eval episodes: median holding under
+    0.5 cm/s of tip path (the default TD3 policies used to dither at 20-35 cm/s on PandaReach)."""
+    from robokit.policies import default_config, evaluate, train
+
+    path = train(default_config(env_id, out=str(tmp_path / "run"), progress=False))
+    report = evaluate(path, episodes=100, out_dir=tmp_path / "ev", video=False, plot=False, progress=False)
+    a = report["aggregate"]
+    assert a["success_rate"] >= 0.95 and a["holding"]["episodes"] >= 90, a
+    assert a["holding"]["median_tip_path_cm_per_s"] < 0.5, a["holding"]
+    assert a["holding"]["median_q_std_max_rad"] < q_std_bound_rad, a["holding"]
