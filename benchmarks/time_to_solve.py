@@ -36,6 +36,7 @@ import torch
 
 import robokit.envs  # noqa: F401
 from robokit.policies import default_config, train
+from robokit.policies.cli_args import int_in
 from robokit.policies.plots import read_evals
 
 RESULTS = Path(__file__).parent / "results" / "time_to_solve.json"
@@ -222,7 +223,9 @@ def main() -> None:
     parser.add_argument(
         "--quick", action="store_true", help="1 seed; SB3-defaults baseline capped at 4000 steps"
     )
-    parser.add_argument("--seeds", type=int, default=3, help="seeds per configuration (default 3)")
+    parser.add_argument(
+        "--seeds", type=int_in(1, 100), default=3, help="seeds per configuration, 1..100 (default 3)"
+    )
     parser.add_argument("--skip-baselines", action="store_true", help="robokit only")
     parser.add_argument("--skip-holding", action="store_true", help="no holding runs")
     args = parser.parse_args()

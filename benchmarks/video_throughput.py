@@ -25,6 +25,8 @@ import gymnasium as gym
 
 import robokit.envs  # noqa: F401
 from robokit.policies import evaluate, scripted_policy
+from robokit.policies.cli_args import int_in
+from robokit.policies.eval_checks import MAX_VIDEO_EPISODES, MIN_FRAME_SIDE
 from robokit.policies.evaluation import FILM_AFTER_SUCCESS_S
 
 RESULTS = Path(__file__).parent / "results" / "video_throughput.json"
@@ -88,9 +90,15 @@ def end_to_end(policy_path: Path, episodes: int, workers: int, width: int, heigh
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--episodes", type=int, default=8)
-    parser.add_argument("--width", type=int, default=640)
-    parser.add_argument("--height", type=int, default=480)
+    parser.add_argument(
+        "--episodes", type=int_in(1, MAX_VIDEO_EPISODES), default=8, help="episodes, all filmed"
+    )
+    parser.add_argument(
+        "--width", type=int_in(MIN_FRAME_SIDE, 4096), default=640, help="frame width (pixels)"
+    )
+    parser.add_argument(
+        "--height", type=int_in(MIN_FRAME_SIDE, 4096), default=480, help="frame height (pixels)"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         policy_path = scripted_policy(ENV_ID, gain=0.05).save(Path(tmp) / "slow.safetensors")
