@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 ACTIONS = ("status", "enable", "home", "release", "estop", "clear", "calibrate")
+STOP_ACTIONS = ("status", "release", "estop")  # always reach the arm, even a firmware that does not match
 EXIT_OK, EXIT_FAILED, EXIT_REFUSED = 0, 1, 2
 DEFAULT_OUT = Path("calibration.json")
 
@@ -314,7 +315,13 @@ def _calibrate_options(args: argparse.Namespace) -> dict[str, object]:
 
 
 def _run(arm, args: argparse.Namespace, input_fn: Callable[[str], str]) -> int:
-    _warn_settings(arm)
+    if arm.mismatch is not None:
+        print(
+            f"robokit arm: warning: {arm.mismatch} (only status, release and estop work on it)",
+            file=sys.stderr,
+        )
+    else:
+        _warn_settings(arm)
     if args.action == "status":
         _print_status(arm)
         return EXIT_OK
@@ -344,8 +351,10 @@ def main(argv: list[str], input_fn: Callable[[str], str] = input) -> int:
     from robokit.arm import ArmError
     from robokit.firmware_bridge.hardware_arm import HardwareArm
 
-    try:  # check_settings=False: `arm` must reach a firmware whose settings need repair
-        arm = HardwareArm(args.port, spec, baud=args.baud, check_settings=False)
+    try:  # check_settings=False: `arm` must reach a firmware whose settings need repair; and an arm must
+        # always be stoppable: estop, release and status connect whatever the firmware's configuration
+        stop = args.action in STOP_ACTIONS
+        arm = HardwareArm(args.port, spec, baud=args.baud, check_settings=False, refuse_mismatch=not stop)
     except ArmError as exc:
         print(f"robokit arm: {exc}", file=sys.stderr)
         return EXIT_REFUSED

@@ -81,6 +81,9 @@ class HardwareArm:
         must be at least 3 of them.
     check_settings: refuse (ArmConfigInvalid) a firmware whose watchdog or calibration cannot work with
         this host; ``robokit arm`` turns it off so that it can repair them.
+    refuse_mismatch: refuse (ArmMismatch) a firmware that does not match ``spec``. False only to stop an
+        arm whatever its settings (``robokit arm estop/release/status``): the differences are then kept in
+        ``mismatch`` (None when it matches) and ``enable``/``command`` refuse to move the arm.
     """
 
     def __init__(
@@ -95,6 +98,7 @@ class HardwareArm:
         control_period_s: float | None = None,
         connect: bool = True,
         check_settings: bool = True,
+        refuse_mismatch: bool = True,
     ) -> None:
         if on_close not in ("hold", "release"):
             raise ValueError("on_close must be 'hold' or 'release'")
@@ -106,6 +110,8 @@ class HardwareArm:
         if not (math.isfinite(period) and period > 0):
             raise ValueError(f"control_period_s must be a finite number > 0, got {control_period_s!r}")
         self.control_period_s, self.check_settings = period, check_settings
+        self.refuse_mismatch = refuse_mismatch
+        self.mismatch: str | None = None  # why the firmware does not match spec (refuse_mismatch=False)
         self._calibration = None if calibration is None else load_calibration(Path(calibration), self.spec)
         self.info: pr.Info | None = None
         self._ser: serial.SerialBase | None = None
@@ -183,10 +189,13 @@ class HardwareArm:
                     )
         if self._calibration is not None:
             problems += _calibration_diffs(info, self._calibration, Path(self.calibration), self.spec)
+        self.mismatch = None
         if problems:
-            raise ArmMismatch(
-                f"firmware on {self.url} does not match {self.spec.name}: " + "; ".join(problems)
-            )
+            msg = f"firmware on {self.url} does not match {self.spec.name}: " + "; ".join(problems)
+            if self.refuse_mismatch:
+                raise ArmMismatch(msg)
+            self.mismatch = msg
+            return  # settings are only checked against a firmware that matches
         invalid = (
             firmware_settings_problems(info, self.spec, self.control_period_s) if self.check_settings else []
         )
@@ -286,6 +295,7 @@ class HardwareArm:
 
         Raises ValueError (nothing sent) for a wrong shape, a non-finite value or one outside the
         robot's joint limits (the firmware would clamp it; the host never asks for it)."""
+        self._refuse_if_mismatched("TARGETS")
         q = self._checked_pose(q_target, "joint target")
         seq = self._next_seq()
         self.stats["targets"] += 1
@@ -329,6 +339,12 @@ class HardwareArm:
 
     # --- arm management ------------------------------------------------------------------------
 
+    def _refuse_if_mismatched(self, what: str) -> None:
+        """ArmMismatch (nothing sent) if connected with ``refuse_mismatch=False`` to a firmware that does
+        not match the spec: such an arm may be stopped, never moved."""
+        if self.mismatch is not None:
+            raise ArmMismatch(f"{what} not sent: {self.mismatch}")
+
     def _checked_pose(self, q_target: np.ndarray, what: str) -> np.ndarray:
         """q_target as float64 (n_joints,) inside the spec's limits, or ValueError (nothing sent)."""
         q = np.asarray(q_target, dtype=np.float64)
@@ -344,6 +360,7 @@ class HardwareArm:
         at the firmware's setpoints (home after power-on; what the servos were last driven to after a
         release) and slew to ``pose`` at the servo speed; on an enabled arm this is a move, not a jump.
         Raises ValueError (nothing sent) for a pose outside the joint limits."""
+        self._refuse_if_mismatched("ENABLE")
         pose = self._checked_pose(self.spec.home_q if pose is None else pose, "ENABLE pose")
         reply = self._expect(
             pr.Enable(seq=self._next_seq(), pose_100urad=rad_to_100urad(pose)), pr.State, "ENABLE"
@@ -364,6 +381,7 @@ class HardwareArm:
 
     def clear(self) -> ArmState:
         """Clear a latched e-stop or a tripped watchdog (the arm stays released until ENABLE)."""
+        self._refuse_if_mismatched("CLEAR")  # a cleared trip resumes following the targets
         return self._to_state(
             self._expect(pr.Clear(seq=self._next_seq()), pr.State, "CLEAR"), time.monotonic()
         )
