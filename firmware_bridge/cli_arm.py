@@ -73,8 +73,8 @@ def _parser() -> argparse.ArgumentParser:
         prog="robokit arm",
         description=(
             "Talk to an arm running the robokit firmware: status (versions, calibration, state, "
-            "counters), enable (start pulses from the home pose), home (enable, then move home at "
-            "the servo speed), release (stop pulses), estop (latch an emergency stop), clear (clear "
+            "counters), enable (resume pulses at the last setpoints, home after power-on, and slew "
+            "home; clears a tripped watchdog), home (enable, then wait until home at the servo speed), release (stop pulses), estop (latch an emergency stop), clear (clear "
             "e-stop / watchdog), calibrate (write per-servo pulse calibration to EEPROM and a JSON file)."
         ),
         epilog=(
@@ -199,7 +199,10 @@ def describe_state(state, info) -> str:
             "until `robokit arm clear`"
         )
     if state.released:
-        return "released: no pulses (servos limp); `robokit arm enable` starts them at the home pose"
+        return (
+            "released: no pulses (servos limp); `robokit arm enable` resumes them at the last setpoints "
+            "(home after power-on) and slews home"
+        )
     targets = np.asarray(state.extra.get("targets", state.q), dtype=np.float64)
     motion = "holding still" if np.allclose(targets, state.q, atol=1e-9) else "moving to its targets"
     if timeout == 0:
@@ -233,7 +236,7 @@ def _print_status(arm) -> None:
     print(f"state: {describe_state(s, info)}")
     print(
         f"frame {s.frame}; counters: "
-        + ", ".join(f"{k}={s.extra[k]}" for k in ("rx_ok", "bad_crc", "bad_frame", "bad_msg"))
+        + ", ".join(f"{k}={s.extra[k]}" for k in ("rx_ok", "bad_crc", "bad_frame", "bad_msg", "rx_overflow"))
     )
 
 
@@ -247,12 +250,16 @@ def _warn_settings(arm) -> None:
 
 
 def _enable(arm) -> int:
-    """ENABLE from the home pose if the arm is released; an enabled arm is left as it is (nothing sent:
-    ENABLE would move it), a latched e-stop or tripped watchdog is reported."""
+    """ENABLE (target: the home pose) if the arm is released, clearing a tripped watchdog first and saying
+    so (as ``home`` does); an enabled arm is left as it is (nothing sent: ENABLE would move it). A latched
+    e-stop is reported (exit 1): only ``robokit arm clear`` clears it."""
     state = arm.read()
-    if state.estop_latched or state.watchdog_tripped:
+    if state.estop_latched:
         print(f"robokit arm: not enabled; state: {describe_state(state, arm.info)}", file=sys.stderr)
         return EXIT_FAILED
+    if state.watchdog_tripped:
+        print("clearing the tripped watchdog (the arm keeps still)", file=sys.stderr)
+        state = arm.clear()
     if not state.released:
         print("already enabled; nothing sent (`robokit arm home` moves it home at the servo speed)")
     else:
@@ -276,7 +283,11 @@ def _home(arm, timeout_s: float = 10.0) -> int:
         print("clearing the tripped watchdog (the arm keeps still)", file=sys.stderr)
         state = arm.clear()
     if state.released:
-        print("enabling from the home pose", file=sys.stderr)
+        print(
+            "enabling: pulses resume at the last setpoints (the home pose after power-on), then the arm "
+            "slews home",
+            file=sys.stderr,
+        )
         arm.enable()
     home = np.asarray(arm.spec.home_q, dtype=np.float64)
     deadline = time.monotonic() + timeout_s

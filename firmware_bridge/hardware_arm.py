@@ -332,6 +332,7 @@ class HardwareArm:
                 "bad_crc": s.bad_crc,
                 "bad_frame": s.bad_frame,
                 "bad_msg": s.bad_msg,
+                "rx_overflow": s.rx_overflow,
                 "clamped": s.clamped,
                 "stale": stale,
             },

@@ -79,3 +79,36 @@ def test_a_mismatched_arm_connected_for_stopping_refuses_to_move():
                 with pytest.raises(ArmMismatch, match="not sent"):
                     move()
             assert arm.estop().estop_latched
+
+
+@needs_emulator
+def test_status_shows_rx_overflow_and_the_released_hint_says_what_enable_does(capsys):
+    with Emulator() as emu:
+        assert main(["arm", "status", "--port", emu.port]) == 0
+        out = capsys.readouterr().out
+        assert "bad_msg=0, rx_overflow=0" in out
+        assert (
+            "`robokit arm enable` resumes them at the last setpoints (home after power-on) and slews home"
+            in out
+        )
+        assert "starts them at the home pose" not in out
+
+
+@needs_emulator
+@pytest.mark.parametrize("action", ["hold", "release"])
+def test_enable_clears_a_tripped_watchdog_and_says_so_as_home_does(action, capsys):
+    with Emulator() as emu:
+        with HardwareArm(emu.port, SPEC) as arm:  # closed enabled: the watchdog trips once the host is silent
+            wd = {"hold": pr.WATCHDOG_HOLD, "release": pr.WATCHDOG_RELEASE}[action]
+            arm.configure(arm.info.joints, 300, wd)
+            arm.enable()
+        time.sleep(0.6)
+        with HardwareArm(emu.port, SPEC) as arm:
+            assert arm.read().watchdog_tripped
+        assert main(["arm", "enable", "--port", emu.port]) == 0
+        out, err = capsys.readouterr()
+        assert "clearing the tripped watchdog" in err
+        assert "state: enabled: pulses on" in out
+        with HardwareArm(emu.port, SPEC) as arm:
+            s = arm.read()
+            assert not s.watchdog_tripped and not s.released
