@@ -171,6 +171,7 @@ class RobotTaskEnv(gym.Env):
         goal = self._goal_option(options)
         super().reset(seed=seed)
         self.arm.reset()
+        self.safety.reset()
         self.task.reset(self.np_random)  # sampled even with a given goal: the random stream stays the same
         if goal is not None:
             self.task.set_goal(goal)

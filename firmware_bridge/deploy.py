@@ -243,6 +243,7 @@ class DeployLoop:
         gc.freeze()
         t_start = time.monotonic()
         self._tick = 0
+        self.safety.reset()
         self._last_action = np.zeros(self.controller.action_dim)
         try:
             for gi, goal in enumerate(goals):

@@ -116,6 +116,7 @@ class Safety:
         self._arm = np.asarray(kinematics.spec.arm_indices)
         self._lower_l, self._upper_l = list(settings.lower), list(settings.upper)
         self.counts = {"limit": 0, "step": 0, "floor": 0}
+        self._last_safe: np.ndarray | None = None  # the last target that passed the floor check
 
     def apply(self, q_target: np.ndarray, q_now: np.ndarray) -> np.ndarray:
         """Safe target (n_joints,) for q_target given the current joint positions q_now."""
@@ -156,13 +157,34 @@ class Safety:
         return self.kin.fk(q_target)[2] >= floor
 
     def _keep_above_floor(self, q_target: np.ndarray, q_now: np.ndarray) -> np.ndarray:
+        """q_target if the tip stays at or above the floor there; else the arm joints move half or a quarter
+        of the way, or hold. Holding is at the last target that passed (not at q_now: an arm that overshot
+        or sagged below the floor would otherwise be told to stay there, and sink tick by tick); a target
+        that raises a tip already below the floor passes. The result is always inside the joint limits."""
         if self._above_floor(q_target, q_now):
+            self._last_safe = q_target
             return q_target
         self.counts["floor"] += 1
         floor = self.settings.floor_z_m
+        z_now = self.kin.fk(q_now)[2]
+        if z_now < floor and self.kin.fk(q_target)[2] > z_now:  # below already: moving up is the way out
+            return q_target
         out = q_target.copy()
-        for frac in (0.5, 0.25, 0.0):
+        for frac in (0.5, 0.25):
             out[self._arm] = q_now[self._arm] + frac * (q_target[self._arm] - q_now[self._arm])
-            if frac == 0.0 or self.kin.fk(out)[2] >= floor:  # near the floor: the bound would not pass
-                break
-        return out
+            out = np.minimum(np.maximum(out, self._lower), self._upper)
+            if self.kin.fk(out)[2] >= floor:  # near the floor: the bound would not pass
+                self._last_safe = out
+                return out
+        step = self.settings.max_target_step
+        hold = (
+            q_now
+            if self._last_safe is None
+            else np.minimum(np.maximum(self._last_safe, q_now - step), q_now + step)
+        )
+        out[self._arm] = hold[self._arm]
+        return np.minimum(np.maximum(out, self._lower), self._upper)
+
+    def reset(self) -> None:
+        """Forget the last safe target (a new episode or run starts from wherever the arm is)."""
+        self._last_safe = None

@@ -85,3 +85,54 @@ def test_floor_shortcut_changes_no_target(robot):
     assert shortcuts > 20 and fast.counts["floor"] > 0  # both paths ran
     kin.close()
     ref_kin.close()
+
+
+def _below_floor_pose(spec, kin, floor):
+    """A pose whose tip is below the floor, found by lowering the shoulder from home."""
+    q = np.asarray(spec.home_q, dtype=float)
+    for shoulder in np.linspace(0.0, 1.5, 61):
+        q[1] = shoulder
+        if kin.fk(q)[2] < floor - 0.005:
+            return q.copy()
+    raise AssertionError("no pose below the floor")
+
+
+def test_an_arm_that_overshot_below_the_floor_is_held_at_the_last_safe_target_not_where_it_is():
+    """A sim arm with momentum (or a sagging one) passes its target; holding 'where it is now' would
+    ratchet it down tick by tick (found deploying a diving Panda policy)."""
+    spec = get_robot("servo_arm")
+    kin = Kinematics(spec)
+    try:
+        s = Safety(SafetySettings.from_spec(spec), kin)
+        home = np.asarray(spec.home_q, dtype=float)
+        assert np.array_equal(s.apply(home, home), home)  # passes: the last safe target
+        low = _below_floor_pose(spec, kin, spec.floor_z_m)
+        deeper = low.copy()
+        deeper[1] += 0.05
+        out = s.apply(deeper, low)  # the arm is below the floor and the policy pushes further down
+        assert kin.fk(out)[2] >= kin.fk(low)[2]  # never deeper than where it already is
+        assert not np.array_equal(out, low)  # and not "stay down there"
+        up = low.copy()
+        up[1] -= 0.05
+        assert np.array_equal(s.apply(up, low), up)  # a target that raises the tip is the way out
+    finally:
+        kin.close()
+
+
+def test_the_floor_fallback_stays_inside_the_joint_limits_when_the_arm_reads_just_outside_them():
+    """Firmware angles are quantised to 1e-4 rad: an elbow at its limit reads 1.5708 > pi/2. Holding or
+    stepping from there must still give a target inside the limits (HardwareArm refuses others)."""
+    spec = get_robot("servo_arm")
+    kin = Kinematics(spec)
+    try:
+        s = Safety(SafetySettings.from_spec(spec), kin)
+        lo, hi = spec.arrays()
+        rng = np.random.default_rng(3)
+        for _ in range(200):
+            q_now = rng.uniform(lo, hi)
+            q_now[rng.integers(0, 5)] = hi[2] + 3.7e-6  # just past a limit, as the firmware reports it
+            target = q_now + rng.uniform(-0.3, 0.3, q_now.shape)
+            out = s.apply(target, q_now)
+            assert np.all(out >= lo) and np.all(out <= hi)
+    finally:
+        kin.close()
