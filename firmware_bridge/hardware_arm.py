@@ -210,7 +210,7 @@ class HardwareArm:
         while not self._stop.is_set():
             try:
                 data = ser.read(max(1, ser.in_waiting))
-            except (serial.SerialException, OSError, TypeError, AttributeError) as exc:
+            except Exception as exc:  # noqa: BLE001 - any failure in pyserial ends the link, never the thread
                 if not self._stop.is_set():
                     with self._cond:
                         self._dead = f"port error: {exc}"

@@ -9,7 +9,10 @@ open, so a second program cannot steal replies from a running deploy:
   ignores locks (screen, minicom, cat). It is cleared (``TIOCNXCL``) on close.
 
 A second opener gets ``PortBusy`` naming the port and, where /proc/locks shows it, the process holding
-it. URLs (``socket://``, ``rfc2217://``, ``loop://``) are not files and are not locked.
+it. pyserial URLs that wrap a local device are locked like its path: ``spy:///dev/ttyUSB0`` (the device
+is locked, the spy logs), ``alt:///dev/ttyUSB0`` (only ``class=Serial``: other classes fail under
+robokit's timeouts) and ``hwgrep://REGEXP`` (resolved to the first matching device, no options). Only
+network URLs (``socket://``, ``rfc2217://``, ``loop://``) are exempt; any other scheme is refused.
 Every port gets a write timeout: a write that cannot complete raises instead of blocking forever.
 """
 
@@ -19,7 +22,9 @@ import contextlib
 import errno
 import fcntl
 import os
+import re
 import termios
+import urllib.parse
 from pathlib import Path
 
 import serial
@@ -43,9 +48,60 @@ class PortPermissionError(PortError):
     """The port exists but this user may not open it."""
 
 
+NETWORK_SCHEMES = ("socket", "rfc2217", "loop")  # not files: whatever serves them decides who connects
+SUPPORTED_FORMS = "a device path, spy://PATH, alt://PATH, hwgrep://REGEXP, socket://, rfc2217:// or loop://"
+
+
 def is_device_path(url: str) -> bool:
     """True for a file path (locked when opened), False for a pyserial URL such as socket://host:port."""
     return "://" not in url
+
+
+def _scheme(url: str) -> str:
+    return url.split("://", 1)[0].lower() if "://" in url else ""
+
+
+def device_of(url: str) -> str | None:
+    """The local device ``url`` opens (a path; a spy:// or alt:// URL's path; the device a hwgrep://
+    regexp matches), None for a network URL. Raises PortError for a form robokit does not support
+    (unknown scheme, alt:// with a class other than Serial, hwgrep:// options, no hwgrep:// match)."""
+    scheme = _scheme(url)
+    if not scheme:
+        return url
+    if scheme in NETWORK_SCHEMES:
+        return None
+    rest = url.split("://", 1)[1]
+    path, _, query = rest.partition("?")
+    if scheme == "spy":
+        if not path:
+            raise PortError(f"cannot open {url}: spy:// needs a device path (spy:///dev/ttyUSB0)")
+        return path
+    if scheme == "alt":
+        options = urllib.parse.parse_qs(query, keep_blank_values=True)
+        if not path or set(options) - {"class"} or options.get("class", ["Serial"]) != ["Serial"]:
+            raise PortError(
+                f"cannot open {url}: robokit supports alt://PATH only with class=Serial (the default); "
+                "use the device path"
+            )
+        return path
+    if scheme == "hwgrep":
+        return _hwgrep_device(url, rest)
+    raise PortError(f"cannot open {url}: unsupported port URL scheme {scheme!r}; use {SUPPORTED_FORMS}")
+
+
+def _hwgrep_device(url: str, regexp: str) -> str:
+    """The first device (sorted, as pyserial picks) whose name, description or hardware id matches."""
+    from serial.tools import list_ports
+
+    if not regexp or "&" in regexp:
+        raise PortError(f"cannot open {url}: robokit supports hwgrep://REGEXP without options")
+    try:
+        found = sorted(list_ports.grep(regexp))
+    except re.error as exc:
+        raise PortError(f"cannot open {url}: bad regular expression ({exc})") from None
+    if not found:
+        raise PortError(f"cannot open {url}: no serial port matches {regexp!r}")
+    return found[0][0]
 
 
 def check_baud(baud: int) -> int:
@@ -55,9 +111,9 @@ def check_baud(baud: int) -> int:
     return baud
 
 
-class ExclusiveSerial(serial.Serial):
-    """pyserial's POSIX Serial that also sets TIOCEXCL after opening and clears it before closing
-    (on a pseudo-terminal the flag would otherwise outlive the close while the other end is open)."""
+class _Exclusive:
+    """Mixin for a POSIX pyserial class: TIOCEXCL after opening, cleared before closing (on a
+    pseudo-terminal the flag would otherwise outlive the close while the other end is open)."""
 
     def open(self) -> None:
         super().open()
@@ -69,6 +125,10 @@ class ExclusiveSerial(serial.Serial):
             with contextlib.suppress(OSError):
                 fcntl.ioctl(self.fd, termios.TIOCNXCL)
         super().close()
+
+
+class ExclusiveSerial(_Exclusive, serial.Serial):
+    """pyserial's POSIX Serial with TIOCEXCL while open (plus pyserial's flock with ``exclusive=True``)."""
 
 
 def lock_holder(path: str) -> str | None:
@@ -134,13 +194,18 @@ def open_port(
         check_baud(baud)
     except ValueError as exc:
         raise PortError(str(exc)) from None
+    device = device_of(url)
+    settings = {"baudrate": baud, "timeout": timeout_s, "write_timeout": write_timeout_s}
     try:
-        if is_device_path(url):
-            return ExclusiveSerial(
-                url, baudrate=baud, timeout=timeout_s, write_timeout=write_timeout_s, exclusive=True
-            )
-        return serial.serial_for_url(url, baudrate=baud, timeout=timeout_s, write_timeout=write_timeout_s)
+        if device is None:
+            return serial.serial_for_url(url, **settings)
+        if _scheme(url) != "spy":
+            return ExclusiveSerial(device, exclusive=True, **settings)
+        ser = serial.serial_for_url(url, do_not_open=True, exclusive=True, **settings)
+        ser.__class__ = type(f"Exclusive{type(ser).__name__}", (_Exclusive, type(ser)), {})
+        ser.open()  # the spy's device: flock + TIOCEXCL, as a plain path
+        return ser
     except serial.SerialException as exc:
-        raise _open_error(url, exc) from exc
+        raise _open_error(device or url, exc) from exc
     except (ValueError, OSError) as exc:  # a malformed URL, a bad setting
         raise PortError(f"cannot open {url}: {exc}") from exc

@@ -3,6 +3,11 @@ pseudo-terminals, real pyserial): an arm is always stoppable, URLs that wrap a d
 shows every counter, enable/home agree on a tripped watchdog, CONFIG length errors count as bad_msg."""
 
 import dataclasses
+import errno
+import os
+import re
+import subprocess
+import sys
 import time
 
 import pytest
@@ -11,9 +16,11 @@ import serial
 from robokit.cli import main
 from robokit.firmware_bridge import protocol as pr
 from robokit.firmware_bridge.hardware_arm import ArmMismatch, HardwareArm
+from robokit.firmware_bridge.serial_port import PortBusy, PortError, open_port
 from robokit.robots import get_robot
 
 from .host_helpers import Emulator, needs_emulator
+from .test_port_lock import _plain_open_as
 
 SPEC = get_robot("servo_arm")
 WIDE = 31416  # 3.1416 rad in 100 urad: limits the servo_arm spec does not have
@@ -112,3 +119,92 @@ def test_enable_clears_a_tripped_watchdog_and_says_so_as_home_does(action, capsy
         with HardwareArm(emu.port, SPEC) as arm:
             s = arm.read()
             assert not s.watchdog_tripped and not s.released
+
+
+@pytest.fixture
+def pty_path():
+    master, slave = os.openpty()
+    yield os.ttyname(slave)
+    os.close(slave)
+    os.close(master)
+
+
+@pytest.mark.parametrize("wrap", ["spy://{}", "alt://{}", "alt://{}?class=Serial"])
+def test_urls_wrapping_a_device_lock_it_as_its_path_does(pty_path, wrap):
+    url = wrap.format(pty_path)
+    held = open_port(url, 1_000_000)
+    try:
+        with pytest.raises(PortBusy, match=f"port busy: {pty_path} is held by pid {os.getpid()}"):
+            open_port(pty_path, 1_000_000)
+    finally:
+        held.close()
+    held = open_port(pty_path, 1_000_000)
+    try:
+        with pytest.raises(PortBusy, match=f"port busy: {pty_path}"):
+            open_port(url, 1_000_000)
+    finally:
+        held.close()
+
+
+def test_a_spy_url_sets_tiocexcl_on_its_device_while_open(pty_path):
+    uid = None
+    if os.geteuid() == 0:
+        uid = 65534  # nobody: root itself may always open a TIOCEXCL tty
+        os.chmod(pty_path, 0o666)
+    ser = open_port(f"spy://{pty_path}", 1_000_000)
+    assert _plain_open_as(pty_path, uid) == errno.EBUSY
+    ser.close()
+    assert _plain_open_as(pty_path, uid) == 0
+
+
+@pytest.mark.parametrize(
+    ("url", "why"),
+    [
+        ("alt://{}?class=PosixPollSerial", "only with class=Serial"),
+        ("alt://{}?class=Nope", "only with class=Serial"),
+        ("cp2110://0001:0002", "unsupported port URL scheme 'cp2110'"),
+        ("bogus://x", "unsupported port URL scheme 'bogus'"),
+        ("spy://", "spy:// needs a device path"),
+        ("hwgrep://no-such-port-anywhere", "no serial port matches"),
+        ("hwgrep://tty&n=2", "without options"),
+        ("hwgrep://[", "bad regular expression"),
+    ],
+)
+def test_unsupported_url_forms_are_refused_in_one_line(pty_path, url, why):
+    with pytest.raises(PortError, match=re.escape(why)):
+        open_port(url.format(pty_path), 1_000_000)
+
+
+@needs_emulator
+def test_robokit_arm_on_a_spy_or_alt_url_of_a_held_port_is_busy_and_the_holder_keeps_working(capsys):
+    with Emulator() as emu, HardwareArm(emu.port, SPEC) as arm:
+        arm.enable()
+        for url in (f"spy://{emu.port}", f"alt://{emu.port}"):
+            assert main(["arm", "--port", url, "estop"]) == 2
+            assert f"port busy: {emu.port} is held by pid {os.getpid()}" in capsys.readouterr().err
+        s = arm.read()
+        assert not s.estop_latched and not s.released
+
+
+@needs_emulator
+def test_an_unsupported_alt_class_exits_2_in_one_line_without_a_traceback():
+    with Emulator() as emu:
+        proc = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "robokit.cli",
+                "arm",
+                "--port",
+                f"alt://{emu.port}?class=PosixPollSerial",
+                "estop",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert proc.returncode == 2
+        assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
+        assert "only with class=Serial" in proc.stderr
+        with HardwareArm(emu.port, SPEC) as arm:  # nothing was sent
+            assert not arm.read().estop_latched
