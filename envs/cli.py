@@ -2,18 +2,11 @@
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import os
 import sys
-from typing import NoReturn
 
-
-class UsageParser(argparse.ArgumentParser):
-    """An ArgumentParser whose errors are one line on stderr (``PROG: error: ... (see --help)``), exit 2."""
-
-    def error(self, message: str) -> NoReturn:
-        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+from robokit.cli_parser import OneLineParser
 
 
 def print_out(text: str) -> None:
@@ -73,7 +66,7 @@ def table(rows: list[dict]) -> str:
 
 
 def main(argv: list[str]) -> int:
-    parser = UsageParser(prog="robokit envs", description="List the registered robokit environments.")
+    parser = OneLineParser(prog="robokit envs", description="List the registered robokit environments.")
     parser.parse_args(argv)
     print_out(table(env_rows()))
     return 0

@@ -13,8 +13,10 @@ import sys
 import tempfile
 from pathlib import Path
 
-from robokit.envs.cli import UsageParser, print_out, unknown_env_message
+from robokit.cli_parser import OneLineParser
+from robokit.envs.cli import print_out, unknown_env_message
 from robokit.envs.registration import MAX_RENDER_SIDE
+from robokit.paths import PathError, check_output_file
 
 DEFAULT_ENV = "robokit/ServoArmReach-v0"
 DEFAULT_PNG = Path("runs/rollout.png")
@@ -62,20 +64,22 @@ def png_problem(path: Path) -> str | None:
     or one that can be created), or None. Checked before anything runs."""
     if path.suffix.lower() != ".png":
         return f"{str(path)!r} must end in .png"
-    if path.is_dir():
-        return f"{str(path)!r} is a directory; name a file, e.g. {str(path / 'rollout.png')!r}"
-    if path.exists() and not path.is_file():
-        return f"{str(path)!r} exists and is not a regular file"
-    parent = path.absolute().parent
-    while not parent.exists():
-        parent = parent.parent
-    if not parent.is_dir():
-        return f"cannot create {str(path)!r}: {str(parent)!r} is not a directory"
-    try:  # a probe file, removed at once (os.access says yes to root even where writing fails)
-        with tempfile.TemporaryFile(dir=parent):
-            pass
-    except OSError as exc:
-        return f"cannot write in {str(parent)!r}: {exc.strerror or exc}"
+    try:  # the usual faults in their own words first; what raises here is left to check_output_file
+        if path.is_dir():
+            return f"{str(path)!r} is a directory; name a file, e.g. {str(path / 'rollout.png')!r}"
+        if path.exists() and not path.is_file():
+            return f"{str(path)!r} exists and is not a regular file"
+        parent = path.absolute().parent
+        while not parent.exists():
+            parent = parent.parent
+        if not parent.is_dir():
+            return f"cannot create {str(path)!r}: {str(parent)!r} is not a directory"
+    except OSError:
+        pass
+    try:  # empty, too long, under a file, a symlink loop, /proc: a probe write and rename, removed at once
+        check_output_file(path, "--png")
+    except PathError as exc:
+        return re.sub(r"^--png:? ", "", str(exc))
     return None
 
 
@@ -97,7 +101,7 @@ def write_png(path: Path, frame) -> None:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = UsageParser(
+    parser = OneLineParser(
         prog="robokit rollout",
         description="Run an environment with random actions (or --zero) and save a PNG frame of the end.",
     )

@@ -7,24 +7,16 @@ import argparse
 import math
 import os
 import sys
-from typing import NoReturn
 
-EXIT_USAGE = 2
+from robokit.cli_parser import EXIT_USAGE, OneLineParser, usage_error
+
+__all__ = [
+    "EXIT_USAGE",
+    "OneLineParser",
+    "usage_error",
+]  # re-exported: the one parser lives in robokit.cli_parser
 SEED_MAX = 2**32 - 1 - 256  # numpy seeds are < 2**32; training env i uses seed + i
 EXIT_PIPE_CLOSED = 141  # 128 + SIGPIPE: what a shell shows for a command whose reader stopped reading
-
-
-class OneLineParser(argparse.ArgumentParser):
-    """An ArgumentParser whose usage errors are one line on stderr (exit code 2), naming ``--help``."""
-
-    def error(self, message: str) -> NoReturn:
-        usage_error(self.prog, f"{message} (see `{self.prog} --help`)")
-
-
-def usage_error(prog: str, message: str) -> NoReturn:
-    """Print ``prog: message`` as one line on stderr and exit with code 2."""
-    print(f"{prog}: {' '.join(message.split())}", file=sys.stderr)
-    raise SystemExit(EXIT_USAGE)
 
 
 def int_in(lo: int, hi: int | None = None):

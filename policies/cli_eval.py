@@ -58,6 +58,13 @@ def main(argv: list[str]) -> int:
     given = [f"--{name.replace('_', '-')}" for name in VIDEO_ONLY if getattr(args, name) is not None]
     if given and not args.video:
         return _usage(f"{', '.join(given)} only apply with --video")
+    if args.out is not None:  # before the policy is read: an empty --out would mean the default folder
+        from robokit.paths import PathError, check_output_dir
+
+        try:
+            check_output_dir(args.out, "--out")
+        except PathError as exc:
+            return _usage(str(exc))
     if args.env_id is not None:
         from robokit.envs.cli import unknown_env_message
 

@@ -7,7 +7,8 @@ import json
 import sys
 from typing import Any
 
-from robokit.policies.cli_args import OneLineParser, stdout_closed
+from robokit.cli_parser import OneLineParser
+from robokit.policies.cli_args import stdout_closed
 
 PROG = "robokit info"
 

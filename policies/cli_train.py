@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
+from robokit.paths import PathError, check_output_dir
 from robokit.policies.cli_args import SEED_MAX, OneLineParser, fraction, int_in
 
 PROG = "robokit train"
@@ -80,20 +80,21 @@ def out_problem(out: str) -> str | None:
     """Why ``--out`` cannot be a run folder (a file, under a file, not writable), or None."""
     if not out.strip():
         return "--out must name a folder"
-    run = Path(out)
-    if run.exists():
-        if not run.is_dir():
+    try:  # the usual faults in train's own words; what raises here is left to check_output_dir
+        run = Path(out)
+        if run.exists() and not run.is_dir():
             return f"--out {out} is a file; a run is a folder (choose another --out)"
-        if not os.access(run, os.W_OK | os.X_OK):
-            return f"--out {out}: no permission to write in this folder"
-        return None
-    parent = run.parent
-    while not parent.exists() and parent != parent.parent:
-        parent = parent.parent
-    if not parent.is_dir():
-        return f"--out {out}: {parent} is a file, so the run folder cannot be created there"
-    if not os.access(parent, os.W_OK | os.X_OK):
-        return f"--out {out}: no permission to create folders in {parent}"
+        parent = run.parent
+        while not parent.exists() and parent != parent.parent:
+            parent = parent.parent
+        if not parent.is_dir():
+            return f"--out {out}: {parent} is a file, so the run folder cannot be created there"
+    except OSError:
+        pass
+    try:  # too long, a symlink loop, /proc, /sys, read-only: a probe mkdir and write, removed at once
+        check_output_dir(out, "--out")
+    except PathError as exc:
+        return str(exc)
     return None
 
 

@@ -9,6 +9,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from robokit.paths import PathError, check_output_dir
+
 MAX_EPISODES = 1_000_000
 MAX_WORKERS = 64  # one process each; more only queue for the same cores
 MAX_VIDEO_EPISODES = 16  # grid tiles; every filmed episode's frames travel back to the parent
@@ -61,7 +63,12 @@ def prepare_out_dir(out: Path) -> None:
     """Create the output folder (and parents), and prove a file can be written in it.
 
     Raises EvalArgumentError if ``out`` is a file, sits under a file, or cannot be created or written;
-    what this call created is removed again in that case."""
+    what this call created is removed again in that case. Too long a name, a symlink loop, /proc, /sys
+    and an empty path are refused first (robokit.paths.check_output_dir, which leaves nothing behind)."""
+    try:
+        check_output_dir(out, "--out")
+    except PathError as exc:
+        raise EvalArgumentError(str(exc)) from None
     if out.exists() and not out.is_dir():
         raise EvalArgumentError(f"--out {out} is a file, not a folder")
     existing = out

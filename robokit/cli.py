@@ -7,6 +7,8 @@ import argparse
 import importlib
 import sys
 
+from robokit.cli_parser import OneLineParser
+
 # name -> (module with ``main(argv) -> int``, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("robokit.demo", "train, evaluate, film and deploy a ServoArmReach policy end to end"),
@@ -22,7 +24,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="robokit",
         description="Robot arms with learned policies: train in PyBullet, deploy over serial.",
         epilog="Run `robokit COMMAND --help` for a command's options.",
