@@ -108,6 +108,8 @@ def main(argv: list[str]) -> int:
         goals = [parse_goal(g) for g in args.goal]
     except ValueError as exc:
         return _refuse(str(exc))
+    if args.calibration is not None and args.dry_run:
+        return _refuse("--calibration checks a real arm's firmware; it has no meaning with --dry-run")
     if args.calibration is not None and not args.calibration.is_file():
         return _refuse(f"calibration file {args.calibration} does not exist")
     try:
@@ -126,6 +128,7 @@ def main(argv: list[str]) -> int:
         return _refuse(str(exc))
     loop.arm = arm
     code = EXIT_OK
+    previous = _stop_on_signals()  # SIGTERM/SIGHUP end the run like Ctrl-C: the arm holds, summary written
     try:
         summary = loop.run(goals, seconds_per_goal=args.duration / len(goals))
     except DeployAborted as exc:
@@ -134,12 +137,31 @@ def main(argv: list[str]) -> int:
             status.end()
         print(f"robokit deploy: stopped: {exc.reason}", file=sys.stderr)
     finally:
+        _restore_signals(previous)
         loop.close()
         arm.close()
     if status is not None:
         status.end()
     _report(summary, loop)
     return code
+
+
+def _stop_on_signals() -> dict:
+    """Turn SIGTERM and SIGHUP (a closed terminal, `timeout`, a service manager) into KeyboardInterrupt
+    named after the signal, which the deploy loop ends cleanly on. Returns the previous handlers."""
+    import signal
+
+    def handler(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt(signal.Signals(signum).name)
+
+    return {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGHUP)}
+
+
+def _restore_signals(previous: dict) -> None:
+    import signal
+
+    for sig, old in previous.items():
+        signal.signal(sig, old)
 
 
 class _Refused(Exception):
@@ -171,6 +193,16 @@ def _prepare(args: argparse.Namespace, policy, goals: list, status) -> DeployLoo
     loop = DeployLoop(
         policy, None, robot=robot, hz=args.hz, log_dir=log_dir, wire_preview=wire, status=status
     )
+    try:
+        check_goals(goals, robot, loop.safety.settings.floor_z_m)  # the floor a policy file may have raised
+        if args.duration / len(goals) * loop.hz < 1:
+            raise ValueError(
+                f"--duration {args.duration:g} s over {len(goals)} goals at {loop.hz:g} Hz is less than one "
+                "tick per goal"
+            )
+    except ValueError:
+        loop.close()  # removes the log folder it made: a refused run leaves nothing
+        raise
     for note in loop.safety_notes:
         print(f"safety: the policy file's settings: {note}")
     return loop

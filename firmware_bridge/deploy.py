@@ -36,11 +36,11 @@ from robokit.kinematics import Kinematics
 from robokit.observer import Observer, observation_dim
 from robokit.policies.holding import HOLD_SETTLE_S, holding_after_success, holding_metrics, median_holding
 from robokit.policies.policy_file import PolicyMismatchError, check_compatible
-from robokit.robots import RobotSpec, get_robot
+from robokit.robots import GoalOutsideWorkspace, RobotSpec, get_robot
 from robokit.safety import Safety, SafetySettings, UnsafeTarget, tightened
 
 SPIN_S = 0.002  # sleep until this close to a deadline, then spin: sleep() alone overshoots by ~0.1-1 ms
-MAX_CONTROL_HZ = 1000.0  # above this a tick cannot even read the arm (wire time alone is ~0.7 ms)
+MIN_CONTROL_HZ, MAX_CONTROL_HZ = 1.0, 1000.0  # above 1 kHz a tick cannot even read the arm (wire ~0.7 ms)
 DEFAULT_TOLERANCE_M = 0.02  # success distance when a policy file records none
 
 
@@ -118,14 +118,15 @@ def check_policy_for_robot(spec: dict[str, Any], robot: RobotSpec) -> None:
 
 
 def check_rate_hz(hz: Any) -> float:
-    """A control rate in Hz: a finite number in (0, MAX_CONTROL_HZ]; PolicyMismatch otherwise."""
+    """A control rate in Hz: a finite number in [MIN_CONTROL_HZ, MAX_CONTROL_HZ] (the policy file's own
+    range); PolicyMismatch otherwise."""
     try:
         value = float(hz)
     except (TypeError, ValueError):
         raise PolicyMismatch(f"control rate {hz!r} is not a number") from None
-    if not (0.0 < value <= MAX_CONTROL_HZ):
+    if not (MIN_CONTROL_HZ <= value <= MAX_CONTROL_HZ):
         raise PolicyMismatch(
-            f"control rate {value:g} Hz is outside (0, {MAX_CONTROL_HZ:g}] Hz; refusing to deploy"
+            f"control rate {value:g} Hz is outside [{MIN_CONTROL_HZ:g}, {MAX_CONTROL_HZ:g}] Hz; refusing to deploy"
         )
     return value
 
@@ -139,12 +140,19 @@ def safety_for(spec: dict[str, Any], robot: RobotSpec) -> tuple[SafetySettings, 
         raise PolicyMismatch(f"policy file's safety block: {exc}; refusing to deploy") from None
 
 
-def check_goals(goals: Sequence[np.ndarray], robot: RobotSpec) -> list[str]:
-    """Refuse (GoalOutsideWorkspace, a ValueError) any goal the robot cannot reach; return warnings for
-    reachable goals outside the region training sampled from."""
+def check_goals(goals: Sequence[np.ndarray], robot: RobotSpec, floor_z_m: float | None = None) -> list[str]:
+    """Refuse (GoalOutsideWorkspace, a ValueError) any goal the robot cannot reach, or below ``floor_z_m``
+    (the envelope actually enforced, which a policy file may have raised); return warnings for reachable
+    goals outside the region training sampled from."""
     warnings: list[str] = []
     for goal in goals:
         warnings += robot.check_goal(goal)
+        z = float(np.asarray(goal)[2])
+        if floor_z_m is not None and z < floor_z_m:
+            raise GoalOutsideWorkspace(
+                f"goal z = {z:.3f} m is below the floor this run enforces ({floor_z_m:.3f} m, raised by the "
+                "policy file's safety settings)"
+            )
     return warnings
 
 
@@ -229,7 +237,8 @@ class DeployLoop:
         if self.arm is None:
             raise ValueError("DeployLoop.run needs an arm: pass it to DeployLoop or set loop.arm")
         goals = [np.asarray(g, dtype=np.float64) for g in goals]
-        notes = [*(f"safety: {n}" for n in self.safety_notes), *check_goals(goals, self.robot)]
+        floor = self.safety.settings.floor_z_m
+        notes = [*(f"safety: {n}" for n in self.safety_notes), *check_goals(goals, self.robot, floor)]
         if not (math.isfinite(seconds_per_goal) and seconds_per_goal > 0):
             raise ValueError(f"seconds_per_goal must be a finite number > 0, got {seconds_per_goal}")
         tolerance = self.tolerance_m if tolerance_m is None else float(tolerance_m)
@@ -250,8 +259,8 @@ class DeployLoop:
                 goal_results.append(
                     self._reach(gi, len(goals), goal, seconds_per_goal, tolerance, t_start, period, lateness)
                 )
-        except KeyboardInterrupt:
-            reason = "interrupted (Ctrl-C)"
+        except KeyboardInterrupt as exc:  # Ctrl-C; the CLI turns SIGTERM/SIGHUP into one named after them
+            reason = f"interrupted ({exc.args[0] if exc.args else 'Ctrl-C'})"
         except ArmDisconnected as exc:
             reason = f"link lost: {exc}"
         except DeployAborted as exc:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 SUMMARY_RESERVE_BYTES = 64 * 1024
+PLACEHOLDER = b'{"exit_reason": "did not finish: the process was killed or is still running"}\n'
 TICKS_FILE, SUMMARY_FILE = "ticks.jsonl", "summary.json"
 
 
@@ -34,11 +35,16 @@ class DeployLog:
         self._used = False
         if self.dir.exists() and not self.dir.is_dir():
             raise LogSetupError(f"log folder {self.dir} is an existing file; give a folder (new or existing)")
+        if any((self.dir / name).exists() for name in (TICKS_FILE, SUMMARY_FILE)):
+            raise LogSetupError(
+                f"log folder {self.dir} holds an earlier run's {TICKS_FILE}/{SUMMARY_FILE}; "
+                "give a new folder (or delete that one)"
+            )
         try:
             self.dir.mkdir(parents=True, exist_ok=True)
             self._summary_fd = os.open(self.dir / SUMMARY_FILE, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o644)
-            try:
-                os.write(self._summary_fd, b" " * SUMMARY_RESERVE_BYTES)
+            try:  # valid JSON from the start (trailing spaces are whitespace): a killed run says so
+                os.write(self._summary_fd, PLACEHOLDER.ljust(SUMMARY_RESERVE_BYTES))
                 os.fsync(self._summary_fd)
             except OSError:
                 os.close(self._summary_fd)

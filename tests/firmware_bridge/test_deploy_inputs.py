@@ -288,3 +288,81 @@ def test_hardware_arm_refuses_targets_outside_the_joint_limits_before_sending(va
             arm.enable(q)
         state = arm.read()
         assert arm.stats["targets"] == 0 and state.released
+
+
+def test_sigterm_mid_run_ends_like_ctrl_c_with_a_readable_summary(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    log = tmp_path / "log"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "robokit", "deploy", str(scripted_policy_file(tmp_path)), "--dry-run",
+         "--goal", GOAL, "--duration", "30", "--log", str(log), "--quiet"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not (log / "ticks.jsonl").is_file():
+        time.sleep(0.1)
+    time.sleep(1.0)  # some ticks run
+    os.kill(proc.pid, signal.SIGTERM)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 1 and "interrupted (SIGTERM)" in err and "Traceback" not in err
+    summary = json.loads((log / "summary.json").read_text())
+    assert summary["exit_reason"] == "interrupted (SIGTERM)" and summary["ticks"] > 5
+
+
+def test_summary_json_is_valid_json_from_the_start(tmp_path):
+    from robokit.firmware_bridge.deploy_log import DeployLog
+
+    log = DeployLog(tmp_path / "log")
+    try:  # what a SIGKILLed run leaves
+        assert "did not finish" in json.loads((tmp_path / "log" / "summary.json").read_text())["exit_reason"]
+    finally:
+        log.write_summary({"exit_reason": "completed"})
+        log.close()
+
+
+@pytest.mark.parametrize(
+    "extra, words",
+    [
+        (["--hz", "0.5"], "outside [1, 1000] Hz"),
+        (["--duration", "1", *["--goal", GOAL] * 30], "less than one tick per goal"),
+        (["--calibration", "cal.json"], "no meaning with --dry-run"),
+    ],
+)
+def test_more_nonsense_deploy_arguments_are_refused(tmp_path, capsys, extra, words):
+    (tmp_path / "cal.json").write_text("{}")
+    args = [
+        "deploy",
+        str(scripted_policy_file(tmp_path)),
+        "--dry-run",
+        "--goal",
+        GOAL,
+        "--log",
+        str(tmp_path / "l"),
+    ]
+    extra = [str(tmp_path / e) if e == "cal.json" else e for e in extra]
+    assert main(args + extra) == 2
+    err = capsys.readouterr().err
+    assert words in err and err.count("\n") == 1 and not (tmp_path / "l").exists()
+
+
+def test_a_log_folder_holding_an_earlier_run_is_not_overwritten(tmp_path, capsys):
+    log = tmp_path / "log"
+    log.mkdir()
+    (log / "summary.json").write_text('{"exit_reason": "completed"}')
+    code = main(
+        ["deploy", str(scripted_policy_file(tmp_path)), "--dry-run", "--goal", GOAL, "--log", str(log)]
+    )
+    assert code == 2 and "earlier run" in capsys.readouterr().err
+    assert (log / "summary.json").read_text() == '{"exit_reason": "completed"}'
+
+
+def test_a_goal_below_a_floor_the_policy_file_raised_is_refused(tmp_path, capsys):
+    own = SafetySettings.from_spec(get_robot("servo_arm")).to_dict()
+    path = _policy_with(tmp_path, "highfloor", safety={**own, "floor_z_m": 0.5})
+    assert main(["deploy", path, "--dry-run", "--goal", GOAL, "--log", str(tmp_path / "l")]) == 2
+    assert "below the floor this run enforces (0.500 m" in capsys.readouterr().err
