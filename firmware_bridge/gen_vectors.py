@@ -171,7 +171,9 @@ def _config_checks(joints: tuple[p.JointConfig, ...]) -> list[dict]:
             and all(p.joint_config_ok(j) for j in js)
         )
         msg = p.Config(watchdog_timeout_ms=ms, watchdog_action=action, joints=js)
-        out.append({"name": name, "payload_hex": msg.payload().hex(), "result": "ok" if ok else "BAD_CONFIG"})
+        # another joint count is another payload length: malformed (BAD_LENGTH), like any message
+        result = "ok" if ok else ("BAD_LENGTH" if len(js) != len(joints) else "BAD_CONFIG")
+        out.append({"name": name, "payload_hex": msg.payload().hex(), "result": result})
     return out
 
 

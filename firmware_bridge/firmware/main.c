@@ -253,7 +253,8 @@ static void handle(const proto_frame_t *f)
     case MSG_ENABLE: case MSG_TARGETS:
         if (proto_unpack_joints(f->payload, f->len, N_JOINTS, q)) goto bad_length;
         break;
-    case MSG_CONFIG:
+    case MSG_CONFIG: /* the length only; the content is checked once the arm is known released */
+        if (f->len != 4 + PROTO_JOINT_BYTES * N_JOINTS) goto bad_length;
         break;
     default:
         n_bad_msg++;

@@ -221,8 +221,8 @@ uint16_t proto_watchdog_frames(uint16_t timeout_ms)
 
 uint8_t proto_unpack_config(const uint8_t *p, uint8_t len, uint8_t n_joints, arm_config_t *c)
 {
-    if (len < 4 || p[3] != n_joints || n_joints > PROTO_MAX_JOINTS || len != 4 + PROTO_JOINT_BYTES * n_joints)
-        return ERR_BAD_CONFIG;
+    if (len != 4 + PROTO_JOINT_BYTES * n_joints) return ERR_BAD_LENGTH; /* malformed, like any message */
+    if (p[3] != n_joints || n_joints > PROTO_MAX_JOINTS) return ERR_BAD_CONFIG;
     c->watchdog_timeout_ms = get16(p);
     c->watchdog_action = p[2];
     c->n = p[3];

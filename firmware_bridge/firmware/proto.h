@@ -107,7 +107,8 @@ static inline int8_t proto_rx_byte(proto_rx_t *rx, uint8_t byte, proto_frame_t *
 /* Payload layouts; pack functions return the payload length. */
 uint8_t proto_pack_state(const arm_state_t *s, uint8_t *out);
 uint8_t proto_pack_info(const arm_config_t *c, uint8_t flags, uint8_t *out);
-/* CONFIG payload -> config; returns 0 on success or an ERR_* code (proto_check_config's checks). */
+/* CONFIG payload -> config; returns 0 on success, ERR_BAD_LENGTH if len != 4 + 14 * n_joints, or
+ * ERR_BAD_CONFIG (another joint count or proto_check_config's checks). */
 uint8_t proto_unpack_config(const uint8_t *p, uint8_t len, uint8_t n_joints, arm_config_t *c);
 /* 0 if c is a valid configuration for n_joints joints (docs/protocol.md, CONFIG), else ERR_BAD_CONFIG.
  * The firmware applies it to CONFIG requests and to the EEPROM image at boot. */

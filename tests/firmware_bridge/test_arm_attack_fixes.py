@@ -15,11 +15,13 @@ import serial
 
 from robokit.cli import main
 from robokit.firmware_bridge import protocol as pr
+from robokit.firmware_bridge.framing import cobs_encode, pack_raw
 from robokit.firmware_bridge.hardware_arm import ArmMismatch, HardwareArm
 from robokit.firmware_bridge.serial_port import PortBusy, PortError, open_port
 from robokit.robots import get_robot
 
 from .host_helpers import Emulator, needs_emulator
+from .test_c_protocol import probe  # noqa: F401 - the host-compiled firmware codec, a fixture
 from .test_port_lock import _plain_open_as
 
 SPEC = get_robot("servo_arm")
@@ -208,3 +210,35 @@ def test_an_unsupported_alt_class_exits_2_in_one_line_without_a_traceback():
         assert "only with class=Serial" in proc.stderr
         with HardwareArm(emu.port, SPEC) as arm:  # nothing was sent
             assert not arm.read().estop_latched
+
+
+def _raw_frame(msg_type: int, seq: int, payload: bytes) -> bytes:
+    return cobs_encode(pack_raw(msg_type, seq, payload)) + b"\x00"
+
+
+@needs_emulator
+@pytest.mark.parametrize("enabled", [False, True])
+def test_a_config_of_wrong_length_is_bad_length_and_counts_in_bad_msg(enabled):
+    """docs/protocol.md: a message with a wrong payload length gets ERROR BAD_LENGTH and counts in
+    bad_msg; CONFIG is no exception (it used to get BAD_CONFIG, or NOT_RELEASED, uncounted)."""
+    with Emulator() as emu, HardwareArm(emu.port, SPEC) as arm:
+        if enabled:
+            arm.enable()
+        good = pr.Config(0, 500, pr.WATCHDOG_RELEASE, arm.info.joints).payload()
+        before = arm.read().extra["bad_msg"]
+        for i, payload in enumerate([good[:-1], good + b"\x01", good[:4], b"", good[:18]]):
+            arm._ser.write(_raw_frame(pr.Config.TYPE, 200 + i, payload))
+            reply = arm._request(pr.Ping(seq=100 + i))  # in order: the CONFIG's reply came first
+            assert isinstance(reply, pr.State)
+            err = arm._replies.pop(200 + i)
+            assert isinstance(err, pr.Error) and err.name == "BAD_LENGTH", (len(payload), err)
+            assert reply.bad_msg == before + i + 1
+        info = arm._request(pr.Hello(seq=99))  # nothing stored
+        assert isinstance(info, pr.Info) and info.watchdog_action == pr.WATCHDOG_HOLD
+
+
+def test_c_unpack_config_tells_a_wrong_length_from_a_bad_config(probe, vectors):  # noqa: F811
+    good = next(v["payload_hex"] for v in vectors["config_checks"] if v["result"] == "ok")
+    wrong_n = good[:6] + "05" + good[8:]  # the joint count byte, at the right length
+    out = probe([f"config {h}" for h in (good[:-2], good + "00", good[:8], wrong_n)])
+    assert out == ["ERR 2", "ERR 2", "ERR 2", "ERR 6"]  # ERR_BAD_LENGTH x3, ERR_BAD_CONFIG
