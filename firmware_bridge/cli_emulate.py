@@ -14,9 +14,12 @@ import time
 from pathlib import Path
 from typing import TextIO
 
+from robokit.cli_parser import OneLineParser
+from robokit.paths import PathError, check_output_file
+
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = OneLineParser(
         prog="robokit emulate",
         description=(
             "Build (once, into $ROBOKIT_CACHE or ~/.cache/robokit) and run the real arm firmware on a "
@@ -25,7 +28,10 @@ def _parser() -> argparse.ArgumentParser:
             "Exits 1 if the emulator dies. Protocol: docs/protocol.md."
         ),
     )
-    p.add_argument("--eeprom", type=Path, help="EEPROM image file: loaded at start, saved on change and exit")
+    p.add_argument(
+        "--eeprom",
+        help="EEPROM image file: loaded at start, saved on change and exit; one emulator per image (locked)",
+    )
     p.add_argument(
         "--no-realtime", action="store_true", help="run as fast as possible, not paced to the clock"
     )
@@ -35,18 +41,27 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def _check_eeprom(path: Path | None) -> str | None:
-    """Why ``path`` cannot serve as the EEPROM image, or None."""
-    if path is None:
+def _check_eeprom(text: str | None) -> str | None:
+    """Why ``text`` cannot serve as the EEPROM image, or None. The image's folder must take a new file
+    and a rename (how the emulator saves it), so /proc, /sys, a read-only folder are refused now, not
+    at exit."""
+    if text is None:
         return None
-    if path.exists() and not path.is_file():
-        return f"--eeprom {path}: not a regular file"
+    try:
+        path = check_output_file(text, "--eeprom")
+    except PathError as exc:
+        return str(exc)
+    folder = Path(os.path.abspath(path)).parent
+    if not folder.is_dir():  # the emulator saves into the folder; it does not create it
+        return f"--eeprom {path}: folder {folder} does not exist"
     if path.is_file() and path.stat().st_size not in (0, 1024):
         return f"--eeprom {path}: {path.stat().st_size} bytes, an ATmega328P EEPROM image is 1024"
-    if not path.parent.is_dir():
-        return f"--eeprom {path}: folder {path.parent} does not exist"
-    if not os.access(path.parent, os.W_OK) or (path.exists() and not os.access(path, os.R_OK | os.W_OK)):
-        return f"--eeprom {path}: not readable and writable (the image is saved on change and at exit)"
+    if path.exists():
+        try:
+            with open(path, "r+b"):
+                pass
+        except OSError as exc:
+            return f"--eeprom {path}: not readable and writable ({exc.strerror or exc})"
     return None
 
 
@@ -60,11 +75,14 @@ def _print_pulses(emu, last: int, out: TextIO) -> int:
 
 def run(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
     """Run the emulator until Ctrl-C (exit 0) or until it dies (exit 1, reported on ``err``)."""
-    from robokit.firmware_bridge.emulator import Emulator, EmulatorError, describe_exit
+    from robokit.firmware_bridge.emulator import EepromInUseError, Emulator, EmulatorError, describe_exit
 
     emu = Emulator(eeprom=args.eeprom, realtime=not args.no_realtime, stderr=err)
     try:
         emu.start()
+    except EepromInUseError as exc:
+        print(f"robokit emulate: {exc}", file=err)
+        return 2
     except EmulatorError as exc:
         print(f"robokit emulate: {exc}", file=err)
         return 1

@@ -68,6 +68,51 @@ def source_hash() -> str:
     return h.hexdigest()[:16]
 
 
+class EepromInUseError(EmulatorError):
+    """Another emulator runs on the same EEPROM image (both would save over each other's writes)."""
+
+
+def lock_eeprom(image: Path) -> int:
+    """Take an exclusive lock for ``image``'s life in this emulator; returns the lock's file descriptor.
+
+    The lock is a file named by the hash of the image's real path in ``$TMPDIR/robokit-eeprom-locks/``
+    (the emulator saves the image by writing a temporary file and renaming it, so a lock on the image's
+    own inode would not survive its first save, and a lock file beside the image would clutter the user's
+    folder). Raises EepromInUseError if another process holds it, EmulatorError if it cannot be made."""
+    lock = _eeprom_lock_path(image)
+    while True:
+        try:
+            lock.parent.mkdir(mode=0o1777, exist_ok=True)
+            fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        except OSError as exc:
+            raise EmulatorError(f"cannot lock EEPROM image {image}: {exc.strerror or exc}") from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise EepromInUseError(
+                f"EEPROM image {image} in use by another emulator; stop it or give another --eeprom"
+            ) from None
+        try:  # the holder may have removed the lock file between our open and flock: lock the new one
+            if os.fstat(fd).st_ino == os.stat(lock).st_ino:
+                return fd
+        except FileNotFoundError:
+            pass
+        os.close(fd)
+
+
+def _eeprom_lock_path(image: Path) -> Path:
+    key = hashlib.sha256(os.fsencode(os.path.realpath(image))).hexdigest()[:32]
+    return Path(tempfile.gettempdir()) / "robokit-eeprom-locks" / f"{key}.lock"
+
+
+def unlock_eeprom(image: Path, fd: int) -> None:
+    """Remove the lock file taken by lock_eeprom (while still holding it), then release it."""
+    with contextlib.suppress(OSError):
+        os.unlink(_eeprom_lock_path(image))
+    os.close(fd)
+
+
 @dataclass(frozen=True)
 class Build:
     """Paths of one build: ``firmware_elf`` (AVR) and ``emulator`` (host executable)."""
@@ -224,8 +269,24 @@ class Emulator:
         self._stderr: collections.deque[str] = collections.deque(maxlen=50)
         self._readers: list[threading.Thread] = []
         self._stopping = False
+        self._eeprom_lock: int | None = None
 
     def start(self) -> Emulator:
+        """Build if needed and start; raises EepromInUseError if another emulator has the image."""
+        if self.eeprom and self._eeprom_lock is None:
+            self._eeprom_lock = lock_eeprom(self.eeprom)
+        try:
+            return self._start()
+        except BaseException:
+            self._unlock()
+            raise
+
+    def _unlock(self) -> None:
+        if self._eeprom_lock is not None and self.eeprom is not None:
+            unlock_eeprom(self.eeprom, self._eeprom_lock)
+            self._eeprom_lock = None
+
+    def _start(self) -> Emulator:
         self.build = build()
         cmd = [str(self.build.emulator), str(self.build.firmware_elf), "--pulses"]
         if self.eeprom:
@@ -310,6 +371,7 @@ class Emulator:
         """SIGTERM (the emulator saves its EEPROM image and exits), then SIGKILL after timeout_s.
         Returns its exit status; the last TIMING and LINK lines are read before it returns."""
         if self._proc is None:
+            self._unlock()
             return None
         self._stopping = self._stopping or self._proc.poll() is None
         if self._proc.poll() is None:
@@ -322,6 +384,7 @@ class Emulator:
         for t in self._readers:
             if t is not threading.current_thread():
                 t.join(timeout=2.0)
+        self._unlock()  # after the emulator's last save
         return self._proc.returncode
 
     def __enter__(self) -> Emulator:

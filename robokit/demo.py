@@ -17,6 +17,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+from robokit.cli_parser import OneLineParser
+from robokit.paths import PathError, check_output_dir
+from robokit.policies.cli_args import SEED_MAX, int_in
+
 ENV_ID = "robokit/ServoArmReach-v0"
 FAST_TRAIN_STEPS = 3_000
 
@@ -138,14 +142,14 @@ def stage_deploy(policy_path: Path, out: Path, fast: bool, seed: int) -> dict[st
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = OneLineParser(
         prog="robokit demo",
         description=(
             "Train a ServoArmReach policy, evaluate it (success rate, video grid, plots), then run the real "
             "arm firmware in simavr and deploy the same policy file over a pseudo-terminal."
         ),
     )
-    p.add_argument("--out", type=Path, default=Path("runs/demo"), help="output folder (default runs/demo)")
+    p.add_argument("--out", default="runs/demo", help="output folder (default runs/demo)")
     p.add_argument(
         "--fast",
         action="store_true",
@@ -154,25 +158,35 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--no-hardware", action="store_true", help="skip the emulated arm (no avr-gcc/simavr needed)"
     )
-    p.add_argument("--seed", type=int, default=0, help="training and evaluation seed (default 0)")
+    p.add_argument(
+        "--seed",
+        type=int_in(0, SEED_MAX),
+        default=0,
+        help=f"training and evaluation seed, 0..{SEED_MAX} (default 0)",
+    )
     return p
 
 
 def main(argv: list[str]) -> int:
     args = _parser().parse_args(argv)
-    out: Path = args.out
-    if out.exists() and not out.is_dir():
-        print(
-            f"robokit demo: --out {out} is an existing file; give a folder (new or existing)", file=sys.stderr
-        )
-        return 2
+    try:  # too long, under a file, a symlink loop, /proc: refused before anything is written
+        out = Path(args.out)
+        if out.exists() and not out.is_dir():
+            print(
+                f"robokit demo: --out {out} is an existing file; give a folder (new or existing)",
+                file=sys.stderr,
+            )
+            return 2
+    except OSError:
+        pass
     try:
+        out = check_output_dir(args.out, "--out")
         out.mkdir(parents=True, exist_ok=True)
-        probe = out / ".robokit-write-test"
-        probe.write_text("")
-        probe.unlink()
+    except PathError as exc:
+        print(f"robokit demo: {exc}", file=sys.stderr)
+        return 2
     except OSError as exc:
-        print(f"robokit demo: cannot write to {out}: {exc.strerror or exc}", file=sys.stderr)
+        print(f"robokit demo: cannot write to {args.out}: {exc.strerror or exc}", file=sys.stderr)
         return 2
     total = 2 if args.no_hardware else 3
     report: dict[str, Any] = {"env_id": ENV_ID, "fast": args.fast}
