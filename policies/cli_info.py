@@ -9,6 +9,7 @@ from typing import Any
 
 from robokit.cli_parser import OneLineParser
 from robokit.policies.cli_args import stdout_closed
+from robokit.policies.policy_spec import escape_controls
 
 PROG = "robokit info"
 
@@ -68,11 +69,12 @@ def _print_table(title: str, spec: dict[str, Any]) -> None:
     from rich.markup import escape
     from rich.table import Table
 
-    t = Table(title=escape(title), show_header=False)
+    t = Table(title=escape(escape_controls(title)), show_header=False)
     t.add_column("field", style="bold")
     t.add_column("value", overflow="fold")  # long values (sha256, layout) wrap instead of being cut
     for name, value in _rows(spec):
-        t.add_row(name, escape(str(value)))  # spec strings are untrusted: no rich markup from the file
+        # spec strings are untrusted: no rich markup and no control characters (ESC, CR, ...) from the file
+        t.add_row(name, escape(escape_controls(str(value))))
 
     class _Console(Console):
         def on_broken_pipe(self) -> None:  # rich would exit(1) itself; main() ends like --json does
@@ -89,17 +91,17 @@ def main(argv: list[str]) -> int:
     try:
         spec = read_spec(args.policy, require_digest=False)
     except PolicyFileError as exc:
-        print(f"{PROG}: {exc}", file=sys.stderr)
+        print(f"{PROG}: {escape_controls(str(exc))}", file=sys.stderr)
         return 2
     if not spec.get("sha256"):
         print(
-            f"{PROG}: warning: {args.policy} has no sha256, so its integrity cannot be checked; "
-            "load, eval and deploy refuse it",
+            f"{PROG}: warning: {escape_controls(args.policy)} has no sha256, so its integrity cannot be "
+            "checked; load, eval and deploy refuse it",
             file=sys.stderr,
         )
     try:
         if args.json:
-            print(json.dumps(spec, indent=2, sort_keys=True))
+            print(json.dumps(spec, indent=2, sort_keys=True))  # ensure_ascii: controls become \\u escapes
         else:
             _print_table(args.policy, spec)
         sys.stdout.flush()

@@ -14,6 +14,7 @@ provenance fields ``robokit info`` shows are type-checked too.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, NoReturn
@@ -37,9 +38,28 @@ FLOAT32_SAFE = 1e30  # numbers that become float32 (stats, bounds, weights' wors
 UNBOUNDED_OBS = 1e4  # assumed |observation| when neither normalisation nor finite bounds limit it
 
 
+ROBOT_NAME = re.compile(r"[a-z0-9_]{1,64}")  # what a robot name may be (known or not)
+
+
+def escape_controls(text: str, keep: str = "") -> str:
+    """``text`` with every non-printable character (C0/C1 controls such as ESC, CR, LF and tab; Unicode
+    format characters such as bidi overrides; line/paragraph separators) except those in ``keep``
+    replaced by its Python escape (``\\x1b``, ``\\r``, ``\\u202e``), so untrusted text cannot drive a
+    terminal. Idempotent."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() or c in keep else repr(c)[1:-1] for c in text)
+
+
 class PolicyFileError(ValueError):
     """A policy file that cannot be used: missing, unreadable, truncated, corrupted, an invalid spec, or
-    a wrong format version. The message is one line."""
+    a wrong format version. The message is one line, with control characters escaped (it may quote a
+    file name or spec text)."""
+
+    _keep = ""  # control characters a subclass's message may keep (a multi-line report keeps "\n")
+
+    def __init__(self, message: object = "") -> None:
+        super().__init__(escape_controls(str(message), self._keep))
 
 
 def robokit_version() -> str:
@@ -176,16 +196,31 @@ def _num(
 
 
 def _str(
-    d: Mapping, key: str, where: str, required: bool = True, choices: tuple[str, ...] = ()
+    d: Mapping,
+    key: str,
+    where: str,
+    required: bool = True,
+    choices: tuple[str, ...] = (),
+    *,
+    nullable: bool = True,
 ) -> str | None:
+    """An identifier: a non-empty printable string (no control or format characters), at most 200
+    characters, one of ``choices`` if given. Optional fields may be absent, or null if ``nullable``."""
     value = _get(d, key, where, required)
-    if value is _MISSING or (value is None and not required):
+    if value is _MISSING or (value is None and not required and nullable):
         return None
     if not isinstance(value, str) or not value or len(value) > 200:
         _fail(where, f"want a non-empty string (at most 200 characters), got {_short(value)}")
+    if not value.isprintable():
+        _fail(where, f"{_short(value)} holds control characters")
     if choices and value not in choices:
         _fail(where, f"{value!r} is not one of {', '.join(choices)}")
     return value
+
+
+def _is_name(value: Any) -> bool:
+    """A non-empty printable string of at most 200 characters (an observation key, a layout name)."""
+    return isinstance(value, str) and 0 < len(value) <= 200 and value.isprintable()
 
 
 def _obj(value: Any, where: str) -> dict:
@@ -224,13 +259,15 @@ def _low_high(low: tuple, high: tuple, where: str, strict: bool) -> None:
 
 def _obs(spec: dict) -> tuple[tuple[str, ...], dict[str, tuple[int, ...]]]:
     keys = _get(spec, "obs_keys", "obs_keys", True)
-    if not isinstance(keys, list) or not keys or not all(isinstance(k, str) and k for k in keys):
-        _fail("obs_keys", f"want a non-empty list of names, got {_short(keys)}")
+    if not isinstance(keys, list) or not keys or not all(_is_name(k) for k in keys):
+        _fail("obs_keys", f"want a non-empty list of printable names, got {_short(keys)}")
     if len(set(keys)) != len(keys):
         _fail("obs_keys", f"names repeat: {_short(keys)}")
     spaces = _obj(_get(spec, "obs_spaces", "obs_spaces", True), "obs_spaces")
     shapes: dict[str, tuple[int, ...]] = {}
     for key, space in spaces.items():
+        if not _is_name(key):
+            _fail("obs_spaces", f"key {_short(key)} is not a printable name")
         where = f"obs_spaces.{key}"
         space = _obj(space, where)
         shape = space.get("shape", _MISSING)
@@ -258,6 +295,10 @@ def _action_space(spec: dict, dim: int) -> tuple[tuple, tuple]:
     space = _obj(_get(spec, "action_space", "action_space", True), "action_space")
     low = _floats(_get(space, "low", "action_space.low", True), "action_space.low", dim)
     high = _floats(_get(space, "high", "action_space.high", True), "action_space.high", dim)
+    for part, values in (("low", low), ("high", high)):
+        for i, v in enumerate(values):
+            if not -1.0 <= v <= 1.0:  # robokit's controllers take actions in [-1, 1] (the envs' Box)
+                _fail(f"action_space.{part}[{i}]", f"{v:g} is outside [-1, 1], the controllers' action range")
     _low_high(low, high, "action_space", strict=True)
     return low, high
 
@@ -272,8 +313,8 @@ def _network(spec: dict, obs_dim: int, action_dim: int) -> NetworkSpec:
     for i, h in enumerate(hidden):
         if not isinstance(h, int) or isinstance(h, bool) or not 1 <= h <= MAX_HIDDEN_SIZE:
             _fail(f"network.hidden[{i}]", f"want an integer in [1, {MAX_HIDDEN_SIZE}], got {_short(h)}")
-    activation = _str(net, "activation", "network.activation", False, ACTIVATIONS) or "relu"
-    output = _str(net, "output", "network.output", False, OUTPUTS) or "tanh"
+    activation = _str(net, "activation", "network.activation", False, ACTIVATIONS, nullable=False) or "relu"
+    output = _str(net, "output", "network.output", False, OUTPUTS, nullable=False) or "tanh"
     sizes = [obs_dim, *hidden, action_dim]
     params = sum((sizes[i] + 1) * sizes[i + 1] for i in range(len(sizes) - 1))
     if params > MAX_PARAMETERS:
@@ -305,7 +346,8 @@ def _obs_norm(spec: dict, keys: tuple[str, ...], shapes: dict[str, tuple[int, ..
     return ObsNorm(stats["mean"], stats["var"], clip, eps)
 
 
-def _safety(spec: dict) -> SafetyBlock | None:
+def _safety(spec: dict, joints: int | None) -> SafetyBlock | None:
+    """The safety block; ``joints``: the robot's joint count if the robot is known (lengths must match)."""
     block = spec.get("safety")
     if block is None:
         return None
@@ -314,6 +356,8 @@ def _safety(spec: dict) -> SafetyBlock | None:
     n = len(lower) if isinstance(lower, list) else -1
     if not 1 <= n <= MAX_ACTION_DIM:
         _fail("safety.lower", f"want a list of 1 to {MAX_ACTION_DIM} joint limits, got {_short(lower)}")
+    if joints is not None and n != joints:
+        _fail("safety.lower", f"has {n} joint limits, robot {spec['robot']!r} has {joints} joints")
     lower_t = _floats(lower, "safety.lower", n, bound=1e6)
     upper_t = _floats(_get(block, "upper", "safety.upper", True), "safety.upper", n, bound=1e6)
     for i, (lo, hi) in enumerate(zip(lower_t, upper_t)):
@@ -343,12 +387,43 @@ def _layout(spec: dict, shapes: dict[str, tuple[int, ...]]) -> None:
         return
     size = math.prod(shapes["observation"]) if "observation" in shapes else MAX_OBS_DIM
     for name, span in _obj(layout, "obs_layout").items():
+        if not _is_name(name):
+            _fail("obs_layout", f"key {_short(name)} is not a printable name")
         ok = isinstance(span, list) and len(span) == 2
         ok = ok and all(isinstance(v, int) and not isinstance(v, bool) for v in span)
         if not ok or not 0 <= span[0] < span[1] <= size:
             _fail(
                 f"obs_layout.{name}", f"want [start, end] with 0 <= start < end <= {size}, got {_short(span)}"
             )
+
+
+def _robot(spec: dict) -> str:
+    robot = _str(spec, "robot", "robot")
+    if not ROBOT_NAME.fullmatch(robot):
+        _fail("robot", f"{_short(robot)} is not a robot name (lowercase letters, digits, _)")
+    return robot
+
+
+def _joint_count(robot: str) -> int | None:
+    """Joints of a robot robokit knows (``robokit.robots``), else None (an unknown robot is not an error
+    here: ``check_compatible`` refuses it against any real target)."""
+    from robokit.robots.spec import get_robot, list_robots
+
+    return len(get_robot(robot).joint_names) if robot in list_robots() else None
+
+
+def _all_finite(spec: dict) -> None:
+    """Every number anywhere in the spec (nested lists/objects, ``hyperparameters`` and unknown keys
+    included) is finite. Iterative: a deeply nested spec cannot exhaust the stack."""
+    stack: list[tuple[str, Any]] = [("", spec)]
+    while stack:
+        where, value = stack.pop()
+        if isinstance(value, float) and not math.isfinite(value):
+            _fail(where, f"{value} is not finite")
+        elif isinstance(value, dict):
+            stack.extend(reversed([(f"{where}.{k}" if where else str(k), v) for k, v in value.items()]))
+        elif isinstance(value, list):
+            stack.extend(reversed([(f"{where}[{i}]", v) for i, v in enumerate(value)]))
 
 
 def _digest(spec: dict, required: bool) -> str | None:
@@ -375,12 +450,14 @@ def validate_spec(
     """
     spec = _obj(spec, "the spec")
     version = spec.get("format_version")
-    if type(version) is not int or version != FORMAT_VERSION:
+    if type(version) is not int:
+        _fail("format_version", f"want the integer {FORMAT_VERSION}, got {_short(version)}")
+    if version != FORMAT_VERSION:
         raise PolicyFileError(
             f"policy format version {_short(version)}; this robokit ({robokit_version()}) reads version "
             f"{FORMAT_VERSION}. Re-export the policy or use a matching robokit."
         )
-    robot = _str(spec, "robot", "robot")
+    robot = _robot(spec)
     env_id = _str(spec, "env_id", "env_id", required=False)
     mode = _str(spec, "control_mode", "control_mode", choices=CONTROL_MODES)
     hz = _num(spec, "control_hz", "control_hz", *CONTROL_HZ_RANGE)
@@ -406,12 +483,13 @@ def validate_spec(
         obs_shapes=shapes,
         obs_norm=_obs_norm(spec, keys, shapes),
         network=network,
-        safety=_safety(spec),
+        safety=_safety(spec, _joint_count(robot)),
         distance_threshold_m=threshold,
         gripper_actuated=bool(spec.get("gripper_actuated", False)),
         sha256=_digest(spec, require_digest),
         raw=spec,
     )
+    _all_finite(spec)  # what the typed fields above do not cover: hyperparameters, unknown keys
     if tensors is not None:
         check_weights(typed, tensors)
     return typed

@@ -77,7 +77,7 @@ def test_text_from_the_file_is_shown_not_interpreted(
     monkeypatch.setenv("COLUMNS", "400")  # no wrapping inside the strings checked below
     policy = load_policy(scripted_file)
     spec = json.loads(json.dumps(policy.spec))
-    spec.update(robot="[/oops]", algo="[bold red]evil[/bold red]", env_id="robokit/[x]-v0")
+    spec.update(robokit_version="[/oops]", algo="[bold red]evil[/bold red]", env_id="robokit/[x]-v0")
     path = _write(tmp_path / "[markup].safetensors", spec, policy.weight_tensors())
     code, out, err = _run([str(path)], capsys)
     assert code == 0 and err == "", err
@@ -110,3 +110,68 @@ def test_info_piped_into_head_ends_cleanly(json_flag: bool, scripted_file: Path,
     assert first.strip(), "info printed nothing"
     assert "Traceback" not in err and "BrokenPipeError" not in err and "Exception ignored" not in err, err
     assert proc.returncode == 141  # as if killed by SIGPIPE, like any Unix filter
+
+
+PWNED = "\x1b[2J\x1b[31mpwned\r"  # clears the terminal, turns text red, returns the cursor
+
+
+def _raw_controls(text: str) -> list[str]:
+    """The non-printable characters in ``text`` other than the newlines that end lines."""
+    return [c for c in text if not c.isprintable() and c != "\n"]
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("robokit_version", PWNED),
+        ("env_id", "robokit/ServoArmReach-v0\u202e\x1b[31mRED"),
+        ("algo", "td3\nfake"),
+    ],
+)
+def test_control_characters_in_identifiers_are_refused_escaped(
+    field: str, value: str, scripted_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """Issue 9: ``robokit_version="\\x1b[2J..."`` cleared the terminal. Identifiers with control
+    characters are refused (exit 2), and the one-line message shows them escaped."""
+    policy = load_policy(scripted_file)
+    spec = {**json.loads(json.dumps(policy.spec)), field: value}
+    path = _write(tmp_path / "ctrl.safetensors", spec, policy.weight_tensors())
+    for argv in ([str(path)], [str(path), "--json"]):
+        code, out, err = _run(argv, capsys)
+        assert code == 2 and out == "" and err.count("\n") == 1, err
+        assert f"invalid spec: {field}: " in err and "holds control characters" in err, err
+        assert _raw_controls(err) == [] and repr(value)[1:-1] in err, err
+
+
+def test_everything_info_prints_is_escaped(
+    scripted_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The file name (table title, the missing-sha256 warning) and free-text fields (hyperparameters,
+    unknown keys) reach the terminal with every control character escaped, in the table and in --json."""
+    monkeypatch.setenv("COLUMNS", "400")
+    policy = load_policy(scripted_file)
+    spec = json.loads(json.dumps(policy.spec))
+    spec["hyperparameters"] = {"note": PWNED, "\x1b]0;title\x07": "\u202eevil"}
+    spec["comment\x9b"] = "c1 \x85 next line"
+    del spec["sha256"]
+    tensors = policy.weight_tensors()
+    path = tmp_path / f"x{PWNED}.safetensors"
+    from safetensors.torch import save_file
+
+    save_file(tensors, str(path), metadata={METADATA_KEY: json.dumps(spec)})  # no sha256: a warning
+    for argv in ([str(path)], [str(path), "--json"]):
+        code, out, err = _run(argv, capsys)
+        assert code == 0, err
+        assert _raw_controls(out) == [] and _raw_controls(err) == [], (out, err)
+        assert "warning: " in err and "x\\x1b[2J\\x1b[31mpwned\\r.safetensors" in err, err
+    code, out, _ = _run([str(path), "--json"], capsys)
+    assert json.loads(out)["hyperparameters"]["note"] == PWNED  # escaped as JSON, not altered
+    code, out, _ = _run([str(path)], capsys)
+    assert "x\\x1b[2J\\x1b[31mpwned\\r.safetensors" in "".join(out.split())  # the title (wrapped)
+
+
+def test_a_missing_file_with_control_characters_in_its_name_is_escaped(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    code, out, err = _run([str(tmp_path / f"{PWNED}.safetensors")], capsys)
+    assert code == 2 and out == "" and _raw_controls(err) == [] and "\\x1b[2J" in err, err

@@ -245,7 +245,9 @@ INVALID_SPECS = [  # (key path, value or "DELETE", fragment of the message)
     (("action_space", "high"), [1.0, INF, 1.0], "action_space.high[1]: inf is not finite"),
     (("action_space", "high"), [-1.0, 1.0, 1.0], "action_space: low[0] = -1 is not below high[0] = -1"),
     (("obs_norm",), {"mean": {}, "var": {}, "clip": 10.0}, "obs_norm.mean: no stats for observation"),
-    (("safety", "lower"), [0.0] * 5, "safety.upper: has 6 values, want 5"),
+    (("safety", "lower"), [0.0] * 5, "safety.lower: has 5 joint limits, robot 'servo_arm' has 6 joints"),
+    (("safety", "lower"), [0.0] * 3, "safety.lower: has 3 joint limits, robot 'servo_arm' has 6 joints"),
+    (("safety", "upper"), [1.0] * 5, "safety.upper: has 5 values, want 6"),
     (("safety", "lower"), [2.0] * 6, "safety: lower[0] = 2 is not below upper[0]"),
     (("safety", "upper"), [NAN] * 6, "safety.upper[0]: nan is not finite"),
     (("safety", "max_target_step"), 0, "safety.max_target_step: 0 is outside (0, 1e+06]"),
@@ -259,8 +261,33 @@ INVALID_SPECS = [  # (key path, value or "DELETE", fragment of the message)
     (("robot",), 5, "robot: want a non-empty string"),
     (("robot",), "", "robot: want a non-empty string"),
     (("training_steps",), -1, "training_steps: -1 is outside"),
-    (("format_version",), True, "policy format version True"),
-    (("format_version",), "1", "policy format version '1'"),
+    (("format_version",), True, "format_version: want the integer 1, got True"),
+    (("format_version",), "1", "format_version: want the integer 1, got '1'"),
+    (("format_version",), 1.0, "format_version: want the integer 1, got 1.0"),
+    (("format_version",), 2, "policy format version 2; this robokit"),
+    # issue 9: fields the docs say are validated
+    (("network", "output"), None, "network.output: want a non-empty string"),
+    (("network", "activation"), None, "network.activation: want a non-empty string"),
+    (("hyperparameters",), {"x": NAN}, "hyperparameters.x: nan is not finite"),
+    (("hyperparameters",), {"a": [1, {"b": -INF}]}, "hyperparameters.a[1].b: -inf is not finite"),
+    (("extra_field",), [0.5, NAN], "extra_field[1]: nan is not finite"),
+    (("action_space", "high"), [100.0] * 3, "action_space.high[0]: 100 is outside [-1, 1]"),
+    (("action_space", "low"), [-1.0, -1.5, -1.0], "action_space.low[1]: -1.5 is outside [-1, 1]"),
+    (("robot",), "../../etc/passwd", "robot: '../../etc/passwd' is not a robot name"),
+    (("robot",), "Servo Arm", "robot: 'Servo Arm' is not a robot name"),
+    # issue 9: identifiers with control characters (ESC, CR, LF, bidi override) are refused
+    (
+        ("robokit_version",),
+        "\x1b[2J\x1b[31mpwned\r",
+        "robokit_version: '\\x1b[2J\\x1b[31mpwned\\r' holds control",
+    ),
+    (
+        ("env_id",),
+        "robokit/ServoArmReach-v0\u202e",
+        "env_id: 'robokit/ServoArmReach-v0\\u202e' holds control",
+    ),
+    (("algo",), "sac\nx", "algo: 'sac\\nx' holds control characters"),
+    (("obs_layout", "q\x1b"), [3, 9], "obs_layout: key 'q\\x1b' is not a printable name"),
 ]
 
 

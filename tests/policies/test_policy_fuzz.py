@@ -32,6 +32,7 @@ NASTY: list[Any] = [
     None, True, False, 0, 1, -1, 3, 2**70, -(2**70), 0.5, -1e308, 1e308, 1e-320, math.nan, math.inf, -math.inf,
     "", "x", "[bold]x[/bold]", "[/oops]", [], {}, [-12], [0], [1, 2, 3], [200000, 200000], [4096] * 17,
     [math.nan], [1.5], ["64"], {"a": 1}, {"shape": [-1]}, [[1]],
+    "\x1b[2J\x1b[31mpwned\r", "a\nb", "\u202eevil", "c1\x85\x9b", "../../etc/passwd", 100.0, {"x": math.nan},
 ]  # fmt: skip
 
 
@@ -65,8 +66,9 @@ def _observation(policy: Any, rng: random.Random, kind: str) -> dict[str, np.nda
     return obs
 
 
-def _check(path: Path, rng: random.Random, counts: Counter) -> None:
-    """The property: a working Policy or a one-line PolicyFileError (and info answers 0 or 2)."""
+def _check(path: Path, rng: random.Random, counts: Counter, capsys: pytest.CaptureFixture) -> None:
+    """The property: a working Policy or a one-line PolicyFileError (and info answers 0 or 2, printing no
+    control character but the newlines ending its lines)."""
     t0 = time.perf_counter()
     try:
         policy = load_policy(path)
@@ -87,6 +89,8 @@ def _check(path: Path, rng: random.Random, counts: Counter) -> None:
         assert read_spec(path) == policy.spec
     code = cli_info.main([str(path)] if rng.random() < 0.5 else [str(path), "--json"])
     assert code in (0, 2)
+    printed = "".join(capsys.readouterr())
+    assert all(c.isprintable() or c == "\n" for c in printed), repr(printed)[:300]
     assert time.perf_counter() - t0 < 5.0, f"{path} took {time.perf_counter() - t0:.1f} s"
 
 
@@ -177,7 +181,7 @@ def _random_spec(rng: random.Random) -> tuple[dict, dict[str, torch.Tensor]]:
         },
         "network": {"hidden": hidden, "activation": rng.choice(["relu", "tanh", "elu"]), "output": "tanh"},
         "obs_norm": None,
-        "safety": {"lower": [-1.0] * 4, "upper": [1.0] * 4, "max_target_step": 0.2, "floor_z_m": 0.0},
+        "safety": {"lower": [-1.0] * 6, "upper": [1.0] * 6, "max_target_step": 0.2, "floor_z_m": 0.0},
     }
     if rng.random() < 0.5:
         spec["obs_norm"] = {
@@ -232,9 +236,8 @@ def test_fuzzed_policy_files_load_or_are_refused_cleanly(
             data = _file_bytes(spec, tensors, digest=rng.random() < 0.9)
         path = tmp_path / f"fuzz-{i}.safetensors"
         path.write_bytes(data)
-        _check(path, rng, counts)
+        _check(path, rng, counts, capsys)
         path.unlink()
-        capsys.readouterr()  # drop info's output
     elapsed = time.perf_counter() - t0
     print(f"fuzz: {dict(counts)} in {elapsed:.1f} s, peak RSS +{_peak_rss_mb() - rss0:.0f} MB")
     # both outcomes are exercised, and many refusals come from the spec validator (not only the digest)
