@@ -8,6 +8,8 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from robokit.cli_parser import OneLineParser
+
 if TYPE_CHECKING:
     from robokit.firmware_bridge.deploy import DeployLoop
 
@@ -48,7 +50,7 @@ def _baud(text: str) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = OneLineParser(
         prog="robokit deploy",
         description=(
             "Run a policy file on an arm at the policy's control rate: each tick reads a fresh state "
@@ -83,7 +85,7 @@ def _parser() -> argparse.ArgumentParser:
         "--duration", type=_duration, default=10.0, help="seconds in total, split over the goals (default 10)"
     )
     p.add_argument("--hz", type=_positive, help="override the policy's control rate (benchmarking only)")
-    p.add_argument("--log", type=Path, help="log folder, new or existing (default runs/deploy-<timestamp>/)")
+    p.add_argument("--log", help="log folder, new or existing (default runs/deploy-<timestamp>/)")
     p.add_argument(
         "--robot", help="the arm's robot (default: servo_arm on a port; the policy's robot with --dry-run)"
     )
@@ -91,15 +93,22 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--on-exit", choices=("hold", "release"), default="hold", help="arm state when done (default hold)"
     )
-    p.add_argument(
-        "--calibration", type=Path, help="calibration JSON the firmware must match (robokit arm calibrate)"
-    )
+    p.add_argument("--calibration", help="calibration JSON the firmware must match (robokit arm calibrate)")
     p.add_argument("--quiet", action="store_true", help="no live status line")
     return p
 
 
 def main(argv: list[str]) -> int:
     args = _parser().parse_args(argv)
+    from robokit.paths import PathError, check_input_file, check_output_dir
+
+    try:
+        if args.log is not None:
+            args.log = check_output_dir(args.log, "--log")
+        if args.calibration is not None:
+            args.calibration = check_input_file(args.calibration, "--calibration")
+    except PathError as exc:
+        return _refuse(str(exc))
     from robokit.console import StatusLine
     from robokit.firmware_bridge.deploy import DeployAborted, parse_goal
     from robokit.policies import load_policy

@@ -13,6 +13,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from robokit.paths import PathError, check_output_dir
+
 SUMMARY_RESERVE_BYTES = 64 * 1024
 PLACEHOLDER = b'{"exit_reason": "did not finish: the process was killed or is still running"}\n'
 TICKS_FILE, SUMMARY_FILE = "ticks.jsonl", "summary.json"
@@ -31,6 +33,10 @@ class DeployLog:
 
     def __init__(self, log_dir: Path) -> None:
         self.dir = Path(log_dir)
+        try:
+            check_output_dir(self.dir, "log folder")
+        except PathError as exc:
+            raise LogSetupError(str(exc)) from None
         self._created = not self.dir.exists()
         self._used = False
         if self.dir.exists() and not self.dir.is_dir():

@@ -169,7 +169,7 @@ def test_log_naming_an_existing_file_is_refused_and_the_file_kept(tmp_path, caps
     code = main(
         ["deploy", str(scripted_policy_file(tmp_path)), "--dry-run", "--goal", GOAL, "--log", str(log)]
     )
-    assert code == 2 and "is an existing file" in capsys.readouterr().err
+    assert code == 2 and "is a file; name a folder" in capsys.readouterr().err
     assert log.read_text() == "keep me"
 
 
@@ -197,11 +197,11 @@ def test_a_policy_that_answers_the_home_pose_with_nan_is_refused_before_the_arm(
 def test_an_unusable_log_folder_is_a_setup_error_before_the_arm(tmp_path, capsys):
     blocker = tmp_path / "file"
     blocker.write_text("x")  # a folder cannot be made inside a file, not even by root
-    with pytest.raises(LogSetupError, match="cannot write the log folder"):
+    with pytest.raises(LogSetupError, match="a part of it is a file"):
         DeployLoop(scripted_policy(), None, log_dir=blocker / "log")
     path = str(scripted_policy_file(tmp_path))
     assert main(["deploy", path, "--dry-run", "--goal", GOAL, "--log", str(blocker / "log")]) == 2
-    assert "cannot write the log folder" in capsys.readouterr().err
+    assert "a part of it is a file" in capsys.readouterr().err
 
 
 def test_a_log_write_failure_stops_the_run_and_summary_json_is_written_from_reserved_space(tmp_path):
