@@ -61,12 +61,17 @@ ACTIVATIONS: dict[str, type[nn.Module]] = {"relu": nn.ReLU, "tanh": nn.Tanh, "el
 
 
 class PolicyMismatchError(PolicyFileError):
-    """A valid policy file whose spec does not match the env/robot it is asked to drive."""
+    """A valid policy file whose spec does not match the env/robot it is asked to drive. The message has
+    one line per mismatch (other control characters are escaped)."""
+
+    _keep = "\n"
 
 
 def content_digest(spec: dict[str, Any], tensors: Mapping[str, torch.Tensor]) -> str:
     """sha256 over the spec (canonical JSON, without its ``sha256`` field) and every tensor's (name, dtype,
-    shape, bytes) in name order: any corrupted byte of spec or weights changes it."""
+    shape, bytes) in name order: any corrupted byte of spec or weights changes it. The exact recipe, for
+    other programs writing policy files, is in docs/training.md ("The sha256"); a test follows it
+    without this function."""
     h = hashlib.sha256()
     h.update(json.dumps({k: v for k, v in spec.items() if k != "sha256"}, sort_keys=True).encode())
     for name in sorted(tensors):

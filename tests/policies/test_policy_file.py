@@ -468,3 +468,100 @@ def test_the_typed_spec_is_frozen_and_names_the_tensors(scripted_file: Path) -> 
     assert typed.safety.floor_z_m == pytest.approx(0.01) and len(typed.safety.lower) == 6
     with pytest.raises(dataclasses.FrozenInstanceError):
         typed.control_hz = 1e12  # type: ignore[misc]
+
+
+# ---- the documented sha256 recipe (docs/training.md, "The sha256"), implemented here from scratch ----------
+
+
+def _canonical_json(x) -> str:
+    """The spec's canonical JSON as the docs describe it, without the json module."""
+    if x is None or isinstance(x, bool):
+        return {None: "null", True: "true", False: "false"}[x]
+    if isinstance(x, int):
+        return str(x)
+    if isinstance(x, float):
+        return repr(x)  # Python's shortest round-trip form
+    if isinstance(x, str):
+        short = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\b": "\\b", "\f": "\\f"}
+        out = []
+        for c in x:
+            if c in short:
+                out.append(short[c])
+            elif " " <= c <= "~":
+                out.append(c)
+            else:
+                units = c.encode("utf-16-be")
+                out += [f"\\u{units[i]:02x}{units[i + 1]:02x}" for i in range(0, len(units), 2)]
+        return '"' + "".join(out) + '"'
+    if isinstance(x, list):
+        return "[" + ", ".join(_canonical_json(v) for v in x) + "]"
+    return "{" + ", ".join(f"{_canonical_json(k)}: {_canonical_json(x[k])}" for k in sorted(x)) + "}"
+
+
+_DTYPES = {"F32": ("<f4", "torch.float32"), "F64": ("<f8", "torch.float64")}
+
+
+def _recipe_file(path: Path, spec: dict, arrays: dict[str, np.ndarray], dtype: str) -> bytes:
+    """Write a safetensors policy file by hand (8-byte header length, JSON header, raw data) with the
+    sha256 of the documented recipe. Returns the file's bytes."""
+    import hashlib
+
+    np_dtype, torch_name = _DTYPES[dtype]
+    spec = {k: v for k, v in spec.items() if k != "sha256"}
+    h = hashlib.sha256(_canonical_json(spec).encode("ascii"))
+    data, header, offset = b"", {}, 0
+    for name in sorted(arrays):
+        raw = np.ascontiguousarray(arrays[name], dtype=np_dtype).tobytes()
+        shape = arrays[name].shape
+        shape_text = "(" + ", ".join(map(str, shape)) + ("," if len(shape) == 1 else "") + ")"
+        h.update(f"{name}|{torch_name}|{shape_text}|".encode())
+        h.update(raw)
+        header[name] = {"dtype": dtype, "shape": list(shape), "data_offsets": [offset, offset + len(raw)]}
+        data, offset = data + raw, offset + len(raw)
+    spec["sha256"] = h.hexdigest()
+    header["__metadata__"] = {METADATA_KEY: json.dumps(spec, indent=1)}  # any formatting is fine
+    head = json.dumps(header).encode()
+    head += b" " * (-len(head) % 8)
+    path.write_bytes(struct.pack("<Q", len(head)) + head + data)
+    return path.read_bytes()
+
+
+@pytest.mark.parametrize("dtype", sorted(_DTYPES))
+def test_a_file_written_by_the_documented_recipe_loads(
+    scripted_file: Path, tmp_path: Path, dtype: str
+) -> None:
+    """Issue 9: the sha256 recipe is documented well enough for another program to write a valid file:
+    a hand-written file (new weights, a spec with non-ASCII and escaped text) loads and acts as its
+    weights say; a single flipped weight byte is refused."""
+    spec = json.loads(json.dumps(read_spec(scripted_file)))
+    spec["hyperparameters"] = {
+        "note": 'é "quoted" \\ tab\t 𝛑',
+        "lr": 1e-08,
+        "big": 1e20,
+        "n": 3,
+        "flag": True,
+    }
+    spec["network"]["hidden"] = [5]
+    obs_dim = sum(spec["obs_spaces"][k]["shape"][0] for k in spec["obs_keys"])
+    rng = np.random.default_rng(0)
+    arrays = {
+        "net.0.weight": rng.normal(0, 0.3, (5, obs_dim)),
+        "net.0.bias": rng.normal(0, 0.1, (5,)),
+        "net.2.weight": rng.normal(0, 0.3, (3, 5)),
+        "net.2.bias": rng.normal(0, 0.1, (3,)),
+    }
+    assert _canonical_json(spec) == json.dumps(spec, sort_keys=True)  # the docs describe json.dumps
+    path = tmp_path / "recipe.safetensors"
+    data = _recipe_file(path, spec, arrays, dtype)
+    policy = load_policy(path)
+    assert policy.spec["hyperparameters"]["note"] == spec["hyperparameters"]["note"]
+    obs = {k: rng.uniform(-0.3, 0.3, spec["obs_spaces"][k]["shape"]) for k in spec["obs_keys"]}
+    x = np.concatenate([obs[k] for k in spec["obs_keys"]])
+    h = np.maximum(arrays["net.0.weight"] @ x + arrays["net.0.bias"], 0.0)  # relu
+    want = np.clip(arrays["net.2.weight"] @ h + arrays["net.2.bias"], -1.0, 1.0)  # output "clip"
+    np.testing.assert_allclose(policy.act(obs), want, atol=1e-5)
+    flipped = bytearray(data)
+    flipped[-1] ^= 0x01  # the last byte of the last tensor
+    path.write_bytes(bytes(flipped))
+    with pytest.raises(PolicyFileError, match="do not match their recorded sha256"):
+        load_policy(path)
