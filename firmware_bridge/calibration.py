@@ -241,7 +241,9 @@ def check_writable(path: Path) -> None:
     """Raise ValueError unless ``path`` can be written, tried for real and changing nothing: an existing
     regular file is opened for writing without truncating it; for a new file, a scratch file is created
     and removed in its folder."""
-    path = Path(path)
+    from robokit.paths import check_output_file
+
+    path = check_output_file(path, "--out")  # empty, too long, under a file, /proc, loops: a PathError
     if path.is_dir():
         raise ValueError(f"cannot write {path}: it is a folder")
     try:
