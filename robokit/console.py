@@ -24,7 +24,9 @@ def is_terminal(stream: TextIO | None = None) -> bool:
 class _LineProgress:
     """tqdm's small API used here (update, n, set_postfix, close, context manager), as plain lines."""
 
-    def __init__(self, total: int, initial: int, desc: str, unit: str, interval_s: float, file: TextIO) -> None:
+    def __init__(
+        self, total: int, initial: int, desc: str, unit: str, interval_s: float, file: TextIO
+    ) -> None:
         self.total, self.n, self.desc, self.unit = total, initial, desc, unit
         self.interval_s, self.file = interval_s, file
         self.postfix: dict[str, Any] = {}
