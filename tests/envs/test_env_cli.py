@@ -42,7 +42,10 @@ def files_under(path: Path) -> list[Path]:
         (["--png", "{tmp}/frame.jpg"], "argument --png: '{tmp}/frame.jpg' must end in .png"),
         (["--png", "{tmp}/adir.png"], "argument --png: '{tmp}/adir.png' is a directory"),
         (["--png", "{tmp}/afile/x.png"], "'{tmp}/afile' is not a directory"),
-        (["--png", "/proc/robokit-rollout.png"], "argument --png: /proc/robokit-rollout.png: cannot write in /proc ("),
+        (
+            ["--png", "/proc/robokit-rollout.png"],
+            "argument --png: /proc/robokit-rollout.png: cannot write in /proc (",
+        ),
         (["robokit/Nope-v0"], "unknown env 'robokit/Nope-v0'"),
         (["a", "b"], "unrecognized arguments: b"),
         (["--zero=1"], "ignored explicit argument"),
