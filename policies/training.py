@@ -38,6 +38,7 @@ from robokit.policies.export import policy_from_sb3
 from robokit.policies.plots import EVALS_FILE
 from robokit.policies.policy_file import Policy, write_atomic
 from robokit.policies.policy_spec import MAX_HIDDEN_LAYERS, MAX_HIDDEN_SIZE  # policy files must load
+from robokit.policies.shaping import make_train_env
 
 ALGO_CLASSES = {"sac": SAC, "td3": TD3, "ppo": PPO}
 POLICY_FILE = "policy.safetensors"
@@ -86,11 +87,12 @@ def check_config(config: TrainConfig) -> TrainConfig:
 
 
 def make_vec_env(config: TrainConfig) -> VecMonitor:
-    """n_envs copies of the env: in this process for 1, one process each (own BulletClient) for more."""
+    """n_envs copies of the training env (``shaping.make_train_env``: episodes past the first success, the
+    action-change penalty): in this process for 1, one process each (own BulletClient) for more."""
 
     def factory(rank: int):
         def make() -> gym.Env:
-            env = gym.make(config.env_id)
+            env = make_train_env(config)
             env.reset(seed=config.seed + rank)
             return env
 
