@@ -96,3 +96,19 @@ def test_training_episodes_go_on_after_success() -> None:
 def test_bad_shaping_settings_are_refused(bad: dict) -> None:
     with pytest.raises(ValueError, match=next(iter(bad))):
         TrainConfig.from_dict({**default_config(ENV_ID).to_dict(), **bad})
+
+
+@pytest.mark.parametrize(
+    ("env_id", "algo", "terminate", "penalty"),
+    [
+        ("robokit/ServoArmReach-v0", "td3", False, 1.0),
+        ("robokit/PandaReach-v0", "sac", False, 1.0),
+        ("robokit/ServoArmReachJoints-v0", "td3", False, 1.0),
+        ("robokit/PandaReachDense-v0", "td3", True, 0.0),  # -distance rewards are too small for it
+        ("robokit/ServoArmReachDense-v0", "sac", True, 0.0),
+        ("robokit/ServoArmReachDense-v0", "ppo", True, 0.0),
+    ],
+)
+def test_training_env_defaults(env_id: str, algo: str, terminate: bool, penalty: float) -> None:
+    config = default_config(env_id, algo)
+    assert (config.terminate_on_success, config.action_change_penalty) == (terminate, penalty)
