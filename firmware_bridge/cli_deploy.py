@@ -40,13 +40,16 @@ def _duration(text: str) -> float:
 
 def _baud(text: str) -> int:
     """argparse type: a serial baud rate, an integer from 300 to 4000000."""
+    from robokit.firmware_bridge.serial_port import check_baud
+
     try:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected an integer baud rate, got {text!r}") from None
-    if not 300 <= value <= 4_000_000:
-        raise argparse.ArgumentTypeError(f"baud rate must be 300..4000000, got {value}")
-    return value
+    try:
+        return check_baud(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _parser() -> argparse.ArgumentParser:

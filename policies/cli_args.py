@@ -5,18 +5,17 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
-import sys
 
-from robokit.cli_parser import EXIT_USAGE, OneLineParser, usage_error
+from robokit.cli_parser import EXIT_PIPE_CLOSED, EXIT_USAGE, OneLineParser, stdout_closed, usage_error
 
 __all__ = [
+    "EXIT_PIPE_CLOSED",
     "EXIT_USAGE",
     "OneLineParser",
+    "stdout_closed",
     "usage_error",
 ]  # re-exported: the one parser lives in robokit.cli_parser
 SEED_MAX = 2**32 - 1 - 256  # numpy seeds are < 2**32; training env i uses seed + i
-EXIT_PIPE_CLOSED = 141  # 128 + SIGPIPE: what a shell shows for a command whose reader stopped reading
 
 
 def int_in(lo: int, hi: int | None = None):
@@ -48,18 +47,6 @@ def fraction(text: str) -> float:
     if not math.isfinite(value) or not 0.0 < value <= 1.0:
         raise argparse.ArgumentTypeError(f"{text} is not in (0, 1]")
     return value
-
-
-def stdout_closed() -> int:
-    """Call on BrokenPipeError from stdout: points stdout at /dev/null so the interpreter's final flush
-    does not complain, and returns the exit code (141, as if killed by SIGPIPE)."""
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        os.close(devnull)
-    except (OSError, ValueError):  # stdout without a file descriptor (captured in tests)
-        pass
-    return EXIT_PIPE_CLOSED
 
 
 def resolve_device(text: str) -> str:

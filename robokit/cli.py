@@ -59,17 +59,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(module.main(argv[1:]) or 0)
     except BrokenPipeError:  # `robokit info --json | head`: the reader left; end quietly, as cat does
-        _silence_stdout()
-        return 141  # 128 + SIGPIPE, what a shell reports for a command killed by a closed pipe
+        from robokit.cli_parser import stdout_closed
 
-
-def _silence_stdout() -> None:
-    """Point stdout at /dev/null so the interpreter's final flush cannot raise again."""
-    import os
-
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, sys.stdout.fileno())
-    os.close(devnull)
+        return stdout_closed()
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ code 2 (``--help`` stays full). Imports only the standard library, so ``robokit 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import NoReturn
 
@@ -21,3 +22,18 @@ class OneLineParser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         usage_error(self.prog, f"error: {message} (see `{self.prog} --help`)")
+
+
+EXIT_PIPE_CLOSED = 141  # 128 + SIGPIPE: what a shell shows for a command whose reader stopped reading
+
+
+def stdout_closed() -> int:
+    """Call on BrokenPipeError from stdout: points stdout at /dev/null so the interpreter's final flush
+    does not complain, and returns the exit code (141, as if killed by SIGPIPE)."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):  # stdout without a file descriptor (captured in tests)
+        pass
+    return EXIT_PIPE_CLOSED
