@@ -193,8 +193,6 @@ def _prepare(args: argparse.Namespace, policy, goals: list, status) -> DeployLoo
 
     robot = get_robot(args.robot or (policy.spec["robot"] if args.dry_run else "servo_arm"))
     check_policy_for_robot(policy.spec, robot)
-    for warning in check_goals(goals, robot):
-        print(f"warning: {warning}", file=sys.stderr)
     log_dir = args.log or Path("runs") / f"deploy-{time.strftime('%Y%m%d-%H%M%S')}"
     wire = None
     if args.dry_run:
@@ -205,8 +203,8 @@ def _prepare(args: argparse.Namespace, policy, goals: list, status) -> DeployLoo
     loop = DeployLoop(
         policy, None, robot=robot, hz=args.hz, log_dir=log_dir, wire_preview=wire, status=status
     )
-    try:
-        check_goals(goals, robot, loop.safety.settings.floor_z_m)  # the floor a policy file may have raised
+    try:  # goals against the workspace and the floor actually enforced (a policy file may raise it)
+        warnings = check_goals(goals, robot, loop.safety.settings.floor_z_m)
         if args.duration / len(goals) * loop.hz < 1:
             raise ValueError(
                 f"--duration {args.duration:g} s over {len(goals)} goals at {loop.hz:g} Hz is less than one "
@@ -215,6 +213,8 @@ def _prepare(args: argparse.Namespace, policy, goals: list, status) -> DeployLoo
     except ValueError:
         loop.close()  # removes the log folder it made: a refused run leaves nothing
         raise
+    for warning in warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     for note in loop.safety_notes:
         print(f"safety: the policy file's settings: {note}")
     return loop
