@@ -73,3 +73,34 @@ def test_ee_z_lower_bound_holds_and_is_tight(kin):
     # exact in real arithmetic; PyBullet's float32 link transforms leave ~1e-7 m, which Safety's slack covers
     assert worst_excess < FLOOR_SLACK_M / 5
     assert max(gaps) < 0.01  # within 1 cm for 0.02 rad steps: the shortcut usually spares the FK
+
+
+def test_ik_step_to_the_tip_itself_leaves_q_unchanged(kin):
+    """A target at the current tip (a zero ee_delta action) moves no joint: the null-space pull toward
+    home fades with the tip error. Before, a redundant arm holding still drifted toward home (fails on
+    the old ik_step, whose pull did not depend on the error)."""
+    rng = np.random.default_rng(7)
+    lo, hi = kin.spec.arrays()
+    arm = list(kin.spec.arm_indices)
+    home = np.asarray(kin.spec.home_q)
+    for _ in range(20):
+        q = home.copy()
+        q[arm] = rng.uniform(lo[arm] * 0.5, hi[arm] * 0.5)
+        out = kin.ik_step(q, kin.fk(q))
+        assert np.max(np.abs(out - q)) < 1e-9
+
+
+def test_ik_step_pull_toward_home_acts_while_moving(kin):
+    """Far from the target the null-space pull is at full strength: repeated steps along a path keep
+    the redundant joints nearer home than the same steps without the pull."""
+    home = np.asarray(kin.spec.home_q)
+    arm = list(kin.spec.arm_indices)
+    q_pull, q_free = home.copy(), home.copy()
+    q_pull[arm[-1]] += 0.3
+    q_free[arm[-1]] += 0.3
+    start = kin.fk(q_pull)
+    for k in range(60):
+        target = start + np.array([0.0, 0.03 * np.sin(k / 10.0), 0.01])
+        q_pull = kin.ik_step(q_pull, target)
+        q_free = kin.ik_step(q_free, target, home_gain=0.0)
+    assert np.linalg.norm((q_pull - home)[arm]) < np.linalg.norm((q_free - home)[arm])
