@@ -23,9 +23,9 @@ import gymnasium as gym
 import numpy as np
 
 import robokit.envs  # noqa: F401
-from robokit.bullet_client import p
+from robokit.core.bullet_client import p
+from robokit.core.kinematics import joint_index_map
 from robokit.envs.bullet import Bullet
-from robokit.kinematics import joint_index_map
 from robokit.robots import get_robot
 
 RESULTS = Path(__file__).parent / "results" / "env_throughput.json"

@@ -10,7 +10,7 @@ import sys
 import numpy as np
 import pybullet_data
 
-from robokit.bullet_client import disconnect_when_collected, p
+from robokit.core.bullet_client import disconnect_when_collected, p
 
 NO_DISPLAY_HINT = "use render_mode='rgb_array', or run under Xvfb (xvfb-run ...)"
 

@@ -21,16 +21,16 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from robokit.arm import ArmState
-from robokit.control import CONTROL_MODES, Controller, check_action
+from robokit.core.arm import ArmState
+from robokit.core.control import CONTROL_MODES, Controller, check_action
+from robokit.core.kinematics import Kinematics
+from robokit.core.observer import Observer
+from robokit.core.safety import Safety, SafetySettings
 from robokit.envs.bullet import Bullet
 from robokit.envs.registration import MAX_RENDER_SIDE
 from robokit.envs.sim_arm import SimArm
 from robokit.envs.tasks import TASKS
-from robokit.kinematics import Kinematics
-from robokit.observer import Observer
 from robokit.robots import get_robot
-from robokit.safety import Safety, SafetySettings
 
 CAMERAS = {  # target (m), distance (m), yaw, pitch (deg)
     "servo_arm": {"target": (0.12, 0.0, 0.12), "distance_m": 0.6, "yaw_deg": 50.0, "pitch_deg": -28.0},

@@ -1,6 +1,6 @@
 """SimArm: the Arm contract over a PyBullet simulation.
 
-Servo-driven arms (``spec.servo_driven``) run robokit.servo's motion model every 20 ms of sim time and
+Servo-driven arms (``spec.servo_driven``) run robokit.core.servo's motion model every 20 ms of sim time and
 PyBullet's position motors track that setpoint; ``read()`` then reports the setpoint with
 ``q_is_measured=False``, as the firmware does. Other arms (the Panda) use PyBullet position control on
 the target directly and report measured joint positions.
@@ -12,12 +12,12 @@ import math
 
 import numpy as np
 
-from robokit.arm import ArmState
-from robokit.bullet_client import p
+from robokit.core.arm import ArmState
+from robokit.core.bullet_client import p
+from robokit.core.kinematics import joint_index_map
+from robokit.core.servo import SERVO_FRAME_S, servo_step
 from robokit.envs.bullet import Bullet
-from robokit.kinematics import joint_index_map
 from robokit.robots import RobotSpec
-from robokit.servo import SERVO_FRAME_S, servo_step
 
 SERVO_POSITION_GAIN = 1.0  # PyBullet POSITION_CONTROL kp: lags the 20 ms setpoint ramp by one physics step
 

@@ -21,7 +21,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from robokit.arm import ArmError
+from robokit.core.arm import ArmError
 from robokit.firmware_bridge import protocol as pr
 from robokit.firmware_bridge.fixedpoint import ANGLE_UNIT_RAD, TICK_US
 from robokit.robots import RobotSpec

@@ -359,7 +359,7 @@ def main(argv: list[str], input_fn: Callable[[str], str] = input) -> int:
     except UsageError as exc:
         print(f"robokit arm: {exc}", file=sys.stderr)
         return EXIT_REFUSED
-    from robokit.arm import ArmError
+    from robokit.core.arm import ArmError
     from robokit.firmware_bridge.hardware_arm import HardwareArm
 
     try:  # check_settings=False: `arm` must reach a firmware whose settings need repair; and an arm must

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 
 import numpy as np
 
-from robokit.arm import ArmError
+from robokit.core.arm import ArmError
 from robokit.firmware_bridge import protocol as pr
 from robokit.firmware_bridge.calibration import (
     PULSE_MAX_US,

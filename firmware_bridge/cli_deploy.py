@@ -222,7 +222,7 @@ def _prepare(args: argparse.Namespace, policy, goals: list, status) -> DeployLoo
 
 def _connect(args: argparse.Namespace, loop: DeployLoop):
     """The arm, connected, checked and enabled; raises _Refused (nothing moved) otherwise."""
-    from robokit.arm import ArmError
+    from robokit.core.arm import ArmError
 
     robot = loop.robot
     if args.dry_run:

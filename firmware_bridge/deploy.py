@@ -6,7 +6,7 @@ policy, map the action with the shared Controller, pass the targets through the 
 send them, log the tick, sleep until the next deadline.
 
 The safety envelope is the robot's own (its RobotSpec, which the firmware's limits are checked against
-on connect); the settings recorded in a policy file can only narrow it (``robokit.safety.tightened``).
+on connect); the settings recorded in a policy file can only narrow it (``robokit.core.safety.tightened``).
 Everything is validated before the arm is touched: the policy (a finite action at the home pose, a sane
 control rate), the goals (inside the robot's workspace), the log folder (opened, summary space reserved).
 
@@ -29,15 +29,15 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from robokit.arm import Arm, ArmDisconnected, ArmState
-from robokit.control import CONTROL_MODES, Controller, action_dim_for
+from robokit.core.arm import Arm, ArmDisconnected, ArmState
+from robokit.core.control import CONTROL_MODES, Controller, action_dim_for
+from robokit.core.kinematics import Kinematics
+from robokit.core.observer import Observer, observation_dim
+from robokit.core.safety import Safety, SafetySettings, UnsafeTarget, tightened
 from robokit.firmware_bridge.deploy_log import DeployLog, LogWriteFailed
-from robokit.kinematics import Kinematics
-from robokit.observer import Observer, observation_dim
 from robokit.policies.holding import HOLD_SETTLE_S, holding_after_success, holding_metrics, median_holding
 from robokit.policies.policy_file import PolicyMismatchError, check_compatible
 from robokit.robots import GoalOutsideWorkspace, RobotSpec, get_robot
-from robokit.safety import Safety, SafetySettings, UnsafeTarget, tightened
 
 SPIN_S = 0.002  # sleep until this close to a deadline, then spin: sleep() alone overshoots by ~0.1-1 ms
 MIN_CONTROL_HZ, MAX_CONTROL_HZ = 1.0, 1000.0  # above 1 kHz a tick cannot even read the arm (wire ~0.7 ms)

@@ -12,8 +12,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from robokit.core.servo import SERVO_FRAME_S
 from robokit.robots.spec import RobotSpec
-from robokit.servo import SERVO_FRAME_S
 
 from .protocol import WATCHDOG_HOLD, JointConfig
 
@@ -51,7 +51,7 @@ def gain_q16(us_per_rad: float) -> int:
 def servo_step_fixed(
     setpoint: Sequence[int], target: Sequence[int], max_step: Sequence[int]
 ) -> tuple[int, ...]:
-    """One 20 ms servo frame in fixed point, exactly as the firmware (and robokit.servo) does it."""
+    """One 20 ms servo frame in fixed point, exactly as the firmware (and robokit.core.servo) does it."""
     return tuple(s + max(-m, min(m, t - s)) for s, t, m in zip(setpoint, target, max_step))
 
 

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import serial
 
-from robokit.arm import ArmDisconnected, ArmError, ArmState
+from robokit.core.arm import ArmDisconnected, ArmError, ArmState
 from robokit.firmware_bridge import protocol as pr
 from robokit.firmware_bridge.calibration import (
     CalibrationFileError,

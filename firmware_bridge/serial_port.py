@@ -29,7 +29,7 @@ from pathlib import Path
 
 import serial
 
-from robokit.arm import ArmDisconnected
+from robokit.core.arm import ArmDisconnected
 
 BAUD_MIN, BAUD_MAX = 300, 4_000_000
 DEFAULT_READ_TIMEOUT_S = 0.005

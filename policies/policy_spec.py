@@ -20,7 +20,11 @@ from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
 FORMAT_VERSION = 1
-CONTROL_MODES = ("joint_delta", "joint_absolute", "ee_delta")  # == robokit.control.CONTROL_MODES (tested)
+CONTROL_MODES = (
+    "joint_delta",
+    "joint_absolute",
+    "ee_delta",
+)  # == robokit.core.control.CONTROL_MODES (tested)
 ACTIVATIONS = ("relu", "tanh", "elu")
 OUTPUTS = ("tanh", "clip")
 FLOAT_DTYPES = ("F16", "BF16", "F32", "F64")  # safetensors dtype names accepted for weights

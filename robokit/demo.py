@@ -101,11 +101,11 @@ def stage_deploy(policy_path: Path, out: Path, fast: bool, seed: int) -> dict[st
 
     import robokit.envs  # noqa: F401
     from robokit.console import StatusLine
+    from robokit.core.kinematics import Kinematics
     from robokit.firmware_bridge.deploy import DeployLoop, plot_joints
     from robokit.firmware_bridge.emulator import Emulator
     from robokit.firmware_bridge.fixedpoint import TICK_US
     from robokit.firmware_bridge.hardware_arm import HardwareArm
-    from robokit.kinematics import Kinematics
     from robokit.policies import load_policy
 
     policy = load_policy(policy_path)

@@ -7,8 +7,8 @@ from typing import Any
 
 import numpy as np
 
+from robokit.core.kinematics import Kinematics
 from robokit.envs.bullet import Bullet
-from robokit.kinematics import Kinematics
 from robokit.robots import RobotSpec
 
 

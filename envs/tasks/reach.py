@@ -8,9 +8,9 @@ from typing import Any
 
 import numpy as np
 
+from robokit.core.kinematics import Kinematics
 from robokit.envs.bullet import Bullet
 from robokit.envs.tasks.base import Task
-from robokit.kinematics import Kinematics
 from robokit.robots import RobotSpec
 
 # Per robot: success threshold (m), goal marker radius (m) and, where a benchmark fixes one, the goal box

@@ -1,4 +1,4 @@
-/* The servo motion model of robokit/servo.py in fixed point, and the calibration to pulse ticks.
+/* The servo motion model of robokit/core/servo.py in fixed point, and the calibration to pulse ticks.
  * Units: angles 1e-4 rad, max_step 1e-4 rad per 20 ms frame, pulses 0.5 us ticks, gain Q16.16. */
 #ifndef MOTION_H
 #define MOTION_H

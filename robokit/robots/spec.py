@@ -69,7 +69,7 @@ class RobotSpec:
     joint_force: tuple[float, ...]  # N*m (N) available to the sim's position motors
     ee_link: str
     gripper: GripperSpec | None
-    servo_driven: bool  # True: hobby PWM servos following robokit.servo's motion model
+    servo_driven: bool  # True: hobby PWM servos following robokit.core.servo's motion model
     control_hz: float
     sim_timestep_s: float
     sim_substeps: int  # physics steps per control period
@@ -172,7 +172,7 @@ def _servo_arm() -> RobotSpec:
         floor_z_m=0.01,
         ee_delta_scale_m=0.025,
         joint_delta_scale=0.1,
-        # measured by FK over 30000 random joint vectors within the limits (tests/robokit/test_spec.py
+        # measured by FK over 30000 random joint vectors within the limits (tests/robokit/robots/test_spec.py
         # checks it): tip 0.122-0.350 m from the shoulder joint; Reach's goals lie in the box
         workspace=Workspace(
             shoulder_m=(0.0, 0.0, 0.09),

@@ -11,9 +11,9 @@ import gymnasium as gym
 import pytest
 
 import robokit.envs  # noqa: F401  (registers the ids)
-from robokit.bullet_client import p
+from robokit.core.bullet_client import p
+from robokit.core.kinematics import Kinematics
 from robokit.envs.bullet import Bullet, NoDisplayError, display_problem
-from robokit.kinematics import Kinematics
 from robokit.robots import get_robot
 
 
@@ -112,8 +112,8 @@ def test_a_real_display_passes_the_check(monkeypatch, tmp_path):
 @pytest.mark.parametrize(
     "code",
     [
-        "import robokit.bullet_client",
-        "import robokit.kinematics",
+        "import robokit.core.bullet_client",
+        "import robokit.core.kinematics",
         "import gymnasium as gym, robokit.envs; gym.make('robokit/PandaReach-v0').reset(seed=0)",
     ],
 )
@@ -129,7 +129,7 @@ def test_pybullet_prints_no_build_banner(code):
 def test_output_around_the_quiet_import_survives():
     code = (
         "import sys; print('before'); print('err before', file=sys.stderr)\n"
-        "from robokit.bullet_client import p\n"
+        "from robokit.core.bullet_client import p\n"
         "print('after', p.isNumpyEnabled() in (0, 1)); print('err after', file=sys.stderr)\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)

@@ -57,7 +57,7 @@ def test_reset_with_a_goal_uses_it(env_id, goal):
     np.testing.assert_array_equal(obs["desired_goal"], np.asarray(goal, dtype=np.float32))
     u = env.unwrapped
     marker = u.bullet.client, u.task.marker
-    from robokit.bullet_client import p
+    from robokit.core.bullet_client import p
 
     np.testing.assert_allclose(
         p.getBasePositionAndOrientation(marker[1], physicsClientId=marker[0])[0], goal, atol=1e-6

@@ -170,7 +170,7 @@ def test_goals_are_reachable_by_a_greedy_policy(env_id, threshold):
 def test_observed_end_effector_is_the_kinematics_fk(env_id):
     """The env may take the FK of a measured q from the simulator's own bodies; it must be
     bit-identical to what a host's Kinematics computes from the same q (as on hardware)."""
-    from robokit.kinematics import Kinematics
+    from robokit.core.kinematics import Kinematics
 
     env = gym.make(env_id)
     kin = Kinematics(env.unwrapped.robot)

@@ -1,8 +1,8 @@
 import numpy as np
 
+from robokit.core.servo import SERVO_FRAME_S, servo_trajectory
 from robokit.envs.sim_arm import SimArm
 from robokit.robots import get_robot
-from robokit.servo import SERVO_FRAME_S, servo_trajectory
 
 
 def test_servo_arm_reports_setpoints_following_the_servo_model():

@@ -7,12 +7,12 @@ import numpy as np
 import pytest
 
 from robokit.cli import main
+from robokit.core.kinematics import Kinematics
+from robokit.core.safety import SafetySettings
 from robokit.firmware_bridge.deploy import DeployAborted, DeployLoop, PolicyMismatch
 from robokit.firmware_bridge.deploy_log import SUMMARY_RESERVE_BYTES, LogSetupError
-from robokit.kinematics import Kinematics
 from robokit.policies import load_policy, scripted_policy
 from robokit.robots import get_robot
-from robokit.safety import SafetySettings
 
 from .host_helpers import Emulator, needs_emulator, pulse_angles, scripted_policy_file
 

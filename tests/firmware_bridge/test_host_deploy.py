@@ -9,10 +9,10 @@ import time
 import numpy as np
 import pytest
 
-from robokit.arm import ArmDisconnected
+from robokit.core.arm import ArmDisconnected
+from robokit.core.kinematics import Kinematics
 from robokit.firmware_bridge.deploy import DeployAborted, DeployLoop, PolicyMismatch
 from robokit.firmware_bridge.hardware_arm import HardwareArm
-from robokit.kinematics import Kinematics
 from robokit.policies import load_policy
 from robokit.robots import get_robot
 

@@ -5,13 +5,13 @@ import time
 
 import numpy as np
 
-from robokit.control import Controller
+from robokit.core.control import Controller
+from robokit.core.kinematics import Kinematics
+from robokit.core.safety import Safety, SafetySettings
+from robokit.core.servo import SERVO_FRAME_S
 from robokit.envs.sim_arm import SimArm
 from robokit.firmware_bridge.hardware_arm import HardwareArm
-from robokit.kinematics import Kinematics
 from robokit.robots import get_robot
-from robokit.safety import Safety, SafetySettings
-from robokit.servo import SERVO_FRAME_S
 
 from .host_helpers import Emulator, needs_emulator, pulse_angles
 

@@ -9,10 +9,10 @@ import random
 import numpy as np
 import pytest
 
+from robokit.core.servo import servo_step
 from robokit.firmware_bridge import fixedpoint as fx
 from robokit.firmware_bridge import protocol as p
 from robokit.robots.spec import get_robot
-from robokit.servo import servo_step
 
 
 def test_crc_check_value(vectors):

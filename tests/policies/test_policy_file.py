@@ -438,7 +438,7 @@ def test_unreadable_files_are_reported_as_such(scripted_file: Path, tmp_path: Pa
 
 def test_every_registered_env_gives_a_valid_spec() -> None:
     """The validator accepts what robokit writes, for every registered env, and knows every control mode."""
-    from robokit.control import CONTROL_MODES
+    from robokit.core.control import CONTROL_MODES
     from robokit.policies.policy_file import spec_from_env
     from robokit.policies.policy_spec import CONTROL_MODES as SPEC_MODES
     from robokit.policies.policy_spec import validate_spec

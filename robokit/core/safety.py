@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from robokit.kinematics import Kinematics
+from robokit.core.kinematics import Kinematics
 from robokit.robots import RobotSpec
 
 # margin on the FK-free floor test: PyBullet's FK and Jacobian are accurate to ~1e-7 m (float32 link

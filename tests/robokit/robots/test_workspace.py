@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 import robokit.envs  # noqa: F401
-from robokit.bullet_client import p
-from robokit.kinematics import Kinematics, link_index
+from robokit.core.bullet_client import p
+from robokit.core.kinematics import Kinematics, link_index
 from robokit.robots import GoalOutsideWorkspace, get_robot
 
 ENV = {"servo_arm": "robokit/ServoArmReach-v0", "panda": "robokit/PandaReach-v0"}

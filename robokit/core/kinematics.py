@@ -11,7 +11,7 @@ from operator import mul
 
 import numpy as np
 
-from robokit.bullet_client import disconnect_when_collected, p
+from robokit.core.bullet_client import disconnect_when_collected, p
 from robokit.robots import RobotSpec
 
 HOLD_RADIUS_M = 0.005  # ik_step's null-space pull toward home fades to zero inside this tip error (m)

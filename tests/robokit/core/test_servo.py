@@ -1,6 +1,6 @@
 import numpy as np
 
-from robokit.servo import SERVO_FRAME_S, servo_step, servo_trajectory
+from robokit.core.servo import SERVO_FRAME_S, servo_step, servo_trajectory
 
 
 def test_servo_step_slews_at_max_speed_then_stops_exactly():

@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
+from robokit.core.kinematics import Kinematics, link_index
 from robokit.envs.sim_arm import SimArm
-from robokit.kinematics import Kinematics, link_index
 from robokit.robots import get_robot
 
 
@@ -52,7 +52,7 @@ def test_ik_reaches_a_nearby_point(kin):
 def test_ee_z_lower_bound_holds_and_is_tight(kin):
     """The FK-free lower bound on the tip's height (Safety's floor shortcut) never exceeds the true
     height, with or without the Jacobian that ik_step caches, and is close for small steps."""
-    from robokit.safety import FLOOR_SLACK_M
+    from robokit.core.safety import FLOOR_SLACK_M
 
     rng = np.random.default_rng(1)
     lo, hi = kin.spec.arrays()

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from robokit.arm import ArmState
-from robokit.kinematics import Kinematics
+from robokit.core.arm import ArmState
+from robokit.core.kinematics import Kinematics
 
 
 def observation_dim(n_joints: int, action_dim: int, task_dim: int = 0) -> int:

@@ -15,7 +15,7 @@ import math
 
 import numpy as np
 
-from robokit.kinematics import Kinematics
+from robokit.core.kinematics import Kinematics
 from robokit.robots import RobotSpec
 
 CONTROL_MODES = ("joint_delta", "joint_absolute", "ee_delta")

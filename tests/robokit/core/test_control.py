@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from robokit.control import CONTROL_MODES, Controller, check_action
-from robokit.kinematics import Kinematics
+from robokit.core.control import CONTROL_MODES, Controller, check_action
+from robokit.core.kinematics import Kinematics
 from robokit.robots import get_robot
 
 

@@ -1,9 +1,9 @@
 import numpy as np
 import pytest
 
-from robokit.kinematics import Kinematics
+from robokit.core.kinematics import Kinematics
+from robokit.core.safety import Safety, SafetySettings, UnsafeTarget
 from robokit.robots import get_robot
-from robokit.safety import Safety, SafetySettings, UnsafeTarget
 
 
 @pytest.fixture(scope="module")

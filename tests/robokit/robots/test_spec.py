@@ -3,8 +3,8 @@ import dataclasses
 import numpy as np
 import pytest
 
-from robokit.bullet_client import p
-from robokit.kinematics import joint_index_map
+from robokit.core.bullet_client import p
+from robokit.core.kinematics import joint_index_map
 from robokit.robots import get_robot, list_robots
 
 
@@ -36,7 +36,7 @@ def test_servo_arm_is_a_hobby_arm():
 
 
 def test_servo_arm_reach_is_so100_class():
-    from robokit.kinematics import Kinematics
+    from robokit.core.kinematics import Kinematics
 
     spec = get_robot("servo_arm")
     kin = Kinematics(spec)

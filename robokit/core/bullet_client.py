@@ -1,6 +1,6 @@
 """The one place robokit imports PyBullet, and what every owner of a PyBullet client needs.
 
-``from robokit.bullet_client import p`` is ``import pybullet as p`` without the build banner
+``from robokit.core.bullet_client import p`` is ``import pybullet as p`` without the build banner
 ("pybullet build time: ...") that PyBullet's C extension prints on import: it would otherwise
 appear in the output of every command. ``disconnect_when_collected`` registers a finalizer so a client
 is disconnected even when its owner is dropped without ``close()``.
