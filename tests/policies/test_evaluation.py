@@ -65,8 +65,12 @@ def test_eval_json_videos_and_plots(scripted_file: Path, tmp_path: Path) -> None
         assert e["holding_from_first_success"]["holding_s"] == pytest.approx((EPISODE_STEPS - first) / 25.0)
         assert e["holding"]["start_s"] == pytest.approx((first + 12) / 25.0)  # 0.5 s after the first success
         assert e["holding"]["holding_s"] == pytest.approx((EPISODE_STEPS - first - 12) / 25.0)
-        assert e["holding"]["tip_path_cm_per_s"] < 0.05  # the scripted policy stands still
+        # the scripted policy holds still (the bar is 0.5 cm/s); where the arm is badly conditioned
+        # it still creeps the last millimetres in (seed 12: 2.2 -> 0.4 mm over the window, 0.11 cm/s)
+        assert e["holding"]["tip_path_cm_per_s"] < 0.5
+        assert e["final_distance_m"] < 0.001
     assert data["aggregate"]["holding"]["episodes"] == 6
+    assert data["aggregate"]["holding"]["median_tip_path_cm_per_s"] < 0.01
     lo, hi = data["aggregate"]["success_ci95"]
     assert 0.5 < lo < 1.0 and hi == pytest.approx(1.0)
     # per-episode mp4: one frame after reset + one per step (the success came > 1 s before the end)
