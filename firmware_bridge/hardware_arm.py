@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import serial
 
-from robokit.core.arm import ArmDisconnected, ArmError, ArmState
+from robokit.core.arm import ArmDisconnected, ArmError, ArmMode, ArmRefused, ArmState, ArmStatus, status_of
 from robokit.firmware_bridge import protocol as pr
 from robokit.firmware_bridge.calibration import (
     CalibrationFileError,
@@ -65,12 +65,9 @@ class ArmConfigInvalid(ArmMismatch):
     no servo has. Fix it with ``robokit arm calibrate``."""
 
 
-class ArmRefused(ArmError):
-    """The firmware answered a request with ERROR (e.g. e-stop latched)."""
-
-
 class HardwareArm:
-    """The robokit firmware on a serial port, as an Arm.
+    """The robokit firmware on a serial port, as an Arm (the whole contract of robokit.core.arm).
+    ``ArmRefused`` is raised when the firmware answers a request with ERROR (e.g. e-stop latched).
 
     port: a device path (opened exclusively: a second program gets PortBusy) or a pyserial URL.
     spec: the RobotSpec the firmware must match (checked against HELLO's reply on connect).
@@ -85,6 +82,8 @@ class HardwareArm:
         arm whatever its settings (``robokit arm estop/release/status``): the differences are then kept in
         ``mismatch`` (None when it matches) and ``enable``/``command`` refuse to move the arm.
     """
+
+    q_is_measured = False  # STATE reports the firmware's setpoints: hobby servos measure nothing
 
     def __init__(
         self,
@@ -367,6 +366,20 @@ class HardwareArm:
             pr.Enable(seq=self._next_seq(), pose_100urad=rad_to_100urad(pose)), pr.State, "ENABLE"
         )
         return self._to_state(reply, time.monotonic())
+
+    def hold(self) -> ArmState:
+        """Stop where the arm is: on an enabled arm its setpoints become the targets (TARGETS); otherwise
+        nothing is sent (the arm does not follow targets anyway)."""
+        state = self.read()
+        if state.mode is ArmMode.ENABLED:
+            self.command(state.q)
+            self.wait_ack()
+        return self.read()
+
+    def status(self) -> ArmStatus:
+        """The typed status from a fresh STATE; calibration "calibrated" when connected with a matching
+        calibration file, else "uncalibrated" (the firmware's stored calibration, unchecked)."""
+        return status_of(self.read(), "calibrated" if self._calibration is not None else "uncalibrated")
 
     def release(self) -> ArmState:
         """Stop pulses (servos go limp)."""
