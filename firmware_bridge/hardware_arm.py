@@ -27,12 +27,8 @@ from robokit.firmware_bridge.calibration import (
     firmware_settings_problems,
     load_calibration,
 )
-from robokit.firmware_bridge.fixedpoint import (
-    ANGLE_UNIT_RAD,
-    from_100urad,
-    max_step_from_speed,
-    rad_to_100urad,
-)
+from robokit.firmware_bridge.firmware_match import calibration_differences, firmware_differences
+from robokit.firmware_bridge.fixedpoint import from_100urad, rad_to_100urad
 from robokit.firmware_bridge.serial_port import PortBusy, PortError, PortPermissionError, open_port
 from robokit.robots import RobotSpec, get_robot
 
@@ -167,27 +163,9 @@ class HardwareArm:
         return reply
 
     def _check_info(self, info: pr.Info) -> None:
-        problems = []
-        if info.protocol_version != pr.PROTOCOL_VERSION:
-            problems.append(f"protocol version {info.protocol_version}, host speaks {pr.PROTOCOL_VERSION}")
-        if info.n_joints != self.spec.n_joints:
-            problems.append(f"{info.n_joints} joints, {self.spec.name} has {self.spec.n_joints}")
-        else:
-            lo, hi = rad_to_100urad(self.spec.lower), rad_to_100urad(self.spec.upper)
-            for i, (j, name) in enumerate(zip(info.joints, self.spec.joint_names)):
-                if abs(j.lower_100urad - lo[i]) > 1 or abs(j.upper_100urad - hi[i]) > 1:
-                    problems.append(
-                        f"{name}: limits [{j.lower_100urad * ANGLE_UNIT_RAD:.4f}, {j.upper_100urad * ANGLE_UNIT_RAD:.4f}] rad, "
-                        f"spec [{self.spec.lower[i]:.4f}, {self.spec.upper[i]:.4f}]"
-                    )
-                want = max_step_from_speed(self.spec.max_speed[i])
-                if abs(j.max_step_100urad - want) > 1:
-                    problems.append(
-                        f"{name}: max speed {j.max_step_100urad * ANGLE_UNIT_RAD / 0.02:.3f} rad/s, "
-                        f"spec {self.spec.max_speed[i]:.3f}"
-                    )
+        problems = firmware_differences(info, self.spec)
         if self._calibration is not None:
-            problems += _calibration_diffs(info, self._calibration, Path(self.calibration), self.spec)
+            problems += calibration_differences(info, self._calibration, Path(self.calibration), self.spec)
         self.mismatch = None
         if problems:
             msg = f"firmware on {self.url} does not match {self.spec.name}: " + "; ".join(problems)
@@ -454,18 +432,3 @@ class HardwareArm:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def _calibration_diffs(
-    info: pr.Info, want: dict[str, tuple[int, int]], path: Path, spec: RobotSpec
-) -> list[str]:
-    """Differences between a calibration file's values (``load_calibration``) and the firmware's."""
-    out = []
-    for name, fw in zip(spec.joint_names, info.joints):
-        zero, gain = want[name]
-        if zero != fw.pulse_zero_ticks or gain != fw.gain_q16:
-            out.append(
-                f"{name}: firmware calibration (zero {fw.pulse_zero_ticks}, gain {fw.gain_q16}) differs from "
-                f"{path.name} (zero {zero}, gain {gain})"
-            )
-    return out
