@@ -19,9 +19,10 @@ from pathlib import Path
 import numpy as np
 
 from robokit.firmware_bridge import protocol as pr
-from robokit.firmware_bridge.deploy import DeployLoop
 from robokit.firmware_bridge.emulator import Emulator
 from robokit.firmware_bridge.hardware_arm import DEFAULT_BAUD, HardwareArm
+from robokit.runtime.bringup import bring_up
+from robokit.runtime.loop import DeployLoop
 
 RESULTS = Path(__file__).parent / "results" / "deploy_loop.json"
 RATES_HZ = (25, 50, 100, 200)
@@ -96,12 +97,11 @@ def main() -> None:
     goal = np.array([0.2, 0.05, 0.15])
     with Emulator() as emu, tempfile.TemporaryDirectory() as tmp:
         for hz in RATES_HZ:
+            log = Path(tmp) / f"{hz}hz"
+            loop = DeployLoop(policy, None, hz=hz, log_dir=log)  # every check before the arm is touched
             with HardwareArm(emu.port, "servo_arm", control_period_s=1 / hz) as arm:
-                while arm.read().frame < 10:
-                    time.sleep(0.02)
-                arm.enable()
-                log = Path(tmp) / f"{hz}hz"
-                loop = DeployLoop(policy, arm, hz=hz, log_dir=log)
+                bring_up(arm, min_frame=10)
+                loop.arm = arm
                 s = loop.run([goal], seconds_per_goal=args.seconds)
                 loop.close()
                 ticks = [json.loads(line) for line in (log / "ticks.jsonl").read_text().splitlines()]

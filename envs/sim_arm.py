@@ -4,6 +4,10 @@ Servo-driven arms (``spec.servo_driven``) run robokit.core.servo's motion model 
 PyBullet's position motors track that setpoint; ``read()`` then reports the setpoint with
 ``q_is_measured=False``, as the firmware does. Other arms (the Panda) use PyBullet position control on
 the target directly and report measured joint positions.
+
+Both implement the whole Arm contract (robokit.core.arm): a SimArm starts enabled; ``release()`` and
+``estop()`` stop it following targets (the joints keep where they are: a limp servo's sag is not
+simulated), with the firmware's rules for ``enable()`` and ``clear()`` (``SoftLifecycle``).
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ import math
 
 import numpy as np
 
-from robokit.core.arm import ArmState
+from robokit.core.arm import ArmState, SoftLifecycle
 from robokit.core.bullet_client import p
 from robokit.core.kinematics import joint_index_map
 from robokit.core.servo import SERVO_FRAME_S, servo_step
@@ -22,11 +26,12 @@ from robokit.robots import RobotSpec
 SERVO_POSITION_GAIN = 1.0  # PyBullet POSITION_CONTROL kp: lags the 20 ms setpoint ramp by one physics step
 
 
-class SimArm:
+class SimArm(SoftLifecycle):
     """A simulated arm in its own (or a given) Bullet client; base at the world origin."""
 
     def __init__(self, spec: RobotSpec, bullet: Bullet | None = None) -> None:
         self.spec = spec
+        self.q_is_measured = not spec.servo_driven
         self._own_bullet = bullet is None
         self.bullet = bullet or Bullet(spec.sim_timestep_s)
         self._cid = self.bullet.client
@@ -52,6 +57,7 @@ class SimArm:
             self.bullet.restore_state(self._saved)
         self.t_s = 0.0
         self.frame = 0
+        self._enabled, self._estop, self._watchdog = True, False, False
         self._target = self._home.copy()
         self._setpoint = self._home.copy()
         # restoreState keeps old motor targets
@@ -73,14 +79,24 @@ class SimArm:
             **kw,
         )
 
+    def connect(self) -> None:
+        """Nothing to connect: the simulation is loaded by the constructor."""
+
     def command(self, q_target: np.ndarray) -> None:
-        """Set joint targets (n_joints,), joint units. Takes effect as the sim advances."""
+        """Set joint targets (n_joints,), joint units. Takes effect as the sim advances; ignored (as the
+        firmware ignores TARGETS) unless the arm is enabled. ValueError for a wrong shape or NaN/inf."""
         q_target = np.asarray(q_target, dtype=np.float64)
         if q_target.shape != self._home.shape or not all(map(math.isfinite, values := q_target.tolist())):
             raise ValueError(f"bad joint target {q_target!r}")
-        self._target = q_target
+        if self._enabled and not (self._estop or self._watchdog):
+            self._target = q_target
+            if not self.spec.servo_driven:
+                self._drive(values)
+
+    def _set_target(self, q: np.ndarray) -> None:
+        self._target = q
         if not self.spec.servo_driven:
-            self._drive(values)
+            self._drive(q.tolist())
 
     def advance(self, duration_s: float) -> None:
         """Simulate duration_s of time (a whole number of servo frames for servo-driven arms)."""
@@ -123,9 +139,12 @@ class SimArm:
         return np.array(state[4])
 
     def read(self) -> ArmState:
+        flags = {} if self._enabled and not (self._estop or self._watchdog) else self._flags()
         if self.spec.servo_driven:
-            return ArmState(q=self._setpoint.copy(), q_is_measured=False, t_s=self.t_s, frame=self.frame)
-        return ArmState(q=self.measured_q(), q_is_measured=True, t_s=self.t_s, frame=None)
+            return ArmState(
+                q=self._setpoint.copy(), q_is_measured=False, t_s=self.t_s, frame=self.frame, **flags
+            )
+        return ArmState(q=self.measured_q(), q_is_measured=True, t_s=self.t_s, frame=None, **flags)
 
     def close(self) -> None:
         if self._own_bullet:

@@ -249,46 +249,39 @@ def _warn_settings(arm) -> None:
         print(f"robokit arm: warning: {problem} (fix with `robokit arm calibrate`)", file=sys.stderr)
 
 
+def _bring_up(arm, not_done: str, enabling_to=sys.stdout):
+    """``robokit.runtime.bringup.bring_up`` with its steps printed (the watchdog note on stderr); None
+    (after saying why on stderr) when a latched e-stop stops it."""
+    from robokit.runtime.bringup import CLEARED_WATCHDOG, ArmNotReady, bring_up
+
+    def say(text: str) -> None:
+        print(text, file=sys.stderr if text == CLEARED_WATCHDOG else enabling_to)
+
+    try:
+        return bring_up(arm, say=say)
+    except ArmNotReady:
+        print(f"robokit arm: {not_done}; state: {describe_state(arm.read(), arm.info)}", file=sys.stderr)
+        return None
+
+
 def _enable(arm) -> int:
-    """ENABLE (target: the home pose) if the arm is released, clearing a tripped watchdog first and saying
-    so (as ``home`` does); an enabled arm is left as it is (nothing sent: ENABLE would move it). A latched
+    """Bring the arm up: ENABLE (target: the home pose) if it is released, clearing a tripped watchdog
+    first and saying so; an enabled arm is left as it is (nothing sent: ENABLE would move it). A latched
     e-stop is reported (exit 1): only ``robokit arm clear`` clears it."""
-    state = arm.read()
-    if state.estop_latched:
-        print(f"robokit arm: not enabled; state: {describe_state(state, arm.info)}", file=sys.stderr)
+    ready = _bring_up(arm, "not enabled")
+    if ready is None:
         return EXIT_FAILED
-    if state.watchdog_tripped:
-        print("clearing the tripped watchdog (the arm keeps still)", file=sys.stderr)
-        state = arm.clear()
-    if not state.released:
+    if not ready.enabled:
         print("already enabled; nothing sent (`robokit arm home` moves it home at the servo speed)")
-    else:
-        print(
-            "enabling: pulses resume at the last setpoints (the home pose after power-on), "
-            "then the arm slews to the home pose"
-        )
-        arm.enable()
     _print_status(arm)
     return EXIT_OK
 
 
 def _home(arm, timeout_s: float = 10.0) -> int:
-    """Enable if released (clearing a tripped watchdog first), slew to the home pose at the servo speed
-    and print the status; returns 1 if the setpoints did not reach home within ``timeout_s``."""
-    state = arm.read()
-    if state.estop_latched:
-        print(f"robokit arm: not moved; state: {describe_state(state, arm.info)}", file=sys.stderr)
+    """Bring the arm up (as ``enable``), slew to the home pose at the servo speed and print the status;
+    returns 1 if the setpoints did not reach home within ``timeout_s``."""
+    if _bring_up(arm, "not moved", enabling_to=sys.stderr) is None:
         return EXIT_FAILED
-    if state.watchdog_tripped:
-        print("clearing the tripped watchdog (the arm keeps still)", file=sys.stderr)
-        state = arm.clear()
-    if state.released:
-        print(
-            "enabling: pulses resume at the last setpoints (the home pose after power-on), then the arm "
-            "slews home",
-            file=sys.stderr,
-        )
-        arm.enable()
     home = np.asarray(arm.spec.home_q, dtype=np.float64)
     deadline = time.monotonic() + timeout_s
     while True:

@@ -133,8 +133,10 @@ def _interactive(arm: HardwareArm, settings: Settings, names: list[str], input_f
     pulse by eye. Every change is tried live: release, CONFIG, check, enable again where the servos
     are (a servo without feedback jumps to its first pulse), then hold the joint at 0 rad again."""
     joints, timeout_ms, action = list(settings[0]), settings[1], settings[2]
+    from robokit.runtime.bringup import bring_up
+
     home = np.asarray(arm.spec.home_q, dtype=np.float64)
-    arm.enable(home)
+    bring_up(arm, pose=home)  # clears a tripped watchdog (the arm is released), then ENABLE at home
     for name in names:
         i = arm.spec.joint_names.index(name)
         pose = home.copy()
@@ -203,8 +205,6 @@ def calibrate(arm: HardwareArm, args: argparse.Namespace, input_fn: Callable[[st
         if wanted != original:
             _write_config(arm, wanted)
     else:
-        if state.watchdog_tripped:
-            arm.clear()  # the arm is released: clearing only lets ENABLE through
         print(
             "Interactive calibration: the servos start at the home pose, then each joint in turn is held "
             "at 0 rad. Type a zero pulse width in us and press Enter to try it, Enter alone to keep it "

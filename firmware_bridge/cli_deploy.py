@@ -4,14 +4,9 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from robokit.cli_parser import OneLineParser
-
-if TYPE_CHECKING:
-    from robokit.firmware_bridge.deploy import DeployLoop
 
 EXIT_OK, EXIT_ABORTED, EXIT_REFUSED = 0, 1, 2
 
@@ -102,173 +97,37 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str]) -> int:
+    """``robokit deploy``: parse, then ``robokit.runtime.session.run_deploy``; returns the exit code."""
     args = _parser().parse_args(argv)
-    from robokit.paths import PathError, check_input_file, check_output_dir
-
-    try:
-        if args.log is not None:
-            args.log = check_output_dir(args.log, "--log")
-        if args.calibration is not None:
-            args.calibration = check_input_file(args.calibration, "--calibration")
-    except PathError as exc:
-        return _refuse(str(exc))
     from robokit.console import StatusLine
-    from robokit.firmware_bridge.deploy import DeployAborted, parse_goal
-    from robokit.policies import load_policy
+    from robokit.runtime.session import DeployRefused, DeployRequest, run_deploy
 
-    try:
-        goals = [parse_goal(g) for g in args.goal]
-    except ValueError as exc:
-        return _refuse(str(exc))
-    if args.calibration is not None and args.dry_run:
-        return _refuse("--calibration checks a real arm's firmware; it has no meaning with --dry-run")
-    if args.calibration is not None and not args.calibration.is_file():
-        return _refuse(f"calibration file {args.calibration} does not exist")
-    try:
-        policy = load_policy(args.policy)
-    except (OSError, ValueError) as exc:
-        return _refuse(str(exc) if str(args.policy) in str(exc) else f"cannot use {args.policy}: {exc}")
+    request = DeployRequest(
+        policy=args.policy, goals=args.goal, duration_s=args.duration, port=args.port, dry_run=args.dry_run,
+        hz=args.hz, log_dir=args.log, robot=args.robot, baud=args.baud, on_exit=args.on_exit,
+        calibration=args.calibration,
+    )  # fmt: skip
     status = None if args.quiet else StatusLine()
     try:
-        loop = _prepare(args, policy, goals, status)  # everything checked; nothing touched the arm yet
-    except (KeyError, ValueError) as exc:
-        return _refuse(str(exc).strip("'\""))
-    try:
-        arm = _connect(args, loop)
-    except _Refused as exc:
-        loop.close()
-        return _refuse(str(exc))
-    loop.arm = arm
-    code = EXIT_OK
-    previous = _stop_on_signals()  # SIGTERM/SIGHUP end the run like Ctrl-C: the arm holds, summary written
-    try:
-        summary = loop.run(goals, seconds_per_goal=args.duration / len(goals))
-    except DeployAborted as exc:
-        summary, code = exc.summary, EXIT_ABORTED
+        outcome = run_deploy(request, warn=lambda text: print(text, file=sys.stderr), status=status)
+    except DeployRefused as exc:
+        print(f"robokit deploy: {exc}", file=sys.stderr)
+        return EXIT_REFUSED
+    finally:
         if status is not None:
             status.end()
-        print(f"robokit deploy: stopped: {exc.reason}", file=sys.stderr)
-    finally:
-        _restore_signals(previous)
-        loop.close()
-        arm.close()
-    if status is not None:
-        status.end()
-    _report(summary, loop)
-    return code
+    if outcome.aborted is not None:
+        print(f"robokit deploy: stopped: {outcome.aborted}", file=sys.stderr)
+    _report(outcome)
+    return EXIT_OK if outcome.aborted is None else EXIT_ABORTED
 
 
-def _stop_on_signals() -> dict:
-    """Turn SIGTERM and SIGHUP (a closed terminal, `timeout`, a service manager) into KeyboardInterrupt
-    named after the signal, which the deploy loop ends cleanly on. Returns the previous handlers."""
-    import signal
+def _report(outcome) -> None:
+    """The run in a few lines on stdout, and joints.png next to the log."""
+    from robokit.runtime.summary import plot_joints
 
-    def handler(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt(signal.Signals(signum).name)
-
-    return {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGHUP)}
-
-
-def _restore_signals(previous: dict) -> None:
-    import signal
-
-    for sig, old in previous.items():
-        signal.signal(sig, old)
-
-
-class _Refused(Exception):
-    """A reason to refuse the run before the arm moves (one line for the user)."""
-
-
-def _refuse(text: str) -> int:
-    print(f"robokit deploy: {text}", file=sys.stderr)
-    return EXIT_REFUSED
-
-
-def _prepare(args: argparse.Namespace, policy, goals: list, status) -> DeployLoop:
-    """Robot, policy fit, goals inside the workspace, rate, safety block, a finite action, the log
-    folder: all checked before anything is sent. Raises KeyError/ValueError with the reason."""
-    from robokit.firmware_bridge.deploy import DeployLoop, check_goals, check_policy_for_robot
-    from robokit.robots import get_robot
-
-    robot = get_robot(args.robot or (policy.spec["robot"] if args.dry_run else "servo_arm"))
-    check_policy_for_robot(policy.spec, robot)
-    log_dir = args.log or Path("runs") / f"deploy-{time.strftime('%Y%m%d-%H%M%S')}"
-    wire = None
-    if args.dry_run:
-        from robokit.firmware_bridge import protocol as pr
-        from robokit.firmware_bridge.fixedpoint import rad_to_100urad
-
-        wire = lambda q: pr.encode_frame(pr.Targets(seq=0, targets_100urad=rad_to_100urad(q))).hex(" ")  # noqa: E731
-    loop = DeployLoop(
-        policy, None, robot=robot, hz=args.hz, log_dir=log_dir, wire_preview=wire, status=status
-    )
-    try:  # goals against the workspace and the floor actually enforced (a policy file may raise it)
-        warnings = check_goals(goals, robot, loop.safety.settings.floor_z_m)
-        if args.duration / len(goals) * loop.hz < 1:
-            raise ValueError(
-                f"--duration {args.duration:g} s over {len(goals)} goals at {loop.hz:g} Hz is less than one "
-                "tick per goal"
-            )
-    except ValueError:
-        loop.close()  # removes the log folder it made: a refused run leaves nothing
-        raise
-    for warning in warnings:
-        print(f"warning: {warning}", file=sys.stderr)
-    for note in loop.safety_notes:
-        print(f"safety: the policy file's settings: {note}")
-    return loop
-
-
-def _connect(args: argparse.Namespace, loop: DeployLoop):
-    """The arm, connected, checked and enabled; raises _Refused (nothing moved) otherwise."""
-    from robokit.core.arm import ArmError
-
-    robot = loop.robot
-    if args.dry_run:
-        from robokit.envs.sim_arm import RealtimeSimArm
-
-        print(
-            f"dry run: a simulated {robot.name} in real time; ticks.jsonl shows the TARGETS bytes that would be sent"
-        )
-        return RealtimeSimArm(robot)
-    from robokit.firmware_bridge.hardware_arm import HardwareArm
-
-    try:
-        arm = HardwareArm(
-            args.port,
-            robot,
-            baud=args.baud,
-            on_close=args.on_exit,
-            calibration=args.calibration,
-            control_period_s=1.0 / loop.hz,
-        )
-    except (ArmError, OSError, ValueError) as exc:
-        raise _Refused(str(exc)) from None
-    try:
-        state = arm.read()
-        if state.estop_latched:
-            raise _Refused("the e-stop is latched; check the arm, then `robokit arm clear`")
-        if state.watchdog_tripped:
-            print("note: the firmware watchdog had tripped (the host went silent earlier); clearing it")
-            arm.clear()
-            state = arm.read()
-        if state.released:
-            print("enabling the servos: pulses resume at the last setpoints (home after power-on), then home")
-            arm.enable()
-    except _Refused:
-        arm.close()
-        raise
-    except ArmError as exc:
-        arm.close()
-        raise _Refused(str(exc)) from None
-    return arm
-
-
-def _report(summary, loop: DeployLoop) -> None:
-    from robokit.firmware_bridge.deploy import plot_joints
-
-    png = plot_joints(loop.log_dir, loop.robot) if loop.log_dir is not None else None
+    summary = outcome.summary
+    png = plot_joints(outcome.log_dir, outcome.robot) if outcome.log_dir is not None else None
     if summary is not None:
         print(
             f"{summary.ticks} ticks in {summary.duration_s:.1f} s: {summary.achieved_hz:.1f} Hz "
@@ -288,4 +147,4 @@ def _report(summary, loop: DeployLoop) -> None:
             if not note.startswith("safety: "):
                 print(f"note: {note}")
     files = "ticks.jsonl, summary.json" + (f", {png.name}" if png else "")
-    print(f"log: {loop.log_dir}/{files}")
+    print(f"log: {outcome.log_dir}/{files}")

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import serial
 
-from robokit.core.arm import ArmDisconnected, ArmError, ArmState
+from robokit.core.arm import ArmDisconnected, ArmError, ArmMode, ArmRefused, ArmState, ArmStatus, status_of
 from robokit.firmware_bridge import protocol as pr
 from robokit.firmware_bridge.calibration import (
     CalibrationFileError,
@@ -27,12 +27,8 @@ from robokit.firmware_bridge.calibration import (
     firmware_settings_problems,
     load_calibration,
 )
-from robokit.firmware_bridge.fixedpoint import (
-    ANGLE_UNIT_RAD,
-    from_100urad,
-    max_step_from_speed,
-    rad_to_100urad,
-)
+from robokit.firmware_bridge.firmware_match import calibration_differences, firmware_differences
+from robokit.firmware_bridge.fixedpoint import from_100urad, rad_to_100urad
 from robokit.firmware_bridge.serial_port import PortBusy, PortError, PortPermissionError, open_port
 from robokit.robots import RobotSpec, get_robot
 
@@ -65,12 +61,9 @@ class ArmConfigInvalid(ArmMismatch):
     no servo has. Fix it with ``robokit arm calibrate``."""
 
 
-class ArmRefused(ArmError):
-    """The firmware answered a request with ERROR (e.g. e-stop latched)."""
-
-
 class HardwareArm:
-    """The robokit firmware on a serial port, as an Arm.
+    """The robokit firmware on a serial port, as an Arm (the whole contract of robokit.core.arm).
+    ``ArmRefused`` is raised when the firmware answers a request with ERROR (e.g. e-stop latched).
 
     port: a device path (opened exclusively: a second program gets PortBusy) or a pyserial URL.
     spec: the RobotSpec the firmware must match (checked against HELLO's reply on connect).
@@ -85,6 +78,8 @@ class HardwareArm:
         arm whatever its settings (``robokit arm estop/release/status``): the differences are then kept in
         ``mismatch`` (None when it matches) and ``enable``/``command`` refuse to move the arm.
     """
+
+    q_is_measured = False  # STATE reports the firmware's setpoints: hobby servos measure nothing
 
     def __init__(
         self,
@@ -168,27 +163,9 @@ class HardwareArm:
         return reply
 
     def _check_info(self, info: pr.Info) -> None:
-        problems = []
-        if info.protocol_version != pr.PROTOCOL_VERSION:
-            problems.append(f"protocol version {info.protocol_version}, host speaks {pr.PROTOCOL_VERSION}")
-        if info.n_joints != self.spec.n_joints:
-            problems.append(f"{info.n_joints} joints, {self.spec.name} has {self.spec.n_joints}")
-        else:
-            lo, hi = rad_to_100urad(self.spec.lower), rad_to_100urad(self.spec.upper)
-            for i, (j, name) in enumerate(zip(info.joints, self.spec.joint_names)):
-                if abs(j.lower_100urad - lo[i]) > 1 or abs(j.upper_100urad - hi[i]) > 1:
-                    problems.append(
-                        f"{name}: limits [{j.lower_100urad * ANGLE_UNIT_RAD:.4f}, {j.upper_100urad * ANGLE_UNIT_RAD:.4f}] rad, "
-                        f"spec [{self.spec.lower[i]:.4f}, {self.spec.upper[i]:.4f}]"
-                    )
-                want = max_step_from_speed(self.spec.max_speed[i])
-                if abs(j.max_step_100urad - want) > 1:
-                    problems.append(
-                        f"{name}: max speed {j.max_step_100urad * ANGLE_UNIT_RAD / 0.02:.3f} rad/s, "
-                        f"spec {self.spec.max_speed[i]:.3f}"
-                    )
+        problems = firmware_differences(info, self.spec)
         if self._calibration is not None:
-            problems += _calibration_diffs(info, self._calibration, Path(self.calibration), self.spec)
+            problems += calibration_differences(info, self._calibration, Path(self.calibration), self.spec)
         self.mismatch = None
         if problems:
             msg = f"firmware on {self.url} does not match {self.spec.name}: " + "; ".join(problems)
@@ -368,6 +345,20 @@ class HardwareArm:
         )
         return self._to_state(reply, time.monotonic())
 
+    def hold(self) -> ArmState:
+        """Stop where the arm is: on an enabled arm its setpoints become the targets (TARGETS); otherwise
+        nothing is sent (the arm does not follow targets anyway)."""
+        state = self.read()
+        if state.mode is ArmMode.ENABLED:
+            self.command(state.q)
+            self.wait_ack()
+        return self.read()
+
+    def status(self) -> ArmStatus:
+        """The typed status from a fresh STATE; calibration "calibrated" when connected with a matching
+        calibration file, else "uncalibrated" (the firmware's stored calibration, unchecked)."""
+        return status_of(self.read(), "calibrated" if self._calibration is not None else "uncalibrated")
+
     def release(self) -> ArmState:
         """Stop pulses (servos go limp)."""
         return self._to_state(
@@ -441,18 +432,3 @@ class HardwareArm:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def _calibration_diffs(
-    info: pr.Info, want: dict[str, tuple[int, int]], path: Path, spec: RobotSpec
-) -> list[str]:
-    """Differences between a calibration file's values (``load_calibration``) and the firmware's."""
-    out = []
-    for name, fw in zip(spec.joint_names, info.joints):
-        zero, gain = want[name]
-        if zero != fw.pulse_zero_ticks or gain != fw.gain_q16:
-            out.append(
-                f"{name}: firmware calibration (zero {fw.pulse_zero_ticks}, gain {fw.gain_q16}) differs from "
-                f"{path.name} (zero {zero}, gain {gain})"
-            )
-    return out

@@ -97,16 +97,15 @@ def stage_eval(policy: Path, out: Path, fast: bool) -> dict[str, Any]:
 def stage_deploy(policy_path: Path, out: Path, fast: bool, seed: int) -> dict[str, Any]:
     """Deploy on the emulated arm; per-goal reach error from the measured pulse widths."""
     import gymnasium as gym
-    import numpy as np
 
     import robokit.envs  # noqa: F401
     from robokit.console import StatusLine
-    from robokit.core.kinematics import Kinematics
-    from robokit.firmware_bridge.deploy import DeployLoop, plot_joints
     from robokit.firmware_bridge.emulator import Emulator
-    from robokit.firmware_bridge.fixedpoint import TICK_US
     from robokit.firmware_bridge.hardware_arm import HardwareArm
     from robokit.policies import load_policy
+    from robokit.runtime.bringup import bring_up
+    from robokit.runtime.loop import DeployLoop
+    from robokit.runtime.summary import plot_joints
 
     policy = load_policy(policy_path)
     env = gym.make(ENV_ID)
@@ -115,33 +114,42 @@ def stage_deploy(policy_path: Path, out: Path, fast: bool, seed: int) -> dict[st
     ]
     env.close()
     log_dir = out / "deploy"
-    with Emulator() as emu:
-        print(f"emulated arm on {emu.port}; enabling the servos (the firmware boots at home)")
-        with HardwareArm(
-            emu.port, policy.spec["robot"], control_period_s=1 / float(policy.spec["control_hz"])
-        ) as arm:
-            while arm.read().frame < 10:
-                time.sleep(0.02)
-            arm.enable()
-            status = StatusLine()
-            loop = DeployLoop(policy, arm, log_dir=log_dir, status=status)
-            try:
+    status = StatusLine()
+    loop = DeployLoop(policy, log_dir=log_dir, status=status)  # every check before the arm is touched
+    try:
+        with Emulator() as emu:
+            print(f"emulated arm on {emu.port}; enabling the servos (the firmware boots at home)")
+            with HardwareArm(emu.port, loop.robot, control_period_s=1 / loop.hz) as arm:
+                bring_up(arm, min_frame=10)
+                loop.arm = arm
                 summary = loop.run(goals, seconds_per_goal=2.0 if fast else 3.0)
-            finally:
-                loop.close()
                 status.end()
-            kin = Kinematics(arm.spec)
-            for g in summary.goals:
-                pf = emu.pulses.wait_for(g["frame"], timeout_s=3.0)
-                q = []
-                for w_us, j in zip(pf.widths_us, arm.info.joints):
-                    q.append((w_us - j.pulse_zero_ticks * TICK_US) / (j.gain_q16 / 65536 * TICK_US / 1e-4))
-                ee = kin.fk(np.asarray(q))
-                g["pulse_reach_error_m"] = float(np.linalg.norm(ee - np.asarray(g["goal_m"])))
-            kin.close()
-            link = arm.link_stats()
-    png = plot_joints(log_dir, arm.spec)
+                link = _pulse_reach_errors(emu, arm, summary)
+    finally:
+        loop.close()
+        status.end()
+    png = plot_joints(log_dir, loop.robot)
     return {"summary": summary.to_dict(), "joints_png": str(png), "log_dir": str(log_dir), "link": link}
+
+
+def _pulse_reach_errors(emu, arm, summary) -> dict[str, Any]:
+    """Per goal, the reach error (m) from the pulse widths the servos were sent at its last frame
+    (``pulse_reach_error_m``); returns the link counters."""
+    import numpy as np
+
+    from robokit.core.kinematics import Kinematics
+    from robokit.firmware_bridge.fixedpoint import TICK_US
+
+    kin = Kinematics(arm.spec)
+    for g in summary.goals:
+        pf = emu.pulses.wait_for(g["frame"], timeout_s=3.0)
+        q = []
+        for w_us, j in zip(pf.widths_us, arm.info.joints):
+            q.append((w_us - j.pulse_zero_ticks * TICK_US) / (j.gain_q16 / 65536 * TICK_US / 1e-4))
+        ee = kin.fk(np.asarray(q))
+        g["pulse_reach_error_m"] = float(np.linalg.norm(ee - np.asarray(g["goal_m"])))
+    kin.close()
+    return arm.link_stats()
 
 
 def _parser() -> argparse.ArgumentParser:

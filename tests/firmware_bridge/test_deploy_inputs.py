@@ -9,10 +9,10 @@ import pytest
 from robokit.cli import main
 from robokit.core.kinematics import Kinematics
 from robokit.core.safety import SafetySettings
-from robokit.firmware_bridge.deploy import DeployAborted, DeployLoop, PolicyMismatch
-from robokit.firmware_bridge.deploy_log import SUMMARY_RESERVE_BYTES, LogSetupError
 from robokit.policies import load_policy, scripted_policy
 from robokit.robots import get_robot
+from robokit.runtime.deploy_log import SUMMARY_RESERVE_BYTES, LogSetupError
+from robokit.runtime.loop import DeployAborted, DeployLoop, PolicyMismatch
 
 from .host_helpers import Emulator, needs_emulator, pulse_angles, scripted_policy_file
 
@@ -206,7 +206,7 @@ def test_an_unusable_log_folder_is_a_setup_error_before_the_arm(tmp_path, capsys
 
 def test_a_log_write_failure_stops_the_run_and_summary_json_is_written_from_reserved_space(tmp_path):
     from robokit.envs.sim_arm import RealtimeSimArm
-    from robokit.firmware_bridge.deploy_log import LogWriteFailed
+    from robokit.runtime.deploy_log import LogWriteFailed
 
     robot = get_robot("servo_arm")
     loop = DeployLoop(scripted_policy(), None, robot=robot, log_dir=tmp_path / "log")
@@ -315,7 +315,7 @@ def test_sigterm_mid_run_ends_like_ctrl_c_with_a_readable_summary(tmp_path):
 
 
 def test_summary_json_is_valid_json_from_the_start(tmp_path):
-    from robokit.firmware_bridge.deploy_log import DeployLog
+    from robokit.runtime.deploy_log import DeployLog
 
     log = DeployLog(tmp_path / "log")
     try:  # what a SIGKILLed run leaves

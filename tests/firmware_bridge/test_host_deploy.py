@@ -11,10 +11,11 @@ import pytest
 
 from robokit.core.arm import ArmDisconnected
 from robokit.core.kinematics import Kinematics
-from robokit.firmware_bridge.deploy import DeployAborted, DeployLoop, PolicyMismatch
 from robokit.firmware_bridge.hardware_arm import HardwareArm
 from robokit.policies import load_policy
 from robokit.robots import get_robot
+from robokit.runtime.bringup import bring_up
+from robokit.runtime.loop import DeployAborted, DeployLoop, PolicyMismatch
 
 from .host_helpers import Emulator, NanAfter, needs_emulator, pulse_angles, scripted_policy_file
 
@@ -24,10 +25,17 @@ GOAL = np.array([0.20, 0.05, 0.15])
 
 def _settled_arm(emu: Emulator, **kw) -> HardwareArm:
     arm = HardwareArm(emu.port, "servo_arm", **kw)
-    while arm.read().frame < 10:
-        time.sleep(0.02)
-    arm.enable()
+    bring_up(arm, min_frame=10)
     return arm
+
+
+def _ready(emu: Emulator, policy, log_dir, **kw) -> tuple[HardwareArm, DeployLoop]:
+    """As `robokit deploy` does it: the loop first (every check, the warm-up and the full garbage
+    collection, before the arm is touched), then the arm brought up, so the first tick follows ENABLE
+    well inside the firmware's 500 ms watchdog."""
+    loop = DeployLoop(policy, None, log_dir=log_dir)
+    loop.arm = _settled_arm(emu, **kw)
+    return loop.arm, loop
 
 
 @pytest.fixture(scope="module")
@@ -38,8 +46,7 @@ def scripted(tmp_path_factory):
 def test_scripted_policy_reaches_the_goal_measured_from_pulses(tmp_path, scripted):
     spec = get_robot("servo_arm")
     with Emulator() as emu:
-        arm = _settled_arm(emu)
-        loop = DeployLoop(scripted, arm, log_dir=tmp_path)
+        arm, loop = _ready(emu, scripted, tmp_path)
         summary = loop.run([GOAL], seconds_per_goal=2.0)
         frame = arm.read().frame
         pf = emu.pulses.wait_for(frame)
@@ -71,8 +78,7 @@ class _FaultAt:
 @pytest.mark.parametrize("how", ["kill", "freeze"])
 def test_link_loss_raises_within_three_periods(tmp_path, how, scripted):
     with Emulator() as emu:
-        arm = _settled_arm(emu, control_period_s=0.04)
-        loop = DeployLoop(scripted, arm, log_dir=tmp_path)
+        arm, loop = _ready(emu, scripted, tmp_path, control_period_s=0.04)
         t_fault = []
 
         def fault():
@@ -96,8 +102,7 @@ def test_link_loss_raises_within_three_periods(tmp_path, how, scripted):
 
 def test_garbage_on_the_link_is_dropped_and_counted(tmp_path, scripted):
     with Emulator() as emu:
-        arm = _settled_arm(emu)
-        loop = DeployLoop(scripted, arm, log_dir=tmp_path)
+        arm, loop = _ready(emu, scripted, tmp_path)
         rng = np.random.default_rng(0)
 
         def inject():
@@ -116,8 +121,7 @@ def test_garbage_on_the_link_is_dropped_and_counted(tmp_path, scripted):
 
 def test_nan_action_sends_nothing_and_the_arm_holds(tmp_path, scripted):
     with Emulator() as emu:
-        arm = _settled_arm(emu)
-        loop = DeployLoop(NanAfter(scripted, 10), arm, log_dir=tmp_path)
+        arm, loop = _ready(emu, NanAfter(scripted, 10), tmp_path)
         with pytest.raises(DeployAborted, match="bad action"):
             loop.run([GOAL], seconds_per_goal=2.0)
         sent = arm.stats["targets"]
@@ -185,9 +189,8 @@ def test_host_stall_past_the_watchdog_stops_the_run_with_the_log_complete(tmp_pa
     """A host that stalls longer than the firmware's watchdog finds the arm no longer following
     targets: the next tick sees the flag, nothing more is sent, the run ends non-zero and says why."""
     with Emulator() as emu:
-        arm = _settled_arm(emu)
         policy = StallAt(scripted, 10, stall_s=0.8)
-        loop = DeployLoop(policy, arm, log_dir=tmp_path)
+        arm, loop = _ready(emu, policy, tmp_path)
         policy.tick = 0  # count the loop's ticks, not the warm-up call
         with pytest.raises(DeployAborted, match="watchdog") as exc:
             loop.run([GOAL], seconds_per_goal=2.0)
@@ -204,9 +207,8 @@ def test_host_stall_past_the_watchdog_stops_the_run_with_the_log_complete(tmp_pa
 
 def test_an_exception_inside_the_loop_still_writes_the_summary(tmp_path, scripted):
     with Emulator() as emu:
-        arm = _settled_arm(emu)
         policy = StallAt(scripted, 6, error=RuntimeError("policy blew up"))
-        loop = DeployLoop(policy, arm, log_dir=tmp_path)
+        arm, loop = _ready(emu, policy, tmp_path)
         policy.tick = 0  # count the loop's ticks, not the warm-up call
         with pytest.raises(DeployAborted, match="RuntimeError: policy blew up"):
             loop.run([GOAL], seconds_per_goal=2.0)
@@ -221,7 +223,7 @@ def test_an_exception_inside_the_loop_still_writes_the_summary(tmp_path, scripte
 def test_policy_with_another_observation_layout_or_mode_is_refused(tmp_path, scripted):
     import copy
 
-    from robokit.firmware_bridge.deploy import check_policy_for_robot
+    from robokit.runtime.policy_checks import check_policy_for_robot
 
     servo = get_robot("servo_arm")
     check_policy_for_robot(scripted.spec, servo)  # the real one fits

@@ -1,0 +1,165 @@
+"""What a policy file must agree with before a deploy touches the arm, and the settings it gives the run.
+
+Every setting of a run comes from the policy spec (read through ``robokit.policies.policy_spec``): control
+mode and rate, whether the gripper is actuated, the success threshold (``distance_threshold_m``), the
+safety block (which can only narrow the robot's own envelope), and the observation layout, whose task
+entries must match the task's declaration (``robokit.runtime.task_state``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from robokit.core.control import CONTROL_MODES, action_dim_for
+from robokit.core.observer import observation_dim
+from robokit.core.safety import SafetySettings, tightened
+from robokit.policies.policy_file import PolicyMismatchError, check_compatible
+from robokit.policies.policy_spec import PolicyFileError, PolicySpec, validate_spec
+from robokit.robots import GoalOutsideWorkspace, RobotSpec
+
+MIN_CONTROL_HZ, MAX_CONTROL_HZ = 1.0, 1000.0  # above 1 kHz a tick cannot even read the arm (wire ~0.7 ms)
+DEFAULT_TOLERANCE_M = 0.02  # success distance when a policy file records none (none written so far lacks it)
+
+# The policy file was made for another robot, control mode or observation layout: one exception type
+# for it across robokit (a ValueError).
+PolicyMismatch = PolicyMismatchError
+
+
+@dataclass(frozen=True)
+class DeploySettings:
+    """A run's settings, all from the policy spec. distance_threshold_m: success distance (m);
+    task_dim: observation entries the task appends; goal_dim: size of desired/achieved goal."""
+
+    control_mode: str
+    control_hz: float
+    action_dim: int
+    gripper_actuated: bool
+    distance_threshold_m: float
+    threshold_from_spec: bool
+    task_dim: int
+    goal_dim: int
+
+
+def typed_spec(spec: dict[str, Any]) -> PolicySpec:
+    """The validated PolicySpec of a spec dict; PolicyMismatch (one line) if it is not valid."""
+    try:
+        return validate_spec(spec, require_digest=False)
+    except PolicyFileError as exc:
+        raise PolicyMismatch(f"{exc}; refusing to deploy") from None
+
+
+def check_policy_for_robot(spec: dict[str, Any], robot: RobotSpec, task_dim: int = 0) -> DeploySettings:
+    """Refuse (PolicyMismatch), before the arm is touched, a policy trained for another robot, a control
+    mode this robokit does not know, actions or observations of other sizes than deploy would use (with
+    ``task_dim`` task entries in the observation), or an invalid spec. Returns the run's settings."""
+    for key in ("robot", "control_mode", "control_hz", "action_dim"):
+        if key not in spec:
+            raise PolicyMismatch(f"policy spec has no {key!r}; was it written by `robokit train`?")
+    if spec["robot"] != robot.name:
+        raise PolicyMismatch(
+            f"policy was trained for robot {spec['robot']!r}, but this arm is {robot.name!r}; refusing to deploy"
+        )
+    if spec["control_mode"] not in CONTROL_MODES:
+        raise PolicyMismatch(
+            f"policy uses control mode {spec['control_mode']!r}; deploy knows {', '.join(CONTROL_MODES)}"
+        )
+    try:
+        typed: PolicySpec | None = validate_spec(spec, require_digest=False)
+    except PolicyFileError as exc:  # the layout checks below name the field more precisely
+        typed, invalid = None, exc
+    gripper = typed.gripper_actuated if typed is not None else False
+    if gripper and robot.gripper is None:
+        raise PolicyMismatch(f"policy actuates a gripper, and {robot.name} has none; refusing to deploy")
+    action_dim = action_dim_for(robot, spec["control_mode"], gripper)
+    goal_shape = list(typed.obs_shapes.get("desired_goal", (3,))) if typed is not None else [3]
+    check_compatible(
+        spec,
+        check_safety=False,  # deploy applies the policy's own recorded settings
+        robot=robot.name,
+        action_dim=action_dim,
+        obs_shapes={
+            "observation": [observation_dim(robot.n_joints, action_dim, task_dim)],
+            "achieved_goal": goal_shape,
+            "desired_goal": goal_shape,
+        },
+    )
+    if typed is None:
+        raise PolicyMismatch(f"{invalid}; refusing to deploy")
+    threshold = typed.distance_threshold_m
+    return DeploySettings(
+        control_mode=typed.control_mode,
+        control_hz=typed.control_hz,
+        action_dim=action_dim,
+        gripper_actuated=gripper,
+        distance_threshold_m=DEFAULT_TOLERANCE_M if threshold is None else float(threshold),
+        threshold_from_spec=threshold is not None,
+        task_dim=task_dim,
+        goal_dim=int(np.prod(goal_shape)),
+    )
+
+
+def check_rate_hz(hz: Any) -> float:
+    """A control rate in Hz: a finite number in [MIN_CONTROL_HZ, MAX_CONTROL_HZ] (the policy file's own
+    range); PolicyMismatch otherwise."""
+    try:
+        value = float(hz)
+    except (TypeError, ValueError):
+        raise PolicyMismatch(f"control rate {hz!r} is not a number") from None
+    if not (MIN_CONTROL_HZ <= value <= MAX_CONTROL_HZ):
+        raise PolicyMismatch(
+            f"control rate {value:g} Hz is outside [{MIN_CONTROL_HZ:g}, {MAX_CONTROL_HZ:g}] Hz; refusing to deploy"
+        )
+    return value
+
+
+def safety_for(spec: dict[str, Any], robot: RobotSpec) -> tuple[SafetySettings, list[str]]:
+    """The envelope a deploy enforces: the robot's own, narrowed (never widened) by the policy file's
+    recorded ``safety`` block. Returns (settings, notes); PolicyMismatch if the block is malformed."""
+    try:
+        return tightened(SafetySettings.from_spec(robot), spec.get("safety"))
+    except ValueError as exc:
+        raise PolicyMismatch(f"policy file's safety block: {exc}; refusing to deploy") from None
+
+
+def check_goals(
+    goals: Sequence[np.ndarray], robot: RobotSpec, floor_z_m: float | None = None, *, ee_goals: bool = True
+) -> list[str]:
+    """Refuse (GoalOutsideWorkspace, a ValueError) any goal the robot cannot reach, or below ``floor_z_m``
+    (the envelope actually enforced, which a policy file may have raised); return warnings for reachable
+    goals outside the region training sampled from. ``ee_goals=False`` (the goal is not where the end
+    effector goes, e.g. an object's): only finiteness is checked."""
+    warnings: list[str] = []
+    for goal in goals:
+        if not np.all(np.isfinite(goal)):
+            raise ValueError(f"goal {np.asarray(goal).tolist()} is not finite")
+        if not ee_goals:
+            continue
+        warnings += robot.check_goal(goal)
+        z = float(np.asarray(goal)[2])
+        if floor_z_m is not None and z < floor_z_m:
+            raise GoalOutsideWorkspace(
+                f"goal z = {z:.3f} m is below the floor this run enforces ({floor_z_m:.3f} m, raised by the "
+                "policy file's safety settings)"
+            )
+    return warnings
+
+
+_COUNT = {1: "one number", 2: "two numbers", 3: "three numbers x,y,z", 4: "four numbers"}
+
+
+def parse_goal(text: str, dim: int = 3) -> np.ndarray:
+    """'x,y,z' in m (base frame; ``dim`` numbers for other goal sizes) -> (dim,) array; ValueError
+    with a clear message otherwise."""
+    what = _COUNT.get(dim, f"{dim} numbers")
+    try:
+        goal = np.array([float(v) for v in text.split(",")], dtype=np.float64)
+    except ValueError:
+        raise ValueError(f"goal must be {what} in metres, got {text!r}") from None
+    if goal.shape != (dim,) or not np.all(np.isfinite(goal)):
+        finite = what.replace("number", "finite number", 1) if dim != 1 else "one finite number"
+        raise ValueError(f"goal must be {finite} in metres, got {text!r}")
+    return goal

@@ -1,0 +1,241 @@
+"""``run_deploy``: run a policy file on an arm, from untrusted inputs to the written log (the library
+function behind ``robokit deploy``).
+
+Order: every input is checked (paths, goals, the policy file, the policy against the robot and the task,
+the goals against the workspace and the enforced floor, the log folder) before an arm is connected;
+then the arm is connected and brought up (``bringup.bring_up``); then the loop runs. Whatever happens
+after the arm is connected (a refusal during bring-up, Ctrl-C, an error), the arm is closed. A refusal
+raises ``DeployRefused`` (nothing moved); a run that stopped early returns ``aborted`` set.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from robokit.core.arm import Arm, ArmError
+from robokit.runtime.bringup import bring_up
+from robokit.runtime.loop import DeployAborted, DeployLoop
+from robokit.runtime.summary import DeploySummary
+from robokit.runtime.task_state import TaskStateSource
+
+DEFAULT_BAUD = 1_000_000
+
+
+class DeployRefused(ValueError):
+    """A reason to refuse the run before the arm moves (one line for the user)."""
+
+
+@dataclass
+class DeployRequest:
+    """What to deploy where. goals: texts 'x,y,z' (m, base frame). port: serial port or pyserial URL;
+    dry_run: a simulated arm in real time instead. hz: override the policy's rate (benchmarks only).
+    robot: the arm's robot (default servo_arm on a port, the policy's with dry_run). on_exit: "hold" or
+    "release". calibration: a calibration JSON the firmware must match."""
+
+    policy: Path
+    goals: Sequence[str]
+    duration_s: float = 10.0
+    port: str | None = None
+    dry_run: bool = False
+    hz: float | None = None
+    log_dir: Path | None = None
+    robot: str | None = None
+    baud: int = DEFAULT_BAUD
+    on_exit: str = "hold"
+    calibration: Path | None = None
+    sources: Sequence[TaskStateSource] = field(default_factory=tuple)
+
+
+@dataclass
+class DeployOutcome:
+    """A run that started: its summary (None if none was made), log folder, and the abort reason."""
+
+    summary: DeploySummary | None
+    log_dir: Path | None
+    robot: Any
+    aborted: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+Say = Callable[[str], None]
+
+
+def run_deploy(
+    request: DeployRequest,
+    *,
+    say: Say = print,
+    warn: Say = print,
+    status: Say | None = None,
+    connect: Callable[[DeployRequest, DeployLoop, Say], Arm] | None = None,
+) -> DeployOutcome:
+    """Check, connect, bring up, run (see the module docstring). ``say``: progress lines; ``warn``:
+    warnings; ``status``: the live status line; ``connect``: makes the arm (default ``connect_arm``;
+    tests pass a FakeArm). Raises DeployRefused before anything moved."""
+    loop, goals = prepare(request, say, warn, status)
+    try:
+        arm = (connect or connect_arm)(request, loop, say)
+        with _closed_on_failure(arm):
+            bring_up(arm, say=say)
+    except BaseException:
+        loop.close()  # removes the log folder it made: a refused run leaves nothing
+        raise
+    loop.arm = arm
+    try:
+        with arm, _stop_on_signals():  # SIGTERM/SIGHUP end the run like Ctrl-C: the arm holds
+            summary, aborted = _run(loop, goals, request)
+    finally:
+        loop.close()
+    return DeployOutcome(summary, loop.log_dir, loop.robot, aborted)
+
+
+def _run(loop: DeployLoop, goals: list, request: DeployRequest) -> tuple[DeploySummary | None, str | None]:
+    try:
+        return loop.run(goals, seconds_per_goal=request.duration_s / len(goals)), None
+    except DeployAborted as exc:
+        return exc.summary, exc.reason
+
+
+def prepare(request: DeployRequest, say: Say, warn: Say, status: Say | None) -> tuple[DeployLoop, list]:
+    """Every check that needs no arm; returns the loop (no arm yet) and the goals. Raises DeployRefused."""
+    from robokit.paths import PathError, check_input_file, check_output_dir
+    from robokit.policies.policy_file import load_policy, read_policy_spec
+    from robokit.runtime.policy_checks import parse_goal
+
+    try:
+        log_dir = check_output_dir(request.log_dir, "--log") if request.log_dir is not None else None
+        calibration = (
+            check_input_file(request.calibration, "--calibration")
+            if request.calibration is not None
+            else None
+        )
+    except PathError as exc:
+        raise DeployRefused(str(exc)) from None
+    if calibration is not None and request.dry_run:
+        raise DeployRefused("--calibration checks a real arm's firmware; it has no meaning with --dry-run")
+    if calibration is not None and not calibration.is_file():
+        raise DeployRefused(f"calibration file {calibration} does not exist")
+    request.calibration = calibration
+    try:
+        goal_dim = _goal_dim(read_policy_spec(request.policy))
+        goals = [parse_goal(g, goal_dim) for g in request.goals]
+        policy = load_policy(request.policy)
+    except (OSError, ValueError) as exc:
+        text = str(exc)
+        raise DeployRefused(
+            text if str(request.policy) in text else f"cannot use {request.policy}: {text}"
+        ) from None
+    log_dir = log_dir or Path("runs") / f"deploy-{time.strftime('%Y%m%d-%H%M%S')}"
+    try:
+        loop = _make_loop(request, policy, log_dir, status)
+    except (KeyError, ValueError) as exc:
+        raise DeployRefused(str(exc).strip("'\"")) from None
+    try:
+        _check_run(loop, goals, request, warn, say)
+    except ValueError as exc:
+        loop.close()
+        raise DeployRefused(str(exc)) from None
+    return loop, goals
+
+
+def _goal_dim(typed: Any) -> int:
+    """Numbers per goal, from the spec's desired_goal shape (3 when it gives none)."""
+    import math
+
+    return math.prod(typed.obs_shapes.get("desired_goal", (3,)))
+
+
+def _make_loop(request: DeployRequest, policy: Any, log_dir: Path, status: Say | None) -> DeployLoop:
+    """The DeployLoop for the request's robot (checked against the policy); KeyError/ValueError."""
+    from robokit.robots import get_robot
+
+    robot = get_robot(request.robot or (policy.spec["robot"] if request.dry_run else "servo_arm"))
+    wire = None
+    if request.dry_run:
+        from robokit.firmware_bridge import protocol as pr
+        from robokit.firmware_bridge.fixedpoint import rad_to_100urad
+
+        def wire(q):  # the TARGETS bytes a real arm would be sent
+            return pr.encode_frame(pr.Targets(seq=0, targets_100urad=rad_to_100urad(q))).hex(" ")
+
+    return DeployLoop(
+        policy, None, robot=robot, hz=request.hz, log_dir=log_dir, wire_preview=wire, status=status,
+        sources=request.sources,
+    )  # fmt: skip
+
+
+def _check_run(loop: DeployLoop, goals: list, request: DeployRequest, warn: Say, say: Say) -> None:
+    """Goals against the workspace and the floor actually enforced (a policy file may raise it), and at
+    least one tick per goal; ValueError otherwise. Prints warnings and the safety notes."""
+    warnings = loop.check_goals(goals)
+    if request.duration_s / len(goals) * loop.hz < 1:
+        raise ValueError(
+            f"--duration {request.duration_s:g} s over {len(goals)} goals at {loop.hz:g} Hz is less than one "
+            "tick per goal"
+        )
+    for warning in warnings:
+        warn(f"warning: {warning}")
+    for note in loop.safety_notes:
+        say(f"safety: the policy file's settings: {note}")
+
+
+def connect_arm(request: DeployRequest, loop: DeployLoop, say: Say) -> Arm:
+    """The arm, connected and checked against the robot; DeployRefused (nothing moved) otherwise. Dry
+    run: a RealtimeSimArm; else a HardwareArm on ``request.port``."""
+    robot = loop.robot
+    if request.dry_run:
+        from robokit.envs.sim_arm import RealtimeSimArm
+
+        say(
+            f"dry run: a simulated {robot.name} in real time; ticks.jsonl shows the TARGETS bytes that would be sent"
+        )
+        return RealtimeSimArm(robot)
+    from robokit.firmware_bridge.hardware_arm import HardwareArm
+
+    try:
+        return HardwareArm(
+            request.port, robot, baud=request.baud, on_close=request.on_exit,
+            calibration=request.calibration, control_period_s=1.0 / loop.hz,
+        )  # fmt: skip
+    except (ArmError, OSError, ValueError) as exc:
+        raise DeployRefused(str(exc)) from None
+
+
+@contextlib.contextmanager
+def _closed_on_failure(arm: Arm) -> Iterator[None]:
+    """Close ``arm`` on any exception (Ctrl-C included); an ArmError becomes DeployRefused."""
+    try:
+        yield
+    except ArmError as exc:
+        arm.close()
+        raise DeployRefused(str(exc)) from None
+    except BaseException:
+        arm.close()
+        raise
+
+
+@contextlib.contextmanager
+def _stop_on_signals() -> Iterator[None]:
+    """Turn SIGTERM and SIGHUP (a closed terminal, `timeout`, a service manager) into KeyboardInterrupt
+    named after the signal, which the deploy loop ends cleanly on; the previous handlers come back after.
+    Outside the main thread (signals cannot be set there) nothing is changed."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt(signal.Signals(signum).name)
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
