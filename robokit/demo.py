@@ -113,7 +113,7 @@ def stage_deploy(policy_path: Path, out: Path, fast: bool, seed: int) -> dict[st
         env.reset(seed=seed + 1000 + i)[0]["desired_goal"].astype(float) for i in range(2 if fast else 3)
     ]
     env.close()
-    log_dir = out / "deploy"
+    log_dir = _fresh_deploy_dir(out)
     status = StatusLine()
     loop = DeployLoop(policy, log_dir=log_dir, status=status)  # every check before the arm is touched
     try:
@@ -130,6 +130,34 @@ def stage_deploy(policy_path: Path, out: Path, fast: bool, seed: int) -> dict[st
         status.end()
     png = plot_joints(log_dir, loop.robot)
     return {"summary": summary.to_dict(), "joints_png": str(png), "log_dir": str(log_dir), "link": link}
+
+
+def _fresh_deploy_dir(out: Path) -> Path:
+    """``OUT/deploy``, free for this run: an earlier demo's deploy log there is kept, renamed to
+    ``OUT/deploy-<its start time>`` (a deploy never writes into an earlier run's log)."""
+    log_dir = out / "deploy"
+    if log_dir.exists() and any(log_dir.iterdir()):
+        stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(log_dir.stat().st_mtime))
+        keep = out / f"deploy-{stamp}"
+        n = 1
+        while keep.exists():
+            n += 1
+            keep = out / f"deploy-{stamp}-{n}"
+        log_dir.rename(keep)
+        print(f"the earlier demo's deploy log is kept in {keep}")
+    return log_dir
+
+
+def _deploy_hint(exc: BaseException) -> str:
+    """What to do when the deploy stage fails: the toolchain only when the emulator could not start."""
+    from robokit.firmware_bridge.emulator import EmulatorError, missing_tools
+
+    if isinstance(exc, EmulatorError) and missing_tools():
+        return "install gcc-avr avr-libc simavr libsimavr-dev libelf-dev (bash .ci/install), or pass --no-hardware"
+    return (
+        "check the message above (the deploy log is in the output folder's deploy/); run the demo again, "
+        "or pass --no-hardware to skip the emulated arm"
+    )
 
 
 def _pulse_reach_errors(emu, arm, summary) -> dict[str, Any]:
@@ -223,12 +251,7 @@ def main(argv: list[str]) -> int:
             try:
                 report["deploy"] = stage_deploy(policy, out, args.fast, args.seed)
             except Exception as exc:
-                raise StageFailed(
-                    "deploy",
-                    exc,
-                    "install gcc-avr avr-libc simavr libsimavr-dev libelf-dev "
-                    "(bash .ci/install), or pass --no-hardware",
-                ) from exc
+                raise StageFailed("deploy", exc, _deploy_hint(exc)) from exc
     except StageFailed as exc:
         print(f"\nrobokit demo: {exc}", file=sys.stderr)
         (out / "summary.json").write_text(json.dumps({**report, "error": str(exc)}, indent=2, default=str))
@@ -249,6 +272,7 @@ def print_summary(report: dict[str, Any], out: Path) -> None:
         f"sim success rate  {agg['success_rate'] * 100:.1f}% over {agg.get('episodes', '?')} episodes "
         f"(95% CI {lo * 100:.0f}-{hi * 100:.0f}%)"
     )
+    print(f"holding in sim    {_holding_text(agg.get('holding'))}")
     eval_dir = Path(ev.get("out_dir", out / "eval"))
     for key in ("videos", "plots"):
         if ev.get(key):
@@ -266,7 +290,18 @@ def print_summary(report: dict[str, Any], out: Path) -> None:
             f"{d['lateness_p50_ms']:.2f} ms p99 {d['lateness_p99_ms']:.2f} ms, missed deadlines "
             f"{d['missed_deadlines']}, link {report['deploy']['link']}"
         )
+        print(f"holding on arm    {_holding_text((d.get('holding') or {}).get('from_settle'), 'goals')}")
         print(
             f"deploy log        {report['deploy']['log_dir']} ({Path(report['deploy']['joints_png']).name})"
         )
     print(f"summary           {out / 'summary.json'} ({report['wall_s']:.0f} s in all)")
+
+
+def _holding_text(h: dict[str, Any] | None, unit: str = "episodes") -> str:
+    """One line of holding medians (``policies.holding.median_holding``), from 0.5 s after first success."""
+    if not h or not h.get("episodes"):
+        return "not measured (no success)"
+    return (
+        f"tip {h['median_tip_path_cm_per_s']:.3f} cm/s, joint std {h['median_q_std_max_rad']:.4f} rad "
+        f"(medians over {h['episodes']} {unit}, from 0.5 s after the first success)"
+    )

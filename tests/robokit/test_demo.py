@@ -23,6 +23,7 @@ def test_demo_fast_end_to_end(tmp_path, capsys):
     assert run.returncode == 0, run.stderr[-2000:]
     text = run.stdout
     assert "sim success rate" in text and "reach error" in text and "control loop" in text
+    assert "holding in sim" in text and "holding on arm" in text
     assert "\r" not in run.stdout + run.stderr and "\x1b[" not in run.stdout + run.stderr
     assert "pybullet build time" not in run.stdout + run.stderr
 
@@ -53,9 +54,24 @@ def test_demo_fast_end_to_end(tmp_path, capsys):
         assert g["pulse_reach_error_m"] < 0.1  # and it moved toward the goal (the arm's reach is ~0.35 m)
     assert (out / "deploy" / "joints.png").is_file() and (out / "deploy" / "ticks.jsonl").is_file()
 
-    # a second run reuses the trained policy
-    assert main(["demo", "--fast", "--no-hardware", "--out", str(out)]) == 0
+    # a second run reuses the trained policy and deploys again, keeping the first run's deploy log
+    # (it used to refuse the deploy folder after enabling the arm)
+    first_ticks = (out / "deploy" / "ticks.jsonl").read_bytes()
+    assert main(["demo", "--fast", "--out", str(out)]) == 0
     assert "reusing" in capsys.readouterr().out
+    kept = [p for p in out.glob("deploy-*") if p.is_dir()]
+    assert len(kept) == 1 and (kept[0] / "ticks.jsonl").read_bytes() == first_ticks
+    assert json.loads((out / "summary.json").read_text())["deploy"]["summary"]["exit_reason"] == "completed"
+
+
+def test_deploy_hint_names_the_toolchain_only_when_it_is_missing(monkeypatch):
+    """A watchdog trip or a refused log folder is not a missing toolchain (the old hint said it was)."""
+    from robokit import demo
+    from robokit.firmware_bridge import emulator
+
+    assert "install gcc-avr" not in demo._deploy_hint(RuntimeError("firmware watchdog tripped"))
+    monkeypatch.setattr(emulator, "missing_tools", lambda: "missing avr-gcc")
+    assert "install gcc-avr" in demo._deploy_hint(emulator.EmulatorError("could not build"))
 
 
 def test_demo_out_naming_a_file_is_a_usage_error(tmp_path, capsys):
