@@ -30,13 +30,13 @@ from typing import Any, Protocol
 import numpy as np
 
 from robokit.core.arm import Arm, ArmDisconnected, ArmState
-from robokit.core.control import CONTROL_MODES, Controller, action_dim_for
+from robokit.core.control import Controller
 from robokit.core.kinematics import Kinematics
-from robokit.core.observer import Observer, observation_dim
+from robokit.core.observer import Observer
 from robokit.core.safety import Safety, SafetySettings, UnsafeTarget, tightened
 from robokit.firmware_bridge.deploy_log import DeployLog, LogWriteFailed
+from robokit.policies.compat import PolicyMismatchError, check_fits_robot
 from robokit.policies.holding import HOLD_SETTLE_S, holding_after_success, holding_metrics, median_holding
-from robokit.policies.policy_file import PolicyMismatchError, check_compatible
 from robokit.robots import GoalOutsideWorkspace, RobotSpec, get_robot
 
 SPIN_S = 0.002  # sleep until this close to a deadline, then spin: sleep() alone overshoots by ~0.1-1 ms
@@ -90,31 +90,9 @@ class DeploySummary:
 
 
 def check_policy_for_robot(spec: dict[str, Any], robot: RobotSpec) -> None:
-    """Refuse, before the arm is touched, a policy trained for another robot, a control mode this
-    robokit does not know, or actions/observations of other sizes than deploy would use."""
-    for key in ("robot", "control_mode", "control_hz", "action_dim"):
-        if key not in spec:
-            raise PolicyMismatch(f"policy spec has no {key!r}; was it written by `robokit train`?")
-    if spec["robot"] != robot.name:
-        raise PolicyMismatch(
-            f"policy was trained for robot {spec['robot']!r}, but this arm is {robot.name!r}; refusing to deploy"
-        )
-    if spec["control_mode"] not in CONTROL_MODES:
-        raise PolicyMismatch(
-            f"policy uses control mode {spec['control_mode']!r}; deploy knows {', '.join(CONTROL_MODES)}"
-        )
-    action_dim = action_dim_for(robot, spec["control_mode"], bool(spec.get("gripper_actuated", False)))
-    check_compatible(
-        spec,
-        check_safety=False,  # deploy applies the policy's own recorded settings
-        robot=robot.name,
-        action_dim=action_dim,
-        obs_shapes={
-            "observation": [observation_dim(robot.n_joints, action_dim)],
-            "achieved_goal": [3],
-            "desired_goal": [3],
-        },
-    )
+    """Refuse, before the arm is touched, a policy this robot cannot run: the one check in
+    ``robokit.policies.compat.check_fits_robot`` (another robot, an unknown control mode, other sizes)."""
+    check_fits_robot(spec, robot)
 
 
 def check_rate_hz(hz: Any) -> float:
