@@ -100,3 +100,25 @@ def test_the_check_takes_typed_specs_and_dicts_alike(scripted_file: Path) -> Non
             check_fits_robot(spec, panda)
         with pytest.raises(PolicyMismatchError, match="control_mode: policy has 'ee_delta'"):
             check_compatible(spec, control_mode="joint_delta")
+
+
+def test_info_shows_the_version_and_whether_a_deploy_would_take_the_policy(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    from robokit.policies import cli_info
+    from robokit.policies.policy_file import METADATA_KEY, content_digest
+
+    assert cli_info.main([str(DATA / "v1_scripted.safetensors")]) == 0
+    out = capsys.readouterr().out
+    assert "│ 1 " in out.split("format version")[1].splitlines()[0]
+    assert "yes: ee_delta on servo_arm, 3 actions" in out
+    policy = load_policy(DATA / "v1_scripted.safetensors")
+    spec = {**policy.spec, "robot": "panda", "safety": None}  # a valid file, made for another robot
+    tensors = policy.weight_tensors()
+    spec["sha256"] = content_digest(spec, tensors)
+    from safetensors.torch import save_file
+
+    save_file(tensors, str(tmp_path / "p.safetensors"), metadata={METADATA_KEY: json.dumps(spec)})
+    assert cli_info.main([str(tmp_path / "p.safetensors")]) == 0
+    text = " ".join(capsys.readouterr().out.replace("│", " ").split())
+    assert "deployable no: observation 'observation': policy expects shape [12]" in text
