@@ -13,11 +13,12 @@ _LAZY = {
     "FORMAT_VERSION": "robokit.policies.policy_file",
     "Policy": "robokit.policies.policy_file",
     "PolicyFileError": "robokit.policies.policy_file",
-    "PolicyMismatchError": "robokit.policies.policy_file",
+    "PolicyMismatchError": "robokit.policies.compat",
     "PolicySpec": "robokit.policies.policy_spec",
     "validate_spec": "robokit.policies.policy_spec",
     "read_policy_spec": "robokit.policies.policy_file",
-    "check_compatible": "robokit.policies.policy_file",
+    "check_compatible": "robokit.policies.compat",
+    "check_fits_robot": "robokit.policies.compat",
     "load_policy": "robokit.policies.policy_file",
     "read_spec": "robokit.policies.policy_file",
     "save_policy": "robokit.policies.policy_file",
@@ -36,6 +37,7 @@ __all__ = [
     "PolicySpec",
     "TrainConfig",
     "check_compatible",
+    "check_fits_robot",
     "default_config",
     "evaluate",
     "load_policy",
@@ -48,14 +50,13 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
+    from robokit.policies.compat import PolicyMismatchError, check_compatible, check_fits_robot
     from robokit.policies.config import TrainConfig, default_config
     from robokit.policies.evaluation import evaluate
     from robokit.policies.policy_file import (
         FORMAT_VERSION,
         Policy,
         PolicyFileError,
-        PolicyMismatchError,
-        check_compatible,
         load_policy,
         read_policy_spec,
         read_spec,

@@ -71,7 +71,8 @@ def main(argv: list[str]) -> int:
         if msg := unknown_env_message(args.env_id):
             return _usage(msg)
     from robokit.policies.eval_pool import EvalWorkerError
-    from robokit.policies.evaluation import EvalArgumentError, evaluate, print_table
+    from robokit.policies.eval_table import print_table
+    from robokit.policies.evaluation import EvalArgumentError, evaluate
     from robokit.policies.policy_file import PolicyFileError
 
     try:

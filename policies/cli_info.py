@@ -9,7 +9,7 @@ from typing import Any
 
 from robokit.cli_parser import OneLineParser
 from robokit.policies.cli_args import stdout_closed
-from robokit.policies.policy_spec import escape_controls
+from robokit.policies.policy_spec import PolicySpec, escape_controls
 
 PROG = "robokit info"
 
@@ -42,6 +42,7 @@ def _rows(spec: dict[str, Any]) -> list[tuple[str, Any]]:
         ("env", spec.get("env_id")),
         ("robot", spec["robot"]),
         ("control", f"{spec['control_mode']} at {spec['control_hz']} Hz, action_dim {spec['action_dim']}"),
+        ("gripper actuated", bool(spec.get("gripper_actuated", False))),
         ("observation", ", ".join(f"{k} {spec['obs_spaces'][k]['shape']}" for k in spec["obs_keys"])),
         ("obs layout", json.dumps(spec.get("obs_layout"))),
         ("normalisation", "none" if not norm else f"VecNormalize (clip {norm['clip']})"),
@@ -64,7 +65,22 @@ def _rows(spec: dict[str, Any]) -> list[tuple[str, Any]]:
     return rows
 
 
-def _print_table(title: str, spec: dict[str, Any]) -> None:
+def fits_robot(spec: PolicySpec) -> str:
+    """Whether a deploy on the spec's robot would take this policy (``compat.check_fits_robot``, the
+    check deploy runs), as one line: "yes", the mismatches, or that the robot is unknown here."""
+    from robokit.policies.compat import PolicyMismatchError, check_fits_robot
+    from robokit.robots import get_robot, list_robots
+
+    if spec.robot not in list_robots():
+        return f"unknown robot {spec.robot!r} (this robokit knows {', '.join(list_robots())})"
+    try:
+        check_fits_robot(spec, get_robot(spec.robot))
+    except PolicyMismatchError as exc:
+        return "no: " + "; ".join(line.strip("- ") for line in str(exc).splitlines()[1:])
+    return f"yes: {spec.control_mode} on {spec.robot}, {spec.action_dim} actions"
+
+
+def _print_table(title: str, spec: PolicySpec) -> None:
     from rich.console import Console
     from rich.markup import escape
     from rich.table import Table
@@ -72,7 +88,7 @@ def _print_table(title: str, spec: dict[str, Any]) -> None:
     t = Table(title=escape(escape_controls(title)), show_header=False)
     t.add_column("field", style="bold")
     t.add_column("value", overflow="fold")  # long values (sha256, layout) wrap instead of being cut
-    for name, value in _rows(spec):
+    for name, value in [*_rows(spec.raw), ("deployable", fits_robot(spec))]:
         # spec strings are untrusted: no rich markup and no control characters (ESC, CR, ...) from the file
         t.add_row(name, escape(escape_controls(str(value))))
 
@@ -86,14 +102,14 @@ def _print_table(title: str, spec: dict[str, Any]) -> None:
 
 def main(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
-    from robokit.policies.policy_file import PolicyFileError, read_spec
+    from robokit.policies.policy_file import PolicyFileError, read_policy_spec
 
     try:
-        spec = read_spec(args.policy, require_digest=False)
+        spec = read_policy_spec(args.policy, require_digest=False)
     except PolicyFileError as exc:
         print(f"{PROG}: {escape_controls(str(exc))}", file=sys.stderr)
         return 2
-    if not spec.get("sha256"):
+    if not spec.sha256:
         print(
             f"{PROG}: warning: {escape_controls(args.policy)} has no sha256, so its integrity cannot be "
             "checked; load, eval and deploy refuse it",
@@ -101,7 +117,7 @@ def main(argv: list[str]) -> int:
         )
     try:
         if args.json:
-            print(json.dumps(spec, indent=2, sort_keys=True))  # ensure_ascii: controls become \\u escapes
+            print(json.dumps(spec.raw, indent=2, sort_keys=True))  # ensure_ascii: controls become \\u escapes
         else:
             _print_table(args.policy, spec)
         sys.stdout.flush()

@@ -5,9 +5,13 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from robokit.paths import PathError, check_output_dir
 from robokit.policies.cli_args import SEED_MAX, OneLineParser, fraction, int_in
+
+if TYPE_CHECKING:
+    from robokit.policies.config import TrainConfig
 
 PROG = "robokit train"
 MAX_ENVS = 64
@@ -132,52 +136,13 @@ def main(argv: list[str]) -> int:
     if msg := unknown_env_message(args.env_id):  # before anything is written or SB3 is imported
         print(f"{PROG}: {msg}", file=sys.stderr)
         return 2
-    from robokit.policies.config import default_config
-    from robokit.policies.training import (
-        POLICY_FILE,
-        ResumeError,
-        RunExistsError,
-        TrainConfigError,
-        nothing_to_do,
-        saved_config,
-        train,
-    )
+    from robokit.policies.training import ResumeError, RunExistsError, TrainConfigError, train
 
-    run = Path(args.out)
-    steps, device = args.steps, args.device
     try:
-        if args.resume and (run / "config.yaml").is_file():
-            saved = saved_config(run)
-            if args.algo and saved.algo != args.algo:
-                print(
-                    f"{PROG}: {args.out} was trained with {saved.algo}, not {args.algo}; "
-                    "drop --algo to resume it, or choose another --out",
-                    file=sys.stderr,
-                )
-                return 2
-            steps, device = steps or saved.steps, device or saved.device  # the run's own, unless given
-            same_env = saved.env_id == args.env_id  # another env: train() refuses it below
-            if same_env and (msg := nothing_to_do(run, steps)) and (run / POLICY_FILE).is_file():
-                print(f"nothing to do: {msg}")
-                print(f"policy: {run / POLICY_FILE} (unchanged)")
-                return 0
-        config = default_config(
-            args.env_id,
-            args.algo or "td3",
-            out=args.out,
-            steps=steps,
-            seed=args.seed,
-            n_envs=args.n_envs,
-            device=device,
-            eval_every=args.eval_every,
-            eval_episodes=args.eval_episodes,
-            checkpoint_every=args.checkpoint_every,
-            stop_success_rate=args.stop_success,
-            progress=not args.no_progress,
-        )
-        if args.no_stop:
-            config.stop_success_rate = None
-        path = train(config, resume=args.resume)
+        steps, device, code = _resume_settings(args)
+        if code is not None:
+            return code
+        path = train(_config(args, steps, device), resume=args.resume)
     except (RunExistsError, ResumeError, TrainConfigError) as exc:
         print(f"{PROG}: {exc}", file=sys.stderr)
         return 2
@@ -196,3 +161,54 @@ def main(argv: list[str]) -> int:
     last = f", last eval success {rows[-1]['success_rate']:.2f} at {rows[-1]['steps']} steps" if rows else ""
     print(f"policy: {path}{last}")
     return 0
+
+
+def _resume_settings(args: argparse.Namespace) -> tuple[int | None, str | None, int | None]:
+    """(steps, device, exit code or None): on ``--resume`` of a run with a config.yaml, its own steps and
+    device unless given; exit 2 for another ``--algo``, 0 if the resume has nothing to do (said so).
+    Raises ResumeError for an unreadable config.yaml or checkpoint."""
+    from robokit.policies.checkpoints import nothing_to_do, saved_config
+    from robokit.policies.training import POLICY_FILE
+
+    run = Path(args.out)
+    steps, device = args.steps, args.device
+    if not (args.resume and (run / "config.yaml").is_file()):
+        return steps, device, None
+    saved = saved_config(run)
+    if args.algo and saved.algo != args.algo:
+        print(
+            f"{PROG}: {args.out} was trained with {saved.algo}, not {args.algo}; "
+            "drop --algo to resume it, or choose another --out",
+            file=sys.stderr,
+        )
+        return steps, device, 2
+    steps, device = steps or saved.steps, device or saved.device  # the run's own, unless given
+    same_env = saved.env_id == args.env_id  # another env: train() refuses it
+    if same_env and (msg := nothing_to_do(run, steps)) and (run / POLICY_FILE).is_file():
+        print(f"nothing to do: {msg}")
+        print(f"policy: {run / POLICY_FILE} (unchanged)")
+        return steps, device, 0
+    return steps, device, None
+
+
+def _config(args: argparse.Namespace, steps: int | None, device: str | None) -> TrainConfig:
+    """The TrainConfig the arguments ask for (the env's training defaults, overridden by flags)."""
+    from robokit.policies.config import default_config
+
+    config = default_config(
+        args.env_id,
+        args.algo or "td3",
+        out=args.out,
+        steps=steps,
+        seed=args.seed,
+        n_envs=args.n_envs,
+        device=device,
+        eval_every=args.eval_every,
+        eval_episodes=args.eval_episodes,
+        checkpoint_every=args.checkpoint_every,
+        stop_success_rate=args.stop_success,
+        progress=not args.no_progress,
+    )
+    if args.no_stop:
+        config.stop_success_rate = None
+    return config

@@ -21,17 +21,13 @@ from typing import Any
 
 import numpy as np
 
+from robokit.policies.compat import PolicyMismatchError, check_compatible
 from robokit.policies.eval_checks import EvalArgumentError, check_eval_args, prepare_out_dir
 from robokit.policies.holding import HOLD_SETTLE_S, holding_after_success, holding_metrics, median_holding
-from robokit.policies.policy_file import (
-    Policy,
-    PolicyMismatchError,
-    check_compatible,
-    load_policy,
-    read_spec,
-)
+from robokit.policies.policy_file import Policy, load_policy, read_policy_spec
+from robokit.policies.policy_spec import PolicySpec
 
-__all__ = ["EvalArgumentError", "EpisodeResult", "aggregate", "evaluate", "print_table", "run_episode"]
+__all__ = ["EvalArgumentError", "EpisodeResult", "aggregate", "evaluate", "run_episode"]
 
 FILM_AFTER_SUCCESS_S = 1.0  # a filmed episode goes on at least this long after its first success
 
@@ -111,6 +107,21 @@ def run_episode(
             first = steps
         film()
         done = terminated or truncated
+    result = _episode_result(episode, seed, total, steps, first, info, hz, ee, qs)
+    n_episode_steps = steps
+    if render and first is not None:  # film the holding for a while even past the time limit
+        while steps - first < math.ceil(film_after_success_s * hz - 1e-9):
+            obs, _, _, _, info = env.step(policy.act(obs))
+            steps += 1
+            film()
+    q_out = [q.astype(float).tolist() for q in qs[: n_episode_steps + 1]] if record_q else []
+    return result, frames, q_out
+
+
+def _episode_result(
+    episode: int, seed: int, total: float, steps: int, first: int | None, info: dict, hz: float, ee, qs
+) -> EpisodeResult:
+    """The episode's metrics; holding from the tip positions ``ee`` and joints ``qs`` (one per step + 1)."""
     result = EpisodeResult(
         episode=episode,
         seed=seed,
@@ -126,14 +137,7 @@ def run_episode(
         ee_a, q_a = np.array(ee), np.array(qs)
         result.holding = holding_after_success(ee_a, q_a, first, hz, HOLD_SETTLE_S)
         result.holding_from_first_success = holding_metrics(ee_a[first:], q_a[first:], hz)
-    n_episode_steps = steps
-    if render and first is not None:  # film the holding for a while even past the time limit
-        while steps - first < math.ceil(film_after_success_s * hz - 1e-9):
-            obs, _, _, _, info = env.step(policy.act(obs))
-            steps += 1
-            film()
-    q_out = [q.astype(float).tolist() for q in qs[: n_episode_steps + 1]] if record_q else []
-    return result, frames, q_out
+    return result
 
 
 # ---- worker processes: each holds one env and the policy -------------------------------------------
@@ -235,28 +239,12 @@ def evaluate(
     the policy file and its fit to the env (PolicyFileError, PolicyMismatchError). A worker process that
     dies or fails raises ``EvalWorkerError`` naming the episode; eval.json is then not written.
     """
-    import gymnasium as gym
-
-    import robokit.envs  # noqa: F401
-
     check_eval_args(episodes, workers, seed, video, video_episodes, width, height, fps, plot, progress)
     policy_path = Path(policy_path)
-    spec = read_spec(policy_path)
-    env_id = env_id or spec.get("env_id")
-    if env_id not in gym.registry:
-        raise PolicyMismatchError(
-            f"the policy was trained on {env_id!r}, which this robokit does not register; "
-            "pass --env with one of `robokit envs`"
-        )
-    probe = gym.make(env_id)
-    try:
-        check_compatible(spec, probe)
-    finally:
-        probe.close()
-    load_policy(policy_path)  # the weights too, before a worker starts
+    spec, env_id = check_policy_for_env(policy_path, env_id)
     out = Path(out_dir) if out_dir else policy_path.parent / f"eval-{datetime.now():%Y%m%d-%H%M%S}"
     prepare_out_dir(out)
-    fps = fps or float(spec["control_hz"])
+    fps = fps or spec.control_hz
     n_video = min(video_episodes, episodes) if video else 0
     grid_factor = 2 if n_video > 1 else 1
     tasks = [(i, seed + i, i < n_video, i == 0, grid_factor) for i in range(episodes)]
@@ -267,17 +255,11 @@ def evaluate(
     wall_s = time.perf_counter() - t0
     results.sort(key=lambda e: e["episode"])
 
-    videos = []
-    if n_video:
-        from robokit.policies.video import grid, write_mp4
-
-        videos = [f"videos/episode-{i:03d}.mp4" for i in range(n_video)]
-        write_mp4(out / "videos" / "grid.mp4", grid([small[i] for i in range(n_video)]), fps, threads=2)
-        videos.append("videos/grid.mp4")
+    videos = _write_grid(out, small, n_video, fps)
     report = {
         "policy": str(policy_path.resolve()),
         "env_id": env_id,
-        "spec": {k: spec.get(k) for k in ("robot", "control_mode", "algo", "training_steps", "seed")},
+        "spec": {k: getattr(spec, k) for k in ("robot", "control_mode", "algo", "training_steps", "seed")},
         "seed": seed,
         "workers": workers,
         "terminate_on_success": False,
@@ -289,18 +271,62 @@ def evaluate(
     }
     report["success_rate"] = report["aggregate"]["success_rate"]
     if plot:
-        from robokit.policies.plots import plot_joints, plot_training
-
-        first = results[0]["time_to_success_s"] if results else None
-        report["plots"].append(plot_joints(q_first, spec, out / "joints.png", success_s=first).name)
-        curve = plot_training(policy_path.parent, out / "training.png")
-        if curve is not None:
-            report["plots"].append(curve.name)
-    tmp = out / "eval.json.tmp"
-    tmp.write_text(json.dumps(report, indent=2))
-    os.replace(tmp, out / "eval.json")
+        report["plots"] = _plots(out, policy_path, spec, results, q_first)
+    _write_json(out / "eval.json", report)
     report["out_dir"] = str(out)
     return report
+
+
+def _write_json(path: Path, data: dict[str, Any]) -> None:
+    """``data`` as indented JSON, through a temp file renamed into place."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(data, indent=2))
+    os.replace(tmp, path)
+
+
+def check_policy_for_env(policy_path: Path, env_id: str | None) -> tuple[PolicySpec, str]:
+    """The policy file's validated spec and the env id to evaluate on (``env_id``, else the one the file
+    records), after the one compatibility check against that env; the weights are loaded once too.
+    Raises PolicyFileError, or PolicyMismatchError for an unregistered env or one the policy does not fit."""
+    import gymnasium as gym
+
+    import robokit.envs  # noqa: F401
+
+    spec = read_policy_spec(policy_path)
+    env_id = env_id or spec.env_id
+    if env_id not in gym.registry:
+        raise PolicyMismatchError(
+            f"the policy was trained on {env_id!r}, which this robokit does not register; "
+            "pass --env with one of `robokit envs`"
+        )
+    probe = gym.make(env_id)
+    try:
+        check_compatible(spec, probe)
+    finally:
+        probe.close()
+    load_policy(policy_path)  # the weights too, before a worker starts
+    return spec, env_id
+
+
+def _write_grid(out: Path, small: dict[int, list], n_video: int, fps: float) -> list[str]:
+    """videos/grid.mp4 from the downscaled frames; the video files' names (relative to ``out``)."""
+    if not n_video:
+        return []
+    from robokit.policies.video import grid, write_mp4
+
+    videos = [f"videos/episode-{i:03d}.mp4" for i in range(n_video)]
+    write_mp4(out / "videos" / "grid.mp4", grid([small[i] for i in range(n_video)]), fps, threads=2)
+    return [*videos, "videos/grid.mp4"]
+
+
+def _plots(out: Path, policy_path: Path, spec: PolicySpec, results: list[dict], q_first: list) -> list[str]:
+    """joints.png (episode 0), and training.png if the policy sits in a run folder; their names."""
+    from robokit.policies.plots import plot_joints, plot_training
+
+    first = results[0]["time_to_success_s"] if results else None
+    names = [plot_joints(q_first, spec.raw, out / "joints.png", success_s=first).name]
+    curve = plot_training(policy_path.parent, out / "training.png")
+    return names if curve is None else [*names, curve.name]
 
 
 def _run_all(
@@ -344,47 +370,3 @@ def _collect(it, episodes: int, progress: bool) -> tuple[list[dict], dict[int, l
             bar.set_postfix(success=f"{wins / len(results):.2f}")
             bar.update(1)
     return results, small, q_first
-
-
-def print_table(report: dict[str, Any]) -> None:
-    """The aggregate as a rich table."""
-    from rich.console import Console
-    from rich.table import Table
-
-    a = report["aggregate"]
-    t = Table(title=f"{report['env_id']}: {a['episodes']} episodes")
-    t.add_column("metric")
-    t.add_column("value", justify="right")
-    lo, hi = a["success_ci95"]
-    t.add_row("success rate", f"{100 * a['success_rate']:.1f}%  (95% CI {100 * lo:.1f}-{100 * hi:.1f}%)")
-    t.add_row("still at the goal at the end", f"{100 * a['final_success_rate']:.1f}%")
-    t.add_row("return mean / median", f"{a['mean_return']:.2f} / {a['median_return']:.2f}")
-    t.add_row("episode length (steps)", f"{a['mean_length']:.1f}")
-    tts = a["mean_time_to_success_s"]
-    t.add_row(
-        "time to success (s)",
-        "-" if tts is None else f"{tts:.2f} (median {a['median_time_to_success_s']:.2f})",
-    )
-    t.add_row("final distance (cm)", f"{100 * a['mean_final_distance_m']:.2f}")
-    h, h0 = a["holding"], a["holding_from_first_success"]
-    if h["episodes"]:
-        t.add_row(
-            "holding: tip path (cm/s)",
-            f"{h['median_tip_path_cm_per_s']:.3f}  (with approach {h0['median_tip_path_cm_per_s']:.2f})",
-        )
-        t.add_row(
-            "holding: joint std, max (rad)",
-            f"{h['median_q_std_max_rad']:.4f}  (with approach {h0['median_q_std_max_rad']:.4f})",
-        )
-        t.caption = (
-            f"holding: medians over {h['episodes']} episodes, from {HOLD_SETTLE_S:g} s after the first "
-            "success to the end (with approach: from the first success); joint std: the largest joint's"
-        )
-    t.add_row("wall time (s)", f"{report['wall_time_s']:.1f}")
-
-    class _Console(Console):
-        def on_broken_pipe(self) -> None:  # rich would exit(1) itself; the caller ends quietly instead
-            self.quiet = True
-            raise BrokenPipeError
-
-    _Console().print(t)

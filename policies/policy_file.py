@@ -28,6 +28,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from robokit.policies.compat import PolicyMismatchError, check_compatible, spec_summary
 from robokit.policies.policy_spec import (
     FORMAT_VERSION,
     PolicyFileError,
@@ -37,6 +38,7 @@ from robokit.policies.policy_spec import (
     robokit_version,
     validate_spec,
 )
+from robokit.policies.spec_fields import jsonable
 
 __all__ = [
     "FORMAT_VERSION",
@@ -52,19 +54,14 @@ __all__ = [
     "read_spec",
     "robokit_version",
     "save_policy",
+    "spec_from_env",
+    "spec_summary",
     "validate_spec",
     "write_atomic",
 ]
 
 METADATA_KEY = "robokit_spec"
 ACTIVATIONS: dict[str, type[nn.Module]] = {"relu": nn.ReLU, "tanh": nn.Tanh, "elu": nn.ELU}
-
-
-class PolicyMismatchError(PolicyFileError):
-    """A valid policy file whose spec does not match the env/robot it is asked to drive. The message has
-    one line per mismatch (other control characters are escaped)."""
-
-    _keep = "\n"
 
 
 def content_digest(spec: dict[str, Any], tensors: Mapping[str, torch.Tensor]) -> str:
@@ -165,14 +162,6 @@ class Policy(nn.Module):
         return save_policy(self, path)
 
 
-def spec_summary(spec: dict) -> str:
-    net = spec.get("network")
-    return (
-        f"{spec.get('env_id')} robot={spec.get('robot')} mode={spec.get('control_mode')} "
-        f"algo={spec.get('algo')} hidden={net.get('hidden') if isinstance(net, dict) else None}"
-    )
-
-
 def write_atomic(path: str | os.PathLike, data: bytes) -> Path:
     """Write ``data`` to ``path`` through a uniquely named temp file in the same folder, then rename: a
     reader sees the old file or the new one, never a part. The file gets the mode a plain ``open`` gives
@@ -199,9 +188,8 @@ def save_policy(policy: Policy, path: str | os.PathLike) -> Path:
 
     path = Path(path)
     tensors = policy.weight_tensors()
-    spec = _jsonable({k: v for k, v in policy.spec.items() if k != "sha256"})
-    spec["format_version"] = FORMAT_VERSION
-    validate_spec(spec, tensors, require_digest=False)
+    spec = jsonable({k: v for k, v in policy.spec.items() if k != "sha256"})
+    spec = validate_spec(spec, tensors, require_digest=False).to_json()  # a version-1 spec is upgraded
     spec["sha256"] = content_digest(spec, tensors)
     path.parent.mkdir(parents=True, exist_ok=True)
     write_atomic(path, save(tensors, metadata={METADATA_KEY: json.dumps(spec, sort_keys=True)}))
@@ -312,49 +300,6 @@ def _read(path: str | os.PathLike, weights: bool, require_digest: bool) -> tuple
     return typed, tensors
 
 
-def env_description(env: Any) -> dict[str, Any]:
-    """What a policy must agree with, read from a robokit env (wrapped or not)."""
-    u = env.unwrapped
-    return {
-        "robot": u.robot.name,
-        "control_mode": u.controller.mode,
-        "control_hz": float(u.robot.control_hz),
-        "action_dim": int(u.controller.action_dim),
-        "obs_shapes": {k: list(s.shape) for k, s in u.observation_space.spaces.items()},
-        "safety": _jsonable(u.safety_settings.to_dict()),
-    }
-
-
-def check_compatible(spec: dict, env: Any = None, *, check_safety: bool = True, **expected: Any) -> None:
-    """Raise PolicyMismatchError unless ``spec`` fits ``env`` (or the ``expected`` fields: robot,
-    control_mode, control_hz, action_dim, obs_shapes {key: shape}, safety)."""
-    want = {**(env_description(env) if env is not None else {}), **expected}
-    problems = []
-    for key in ("robot", "control_mode", "action_dim"):
-        if key in want and spec.get(key) != want[key]:
-            problems.append(f"{key}: policy has {spec.get(key)!r}, target has {want[key]!r}")
-    if "control_hz" in want and abs(float(spec.get("control_hz", 0)) - float(want["control_hz"])) > 1e-9:
-        problems.append(f"control_hz: policy has {spec.get('control_hz')}, target has {want['control_hz']}")
-    for key, shape in want.get("obs_shapes", {}).items():
-        have = (spec.get("obs_spaces") or {}).get(key, {}).get("shape")
-        if key in spec.get("obs_keys", []) and (have is None or list(have) != list(shape)):
-            problems.append(f"observation {key!r}: policy expects shape {have}, target gives {list(shape)}")
-    for key in spec.get("obs_keys", []):
-        if "obs_shapes" in want and key not in want["obs_shapes"]:
-            problems.append(f"observation {key!r}: the policy needs it, the target does not provide it")
-    if check_safety and "safety" in want and spec.get("safety") and spec["safety"] != want["safety"]:
-        problems.append(f"safety settings differ: policy {spec['safety']}, target {want['safety']}")
-    if problems:
-        raise PolicyMismatchError(
-            f"policy ({spec_summary(spec)}) does not fit this target:\n  - " + "\n  - ".join(problems)
-        )
-
-
-def _jsonable(x: Any) -> Any:
-    """Tuples -> lists, numpy -> python, so specs compare equal after a JSON round trip."""
-    return json.loads(json.dumps(x, default=lambda o: o.tolist() if hasattr(o, "tolist") else str(o)))
-
-
 def spec_from_env(env: Any, env_id: str | None = None) -> dict[str, Any]:
     """The env-derived part of a spec (robot, mode, rate, spaces, layout, safety, versions)."""
     u = env.unwrapped
@@ -374,8 +319,9 @@ def spec_from_env(env: Any, env_id: str | None = None) -> dict[str, Any]:
         "action_space": {"low": u.action_space.low.tolist(), "high": u.action_space.high.tolist()},
         "obs_keys": list(u.observation_space.spaces.keys()),
         "obs_spaces": obs_spaces,
-        "obs_layout": _jsonable(u.observer.layout()),
-        "safety": _jsonable(u.safety_settings.to_dict()),
+        "obs_layout": jsonable(u.observer.layout()),
+        "safety": jsonable(u.safety_settings.to_dict()),
         "distance_threshold_m": float(u.task.distance_threshold_m),
+        "gripper_actuated": bool(u.controller.gripper_actuated),
         "obs_norm": None,
     }

@@ -14,8 +14,6 @@ from ``train_time_s``. SB3 is imported here, lazily by the CLI; deploying never 
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import time
 import warnings
 from pathlib import Path
@@ -31,6 +29,14 @@ from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecMoni
 
 import robokit.envs  # noqa: F401  (registers the ids)
 from robokit.console import progress_bar
+from robokit.policies.checkpoints import (  # noqa: F401  (the run-folder API, used by cli_train)
+    ResumeError,
+    checkpoint_state,
+    latest_checkpoint,
+    nothing_to_do,
+    save_checkpoint,
+    saved_config,
+)
 from robokit.policies.cli_args import SEED_MAX, resolve_device
 from robokit.policies.config import TrainConfig
 from robokit.policies.evaluation import aggregate, run_episode
@@ -46,10 +52,6 @@ POLICY_FILE = "policy.safetensors"
 
 class RunExistsError(FileExistsError):
     """``--out`` already holds a run and ``resume`` was not asked for."""
-
-
-class ResumeError(ValueError):
-    """``resume`` was asked for, but the run has no checkpoint or was trained on another env."""
 
 
 class TrainConfigError(ValueError):
@@ -141,84 +143,6 @@ def build_model(config: TrainConfig, venv: Any, tb_dir: Path) -> Any:
         dim = venv.action_space.shape[0]
         off["action_noise"] = NormalActionNoise(np.zeros(dim), config.action_noise_std * np.ones(dim))
     return ALGO_CLASSES[config.algo](**common, **off)
-
-
-# ---- checkpoints ---------------------------------------------------------------------------------
-
-
-def save_checkpoint(run: Path, model: Any, venv: VecNormalize | None, state: dict, keep: int) -> Path:
-    """Write a complete checkpoint to a temp folder, rename it into place, then point ``latest`` at it."""
-    ckpts = run / "checkpoints"
-    name = f"step-{model.num_timesteps:09d}"
-    tmp = ckpts / f".tmp-{name}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    model.save(tmp / "model.zip")
-    if hasattr(model, "replay_buffer") and model.replay_buffer is not None:
-        model.save_replay_buffer(tmp / "replay_buffer.pkl")
-    if venv is not None:
-        venv.save(str(tmp / "vecnormalize.pkl"))
-    write_atomic(tmp / "state.json", json.dumps(state).encode())
-    final = ckpts / name
-    shutil.rmtree(final, ignore_errors=True)
-    os.replace(tmp, final)
-    write_atomic(ckpts / "latest", name.encode())
-    for old in sorted(p for p in ckpts.glob("step-*") if p.is_dir())[:-keep]:
-        shutil.rmtree(old, ignore_errors=True)
-    return final
-
-
-def latest_checkpoint(run: Path) -> Path | None:
-    """The newest complete checkpoint folder (temp folders of an interrupted save are ignored)."""
-    ckpts = run / "checkpoints"
-    pointer = ckpts / "latest"
-    if pointer.is_file() and (ckpts / pointer.read_text().strip() / "state.json").is_file():
-        return ckpts / pointer.read_text().strip()
-    done = sorted(p for p in ckpts.glob("step-*") if (p / "state.json").is_file())
-    return done[-1] if done else None
-
-
-def saved_config(run: Path) -> TrainConfig:
-    """The run's config.yaml. Raises ResumeError if it cannot be read."""
-    try:
-        return TrainConfig.load_yaml(run / "config.yaml")
-    except Exception as exc:  # YAML syntax, not a mapping, unknown keys, wrong types
-        text = " ".join(str(exc).split())[:200]
-        raise ResumeError(f"{run / 'config.yaml'} cannot be read ({type(exc).__name__}: {text})") from None
-
-
-def checkpoint_state(ckpt: Path) -> dict[str, Any]:
-    """A checkpoint's state.json ({"steps": int, "train_time_s": float, ...}). Raises ResumeError."""
-    try:
-        state = json.loads((ckpt / "state.json").read_text())
-        if not isinstance(state.get("steps"), int) or state["steps"] < 0:
-            raise ValueError("no whole number of steps")
-        state["train_time_s"] = float(state.get("train_time_s", 0.0))
-        return state
-    except (OSError, ValueError, TypeError, AttributeError) as exc:
-        raise ResumeError(
-            f"{ckpt / 'state.json'} cannot be read ({exc}); the checkpoint is damaged"
-        ) from None
-
-
-def nothing_to_do(run: Path, steps: int) -> str | None:
-    """Why resuming ``run`` to ``steps`` total env steps would change nothing, or None: its last checkpoint
-    is already at ``steps`` or beyond, or it stopped early with the task solved and ``steps`` is its own
-    budget (a larger ``steps`` continues it)."""
-    ckpt = latest_checkpoint(run)
-    if ckpt is None:
-        return None
-    state = checkpoint_state(ckpt)
-    done = state["steps"]
-    if done >= steps:
-        return f"{run} has already trained {done} steps (asked: {steps}); pass a larger --steps to train on"
-    budget = saved_config(run).steps if (run / "config.yaml").is_file() else None
-    if state.get("solved") and steps == budget:
-        return (
-            f"{run} stopped at {done} steps with the task solved (its evaluations reached the stop rate); "
-            "pass a larger --steps to train on"
-        )
-    return None
 
 
 # ---- the callback: progress bar, periodic evaluation, checkpoints, early stop ---------------------------
@@ -341,29 +265,11 @@ def train(config: TrainConfig, resume: bool = False) -> Path:
     gym.spec(config.env_id)  # an unknown id raises here, before the run folder is touched
     config = check_config(config)
     ckpt = latest_checkpoint(run) if resume else None
-    if resume and ckpt is None:
-        what = "has no checkpoint" if run.is_dir() else "does not exist: no checkpoint"
-        raise ResumeError(f"{run} {what} to resume from; drop --resume to start a new run")
-    if resume and (run / "config.yaml").is_file():
-        saved = saved_config(run)
-        if saved.env_id != config.env_id:
-            raise ResumeError(
-                f"{run} was trained on {saved.env_id}, not {config.env_id}; "
-                f"resume with {saved.env_id}, or choose another --out for {config.env_id}"
-            )
-        config = check_config(
-            TrainConfig.from_dict(
-                {
-                    **saved.to_dict(),
-                    "steps": config.steps,
-                    "progress": config.progress,
-                    "device": config.device,
-                }
-            )
-        )
-    if resume and nothing_to_do(run, config.steps) and (run / POLICY_FILE).is_file():
-        return run / POLICY_FILE
-    elif not resume and (latest_checkpoint(run) or (run / POLICY_FILE).exists()):
+    if resume:
+        config = _resume_config(run, config, ckpt)
+        if nothing_to_do(run, config.steps) and (run / POLICY_FILE).is_file():
+            return run / POLICY_FILE
+    elif latest_checkpoint(run) or (run / POLICY_FILE).exists():
         raise RunExistsError(
             f"{run} already holds a run; pass --resume to continue it, or choose another --out"
         )
@@ -371,38 +277,70 @@ def train(config: TrainConfig, resume: bool = False) -> Path:
     config.save_yaml(run / "config.yaml")
     torch.set_num_threads(config.torch_threads)
     set_random_seed(config.seed)
+    venv, venv_norm = _make_envs(config, ckpt)
+    model, state = _make_model(config, run, venv, ckpt)
+    return _learn(config, run, model, venv, venv_norm, state, fresh=ckpt is None)
 
+
+def _resume_config(run: Path, config: TrainConfig, ckpt: Path | None) -> TrainConfig:
+    """The config of the run to resume: its config.yaml with ``config``'s steps, progress and device.
+    Raises ResumeError without a checkpoint or for another env id."""
+    if ckpt is None:
+        what = "has no checkpoint" if run.is_dir() else "does not exist: no checkpoint"
+        raise ResumeError(f"{run} {what} to resume from; drop --resume to start a new run")
+    if not (run / "config.yaml").is_file():
+        return config
+    saved = saved_config(run)
+    if saved.env_id != config.env_id:
+        raise ResumeError(
+            f"{run} was trained on {saved.env_id}, not {config.env_id}; "
+            f"resume with {saved.env_id}, or choose another --out for {config.env_id}"
+        )
+    keep = {"steps": config.steps, "progress": config.progress, "device": config.device}
+    return check_config(TrainConfig.from_dict({**saved.to_dict(), **keep}))
+
+
+def _make_envs(config: TrainConfig, ckpt: Path | None) -> tuple[Any, VecNormalize | None]:
+    """(the vec env training steps, its VecNormalize or None); the stats come from ``ckpt`` if saved."""
     venv: Any = make_vec_env(config)
-    venv_norm = None
-    if config.norm_obs:
-        if ckpt is not None and (ckpt / "vecnormalize.pkl").is_file():
-            venv_norm = VecNormalize.load(str(ckpt / "vecnormalize.pkl"), venv)
-        else:
-            venv_norm = VecNormalize(venv, norm_obs=True, norm_reward=False, clip_obs=config.clip_obs)
-        venv = venv_norm
-    if ckpt is not None:
-        state = checkpoint_state(ckpt)
-        if state.pop("solved", False):  # asked for more steps: early stop needs fresh evaluations
-            state["streak"] = 0
-        model = ALGO_CLASSES[config.algo].load(ckpt / "model.zip", env=venv, device=config.device)
-        if (ckpt / "replay_buffer.pkl").is_file():
-            with warnings.catch_warnings():
-                # HER drops the episode that was running at the checkpoint: right, as the envs restart
-                warnings.filterwarnings("ignore", message="The last trajectory in the replay buffer")
-                model.load_replay_buffer(ckpt / "replay_buffer.pkl")
-        _truncate_evals(run, state["steps"])
+    if not config.norm_obs:
+        return venv, None
+    if ckpt is not None and (ckpt / "vecnormalize.pkl").is_file():
+        venv_norm = VecNormalize.load(str(ckpt / "vecnormalize.pkl"), venv)
     else:
-        state = {"steps": 0, "train_time_s": 0.0}
-        model = build_model(config, venv, run / "tb")
-        (run / EVALS_FILE).unlink(missing_ok=True)
+        venv_norm = VecNormalize(venv, norm_obs=True, norm_reward=False, clip_obs=config.clip_obs)
+    return venv_norm, venv_norm
 
+
+def _make_model(config: TrainConfig, run: Path, venv: Any, ckpt: Path | None) -> tuple[Any, dict]:
+    """(model, state): loaded from ``ckpt`` with its replay buffer and state.json, or fresh."""
+    if ckpt is None:
+        (run / EVALS_FILE).unlink(missing_ok=True)
+        return build_model(config, venv, run / "tb"), {"steps": 0, "train_time_s": 0.0}
+    state = checkpoint_state(ckpt)
+    if state.pop("solved", False):  # asked for more steps: early stop needs fresh evaluations
+        state["streak"] = 0
+    model = ALGO_CLASSES[config.algo].load(ckpt / "model.zip", env=venv, device=config.device)
+    if (ckpt / "replay_buffer.pkl").is_file():
+        with warnings.catch_warnings():
+            # HER drops the episode that was running at the checkpoint: right, as the envs restart
+            warnings.filterwarnings("ignore", message="The last trajectory in the replay buffer")
+            model.load_replay_buffer(ckpt / "replay_buffer.pkl")
+    _truncate_evals(run, state["steps"])
+    return model, state
+
+
+def _learn(
+    config: TrainConfig, run: Path, model: Any, venv: Any, venv_norm: Any, state: dict, fresh: bool
+) -> Path:
+    """Train to ``config.steps``, checkpoint at the end (or on Ctrl-C), export the policy file."""
     callback = RunCallback(config, run, venv_norm, state)
     try:
         if model.num_timesteps < config.steps:
             model.learn(
                 config.steps - model.num_timesteps,
                 callback=callback,
-                reset_num_timesteps=ckpt is None,
+                reset_num_timesteps=fresh,
                 tb_log_name="run",
             )
         state["solved"] = callback.solved

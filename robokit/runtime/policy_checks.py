@@ -14,10 +14,9 @@ from typing import Any
 
 import numpy as np
 
-from robokit.core.control import CONTROL_MODES, action_dim_for
-from robokit.core.observer import observation_dim
+from robokit.core.control import action_dim_for
 from robokit.core.safety import SafetySettings, tightened
-from robokit.policies.policy_file import PolicyMismatchError, check_compatible
+from robokit.policies.compat import PolicyMismatchError, check_fits_robot
 from robokit.policies.policy_spec import PolicyFileError, PolicySpec, validate_spec
 from robokit.robots import GoalOutsideWorkspace, RobotSpec
 
@@ -56,37 +55,14 @@ def check_policy_for_robot(spec: dict[str, Any], robot: RobotSpec, task_dim: int
     """Refuse (PolicyMismatch), before the arm is touched, a policy trained for another robot, a control
     mode this robokit does not know, actions or observations of other sizes than deploy would use (with
     ``task_dim`` task entries in the observation), or an invalid spec. Returns the run's settings."""
-    for key in ("robot", "control_mode", "control_hz", "action_dim"):
-        if key not in spec:
-            raise PolicyMismatch(f"policy spec has no {key!r}; was it written by `robokit train`?")
-    if spec["robot"] != robot.name:
-        raise PolicyMismatch(
-            f"policy was trained for robot {spec['robot']!r}, but this arm is {robot.name!r}; refusing to deploy"
-        )
-    if spec["control_mode"] not in CONTROL_MODES:
-        raise PolicyMismatch(
-            f"policy uses control mode {spec['control_mode']!r}; deploy knows {', '.join(CONTROL_MODES)}"
-        )
     try:
         typed: PolicySpec | None = validate_spec(spec, require_digest=False)
-    except PolicyFileError as exc:  # the layout checks below name the field more precisely
+    except PolicyFileError as exc:  # the layout check below names the field more precisely
         typed, invalid = None, exc
+    goal_shape = tuple(typed.obs_shapes.get("desired_goal", (3,))) if typed is not None else (3,)
+    check_fits_robot(spec, robot, task_dim, goal_shape)  # the one check (robokit.policies.compat)
     gripper = typed.gripper_actuated if typed is not None else False
-    if gripper and robot.gripper is None:
-        raise PolicyMismatch(f"policy actuates a gripper, and {robot.name} has none; refusing to deploy")
     action_dim = action_dim_for(robot, spec["control_mode"], gripper)
-    goal_shape = list(typed.obs_shapes.get("desired_goal", (3,))) if typed is not None else [3]
-    check_compatible(
-        spec,
-        check_safety=False,  # deploy applies the policy's own recorded settings
-        robot=robot.name,
-        action_dim=action_dim,
-        obs_shapes={
-            "observation": [observation_dim(robot.n_joints, action_dim, task_dim)],
-            "achieved_goal": goal_shape,
-            "desired_goal": goal_shape,
-        },
-    )
     if typed is None:
         raise PolicyMismatch(f"{invalid}; refusing to deploy")
     threshold = typed.distance_threshold_m
