@@ -189,9 +189,9 @@ def _prepare(args: argparse.Namespace, policy, goals: list, status) -> DeployLoo
     """Robot, policy fit, goals inside the workspace, rate, safety block, a finite action, the log
     folder: all checked before anything is sent. Raises KeyError/ValueError with the reason."""
     from robokit.firmware_bridge.deploy import DeployLoop, check_goals, check_policy_for_robot
-    from robokit.robots import get_robot
+    from robokit.robots import default_robot, get_robot
 
-    robot = get_robot(args.robot or (policy.spec["robot"] if args.dry_run else "servo_arm"))
+    robot = get_robot(args.robot or (policy.spec["robot"] if args.dry_run else default_robot()))
     check_policy_for_robot(policy.spec, robot)
     log_dir = args.log or Path("runs") / f"deploy-{time.strftime('%Y%m%d-%H%M%S')}"
     wire = None

@@ -102,3 +102,62 @@ def test_a_copied_robot_folder_trains_with_its_own_defaults(tmp_path):
     assert spec["robot"] == "my_arm" and spec["training_steps"] == 256
     report = evaluate(policy_path, episodes=3, workers=1, video=False, plot=False, progress=False)
     assert report["aggregate"]["episodes"] == 3
+
+
+def _rewrite(folder: Path, old: str, new: str) -> None:
+    path = folder / "robot.yaml"
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new, 1))
+
+
+BAD_FOLDERS = {  # what is done to a copy of the servo arm's folder -> the error's key words
+    "no robot.yaml": (lambda f: (f / "robot.yaml").unlink(), "no robot.yaml"),
+    "garbled YAML": (lambda f: (f / "robot.yaml").write_text("spec: [unclosed\n"), "not valid YAML"),
+    "not a mapping": (lambda f: (f / "robot.yaml").write_text("- 1\n- 2\n"), "want a mapping"),
+    "binary": (lambda f: (f / "robot.yaml").write_bytes(b"\xff\xfe\x00"), "not valid YAML"),
+    "no model": (lambda f: (f / "servo_arm.urdf").unlink(), "spec.urdf: no model file"),
+    "model outside": (lambda f: _rewrite(f, "urdf: servo_arm.urdf", "urdf: ../../etc/passwd"), "outside"),
+    "absolute model": (lambda f: _rewrite(f, "urdf: servo_arm.urdf", "urdf: /etc/passwd"), "outside"),
+    "unknown key": (lambda f: _rewrite(f, "  ee_link:", "  ee_lnk:"), r"unknown key\(s\) \['ee_lnk'\]"),
+    "text number": (lambda f: _rewrite(f, "control_hz: 25.0", "control_hz: fast"), "spec.control_hz"),
+    "nan": (lambda f: _rewrite(f, "control_hz: 25.0", "control_hz: .nan"), "finite number"),
+    "short limits": (lambda f: _rewrite(f, "max_speed: [3.0, ", "max_speed: ["), "spec.max_speed"),
+    "home outside": (lambda f: _rewrite(f, "home_q: [0.0,", "home_q: [9.0,"), "contain home_q"),
+    "zero rate": (lambda f: _rewrite(f, "control_hz: 25.0", "control_hz: 0"), "must be > 0"),
+    "bad box": (lambda f: _rewrite(f, "half_extents_m: [0.5,", "half_extents_m: [-0.5,"), "scene.boxes"),
+    "bad camera": (lambda f: _rewrite(f, "yaw_deg: 50.0", "yaw: 50.0"), "scene.camera"),
+    "bad train": (lambda f: _rewrite(f, "td3: {steps: 10000}", "td3: {steps: {a: 1}}"), "envs"),
+    "bad gripper": (lambda f: _rewrite(f, "joint_names: [gripper]", "joint_names: [claw]"), "gripper"),
+}
+
+
+@pytest.mark.usefixtures("clean_registry")
+@pytest.mark.parametrize("case", sorted(BAD_FOLDERS))
+def test_a_bad_robot_folder_is_refused_with_one_clear_error(tmp_path, case):
+    folder = copy_servo_arm(tmp_path, "bad_arm")
+    damage, message = BAD_FOLDERS[case]
+    damage(folder)
+    with pytest.raises(RobotFolderError, match=message) as err:
+        register_robot(folder)
+    assert str(folder.resolve()) in str(err.value) and "\n" not in str(err.value)
+    assert "bad_arm" not in list_robots() and "robokit/BadArmReach-v0" not in gym.registry
+
+
+@pytest.mark.usefixtures("clean_registry")
+def test_names_and_env_ids_must_not_clash(tmp_path):
+    with pytest.raises(RobotFolderError, match="folder's name 'My-Arm'"):
+        register_robot(copy_servo_arm(tmp_path, "My-Arm"))
+    with pytest.raises(RobotFolderError, match="not a folder"):
+        register_robot(tmp_path / "nothing_here")
+    with pytest.raises(RobotFolderError, match="a robot named 'panda' exists"):
+        register_robot(copy_servo_arm(tmp_path, "panda"))
+    odd = copy_servo_arm(tmp_path / "x", "odd_arm")
+    _rewrite(odd, "control_mode: joint_delta", "control_mode: torque")
+    with pytest.raises(RobotFolderError, match="unknown control_mode 'torque'"):
+        register_robot(odd)
+    assert "odd_arm" not in list_robots() and "robokit/OddArmReach-v0" not in gym.registry
+    twin = copy_servo_arm(tmp_path / "y", "twin_arm")
+    _rewrite(twin, "control_mode: joint_delta", "control_mode: ee_delta")
+    with pytest.raises(RobotFolderError, match="same env id"):
+        register_robot(twin)
