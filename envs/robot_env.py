@@ -131,17 +131,18 @@ class RobotTaskEnv(gym.Env):
         self.safety_settings = SafetySettings.from_spec(self.robot)
         self.safety = Safety(self.safety_settings, self.kin)
         self.observer = Observer(self.kin, self.controller.action_dim, self.task.obs_dim)
-        self.action_space = spaces.Box(-1.0, 1.0, (self.controller.action_dim,), dtype=np.float32)
-        goal = spaces.Box(-5.0, 5.0, (self.task.goal_dim,), dtype=np.float32)
-        self.observation_space = spaces.Dict(
-            {
-                "observation": spaces.Box(-10.0, 10.0, (self.observer.obs_dim,), dtype=np.float32),
-                "achieved_goal": goal,
-                "desired_goal": goal,
-            }
-        )
+        self.action_space, self.observation_space = self._spaces()
         self._state: ArmState = self.arm.read()
         self._last_action = np.zeros(self.controller.action_dim)
+
+    def _spaces(self) -> tuple[spaces.Box, spaces.Dict]:
+        """Action Box (action_dim,) in [-1, 1]; observation Dict(observation, achieved_goal, desired_goal)."""
+        goal = spaces.Box(-5.0, 5.0, (self.task.goal_dim,), dtype=np.float32)
+        observation = spaces.Box(-10.0, 10.0, (self.observer.obs_dim,), dtype=np.float32)
+        return (
+            spaces.Box(-1.0, 1.0, (self.controller.action_dim,), dtype=np.float32),
+            spaces.Dict({"observation": observation, "achieved_goal": goal, "desired_goal": goal}),
+        )
 
     def _obs(self) -> dict[str, np.ndarray]:
         """The Observer's observation (the task's entries appended), the task's achieved goal."""

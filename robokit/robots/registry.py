@@ -7,6 +7,7 @@ registered from anywhere gets its env ids whether ``robokit.envs`` is imported b
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 
@@ -67,11 +68,17 @@ def register_robot(path: str | Path) -> RobotSpec:
 
 def on_register(listener: Callable[[RobotFolder], None]) -> None:
     """Call ``listener(folder)`` for every robot known now and every one registered later. It may raise
-    ValueError to refuse a robot."""
+    ValueError to refuse a robot: one registered later is then not registered (register_robot raises);
+    one known already is dropped with a RuntimeWarning naming the folder and the reason (an import of
+    ``robokit.envs`` does not fail over a robot registered before it)."""
     _builtins()
     _LISTENERS.append(listener)
     for robot in list(_FOLDERS.values()):
-        listener(robot)
+        try:
+            listener(robot)
+        except ValueError as exc:
+            del _FOLDERS[robot.name]
+            warnings.warn(f"robot folder {robot.path} dropped: {exc}", RuntimeWarning, stacklevel=2)
 
 
 def list_robots() -> list[str]:

@@ -22,8 +22,9 @@ def clean_registry():
     """Undo the registrations a test makes (robots, env ids, gymnasium ids): later tests see only the
     shipped robots."""
     before = (dict(registry._FOLDERS), dict(registration.ENV_SPECS), dict(registration.TRAIN_DEFAULTS))
-    ids = set(gym.registry)
+    ids, listeners = set(gym.registry), list(registry._LISTENERS)
     yield
+    registry._LISTENERS[:] = listeners
     for target, saved in zip(
         (registry._FOLDERS, registration.ENV_SPECS, registration.TRAIN_DEFAULTS), before
     ):
@@ -161,3 +162,21 @@ def test_names_and_env_ids_must_not_clash(tmp_path):
     _rewrite(twin, "control_mode: joint_delta", "control_mode: ee_delta")
     with pytest.raises(RobotFolderError, match="same env id"):
         register_robot(twin)
+
+
+@pytest.mark.usefixtures("clean_registry")
+def test_a_robot_a_later_listener_refuses_is_dropped_with_a_warning(tmp_path):
+    """A robot registered before ``robokit.envs`` is imported whose envs the id table refuses: the
+    import warns and drops it instead of failing."""
+    odd = copy_servo_arm(tmp_path, "odd_arm")
+    registry._LISTENERS.clear()  # as before robokit.envs is imported
+    register_robot(odd)
+    assert "odd_arm" in list_robots()
+
+    def refuse(robot):
+        if robot.name == "odd_arm":
+            raise ValueError("unknown control_mode 'torque'")
+
+    with pytest.warns(RuntimeWarning, match=r"odd_arm dropped: unknown control_mode 'torque'"):
+        registry.on_register(refuse)
+    assert "odd_arm" not in list_robots() and {"servo_arm", "panda"} <= set(list_robots())
