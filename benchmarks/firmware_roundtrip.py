@@ -26,7 +26,7 @@ from robokit.firmware_bridge import fixedpoint as fx
 from robokit.firmware_bridge import protocol as p
 from robokit.firmware_bridge.emulator import Emulator, avr_size
 from robokit.firmware_bridge.serial_port import open_port
-from robokit.robots.spec import get_robot
+from robokit.robots import get_robot
 
 OUT = Path(__file__).resolve().parent / "results" / "firmware_roundtrip.json"
 BAUD = 1_000_000

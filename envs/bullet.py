@@ -46,7 +46,8 @@ def display_problem() -> str | None:
 
 
 class Bullet:
-    """Owns one PyBullet client. ``gui=True`` opens a window (needs a display).
+    """Owns one PyBullet client. ``gui=True`` opens a window (needs a display). Bodies added with a
+    ``name`` are kept in ``bodies`` and their poses and velocities read by that name.
 
     ``close()`` disconnects (idempotent); a Bullet dropped without it is disconnected when collected.
     Raises NoDisplayError for ``gui=True`` where no window can open (checked before PyBullet is asked:
@@ -60,6 +61,7 @@ class Bullet:
             raise RuntimeError(f"PyBullet refused a {'GUI' if gui else 'DIRECT'} connection")
         self._finalizer = disconnect_when_collected(self, self.client)
         self.timestep_s = timestep_s
+        self.bodies: dict[str, int] = {}
         p.setTimeStep(timestep_s, physicsClientId=self.client)
         p.setGravity(0, 0, -9.81, physicsClientId=self.client)
         if solver_iterations is not None:
@@ -68,25 +70,65 @@ class Bullet:
         if gui:
             p.configureDebugVisualizer(p.COV_ENABLE_GUI, 0, physicsClientId=self.client)
 
-    def load_urdf(self, path: str, fixed: bool = True, position=(0.0, 0.0, 0.0)) -> int:
-        flags = p.URDF_USE_SELF_COLLISION_EXCLUDE_PARENT if fixed else 0
-        return p.loadURDF(path, position, useFixedBase=fixed, flags=flags, physicsClientId=self.client)
+    def _named(self, name: str | None, body: int) -> int:
+        """Record ``body`` under ``name`` (if given); ValueError if the name is taken."""
+        if name is not None:
+            if name in self.bodies:
+                raise ValueError(f"a body named {name!r} exists already")
+            self.bodies[name] = body
+        return body
 
-    def add_box(self, half_extents, position, rgba=(0.8, 0.8, 0.8, 1.0)) -> int:
-        """A static box (collides), e.g. a table."""
+    def load_urdf(
+        self, path: str, fixed: bool = True, position=(0.0, 0.0, 0.0), name: str | None = None
+    ) -> int:
+        flags = p.URDF_USE_SELF_COLLISION_EXCLUDE_PARENT if fixed else 0
+        body = p.loadURDF(path, position, useFixedBase=fixed, flags=flags, physicsClientId=self.client)
+        return self._named(name, body)
+
+    def add_box(
+        self, half_extents, position, rgba=(0.8, 0.8, 0.8, 1.0), name: str | None = None, mass_kg: float = 0.0
+    ) -> int:
+        """A box (collides): static with mass 0 (a table), else a free object of ``mass_kg``."""
         col = p.createCollisionShape(p.GEOM_BOX, halfExtents=half_extents, physicsClientId=self.client)
         vis = p.createVisualShape(
             p.GEOM_BOX, halfExtents=half_extents, rgbaColor=rgba, physicsClientId=self.client
         )
-        return p.createMultiBody(0, col, vis, position, physicsClientId=self.client)
+        return self._named(name, p.createMultiBody(mass_kg, col, vis, position, physicsClientId=self.client))
 
-    def add_marker(self, radius_m: float, rgba=(0.1, 0.9, 0.1, 0.5)) -> int:
+    def add_marker(self, radius_m: float, rgba=(0.1, 0.9, 0.1, 0.5), name: str | None = None) -> int:
         """A visual-only sphere (no collision shape): goals and targets."""
         vis = p.createVisualShape(p.GEOM_SPHERE, radius=radius_m, rgbaColor=rgba, physicsClientId=self.client)
-        return p.createMultiBody(0, -1, vis, [0, 0, -1], physicsClientId=self.client)
+        return self._named(name, p.createMultiBody(0, -1, vis, [0, 0, -1], physicsClientId=self.client))
 
-    def move(self, body: int, position) -> None:
-        p.resetBasePositionAndOrientation(body, position, [0, 0, 0, 1], physicsClientId=self.client)
+    def _body(self, body: str | int) -> int:
+        if isinstance(body, str):
+            if body not in self.bodies:
+                raise KeyError(f"no body named {body!r}; bodies: {sorted(self.bodies)}")
+            return self.bodies[body]
+        return body
+
+    def move(self, body: str | int, position, orientation=(0.0, 0.0, 0.0, 1.0)) -> None:
+        """Place a body (name or id) at ``position`` (3,) m, ``orientation`` (4,) quaternion xyzw, at rest
+        as it was (velocities kept)."""
+        p.resetBasePositionAndOrientation(
+            self._body(body), position, orientation, physicsClientId=self.client
+        )
+
+    def position(self, body: str | int) -> np.ndarray:
+        """A body's base position (3,) m, world frame (= the robot's base frame)."""
+        return np.array(p.getBasePositionAndOrientation(self._body(body), physicsClientId=self.client)[0])
+
+    def orientation(self, body: str | int) -> np.ndarray:
+        """A body's base orientation (4,), quaternion x, y, z, w."""
+        return np.array(p.getBasePositionAndOrientation(self._body(body), physicsClientId=self.client)[1])
+
+    def velocity(self, body: str | int) -> np.ndarray:
+        """A body's base linear velocity (3,) m/s."""
+        return np.array(p.getBaseVelocity(self._body(body), physicsClientId=self.client)[0])
+
+    def angular_velocity(self, body: str | int) -> np.ndarray:
+        """A body's base angular velocity (3,) rad/s."""
+        return np.array(p.getBaseVelocity(self._body(body), physicsClientId=self.client)[1])
 
     def step(self, n: int) -> None:
         for _ in range(n):

@@ -1,52 +1,90 @@
-"""Gymnasium ids, registered on ``import robokit.envs``."""
+"""Gymnasium ids, generated from one table and registered on ``import robokit.envs``.
+
+Each robot folder lists its envs (``robot.yaml`` ``envs``: task, control mode, reward type, and their
+training defaults); an id is the robot's name in CamelCase, then one part per dimension of
+``ID_PARTS``: ``robokit/ServoArmReachJointsDense-v0``. A new dimension (say randomisation) is one more
+entry of ``ID_PARTS`` whose first value is the default (an empty id part, so existing ids stay).
+Robots registered later (``robokit.robots.register_robot``) get their ids as they arrive.
+"""
 
 from __future__ import annotations
+
+import copy
+from typing import Any
 
 import gymnasium as gym
 
 EPISODE_STEPS = 50  # 2 s at 25 Hz, as panda-gym
 MAX_RENDER_SIDE = 4096  # pixels: the largest render_width / render_height (TinyRenderer's buffers)
+ENTRY_POINT = "robokit.envs.robot_env:RobotTaskEnv"
 
-ENV_SPECS: dict[str, dict] = {
-    "robokit/ServoArmReach-v0": {
-        "robot": "servo_arm",
-        "task": "reach",
-        "control_mode": "ee_delta",
-        "reward_type": "sparse",
-    },
-    "robokit/ServoArmReachDense-v0": {
-        "robot": "servo_arm",
-        "task": "reach",
-        "control_mode": "ee_delta",
-        "reward_type": "dense",
-    },
-    "robokit/ServoArmReachJoints-v0": {
-        "robot": "servo_arm",
-        "task": "reach",
-        "control_mode": "joint_delta",
-        "reward_type": "sparse",
-    },
-    "robokit/PandaReach-v0": {
-        "robot": "panda",
-        "task": "reach",
-        "control_mode": "ee_delta",
-        "reward_type": "sparse",
-    },
-    "robokit/PandaReachDense-v0": {
-        "robot": "panda",
-        "task": "reach",
-        "control_mode": "ee_delta",
-        "reward_type": "dense",
-    },
+# dimension -> {value: id part}, in id order; a dimension's first value is its default
+ID_PARTS: dict[str, dict[str, str]] = {
+    "task": {"reach": "Reach"},
+    "control_mode": {"ee_delta": "", "joint_delta": "Joints", "joint_absolute": "JointsAbsolute"},
+    "reward_type": {"sparse": "", "dense": "Dense"},
 }
+VERSION = "v0"
+
+ENV_SPECS: dict[str, dict[str, Any]] = {}  # env id -> RobotTaskEnv keyword arguments
+TRAIN_DEFAULTS: dict[str, dict[str, dict[str, Any]]] = {}  # env id -> algo -> TrainConfig fields
+
+
+def robot_id_part(robot: str) -> str:
+    """``servo_arm`` -> ``ServoArm``."""
+    return "".join(word.capitalize() for word in robot.split("_"))
+
+
+def env_row(robot: str, entry: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """(env id, RobotTaskEnv kwargs) for one ``envs`` entry of a robot; ValueError for a value or a
+    dimension the table does not know."""
+    unknown = sorted(set(entry) - set(ID_PARTS) - {"train"})
+    if unknown:
+        raise ValueError(f"envs entry {entry!r}: unknown dimension(s) {unknown}; known: {list(ID_PARTS)}")
+    kwargs: dict[str, Any] = {"robot": robot}
+    parts = [robot_id_part(robot)]
+    for dim, values in ID_PARTS.items():
+        value = entry.get(dim, next(iter(values)))
+        if value not in values:
+            raise ValueError(f"envs entry {entry!r}: unknown {dim} {value!r}; known: {list(values)}")
+        kwargs[dim] = value
+        parts.append(values[value])
+    return f"robokit/{''.join(parts)}-{VERSION}", kwargs
+
+
+def register_robot_envs(robot: Any) -> None:
+    """Register the env ids of a robot folder (a ``robokit.robots.RobotFolder``); ValueError, before any
+    is registered, for an unknown dimension value or an id another robot has."""
+    rows = [(*env_row(robot.name, entry), entry["train"]) for entry in robot.envs]
+    ids = [env_id for env_id, _, _ in rows]
+    if len(set(ids)) != len(ids):
+        raise ValueError(f"two envs entries give the same env id: {ids}")
+    for env_id, _, _ in rows:
+        owner = ENV_SPECS.get(env_id, {}).get("robot", robot.name)
+        if owner != robot.name:
+            raise ValueError(f"env id {env_id} belongs to robot {owner!r}")
+    for env_id, kwargs, train in rows:
+        ENV_SPECS[env_id] = kwargs
+        TRAIN_DEFAULTS[env_id] = train
+        if env_id not in gym.registry:
+            gym.register(
+                env_id, entry_point=ENTRY_POINT, kwargs=dict(kwargs), max_episode_steps=EPISODE_STEPS
+            )
+
+
+def train_defaults(env_id: str) -> dict[str, dict[str, Any]]:
+    """The training defaults of ``env_id`` per algorithm, a copy (empty for an id robokit did not generate)."""
+    return copy.deepcopy(TRAIN_DEFAULTS.get(env_id, {}))
+
+
+_listening = False
 
 
 def register_envs() -> None:
-    for env_id, kwargs in ENV_SPECS.items():
-        if env_id not in gym.registry:
-            gym.register(
-                env_id,
-                entry_point="robokit.envs.robot_env:RobotTaskEnv",
-                kwargs=dict(kwargs),
-                max_episode_steps=EPISODE_STEPS,
-            )
+    """Register every known robot's env ids, now and as robots are registered later (idempotent)."""
+    global _listening
+    if not _listening:
+        from robokit.robots import on_register
+
+        on_register(register_robot_envs)
+        _listening = True

@@ -12,7 +12,6 @@ runs to the time limit and ``info["is_success"]`` still reports success at every
 from __future__ import annotations
 
 import dataclasses
-import math
 import numbers
 import warnings
 from typing import Any
@@ -30,12 +29,8 @@ from robokit.envs.bullet import Bullet
 from robokit.envs.registration import MAX_RENDER_SIDE
 from robokit.envs.sim_arm import SimArm
 from robokit.envs.tasks import TASKS
-from robokit.robots import get_robot
+from robokit.robots import default_robot, robot_folder
 
-CAMERAS = {  # target (m), distance (m), yaw, pitch (deg)
-    "servo_arm": {"target": (0.12, 0.0, 0.12), "distance_m": 0.6, "yaw_deg": 50.0, "pitch_deg": -28.0},
-    "panda": {"target": (0.5, 0.0, 0.15), "distance_m": 1.4, "yaw_deg": 45.0, "pitch_deg": -30.0},
-}
 CAMERA_KEYS = ("target", "distance_m", "yaw_deg", "pitch_deg", "fov_deg")  # Bullet.render's arguments
 RESET_OPTIONS = ("goal",)
 
@@ -87,7 +82,7 @@ class RobotTaskEnv(gym.Env):
 
     def __init__(
         self,
-        robot: str = "servo_arm",
+        robot: str | None = None,
         task: str = "reach",
         control_mode: str = "ee_delta",
         reward_type: str = "sparse",
@@ -111,56 +106,50 @@ class RobotTaskEnv(gym.Env):
             {**sim, "solver_iterations": solver_iterations},
             terminate_on_success,
         )
-        robot_spec = get_robot(robot)
+        folder = robot_folder(robot or default_robot())
+        robot_spec = folder.spec
         overrides = {k: v for k, v in sim.items() if v is not None}
         self.robot = dataclasses.replace(robot_spec, **overrides) if overrides else robot_spec
         self.terminate_on_success = terminate_on_success
         self.render_mode = render_mode
         self.render_width, self.render_height = render_width, render_height
-        self.camera = {**CAMERAS.get(robot, CAMERAS["servo_arm"]), **(camera or {})}
+        self.camera = {**folder.camera, **(camera or {})}
         self.metadata = {**self.metadata, "render_fps": self.robot.control_hz}
         self.control_period_s = self.robot.control_period_s
 
         self.bullet = Bullet(
             self.robot.sim_timestep_s, gui=render_mode == "human", solver_iterations=solver_iterations
         )
-        self._build_scene()
         self.arm = SimArm(self.robot, self.bullet)
         self.kin = Kinematics(self.robot)
-        self.task = TASKS[task](self.robot, self.kin, reward_type=reward_type, **(task_kwargs or {}))
-        self.task.setup_scene(self.bullet, visuals=render_mode is not None)
+        settings = folder.task_settings(task)
+        self.task = TASKS[task](self.robot, self.kin, reward_type, settings=settings, **(task_kwargs or {}))
+        self.task.setup_scene(self.bullet, folder.boxes, visuals=render_mode is not None)
         self.arm.save()  # reset() restores this bit-exactly
 
         self.controller = Controller(self.robot, control_mode, self.kin, self.task.gripper_actuated)
         self.safety_settings = SafetySettings.from_spec(self.robot)
         self.safety = Safety(self.safety_settings, self.kin)
         self.observer = Observer(self.kin, self.controller.action_dim, self.task.obs_dim)
-        self.action_space = spaces.Box(-1.0, 1.0, (self.controller.action_dim,), dtype=np.float32)
-        goal = spaces.Box(-5.0, 5.0, (self.task.goal_dim,), dtype=np.float32)
-        self.observation_space = spaces.Dict(
-            {
-                "observation": spaces.Box(-10.0, 10.0, (self.observer.obs_dim,), dtype=np.float32),
-                "achieved_goal": goal,
-                "desired_goal": goal,
-            }
-        )
+        self.action_space, self.observation_space = self._spaces()
         self._state: ArmState = self.arm.read()
         self._last_action = np.zeros(self.controller.action_dim)
 
-    def _build_scene(self) -> None:
-        if self.robot.name == "panda":  # panda-gym's scene: a table whose top is the base's z = 0
-            self.bullet.add_box([1.5, 1.5, 0.01], [0.3, 0.0, -0.41], (0.9, 0.9, 0.9, 1))
-            self.bullet.add_box([0.55, 0.35, 0.2], [0.3, 0.0, -0.2], (0.95, 0.95, 0.95, 1))
-        else:
-            self.bullet.add_box([0.5, 0.5, 0.01], [0.15, 0.0, -0.01], (0.85, 0.85, 0.85, 1))
+    def _spaces(self) -> tuple[spaces.Box, spaces.Dict]:
+        """Action Box (action_dim,) in [-1, 1]; observation Dict(observation, achieved_goal, desired_goal)."""
+        goal = spaces.Box(-5.0, 5.0, (self.task.goal_dim,), dtype=np.float32)
+        observation = spaces.Box(-10.0, 10.0, (self.observer.obs_dim,), dtype=np.float32)
+        return (
+            spaces.Box(-1.0, 1.0, (self.controller.action_dim,), dtype=np.float32),
+            spaces.Dict({"observation": observation, "achieved_goal": goal, "desired_goal": goal}),
+        )
 
     def _obs(self) -> dict[str, np.ndarray]:
+        """The Observer's observation (the task's entries appended), the task's achieved goal."""
         task = self.task
-        if task.obs_dim == 0 and task.achieved_goal_is_ee:  # Reach: the shared Observer alone
-            return self.observer.observe(self._state, task.goal, self._last_action)
-        obs = self.observer.observe(self._state, task.goal, self._last_action, task.observation())
-        if not task.achieved_goal_is_ee:
-            obs["achieved_goal"] = np.asarray(task.achieved_goal(obs["observation"][:3]), dtype=np.float32)
+        task_obs = task.observation() if task.obs_dim else None
+        obs = self.observer.observe(self._state, task.goal, self._last_action, task_obs)
+        obs["achieved_goal"] = task.achieved_goal(self._state)
         return obs
 
     def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[dict, dict]:
@@ -211,8 +200,11 @@ class RobotTaskEnv(gym.Env):
         return obs, reward, info["is_success"] and self.terminate_on_success, False, info
 
     def _info(self, obs: dict[str, np.ndarray]) -> dict[str, Any]:
-        d = math.dist(obs["achieved_goal"].tolist(), obs["desired_goal"].tolist())  # in float64
-        return {"is_success": d < self.task.distance_threshold_m, "distance_m": d}
+        achieved, desired = obs["achieved_goal"], obs["desired_goal"]
+        return {
+            "is_success": bool(self.task.is_success(achieved, desired)),
+            "distance_m": self.task.goal_distance_m(achieved, desired),
+        }
 
     def compute_reward(self, achieved_goal: np.ndarray, desired_goal: np.ndarray, info: Any) -> np.ndarray:
         """Vectorised over a batch, as SB3's HER calls it: (B, 3), (B, 3) -> (B,)."""

@@ -97,7 +97,7 @@ def _parser() -> argparse.ArgumentParser:
         help=f"baud rate, {BAUD_MIN}..{BAUD_MAX} (default 1000000, the firmware's)",
     )
     p.add_argument(
-        "--robot", default="servo_arm", help="RobotSpec the firmware must match (default servo_arm)"
+        "--robot", help="RobotSpec the firmware must match (default: the default robot, servo_arm)"
     )
     c = p.add_argument_group("calibrate")
     c.add_argument(
@@ -137,10 +137,12 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def _robot(name: str):
-    """The RobotSpec called ``name``, if the robokit firmware drives it; raises UsageError."""
-    from robokit.robots import get_robot, list_robots
+def _robot(name: str | None):
+    """The RobotSpec called ``name`` (None: the default robot), if the robokit firmware drives it; raises
+    UsageError."""
+    from robokit.robots import default_robot, get_robot, list_robots
 
+    name = name or default_robot()
     try:
         spec = get_robot(name)
     except KeyError:

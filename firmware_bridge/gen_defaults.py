@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from robokit.robots.spec import get_robot
+from robokit.robots import get_robot
 
 from .fixedpoint import (
     DEFAULT_WATCHDOG_ACTION,

@@ -11,7 +11,7 @@ import dataclasses
 import json
 from pathlib import Path
 
-from robokit.robots.spec import get_robot
+from robokit.robots import get_robot
 
 from . import protocol as p
 from .fixedpoint import default_joint_configs

@@ -1,6 +1,7 @@
-"""Training settings: one dataclass, plus per-env defaults kept as data (``ENV_DEFAULTS``).
+"""Training settings: one dataclass, plus per-algorithm defaults kept as data (``ALGO_DEFAULTS``).
 
-Resolution order: ``TrainConfig`` field defaults < ``ALGO_DEFAULTS[algo]`` < ``ENV_DEFAULTS[env_id][algo]``
+Resolution order: ``TrainConfig`` field defaults < ``ALGO_DEFAULTS[algo]`` < the env id's own defaults
+(its robot folder's ``robot.yaml``, ``envs[].train.<algo>``; ``robokit.envs.registration.train_defaults``)
 < explicit overrides (CLI flags). The resolved config is written to ``RUN/config.yaml``.
 """
 
@@ -115,26 +116,15 @@ ALGO_DEFAULTS: dict[str, dict[str, Any]] = {
     },
 }
 
-# Per env and algorithm: measured to solve the task (see docs/training.md and benchmarks/time_to_solve.py).
-# The Dense envs' reward (-distance in m, about 0.01-0.3 a step) is far smaller than the action-change
-# penalty tuned for the sparse reward's -1/0: with it they do not solve (PandaReachDense 76% at 6000 steps),
-# so they keep the training env they were measured with (episodes end at success, no penalty).
-_DENSE = {"terminate_on_success": True, "action_change_penalty": 0.0}
-ENV_DEFAULTS: dict[str, dict[str, dict[str, Any]]] = {
-    "robokit/ServoArmReach-v0": {"td3": {"steps": 10_000}, "sac": {"steps": 10_000}},
-    "robokit/ServoArmReachJoints-v0": {"td3": {"steps": 30_000}, "sac": {"steps": 30_000}},
-    "robokit/ServoArmReachDense-v0": {"td3": {"steps": 10_000, **_DENSE}, "sac": {"steps": 10_000, **_DENSE}},
-    "robokit/PandaReach-v0": {"td3": {"steps": 6_000}, "sac": {"steps": 6_000}},
-    "robokit/PandaReachDense-v0": {"td3": {"steps": 6_000, **_DENSE}, "sac": {"steps": 6_000, **_DENSE}},
-}
-
 
 def default_config(env_id: str, algo: str = "td3", **overrides: Any) -> TrainConfig:
     """The resolved defaults for ``env_id`` and ``algo``, with ``overrides`` (None values ignored)."""
+    from robokit.envs.registration import train_defaults  # the env's robot folder; gymnasium only
+
     if algo not in ALGOS:
         raise ValueError(f"unknown algo {algo!r}; choose one of {ALGOS}")
     d: dict[str, Any] = {"env_id": env_id, "algo": algo}
     d.update(ALGO_DEFAULTS[algo])
-    d.update(ENV_DEFAULTS.get(env_id, {}).get(algo, {}))
+    d.update(train_defaults(env_id).get(algo, {}))
     d.update({k: v for k, v in overrides.items() if v is not None})
     return TrainConfig.from_dict(d)

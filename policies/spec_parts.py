@@ -253,6 +253,6 @@ def read_robot(spec: dict) -> str:
 def _joint_count(robot: str) -> int | None:
     """Joints of a robot robokit knows (``robokit.robots``), else None (an unknown robot is not an error
     here: the compatibility check refuses it against any real target)."""
-    from robokit.robots.spec import get_robot, list_robots
+    from robokit.robots import get_robot, list_robots
 
     return len(get_robot(robot).joint_names) if robot in list_robots() else None

@@ -1,15 +1,23 @@
-"""Task: what the arm should do (goal, reward, success), separate from the robot (panda-gym's split)."""
+"""Task: what the arm should do (goal, reward, success), separate from the robot (panda-gym's split).
+
+A task owns its scene: the robot's static boxes (its table) and its own bodies (objects, goal markers),
+all by name in the sim wrapper, whose poses and velocities it reads by those names. It alone gives the
+achieved goal and decides success; the env asks it for both.
+"""
 
 from __future__ import annotations
 
+import math
 from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
+from robokit.core.arm import ArmState
 from robokit.core.kinematics import Kinematics
 from robokit.envs.bullet import Bullet
-from robokit.robots import RobotSpec
+from robokit.robots import RobotSpec, SceneBox
 
 
 class Task(ABC):
@@ -18,7 +26,8 @@ class Task(ABC):
     goal_dim: int = 3
     gripper_actuated: bool = False
     obs_dim: int = 0  # entries ``observation()`` appends to the observation (e.g. an object's position)
-    achieved_goal_is_ee: bool = True  # False: the env asks ``achieved_goal`` (e.g. Push: the object)
+    # settings a robot may give in its robot.yaml (``tasks.<task>``), with the values used when it does not
+    default_settings: Mapping[str, Any] = {}
 
     def __init__(
         self, spec: RobotSpec, kinematics: Kinematics, reward_type: str, distance_threshold_m: float
@@ -29,11 +38,56 @@ class Task(ABC):
         self.reward_type = reward_type
         self.distance_threshold_m = distance_threshold_m
         self.goal = np.zeros(self.goal_dim, dtype=np.float32)
+        self.bullet: Bullet | None = None
+        self.bodies: list[str] = []  # names of the scene bodies this task owns, in the order added
 
-    def setup_scene(self, bullet: Bullet, visuals: bool = True) -> None:
-        """Add the task's bodies to the scene (called once, before the scene is saved). ``visuals``:
-        also add visual-only bodies such as goal markers (the env skips them when it never renders:
-        every body costs stepSimulation time)."""
+    @classmethod
+    def robot_settings(cls, settings: Mapping[str, Any] | None) -> dict[str, Any]:
+        """``default_settings`` updated with a robot's ``settings``; ValueError names an unknown key."""
+        known = sorted(cls.default_settings)
+        unknown = sorted(set(settings or {}) - set(known))
+        if unknown:
+            raise ValueError(f"{cls.__name__}: unknown robot setting(s) {unknown}; known: {known}")
+        return {**cls.default_settings, **(settings or {})}
+
+    def setup_scene(self, bullet: Bullet, boxes: Sequence[SceneBox] = (), visuals: bool = True) -> None:
+        """Build the scene once (before it is saved): the robot's static ``boxes`` (its table), then the
+        task's own bodies (``add_bodies``)."""
+        self.bullet = bullet
+        for box in boxes:
+            bullet.add_box(box.half_extents_m, box.position_m, box.rgba, name=box.name)
+            self.own(box.name)
+        self.add_bodies(bullet, visuals)
+
+    def add_bodies(self, bullet: Bullet, visuals: bool) -> None:
+        """Add the task's bodies, each by name (``bullet.add_box(..., name=n)`` then ``self.own(n)``).
+        ``visuals``: also visual-only bodies such as goal markers (the env skips them when it never
+        renders: every body costs stepSimulation time)."""
+
+    def own(self, name: str) -> None:
+        """Record the scene body called ``name`` as this task's."""
+        self.bodies.append(name)
+
+    def position(self, name: str) -> np.ndarray:
+        """Position (3,) m, base frame, of the task's body ``name``."""
+        return self._sim().position(name)
+
+    def orientation(self, name: str) -> np.ndarray:
+        """Orientation (4,) quaternion xyzw of the task's body ``name``."""
+        return self._sim().orientation(name)
+
+    def velocity(self, name: str) -> np.ndarray:
+        """Linear velocity (3,) m/s of the task's body ``name``."""
+        return self._sim().velocity(name)
+
+    def angular_velocity(self, name: str) -> np.ndarray:
+        """Angular velocity (3,) rad/s of the task's body ``name``."""
+        return self._sim().angular_velocity(name)
+
+    def _sim(self) -> Bullet:
+        if self.bullet is None:
+            raise RuntimeError(f"{type(self).__name__} has no scene yet: call setup_scene first")
+        return self.bullet
 
     @abstractmethod
     def reset(self, np_random: np.random.Generator) -> np.ndarray:
@@ -59,9 +113,9 @@ class Task(ABC):
         self.goal = np.asarray(goal, dtype=np.float32).copy()
 
     @abstractmethod
-    def achieved_goal(self, ee_pos_m: np.ndarray) -> np.ndarray:
-        """What the arm has achieved so far (goal_dim,), given the end effector (3,) m; a task with
-        objects reads their poses from the scene instead."""
+    def achieved_goal(self, state: ArmState) -> np.ndarray:
+        """What has been achieved so far (goal_dim,) float32, m: Reach's end effector (from the arm's
+        ``state``); a task with objects reads their poses from the scene instead."""
 
     def observation(self) -> np.ndarray:
         """The task's own observation entries (obs_dim,) float32, e.g. an object's position (m)."""
@@ -72,8 +126,15 @@ class Task(ABC):
         """Euclidean distance over the last axis: (..., d), (..., d) -> (...)."""
         return np.linalg.norm(np.asarray(a, dtype=np.float64) - np.asarray(b, dtype=np.float64), axis=-1)
 
-    def is_success(self, achieved: np.ndarray, desired: np.ndarray) -> np.ndarray:
-        """Bool (...,): within the distance threshold."""
+    @staticmethod
+    def goal_distance_m(achieved: np.ndarray, desired: np.ndarray) -> float:
+        """Distance (m) between one achieved (goal_dim,) and one desired goal, in float64."""
+        return math.dist(achieved.tolist(), desired.tolist())
+
+    def is_success(self, achieved: np.ndarray, desired: np.ndarray) -> bool | np.ndarray:
+        """Within the distance threshold: a bool for one pair (goal_dim,), bools (...,) for batches."""
+        if np.ndim(achieved) == 1 and np.ndim(desired) == 1:
+            return self.goal_distance_m(achieved, desired) < self.distance_threshold_m
         return self.distance(achieved, desired) < self.distance_threshold_m
 
     def reward_from_distance(self, distance_m: np.ndarray | float) -> np.ndarray:

@@ -4,30 +4,29 @@ from __future__ import annotations
 
 import math
 import numbers
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
+from robokit.core.arm import ArmState
 from robokit.core.kinematics import Kinematics
 from robokit.envs.bullet import Bullet
 from robokit.envs.tasks.base import Task
 from robokit.robots import RobotSpec
 
-# Per robot: success threshold (m), goal marker radius (m) and, where a benchmark fixes one, the goal box
-# in the base frame (m). The Panda's is panda-gym PandaReach-v3's, moved into the Panda's base frame (its
-# world origin is 0.6 m ahead). Other robots sample goals in joint space (always reachable).
-REACH_SETTINGS: dict[str, dict] = {
-    "panda": {
-        "distance_threshold_m": 0.05,
-        "marker_radius_m": 0.02,
-        "goal_box_m": ((0.45, -0.15, 0.0), (0.75, 0.15, 0.3)),
-    },
-}
-DEFAULT_SETTINGS = {
-    "distance_threshold_m": 0.02,
-    "marker_radius_m": None,  # None: half the success threshold
-    "goal_box_m": None,  # None: sample in joint space
-}
+
+def _goal_box(box: Any) -> tuple[np.ndarray, np.ndarray] | None:
+    """A goal box setting [[x, y, z], [x, y, z]] (low <= high, m) as two (3,) arrays; ValueError if bad."""
+    if box is None:
+        return None
+    try:
+        lo, hi = (np.asarray(c, dtype=np.float64) for c in box)
+    except (TypeError, ValueError):
+        raise ValueError(f"Reach: goal_box_m must be [low corner, high corner], not {box!r}") from None
+    if lo.shape != (3,) or hi.shape != (3,) or not np.all(np.isfinite([lo, hi])) or np.any(lo > hi):
+        raise ValueError(f"Reach: goal_box_m must be two corners of 3 finite numbers, low <= high: {box!r}")
+    return lo, hi
 
 
 def _check_range(name: str, value: Any, low: float, high: float, low_open: bool = True) -> None:
@@ -39,10 +38,16 @@ def _check_range(name: str, value: Any, low: float, high: float, low_open: bool 
 
 
 class Reach(Task):
-    """Goals: inside the robot's goal box where ``REACH_SETTINGS`` gives one; otherwise the end effector
+    """Goals: inside the robot's goal box where its settings give one; otherwise the end effector
     at random joint angles (within ``joint_fraction`` of each arm joint's range around home), kept in
     front of the base (x > 0), above ``min_goal_z_m`` and at least ``min_radius_m`` from the base axis,
-    so every goal is reachable."""
+    so every goal is reachable.
+
+    Robot settings (robot.yaml ``tasks.reach``): ``distance_threshold_m`` (success, m), ``marker_radius_m``
+    (the goal marker; None: half the threshold), ``goal_box_m`` ([low corner, high corner] in the base
+    frame, m; None: sample in joint space)."""
+
+    default_settings = {"distance_threshold_m": 0.02, "marker_radius_m": None, "goal_box_m": None}
 
     def __init__(
         self,
@@ -53,8 +58,9 @@ class Reach(Task):
         joint_fraction: float = 0.6,
         min_goal_z_m: float = 0.03,
         min_radius_m: float = 0.10,
+        settings: Mapping[str, Any] | None = None,
     ) -> None:
-        settings = {**DEFAULT_SETTINGS, **REACH_SETTINGS.get(spec.name, {})}
+        settings = self.robot_settings(settings)
         if distance_threshold_m is None:
             distance_threshold_m = settings["distance_threshold_m"]
         _check_range("distance_threshold_m", distance_threshold_m, 0.0, 1.0)
@@ -63,16 +69,16 @@ class Reach(Task):
         _check_range("min_radius_m", min_radius_m, 0.0, 10.0, low_open=False)
         super().__init__(spec, kinematics, reward_type, distance_threshold_m)
         self.joint_fraction, self.min_goal_z_m, self.min_radius_m = joint_fraction, min_goal_z_m, min_radius_m
-        box = settings["goal_box_m"]
-        self.goal_box_m = None if box is None else (np.asarray(box[0]), np.asarray(box[1]))
+        self.goal_box_m = _goal_box(settings["goal_box_m"])
+        if settings["marker_radius_m"] is not None:
+            _check_range("marker_radius_m", settings["marker_radius_m"], 0.0, 1.0)
         self.marker_radius_m = settings["marker_radius_m"] or distance_threshold_m / 2
         self.marker: int | None = None
-        self._bullet: Bullet | None = None
 
-    def setup_scene(self, bullet: Bullet, visuals: bool = True) -> None:
-        self._bullet = bullet
+    def add_bodies(self, bullet: Bullet, visuals: bool) -> None:
         if visuals:
-            self.marker = bullet.add_marker(self.marker_radius_m)
+            self.marker = bullet.add_marker(self.marker_radius_m, name="goal_marker")
+            self.own("goal_marker")
 
     def reset(self, np_random: np.random.Generator) -> np.ndarray:
         if self.goal_box_m is not None:
@@ -90,8 +96,8 @@ class Reach(Task):
 
     def set_goal(self, goal: np.ndarray) -> None:
         super().set_goal(goal)
-        if self._bullet is not None and self.marker is not None:
-            self._bullet.move(self.marker, self.goal.tolist())
+        if self.bullet is not None and self.marker is not None:
+            self.bullet.move(self.marker, self.goal.tolist())
 
     def _sample_reachable(self, np_random: np.random.Generator) -> np.ndarray:
         lo, hi = self.spec.arrays()
@@ -106,5 +112,6 @@ class Reach(Task):
                 return ee
         raise RuntimeError("could not sample a reachable goal; check the RobotSpec limits")
 
-    def achieved_goal(self, ee_pos_m: np.ndarray) -> np.ndarray:
-        return np.asarray(ee_pos_m, dtype=np.float32)
+    def achieved_goal(self, state: ArmState) -> np.ndarray:
+        """The end effector (3,) float32, m: the forward kinematics of the arm's reported q."""
+        return np.asarray(self.kin.fk(state.q), dtype=np.float32)

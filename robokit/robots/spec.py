@@ -1,18 +1,16 @@
-"""RobotSpec: everything sim and hardware must agree on about an arm.
+"""RobotSpec: everything sim and hardware must agree on about an arm (the type; each robot's values are
+in its folder, ``robokit/robots/<name>/robot.yaml``, loaded by ``robokit.robots.registry``).
 
 Joint order is the hardware's. Angles in rad (revolute) or m (prismatic), speeds in rad/s (or m/s).
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
 import numpy as np
-
-_HERE = Path(__file__).resolve().parent
 
 
 @dataclass(frozen=True)
@@ -147,96 +145,3 @@ class RobotSpec:
     def arrays(self) -> tuple[np.ndarray, np.ndarray]:
         """(lower, upper) joint limits as float64 arrays, shape (n_joints,)."""
         return np.asarray(self.lower, dtype=np.float64), np.asarray(self.upper, dtype=np.float64)
-
-
-def _servo_arm() -> RobotSpec:
-    half = math.pi / 2
-    return RobotSpec(
-        name="servo_arm",
-        urdf=str(_HERE / "servo_arm" / "servo_arm.urdf"),
-        joint_names=("base_yaw", "shoulder", "elbow", "wrist_pitch", "wrist_roll", "gripper"),
-        lower=(-half, -half, -half, -half, -half, 0.0),
-        upper=(half, half, half, half, half, 1.0),
-        home_q=(0.0, 0.0, 1.4, 0.9, 0.0, 0.0),
-        max_speed=(3.0,) * 6,
-        # sized so the sim's motors follow the servo model's instant full-speed starts and reversals
-        # within 1.3 deg (worst over 150 random ee_delta rollouts; half these values lagged up to 4.9 deg)
-        joint_force=(8.0, 12.0, 10.0, 6.0, 4.0, 4.0),
-        ee_link="ee_link",
-        gripper=GripperSpec(joint_names=("gripper",), open_q=(1.0,), closed_q=(0.0,)),
-        servo_driven=True,
-        control_hz=25.0,
-        sim_timestep_s=0.004,
-        sim_substeps=10,
-        max_target_step=0.25,
-        floor_z_m=0.01,
-        ee_delta_scale_m=0.025,
-        joint_delta_scale=0.1,
-        # measured by FK over 30000 random joint vectors within the limits (tests/robokit/robots/test_spec.py
-        # checks it): tip 0.122-0.350 m from the shoulder joint; Reach's goals lie in the box
-        workspace=Workspace(
-            shoulder_m=(0.0, 0.0, 0.09),
-            min_reach_m=0.12,
-            reach_m=0.35,
-            goal_box_m=((0.05, -0.27, 0.03), (0.33, 0.27, 0.43)),
-        ),
-        description="robokit's 6-servo hobby arm (SO-100 class, 180-degree PWM servos, ~0.35 m reach)",
-    )
-
-
-def _panda() -> RobotSpec:
-    import pybullet_data
-
-    lower = (-2.9671, -1.8326, -2.9671, -3.1416, -2.9671, -0.0873, -2.9671, 0.0, 0.0)
-    upper = (2.9671, 1.8326, 2.9671, 0.0, 2.9671, 3.8223, 2.9671, 0.04, 0.04)
-    return RobotSpec(
-        name="panda",
-        urdf=str(Path(pybullet_data.getDataPath()) / "franka_panda" / "panda.urdf"),
-        joint_names=tuple(f"panda_joint{i}" for i in range(1, 8))
-        + ("panda_finger_joint1", "panda_finger_joint2"),
-        lower=lower,
-        upper=upper,
-        home_q=(0.0, 0.41, 0.0, -1.85, 0.0, 2.26, 0.79, 0.0, 0.0),  # panda-gym's neutral pose
-        max_speed=(2.175,) * 4 + (2.61,) * 3 + (0.2, 0.2),
-        joint_force=(87.0, 87.0, 87.0, 87.0, 12.0, 120.0, 120.0, 170.0, 170.0),  # as panda-gym
-        ee_link="panda_grasptarget",
-        gripper=GripperSpec(
-            joint_names=("panda_finger_joint1", "panda_finger_joint2"),
-            open_q=(0.04, 0.04),
-            closed_q=(0.0, 0.0),
-        ),
-        servo_driven=False,
-        control_hz=25.0,
-        sim_timestep_s=1.0 / 500.0,
-        sim_substeps=20,
-        max_target_step=0.5,
-        floor_z_m=0.0,
-        ee_delta_scale_m=0.05,
-        joint_delta_scale=0.05,
-        # shoulder = panda_joint2's axis; tip (panda_grasptarget) at most 0.95 m from it (FK over the
-        # limits); goals as panda-gym PandaReach-v3, in the Panda's base frame
-        workspace=Workspace(
-            shoulder_m=(0.0, 0.0, 0.333),
-            min_reach_m=0.0,
-            reach_m=0.95,
-            goal_box_m=((0.45, -0.15, 0.0), (0.75, 0.15, 0.3)),
-        ),
-        description="Franka Emika Panda (pybullet_data URDF), as in panda-gym",
-    )
-
-
-_ROBOTS = {"servo_arm": _servo_arm, "panda": _panda}
-_CACHE: dict[str, RobotSpec] = {}
-
-
-def list_robots() -> list[str]:
-    return sorted(_ROBOTS)
-
-
-def get_robot(name: str) -> RobotSpec:
-    """The RobotSpec called ``name`` (``servo_arm`` or ``panda``)."""
-    if name not in _ROBOTS:
-        raise KeyError(f"unknown robot {name!r}; known robots: {', '.join(list_robots())}")
-    if name not in _CACHE:
-        _CACHE[name] = _ROBOTS[name]()
-    return _CACHE[name]

@@ -15,7 +15,7 @@ from collections.abc import Callable
 import numpy as np
 
 from robokit.core.arm import ArmDisconnected, ArmState, ArmStatus, SoftLifecycle, status_of
-from robokit.robots import RobotSpec, get_robot
+from robokit.robots import RobotSpec, default_robot, get_robot
 
 
 class FakeArm(SoftLifecycle):
@@ -26,13 +26,13 @@ class FakeArm(SoftLifecycle):
 
     def __init__(
         self,
-        spec: RobotSpec | str = "servo_arm",
+        spec: RobotSpec | str | None = None,
         *,
         enabled: bool = False,
         q_is_measured: bool = False,
         calibration: str = "uncalibrated",
     ) -> None:
-        self.spec = get_robot(spec) if isinstance(spec, str) else spec
+        self.spec = get_robot(spec or default_robot()) if not isinstance(spec, RobotSpec) else spec
         self.q_is_measured, self.calibration = q_is_measured, calibration
         self._enabled, self._estop, self._watchdog = enabled, False, False
         self.q = np.asarray(self.spec.home_q, dtype=np.float64).copy()

@@ -151,9 +151,9 @@ def _goal_dim(typed: Any) -> int:
 
 def _make_loop(request: DeployRequest, policy: Any, log_dir: Path, status: Say | None) -> DeployLoop:
     """The DeployLoop for the request's robot (checked against the policy); KeyError/ValueError."""
-    from robokit.robots import get_robot
+    from robokit.robots import default_robot, get_robot
 
-    robot = get_robot(request.robot or (policy.spec["robot"] if request.dry_run else "servo_arm"))
+    robot = get_robot(request.robot or (policy.spec["robot"] if request.dry_run else default_robot()))
     wire = None
     if request.dry_run:
         from robokit.firmware_bridge import protocol as pr

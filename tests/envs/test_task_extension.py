@@ -1,9 +1,12 @@
 """A new task is one Task subclass: its own observation entries and achieved goal reach the env's
-observation through the shared Observer, and the env still passes Gymnasium's checker."""
+observation through the shared Observer, its scene bodies are its own by name, its ``is_success`` is the
+one the env reports, and the env still passes Gymnasium's checker."""
 
 import numpy as np
+import pytest
 from gymnasium.utils.env_checker import check_env
 
+from robokit.core.arm import ArmState
 from robokit.envs.robot_env import RobotTaskEnv
 from robokit.envs.tasks import TASKS
 from robokit.envs.tasks.reach import Reach
@@ -16,13 +19,38 @@ class ReachWithProbe(Reach):
     observation carries the goal as the task's own entries (as Push would carry its object)."""
 
     obs_dim = 3
-    achieved_goal_is_ee = False
 
-    def achieved_goal(self, ee_pos_m: np.ndarray) -> np.ndarray:
-        return np.asarray(ee_pos_m, dtype=np.float32) + OFFSET_M
+    def achieved_goal(self, state: ArmState) -> np.ndarray:
+        return super().achieved_goal(state) + OFFSET_M
 
     def observation(self) -> np.ndarray:
         return self.goal.copy()
+
+
+class DropCube(Reach):
+    """An object task in miniature: a 4 cm cube dropped beside the arm; the achieved goal is the cube,
+    read through the sim wrapper by the body's name, and success needs the cube at rest as well."""
+
+    obs_dim = 6  # cube position (3, m), cube velocity (3, m/s)
+    START_M = (0.1, 0.25, 0.3)
+
+    def add_bodies(self, bullet, visuals: bool) -> None:
+        bullet.add_box([0.02, 0.02, 0.02], self.START_M, name="cube", mass_kg=0.1)
+        self.own("cube")
+
+    def reset(self, np_random):
+        self.bullet.move("cube", self.START_M)
+        return super().reset(np_random)
+
+    def achieved_goal(self, state: ArmState) -> np.ndarray:
+        return self.position("cube").astype(np.float32)
+
+    def observation(self) -> np.ndarray:
+        return np.concatenate([self.position("cube"), self.velocity("cube")]).astype(np.float32)
+
+    def is_success(self, achieved, desired):
+        at_rest = float(np.linalg.norm(self.velocity("cube"))) < 1e-3
+        return super().is_success(achieved, desired) & at_rest
 
 
 def test_a_task_adds_observation_entries_and_its_own_achieved_goal(monkeypatch):
@@ -44,3 +72,26 @@ def test_a_task_adds_observation_entries_and_its_own_achieved_goal(monkeypatch):
     check_env(env, skip_render_check=True)
     env.close()
     plain.close()
+
+
+def test_an_object_task_owns_its_bodies_reads_their_state_and_decides_success(monkeypatch):
+    monkeypatch.setitem(TASKS, "drop_cube", DropCube)
+    env = RobotTaskEnv(robot="servo_arm", task="drop_cube")
+    assert env.task.bodies == ["table", "cube"]  # the robot's table belongs to the task's scene
+    assert set(env.task.bodies) == set(env.bullet.bodies)
+    obs, _ = env.reset(seed=0, options={"goal": [0.1, 0.25, 0.035]})
+    assert np.allclose(obs["achieved_goal"], DropCube.START_M)
+    assert np.allclose(obs["observation"][-6:], [*DropCube.START_M, 0, 0, 0])
+    obs, *_, info = env.step(np.zeros(3, dtype=np.float32))
+    assert obs["observation"][-1] < 0.0  # falling: negative z velocity (m/s)
+    assert obs["achieved_goal"][2] < DropCube.START_M[2]
+    assert not info["is_success"]  # moving
+    for _ in range(40):
+        obs, *_, info = env.step(np.zeros(3, dtype=np.float32))
+    assert abs(obs["achieved_goal"][2] - 0.02) < 2e-3  # resting on the table top (z = 0)
+    assert info["is_success"] and info["distance_m"] < 0.02  # at rest within the threshold
+    obs, _ = env.reset(seed=1, options={"goal": [0.1, 0.25, 0.035]})  # reset brings the cube back
+    assert np.allclose(obs["achieved_goal"], DropCube.START_M)
+    with pytest.raises(KeyError, match="no body named 'ball'"):
+        env.task.position("ball")
+    env.close()

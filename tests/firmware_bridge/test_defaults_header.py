@@ -6,7 +6,7 @@ import re
 
 from robokit.firmware_bridge import fixedpoint as fx
 from robokit.firmware_bridge.gen_defaults import HEADER_PATH, render_defaults_header
-from robokit.robots.spec import get_robot
+from robokit.robots import get_robot
 
 
 def test_checked_in_header_matches_robot_spec():

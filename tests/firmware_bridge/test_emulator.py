@@ -11,7 +11,7 @@ import pytest
 from robokit.firmware_bridge import fixedpoint as fx
 from robokit.firmware_bridge import protocol as p
 from robokit.firmware_bridge.emulator import FIRMWARE_SRC, Emulator, avr_size, cache_dir
-from robokit.robots.spec import get_robot
+from robokit.robots import get_robot
 
 from .conftest import Link
 

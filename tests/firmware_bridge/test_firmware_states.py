@@ -14,7 +14,7 @@ from robokit.firmware_bridge import fixedpoint as fx
 from robokit.firmware_bridge import protocol as p
 from robokit.firmware_bridge.emulator import Emulator, PulseFrame
 from robokit.firmware_bridge.framing import crc16_ccitt_false
-from robokit.robots.spec import get_robot
+from robokit.robots import get_robot
 
 from .conftest import Link
 

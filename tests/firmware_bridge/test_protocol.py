@@ -12,7 +12,7 @@ import pytest
 from robokit.core.servo import servo_step
 from robokit.firmware_bridge import fixedpoint as fx
 from robokit.firmware_bridge import protocol as p
-from robokit.robots.spec import get_robot
+from robokit.robots import get_robot
 
 
 def test_crc_check_value(vectors):
