@@ -1,12 +1,10 @@
 """Generate docs/protocol_vectors.json: byte vectors both codecs (Python and C) are tested against.
 
-Run ``python -m robokit.firmware_bridge.gen_vectors`` from the repo root after a protocol change, then
-check the diff by hand: the vectors are the contract, the codec must follow them.
+Run ``robokit dev gen-vectors`` from the repo root after a protocol change, then check the diff by hand: the vectors are the contract, the codec must follow them.
 """
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import json
 from pathlib import Path
@@ -175,15 +173,3 @@ def _config_checks(joints: tuple[p.JointConfig, ...]) -> list[dict]:
         result = "ok" if ok else ("BAD_LENGTH" if len(js) != len(joints) else "BAD_CONFIG")
         out.append({"name": name, "payload_hex": msg.payload().hex(), "result": result})
     return out
-
-
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--out", type=Path, default=DEFAULT_OUT)
-    args = ap.parse_args()
-    args.out.write_text(json.dumps(build_vectors(), indent=1) + "\n")
-    print(f"wrote {args.out}")
-
-
-if __name__ == "__main__":
-    main()
