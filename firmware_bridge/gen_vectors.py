@@ -31,10 +31,10 @@ def _frame_vector(name: str, msg: p.Message) -> dict:
     }
 
 
-def build_vectors() -> dict:
-    joints = default_joint_configs(get_robot("servo_arm"))
+def _messages(joints: tuple[p.JointConfig, ...]) -> list[tuple[str, p.Message]]:
+    """One message of each type (named), as the frame vectors encode them."""
     home = tuple(j.home_100urad for j in joints)
-    msgs = [
+    return [
         ("hello", p.Hello(seq=1)),
         ("ping", p.Ping(seq=2)),
         ("enable_home", p.Enable(seq=3, pose_100urad=home)),
@@ -65,8 +65,11 @@ def build_vectors() -> dict:
         ),
         ("error_estop", p.Error(seq=3, code=3, request_type=p.Enable.TYPE)),
     ]
-    frames = [_frame_vector(name, msg) for name, msg in msgs]
-    good = bytes.fromhex(frames[1]["wire_hex"])  # ping
+
+
+def _invalid_and_streams(good: bytes) -> tuple[list[dict], list[dict]]:
+    """Frames the decoder must refuse (with the error it counts), and byte streams with their events;
+    ``good`` is a valid PING frame."""
     bad_crc = bytearray(p.pack_raw(p.Ping.TYPE, 2, b""))
     bad_crc[-1] ^= 0x01
     invalid = [
@@ -96,6 +99,14 @@ def build_vectors() -> dict:
             "events": ["Ping"],
         },
     ]
+    return invalid, streams
+
+
+def build_vectors() -> dict:
+    """The whole vector file (docs/protocol_vectors.json) as a dict."""
+    joints = default_joint_configs(get_robot("servo_arm"))
+    frames = [_frame_vector(name, msg) for name, msg in _messages(joints)]
+    invalid, streams = _invalid_and_streams(bytes.fromhex(frames[1]["wire_hex"]))  # frames[1]: ping
     cobs = [
         b"",
         b"\x00",
