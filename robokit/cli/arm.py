@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from robokit.cli.parser import checked
+from robokit.firmware_bridge.describe import describe_state
 
 ACTIONS = ("status", "enable", "home", "release", "estop", "clear", "calibrate")
 STOP_ACTIONS = ("status", "release", "estop")  # always reach the arm, even a firmware that does not match
@@ -174,12 +175,6 @@ def _validate(args: argparse.Namespace):
     return spec
 
 
-def _describe(state, info) -> str:
-    from robokit.firmware_bridge.describe import describe_state
-
-    return describe_state(state, info)
-
-
 def _print_status(arm) -> None:
     from robokit.firmware_bridge.calibration import gain_to_us_per_rad
     from robokit.firmware_bridge.fixedpoint import TICK_US
@@ -200,7 +195,7 @@ def _print_status(arm) -> None:
             f"{j.max_step_100urad * 1e-4 / 0.02:7.2f} {j.pulse_zero_ticks * TICK_US:8.1f} "
             f"{gain_to_us_per_rad(j.gain_q16):8.1f} {q:8.4f}"
         )
-    print(f"state: {_describe(s, info)}")
+    print(f"state: {describe_state(s, info)}")
     print(
         f"frame {s.frame}; counters: "
         + ", ".join(f"{k}={s.extra[k]}" for k in ("rx_ok", "bad_crc", "bad_frame", "bad_msg", "rx_overflow"))
@@ -227,7 +222,7 @@ def _bring_up(arm, not_done: str, enabling_to=sys.stdout):
     try:
         return bring_up(arm, say=say)
     except ArmNotReady:
-        print(f"robokit arm: {not_done}; state: {_describe(arm.read(), arm.info)}", file=sys.stderr)
+        print(f"robokit arm: {not_done}; state: {describe_state(arm.read(), arm.info)}", file=sys.stderr)
         return None
 
 
@@ -268,7 +263,7 @@ def _state_change(arm, action: str) -> int:
     """release, estop or clear; prints the state the firmware reports in its reply."""
     state = {"release": arm.release, "estop": arm.estop, "clear": arm.clear}[action]()
     done = {"release": "released", "estop": "E-STOP sent", "clear": "cleared"}[action]
-    print(f"{done}; state: {_describe(state, arm.info)}")
+    print(f"{done}; state: {describe_state(state, arm.info)}")
     return EXIT_OK
 
 
