@@ -35,8 +35,8 @@ import numpy as np
 import torch
 
 import robokit.envs  # noqa: F401
+from robokit.cli.parser import int_in
 from robokit.policies import default_config, train
-from robokit.policies.cli_args import int_in
 from robokit.policies.plots import read_evals
 
 RESULTS = Path(__file__).parent / "results" / "time_to_solve.json"

@@ -24,8 +24,8 @@ from pathlib import Path
 import gymnasium as gym
 
 import robokit.envs  # noqa: F401
+from robokit.cli.parser import int_in
 from robokit.policies import evaluate, scripted_policy
-from robokit.policies.cli_args import int_in
 from robokit.policies.eval_checks import MAX_VIDEO_EPISODES, MIN_FRAME_SIDE
 from robokit.policies.evaluation import FILM_AFTER_SUCCESS_S
 

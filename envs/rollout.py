@@ -1,62 +1,62 @@
-"""``robokit rollout``: run an env for a few steps and save the last frame as a PNG.
-
-Every argument is checked before the env is built; a bad one is one line on stderr and exit 2, with
-nothing written. The PNG is encoded in memory and then written whole (a temporary file renamed over it).
-"""
+"""Run an env for a few steps and keep the last frame: ``rollout`` (what ``robokit rollout`` runs), and
+the PNG checks and writer it uses. The PNG is encoded in memory and then written whole (a temporary file
+renamed over it)."""
 
 from __future__ import annotations
 
-import argparse
 import os
 import re
-import sys
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from robokit.cli_parser import OneLineParser
-from robokit.envs.cli import print_out, unknown_env_message
-from robokit.envs.registration import MAX_RENDER_SIDE
+import numpy as np
+
 from robokit.paths import PathError, check_output_file
 
 DEFAULT_ENV = "robokit/ServoArmReach-v0"
-DEFAULT_PNG = Path("runs/rollout.png")
 MAX_STEPS = 100_000
-_SIZE = re.compile(r"\s*(\d+)[xX](\d+)\s*")
 
 
-def frame_size(text: str) -> tuple[int, int]:
-    """``"640x480"`` -> (640, 480): width and height in pixels, each in 1..MAX_RENDER_SIDE."""
-    m = _SIZE.fullmatch(text)
-    if m is None:
-        raise argparse.ArgumentTypeError(f"{text!r} is not WxH in pixels, e.g. 640x480")
-    w, h = int(m[1]), int(m[2])
-    if not (0 < w <= MAX_RENDER_SIDE and 0 < h <= MAX_RENDER_SIDE):
-        raise argparse.ArgumentTypeError(
-            f"{text!r}: width and height must be 1..{MAX_RENDER_SIDE} pixels, e.g. 640x480"
-        )
-    return w, h
+@dataclass
+class Rollout:
+    """What a rollout gives: the summed reward, the last step's info dict, the last frame (H, W, 3) uint8."""
+
+    ret: float
+    info: dict[str, Any]
+    frame: np.ndarray
 
 
-def step_count(text: str) -> int:
-    """A number of steps: an integer in 1..MAX_STEPS."""
+def rollout(
+    env_id: str = DEFAULT_ENV,
+    steps: int = 50,
+    seed: int = 0,
+    zero: bool = False,
+    size: tuple[int, int] = (640, 480),
+) -> Rollout:
+    """Reset ``env_id`` with ``seed``, step it ``steps`` times (or until the episode ends) with random
+    actions seeded by ``seed`` (zero actions with ``zero``), and render a ``size`` (width, height) frame."""
+    import gymnasium as gym
+
+    import robokit.envs  # noqa: F401  (registers the ids)
+
+    w, h = size
+    env = gym.make(env_id, render_mode="rgb_array", render_width=w, render_height=h)
     try:
-        n = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of steps") from None
-    if not 0 < n <= MAX_STEPS:
-        raise argparse.ArgumentTypeError(f"{n} steps: must be 1..{MAX_STEPS}")
-    return n
-
-
-def seed_value(text: str) -> int:
-    """A seed: an integer >= 0 (Gymnasium refuses negative seeds)."""
-    try:
-        n = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if n < 0:
-        raise argparse.ArgumentTypeError(f"{n}: a seed must be >= 0")
-    return n
+        env.action_space.seed(seed)
+        _, info = env.reset(seed=seed)
+        ret = 0.0
+        for _ in range(steps):
+            a = np.zeros(env.action_space.shape) if zero else env.action_space.sample()
+            _, r, term, trunc, info = env.step(a)
+            ret += float(r)
+            if term or trunc:
+                break
+        frame = env.render()
+    finally:
+        env.close()
+    return Rollout(ret=ret, info=info, frame=frame)
 
 
 def png_problem(path: Path) -> str | None:
@@ -98,72 +98,3 @@ def write_png(path: Path, frame) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-
-
-def _parser() -> argparse.ArgumentParser:
-    parser = OneLineParser(
-        prog="robokit rollout",
-        description="Run an environment with random actions (or --zero) and save a PNG frame of the end.",
-    )
-    parser.add_argument(
-        "env_id",
-        nargs="?",
-        default=DEFAULT_ENV,
-        help=f"a registered env id (default: {DEFAULT_ENV}; see `robokit envs`)",
-    )
-    parser.add_argument(
-        "--steps", type=step_count, default=50, help=f"steps to run, 1..{MAX_STEPS} (default: 50)"
-    )
-    parser.add_argument(
-        "--seed", type=seed_value, default=0, help="seed of the reset and the random actions (default: 0)"
-    )
-    parser.add_argument("--zero", action="store_true", help="zero actions instead of random ones")
-    parser.add_argument(
-        "--png", type=Path, default=DEFAULT_PNG, help=f"where to write the frame (default: {DEFAULT_PNG})"
-    )
-    parser.add_argument(
-        "--size",
-        type=frame_size,
-        default=(640, 480),
-        help=f"frame size WxH in pixels, each 1..{MAX_RENDER_SIDE} (default: 640x480)",
-    )
-    return parser
-
-
-def main(argv: list[str]) -> int:
-    parser = _parser()
-    args = parser.parse_args(argv)
-    if msg := unknown_env_message(args.env_id):
-        print(f"robokit rollout: {msg}", file=sys.stderr)
-        return 2
-    if msg := png_problem(args.png):
-        print(f"robokit rollout: error: argument --png: {msg}", file=sys.stderr)
-        return 2
-
-    import gymnasium as gym
-    import numpy as np
-
-    w, h = args.size
-    env = gym.make(args.env_id, render_mode="rgb_array", render_width=w, render_height=h)
-    try:
-        env.action_space.seed(args.seed)
-        obs, info = env.reset(seed=args.seed)
-        ret = 0.0
-        for _ in range(args.steps):
-            a = np.zeros(env.action_space.shape) if args.zero else env.action_space.sample()
-            obs, r, term, trunc, info = env.step(a)
-            ret += r
-            if term or trunc:
-                break
-        frame = env.render()
-    finally:
-        env.close()
-    try:
-        write_png(args.png, frame)
-    except OSError as exc:
-        print(f"robokit rollout: could not write {str(args.png)!r}: {exc.strerror or exc}", file=sys.stderr)
-        return 1
-    print_out(
-        f"{args.env_id}: return {ret:.2f}, final distance {info['distance_m']:.3f} m, frame -> {args.png}\n"
-    )
-    return 0

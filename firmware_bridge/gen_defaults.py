@@ -1,12 +1,11 @@
 """Generate firmware/robot_defaults.h from the servo_arm RobotSpec.
 
-Run ``python -m robokit.firmware_bridge.gen_defaults`` after changing the spec; a test fails while the
-checked-in header and the spec disagree.
+Run ``robokit dev gen-defaults`` after changing the spec; a test fails while the checked-in header and
+the spec disagree.
 """
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 from robokit.robots import get_robot
@@ -30,7 +29,7 @@ def render_defaults_header(robot: str = "servo_arm") -> str:
         return ", ".join(str(getattr(j, attr)) for j in joints)
 
     lines = [
-        f"/* Generated from the {robot} RobotSpec by robokit.firmware_bridge.gen_defaults. Do not edit. */",
+        f"/* Generated from the {robot} RobotSpec by `robokit dev gen-defaults`. Do not edit. */",
         "/* Units: angles 1e-4 rad, max step 1e-4 rad per 20 ms frame, pulse 0.5 us ticks, gain Q16.16. */",
         "#ifndef ROBOT_DEFAULTS_H",
         "#define ROBOT_DEFAULTS_H",
@@ -54,16 +53,3 @@ def render_defaults_header(robot: str = "servo_arm") -> str:
         "",
     ]
     return "\n".join(lines)
-
-
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--robot", default="servo_arm")
-    ap.add_argument("--out", type=Path, default=HEADER_PATH)
-    args = ap.parse_args()
-    args.out.write_text(render_defaults_header(args.robot))
-    print(f"wrote {args.out}")
-
-
-if __name__ == "__main__":
-    main()

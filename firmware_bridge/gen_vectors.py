@@ -1,12 +1,10 @@
 """Generate docs/protocol_vectors.json: byte vectors both codecs (Python and C) are tested against.
 
-Run ``python -m robokit.firmware_bridge.gen_vectors`` from the repo root after a protocol change, then
-check the diff by hand: the vectors are the contract, the codec must follow them.
+Run ``robokit dev gen-vectors`` from the repo root after a protocol change, then check the diff by hand: the vectors are the contract, the codec must follow them.
 """
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import json
 from pathlib import Path
@@ -33,10 +31,10 @@ def _frame_vector(name: str, msg: p.Message) -> dict:
     }
 
 
-def build_vectors() -> dict:
-    joints = default_joint_configs(get_robot("servo_arm"))
+def _messages(joints: tuple[p.JointConfig, ...]) -> list[tuple[str, p.Message]]:
+    """One message of each type (named), as the frame vectors encode them."""
     home = tuple(j.home_100urad for j in joints)
-    msgs = [
+    return [
         ("hello", p.Hello(seq=1)),
         ("ping", p.Ping(seq=2)),
         ("enable_home", p.Enable(seq=3, pose_100urad=home)),
@@ -67,8 +65,11 @@ def build_vectors() -> dict:
         ),
         ("error_estop", p.Error(seq=3, code=3, request_type=p.Enable.TYPE)),
     ]
-    frames = [_frame_vector(name, msg) for name, msg in msgs]
-    good = bytes.fromhex(frames[1]["wire_hex"])  # ping
+
+
+def _invalid_and_streams(good: bytes) -> tuple[list[dict], list[dict]]:
+    """Frames the decoder must refuse (with the error it counts), and byte streams with their events;
+    ``good`` is a valid PING frame."""
     bad_crc = bytearray(p.pack_raw(p.Ping.TYPE, 2, b""))
     bad_crc[-1] ^= 0x01
     invalid = [
@@ -98,6 +99,14 @@ def build_vectors() -> dict:
             "events": ["Ping"],
         },
     ]
+    return invalid, streams
+
+
+def build_vectors() -> dict:
+    """The whole vector file (docs/protocol_vectors.json) as a dict."""
+    joints = default_joint_configs(get_robot("servo_arm"))
+    frames = [_frame_vector(name, msg) for name, msg in _messages(joints)]
+    invalid, streams = _invalid_and_streams(bytes.fromhex(frames[1]["wire_hex"]))  # frames[1]: ping
     cobs = [
         b"",
         b"\x00",
@@ -175,15 +184,3 @@ def _config_checks(joints: tuple[p.JointConfig, ...]) -> list[dict]:
         result = "ok" if ok else ("BAD_LENGTH" if len(js) != len(joints) else "BAD_CONFIG")
         out.append({"name": name, "payload_hex": msg.payload().hex(), "result": result})
     return out
-
-
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--out", type=Path, default=DEFAULT_OUT)
-    args = ap.parse_args()
-    args.out.write_text(json.dumps(build_vectors(), indent=1) + "\n")
-    print(f"wrote {args.out}")
-
-
-if __name__ == "__main__":
-    main()

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 ALGOS = ("sac", "td3", "ppo")
+SEED_MAX = 2**32 - 1 - 256  # numpy seeds are < 2**32; training env i uses seed + i
 
 
 @dataclass

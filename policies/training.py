@@ -29,7 +29,7 @@ from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecMoni
 
 import robokit.envs  # noqa: F401  (registers the ids)
 from robokit.console import progress_bar
-from robokit.policies.checkpoints import (  # noqa: F401  (the run-folder API, used by cli_train)
+from robokit.policies.checkpoints import (  # noqa: F401  (the run-folder API, used by `robokit train`)
     ResumeError,
     checkpoint_state,
     latest_checkpoint,
@@ -37,8 +37,8 @@ from robokit.policies.checkpoints import (  # noqa: F401  (the run-folder API, u
     save_checkpoint,
     saved_config,
 )
-from robokit.policies.cli_args import SEED_MAX, resolve_device
-from robokit.policies.config import TrainConfig
+from robokit.policies.config import SEED_MAX, TrainConfig
+from robokit.policies.device import resolve_device
 from robokit.policies.evaluation import aggregate, run_episode
 from robokit.policies.export import policy_from_sb3
 from robokit.policies.plots import EVALS_FILE

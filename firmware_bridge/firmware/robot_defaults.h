@@ -1,4 +1,4 @@
-/* Generated from the servo_arm RobotSpec by robokit.firmware_bridge.gen_defaults. Do not edit. */
+/* Generated from the servo_arm RobotSpec by `robokit dev gen-defaults`. Do not edit. */
 /* Units: angles 1e-4 rad, max step 1e-4 rad per 20 ms frame, pulse 0.5 us ticks, gain Q16.16. */
 #ifndef ROBOT_DEFAULTS_H
 #define ROBOT_DEFAULTS_H

@@ -9,8 +9,8 @@ import time
 import numpy as np
 import pytest
 
+from robokit.cli import arm as cli_arm
 from robokit.cli import main
-from robokit.firmware_bridge import cli_arm
 from robokit.firmware_bridge import fixedpoint as fx
 from robokit.firmware_bridge import protocol as pr
 from robokit.firmware_bridge.hardware_arm import ArmMismatch, HardwareArm

@@ -11,7 +11,7 @@ from robokit.robots import get_robot
 
 def test_checked_in_header_matches_robot_spec():
     assert HEADER_PATH.read_text() == render_defaults_header("servo_arm"), (
-        "firmware/robot_defaults.h is stale: run python -m robokit.firmware_bridge.gen_defaults"
+        "firmware/robot_defaults.h is stale: run robokit dev gen-defaults"
     )
 
 

@@ -391,7 +391,7 @@ def test_a_missing_digest_is_a_refusal(scripted_file: Path, tmp_path: Path, caps
     _one_line_refusal(path, "sha256: missing")
     # info may still show it (it reads no weights), and says plainly that loading refuses it
     assert read_spec(path, require_digest=False)["robot"] == "servo_arm"
-    from robokit.policies import cli_info
+    from robokit.cli import info as cli_info
 
     assert cli_info.main([str(path)]) == 0
     out, err = capsys.readouterr()

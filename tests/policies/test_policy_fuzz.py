@@ -24,7 +24,8 @@ import pytest
 import torch
 from safetensors.torch import save
 
-from robokit.policies import PolicyFileError, cli_info, load_policy, read_spec
+from robokit.cli import info as cli_info
+from robokit.policies import PolicyFileError, load_policy, read_spec
 from robokit.policies.policy_file import METADATA_KEY, content_digest
 
 SEED = 20261130

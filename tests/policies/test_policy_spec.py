@@ -105,7 +105,7 @@ def test_the_check_takes_typed_specs_and_dicts_alike(scripted_file: Path) -> Non
 def test_info_shows_the_version_and_whether_a_deploy_would_take_the_policy(
     tmp_path: Path, capsys: pytest.CaptureFixture
 ) -> None:
-    from robokit.policies import cli_info
+    from robokit.cli import info as cli_info
     from robokit.policies.policy_file import METADATA_KEY, content_digest
 
     assert cli_info.main([str(DATA / "v1_scripted.safetensors")]) == 0

@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from robokit.policies import cli_eval, cli_info, cli_train
+from robokit.cli import eval as cli_eval
+from robokit.cli import info as cli_info
+from robokit.cli import train as cli_train
 
 ENV_ID = "robokit/ServoArmReach-v0"
 

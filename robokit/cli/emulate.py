@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import TextIO
 
-from robokit.cli_parser import OneLineParser
+from robokit.cli.parser import OneLineParser
 from robokit.paths import PathError, check_output_file
 
 

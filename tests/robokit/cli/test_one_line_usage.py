@@ -75,7 +75,7 @@ def test_bad_paths_are_one_line_usage_errors(
         value = value and value + ".png"
         match = "must end in .png" if value == "" else match
     if prog == "robokit train" and value == "":
-        match = "--out must name a folder"  # train's own words (tests/policies/test_cli_train_args.py)
+        match = "--out must name a folder"  # train's own words (tests/robokit/cli/test_train_args.py)
     line = _one_line_usage_error(_robokit([*args, value], tmp_path), prog)
     assert match in line
     assert [p.name for p in tmp_path.iterdir()] == ["loop"]

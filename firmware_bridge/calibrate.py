@@ -1,19 +1,21 @@
-"""``robokit arm calibrate``: write per-servo pulse calibration and watchdog settings (CONFIG, kept in the
-firmware's EEPROM) and the calibration JSON file, from options or by eye (``--interactive``).
+"""Calibrate an arm running the robokit firmware (``robokit arm calibrate``): write per-servo pulse
+calibration and watchdog settings (CONFIG, kept in the firmware's EEPROM) and the calibration JSON file,
+from given values or by eye (``interactive``).
 
-The arguments were checked by ``robokit arm`` before the port was opened; here the settings they give,
-merged with what the firmware holds, are checked again as a whole before CONFIG is sent.
+``robokit arm`` checks its arguments before the port is opened; here the settings a CalibrationRequest
+gives, merged with what the firmware holds, are checked again as a whole before CONFIG is sent.
 """
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import dataclasses
 import math
 import sys
 import threading
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -35,20 +37,38 @@ EXIT_OK, EXIT_FAILED, EXIT_REFUSED = 0, 1, 2
 Settings = tuple[tuple[pr.JointConfig, ...], int, int]  # (joints, watchdog_timeout_ms, watchdog_action)
 
 
-def requested_settings(arm: HardwareArm, args: argparse.Namespace) -> Settings:
-    """The firmware's current joints and watchdog settings with the command line's changes applied."""
+@dataclass
+class CalibrationRequest:
+    """What to change; None (or empty, False) leaves the firmware's value. ``joints``: the joints
+    ``zero_us``/``us_per_rad``/``interactive`` change (empty: every joint); ``zero_us``: pulse width at
+    0 rad (us); ``us_per_rad``: pulse change per rad (sign gives direction); ``watchdog_ms``: watchdog
+    timeout (ms); ``watchdog_action``: "hold" or "release"; ``out``: the calibration JSON to write."""
+
+    joints: list[str] = field(default_factory=list)
+    zero_us: float | None = None
+    us_per_rad: float | None = None
+    watchdog_ms: int | None = None
+    watchdog_action: str | None = None
+    interactive: bool = False
+    out: Path = Path("calibration.json")
+
+
+def requested_settings(arm: HardwareArm, request: CalibrationRequest) -> Settings:
+    """The firmware's current joints and watchdog settings with the request's changes applied."""
     joints = list(arm.info.joints)
     names = list(arm.spec.joint_names)
-    chosen = args.joint or (names if (args.zero_us is not None or args.us_per_rad is not None) else [])
+    chosen = request.joints or (
+        names if (request.zero_us is not None or request.us_per_rad is not None) else []
+    )
     for name in chosen:
         i = names.index(name)
-        if args.zero_us is not None:
-            joints[i] = dataclasses.replace(joints[i], pulse_zero_ticks=int(round(args.zero_us / TICK_US)))
-        if args.us_per_rad is not None:
-            joints[i] = dataclasses.replace(joints[i], gain_q16=gain_q16(args.us_per_rad))
-    timeout = args.watchdog_ms if args.watchdog_ms is not None else arm.info.watchdog_timeout_ms
+        if request.zero_us is not None:
+            joints[i] = dataclasses.replace(joints[i], pulse_zero_ticks=int(round(request.zero_us / TICK_US)))
+        if request.us_per_rad is not None:
+            joints[i] = dataclasses.replace(joints[i], gain_q16=gain_q16(request.us_per_rad))
+    timeout = request.watchdog_ms if request.watchdog_ms is not None else arm.info.watchdog_timeout_ms
     action = {"hold": pr.WATCHDOG_HOLD, "release": pr.WATCHDOG_RELEASE}.get(
-        args.watchdog_action, arm.info.watchdog_action
+        request.watchdog_action, arm.info.watchdog_action
     )
     return tuple(joints), timeout, action
 
@@ -185,15 +205,17 @@ def _refuse_unless_released(state, interactive: bool) -> None:
         )
 
 
-def calibrate(arm: HardwareArm, args: argparse.Namespace, input_fn: Callable[[str], str]) -> int:
+def calibrate(arm: HardwareArm, request: CalibrationRequest, input_fn: Callable[[str], str]) -> int:
     """Write the calibration (CONFIG, kept in EEPROM, only if something changes) and the JSON file
-    ``args.out``; returns an exit code. Raises ArmError for the caller to report."""
-    from robokit.firmware_bridge.cli_arm import describe_state
+    ``request.out``, saying what it does on stdout/stderr; ``input_fn`` reads the interactive answers.
+    Returns an exit code: 0 done, 1 failed or aborted, 2 refused. Raises ArmError for the caller to
+    report."""
+    from robokit.firmware_bridge.describe import describe_state
 
     state = arm.read()
-    _refuse_unless_released(state, args.interactive)
+    _refuse_unless_released(state, request.interactive)
     original = _settings(arm.info)
-    wanted = requested_settings(arm, args)
+    wanted = requested_settings(arm, request)
     try:  # the merged settings as a whole: the firmware's own values may be ones that cannot work
         check_config(*wanted, arm.spec, arm.control_period_s)
     except ValueError as exc:
@@ -201,7 +223,7 @@ def calibrate(arm: HardwareArm, args: argparse.Namespace, input_fn: Callable[[st
         return EXIT_REFUSED
     for w in _pulse_warnings(arm, wanted[0]):
         print(f"robokit arm: warning: {w}", file=sys.stderr)
-    if not args.interactive:
+    if not request.interactive:
         if wanted != original:
             _write_config(arm, wanted)
     else:
@@ -213,24 +235,24 @@ def calibrate(arm: HardwareArm, args: argparse.Namespace, input_fn: Callable[[st
         try:
             if wanted != original:
                 _write_config(arm, wanted)
-            _interactive(arm, wanted, args.joint or list(arm.spec.joint_names), input_fn)
+            _interactive(arm, wanted, request.joints or list(arm.spec.joint_names), input_fn)
         except (KeyboardInterrupt, EOFError, ArmError) as exc:
-            return _abort(arm, original, exc, args.out)
+            return _abort(arm, original, exc, request.out)
         arm.connect()  # HELLO again: the firmware's configuration as it now stands, checked against the spec
         print(f"state: {describe_state(arm.read(), arm.info)} (`robokit arm release` stops the pulses now)")
     changed = _settings(arm.info) != original
     try:
-        write_json_atomic(args.out, calibration_dict(arm.spec, arm.info))
+        write_json_atomic(request.out, calibration_dict(arm.spec, arm.info))
     except OSError as exc:
         what = "the firmware's EEPROM holds the new calibration, but " if changed else ""
         print(
-            f"robokit arm: {what}writing {args.out} failed ({exc.strerror or exc}); "
+            f"robokit arm: {what}writing {request.out} failed ({exc.strerror or exc}); "
             f"`robokit arm --port {arm.url} calibrate --out FILE` saves the firmware's calibration",
             file=sys.stderr,
         )
         return EXIT_FAILED
     if changed:
-        print(f"calibration written to the firmware's EEPROM and to {args.out}")
+        print(f"calibration written to the firmware's EEPROM and to {request.out}")
     else:
-        print(f"firmware calibration unchanged; written to {args.out}")
+        print(f"firmware calibration unchanged; written to {request.out}")
     return EXIT_OK

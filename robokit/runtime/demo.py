@@ -1,25 +1,19 @@
-"""``robokit demo``: the whole product in a few minutes.
+"""The demo (``robokit demo``): the whole product in a few minutes, as ``run_demo`` and its stages.
 
 1. train a ServoArmReach policy (or reuse the one an earlier demo left in the output folder);
 2. evaluate it on 100 episodes, with the evaluation video grid and plots;
 3. start the emulated arm (the real firmware in simavr) and deploy the same policy file over the
    pseudo-terminal to reach a few goals, measuring the reach error from the servo pulse widths;
-4. print one summary (also written to ``OUT/summary.json``).
+4. write one report to ``OUT/summary.json`` (``robokit demo`` prints it).
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import shutil
-import sys
 import time
 from pathlib import Path
 from typing import Any
-
-from robokit.cli_parser import OneLineParser
-from robokit.paths import PathError, check_output_dir
-from robokit.policies.cli_args import SEED_MAX, int_in
 
 ENV_ID = "robokit/ServoArmReach-v0"
 FAST_TRAIN_STEPS = 3_000
@@ -29,6 +23,8 @@ DEMO_ALGO = "td3"
 
 
 class StageFailed(RuntimeError):
+    """A demo stage failed: the message names the stage, the error and what to do."""
+
     def __init__(self, stage: str, error: BaseException, hint: str) -> None:
         super().__init__(f"stage '{stage}' failed: {error}\n  what to do: {hint}")
 
@@ -88,6 +84,7 @@ def stage_train(out: Path, fast: bool, seed: int) -> tuple[Path, dict[str, Any]]
 
 
 def stage_eval(policy: Path, out: Path, fast: bool) -> dict[str, Any]:
+    """Evaluate ``policy`` on 100 (``fast``: 20) episodes into ``OUT/eval``, with videos; the eval report."""
     from robokit.policies import evaluate
 
     episodes = 20 if fast else 100
@@ -180,128 +177,38 @@ def _pulse_reach_errors(emu, arm, summary) -> dict[str, Any]:
     return arm.link_stats()
 
 
-def _parser() -> argparse.ArgumentParser:
-    p = OneLineParser(
-        prog="robokit demo",
-        description=(
-            "Train a ServoArmReach policy, evaluate it (success rate, video grid, plots), then run the real "
-            "arm firmware in simavr and deploy the same policy file over a pseudo-terminal."
-        ),
-    )
-    p.add_argument("--out", default="runs/demo", help="output folder (default runs/demo)")
-    p.add_argument(
-        "--fast",
-        action="store_true",
-        help=f"CI mode: {FAST_TRAIN_STEPS} training steps (in OUT/train-fast), 20 eval episodes, short deploy",
-    )
-    p.add_argument(
-        "--no-hardware", action="store_true", help="skip the emulated arm (no avr-gcc/simavr needed)"
-    )
-    p.add_argument(
-        "--seed",
-        type=int_in(0, SEED_MAX),
-        default=0,
-        help=f"training and evaluation seed, 0..{SEED_MAX} (default 0)",
-    )
-    return p
-
-
-def main(argv: list[str]) -> int:
-    args = _parser().parse_args(argv)
-    try:  # too long, under a file, a symlink loop, /proc: refused before anything is written
-        out = Path(args.out)
-        if out.exists() and not out.is_dir():
-            print(
-                f"robokit demo: --out {out} is an existing file; give a folder (new or existing)",
-                file=sys.stderr,
-            )
-            return 2
-    except OSError:
-        pass
-    try:
-        out = check_output_dir(args.out, "--out")
-        out.mkdir(parents=True, exist_ok=True)
-    except PathError as exc:
-        print(f"robokit demo: {exc}", file=sys.stderr)
-        return 2
-    except OSError as exc:
-        print(f"robokit demo: cannot write to {args.out}: {exc.strerror or exc}", file=sys.stderr)
-        return 2
-    total = 2 if args.no_hardware else 3
-    report: dict[str, Any] = {"env_id": ENV_ID, "fast": args.fast}
+def run_demo(out: Path, fast: bool = False, hardware: bool = True, seed: int = 0) -> dict[str, Any]:
+    """Train, evaluate and (with ``hardware``) deploy on the emulated arm, into the folder ``out`` (checked
+    and created by the caller); returns the report, also written to ``OUT/summary.json``. Raises
+    StageFailed (the report, with its "error", is written first)."""
+    total = 3 if hardware else 2
+    report: dict[str, Any] = {"env_id": ENV_ID, "fast": fast}
     t0 = time.perf_counter()
     try:
         _banner(1, total, f"train {ENV_ID} with TD3+HER (the `robokit train` defaults)")
         try:
-            policy, report["train"] = stage_train(out, args.fast, args.seed)
+            policy, report["train"] = stage_train(out, fast, seed)
         except Exception as exc:
             raise StageFailed(
                 "train",
                 exc,
                 f"check the message above; run the demo again to resume from the last checkpoint, "
-                f"or delete {out / ('train-fast' if args.fast else 'train')} to start over",
+                f"or delete {out / ('train-fast' if fast else 'train')} to start over",
             ) from exc
         _banner(2, total, "evaluate on seeded episodes, write videos and plots")
         try:
-            report["eval"] = stage_eval(policy, out, args.fast)
+            report["eval"] = stage_eval(policy, out, fast)
         except Exception as exc:
             raise StageFailed("evaluate", exc, f"run `robokit eval {policy}` to see the error alone") from exc
-        if not args.no_hardware:
+        if hardware:
             _banner(3, total, "deploy on the emulated arm (real firmware in simavr, real pty)")
             try:
-                report["deploy"] = stage_deploy(policy, out, args.fast, args.seed)
+                report["deploy"] = stage_deploy(policy, out, fast, seed)
             except Exception as exc:
                 raise StageFailed("deploy", exc, _deploy_hint(exc)) from exc
     except StageFailed as exc:
-        print(f"\nrobokit demo: {exc}", file=sys.stderr)
         (out / "summary.json").write_text(json.dumps({**report, "error": str(exc)}, indent=2, default=str))
-        return 1
+        raise
     report["wall_s"] = time.perf_counter() - t0
     (out / "summary.json").write_text(json.dumps(report, indent=2, default=str))
-    print_summary(report, out)
-    return 0
-
-
-def print_summary(report: dict[str, Any], out: Path) -> None:
-    ev = report["eval"]
-    agg = ev.get("aggregate", ev)
-    lo, hi = agg.get("success_ci95", [float("nan"), float("nan")])
-    print("\n=== robokit demo summary ===")
-    print(f"policy            {report['train']['policy']}")
-    print(
-        f"sim success rate  {agg['success_rate'] * 100:.1f}% over {agg.get('episodes', '?')} episodes "
-        f"(95% CI {lo * 100:.0f}-{hi * 100:.0f}%)"
-    )
-    print(f"holding in sim    {_holding_text(agg.get('holding'))}")
-    eval_dir = Path(ev.get("out_dir", out / "eval"))
-    for key in ("videos", "plots"):
-        if ev.get(key):
-            print(f"{key:17s} " + ", ".join(str(eval_dir / v) for v in ev[key]))
-    if "deploy" in report:
-        d = report["deploy"]["summary"]
-        for i, g in enumerate(d["goals"]):
-            goal = ", ".join(f"{v:.3f}" for v in g["goal_m"])
-            print(
-                f"emulated arm goal {i + 1} ({goal}) m: reach error {g['pulse_reach_error_m'] * 100:.2f} cm "
-                "(from measured pulse widths)"
-            )
-        print(
-            f"control loop      {d['achieved_hz']:.1f} Hz (target {d['target_hz']:g}), lateness p50 "
-            f"{d['lateness_p50_ms']:.2f} ms p99 {d['lateness_p99_ms']:.2f} ms, missed deadlines "
-            f"{d['missed_deadlines']}, link {report['deploy']['link']}"
-        )
-        print(f"holding on arm    {_holding_text((d.get('holding') or {}).get('from_settle'), 'goals')}")
-        print(
-            f"deploy log        {report['deploy']['log_dir']} ({Path(report['deploy']['joints_png']).name})"
-        )
-    print(f"summary           {out / 'summary.json'} ({report['wall_s']:.0f} s in all)")
-
-
-def _holding_text(h: dict[str, Any] | None, unit: str = "episodes") -> str:
-    """One line of holding medians (``policies.holding.median_holding``), from 0.5 s after first success."""
-    if not h or not h.get("episodes"):
-        return "not measured (no success)"
-    return (
-        f"tip {h['median_tip_path_cm_per_s']:.3f} cm/s, joint std {h['median_q_std_max_rad']:.4f} rad "
-        f"(medians over {h['episodes']} {unit}, from 0.5 s after the first success)"
-    )
+    return report

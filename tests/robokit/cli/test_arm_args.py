@@ -11,7 +11,7 @@ import stat
 
 import pytest
 
-from robokit.firmware_bridge import cli_arm
+from robokit.cli import arm as cli_arm
 
 
 @pytest.fixture

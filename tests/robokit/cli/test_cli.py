@@ -1,11 +1,16 @@
+import ast
+import importlib
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import imageio.v3 as iio
 import pytest
 
-from robokit.cli import main
+from robokit.cli import COMMANDS, DEV_COMMANDS, main
+
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def test_help_is_instant_and_lists_commands():
@@ -89,3 +94,35 @@ def test_a_closed_pipe_ends_quietly_without_a_traceback(command):
     proc.wait(timeout=60)
     assert "Traceback" not in err and "BrokenPipeError" not in err
     assert proc.returncode in (0, 141)
+
+
+def test_argparse_lives_only_in_the_cli_package():
+    """Issue 10, point 6: a library module (robokit, envs, policies, firmware_bridge outside
+    robokit/cli/) never imports argparse; each command is a module of robokit/cli/."""
+    found = []
+    for package in ("robokit", "envs", "policies", "firmware_bridge"):
+        for path in sorted((ROOT / package).rglob("*.py")):
+            rel = path.relative_to(ROOT).as_posix()
+            if rel.startswith("robokit/cli/") or ".venv" in path.parts:
+                continue
+            for node in ast.walk(ast.parse(path.read_text(), rel)):
+                names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+                if isinstance(node, ast.ImportFrom):
+                    names = [node.module or ""]
+                if "argparse" in names:
+                    found.append(f"{rel}:{node.lineno}")
+    assert not found, "argparse outside robokit/cli/: " + ", ".join(found)
+
+
+def test_every_command_is_a_module_of_the_cli_package_with_a_main():
+    for name, (module_name, _) in {**COMMANDS, **DEV_COMMANDS}.items():
+        assert module_name == f"robokit.cli.{name}"
+        assert callable(importlib.import_module(module_name).main)
+
+
+def test_python_dash_m_robokit_is_the_same_command():
+    out = subprocess.run(
+        [sys.executable, "-m", "robokit", "--help"], capture_output=True, text=True, check=True
+    )
+    for cmd in COMMANDS:
+        assert cmd in out.stdout

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from robokit.policies import cli_eval
+from robokit.cli import eval as cli_eval
 
 BAD_OPTIONS = {
     "no episodes": (["--episodes", "0"], "--episodes must be an integer in 1..1000000, not 0"),

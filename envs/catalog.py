@@ -1,22 +1,7 @@
-"""``robokit envs``: a table of the registered environments; helpers the env commands share."""
+"""The registered environments as data: one row per env id, and the check of an env id a command is
+given (``robokit envs`` prints the rows; train, eval and rollout check their env id with it)."""
 
 from __future__ import annotations
-
-import contextlib
-import os
-import sys
-
-from robokit.cli_parser import OneLineParser
-
-
-def print_out(text: str) -> None:
-    """Write ``text`` to stdout; a reader that went away (``| head``) ends the output quietly."""
-    try:
-        sys.stdout.write(text)
-        sys.stdout.flush()
-    except BrokenPipeError:
-        with contextlib.suppress(OSError, ValueError):  # no second error when Python flushes at exit
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 def unknown_env_message(env_id: str) -> str | None:
@@ -54,19 +39,3 @@ def env_rows() -> list[dict]:
         )
         env.close()
     return rows
-
-
-def table(rows: list[dict]) -> str:
-    """Rows of equal keys as aligned text columns, a header first; one line per row."""
-    cols = list(rows[0])
-    widths = {c: max(len(c), *(len(r[c]) for r in rows)) for c in cols}
-    lines = ["  ".join(c.ljust(widths[c]) for c in cols).rstrip()]
-    lines += ["  ".join(r[c].ljust(widths[c]) for c in cols).rstrip() for r in rows]
-    return "\n".join(lines) + "\n"
-
-
-def main(argv: list[str]) -> int:
-    parser = OneLineParser(prog="robokit envs", description="List the registered robokit environments.")
-    parser.parse_args(argv)
-    print_out(table(env_rows()))
-    return 0

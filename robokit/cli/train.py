@@ -1,4 +1,5 @@
-"""``robokit train ENV --out RUN``: train a policy with Stable-Baselines3 into a run folder."""
+"""``robokit train ENV --out RUN``: train a policy with Stable-Baselines3 into a run folder
+(``robokit.policies.train`` with ``robokit.policies.default_config``)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,9 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from robokit.cli.parser import OneLineParser, fraction, int_in
 from robokit.paths import PathError, check_output_dir
-from robokit.policies.cli_args import SEED_MAX, OneLineParser, fraction, int_in
+from robokit.policies.config import SEED_MAX
 
 if TYPE_CHECKING:
     from robokit.policies.config import TrainConfig
@@ -117,7 +119,7 @@ def args_problem(args: argparse.Namespace) -> str | None:
                 f"{'them' if len(given) > 1 else 'it'}; drop {'them' if len(given) > 1 else 'it'}, or start a new --out"
             )
     if args.device is not None:
-        from robokit.policies.cli_args import resolve_device
+        from robokit.policies.device import resolve_device
 
         try:
             resolve_device(args.device)
@@ -131,7 +133,7 @@ def main(argv: list[str]) -> int:
     if problem := args_problem(args):
         print(f"{PROG}: {problem}", file=sys.stderr)
         return 2
-    from robokit.envs.cli import unknown_env_message
+    from robokit.envs.catalog import unknown_env_message
 
     if msg := unknown_env_message(args.env_id):  # before anything is written or SB3 is imported
         print(f"{PROG}: {msg}", file=sys.stderr)

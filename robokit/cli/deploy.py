@@ -1,4 +1,5 @@
-"""``robokit deploy``: drive an arm (or a dry-run SimArm) with a policy file."""
+"""``robokit deploy``: drive an arm (or a dry-run SimArm) with a policy file
+(``robokit.runtime.session.run_deploy``)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from robokit.cli_parser import OneLineParser
+from robokit.cli.parser import OneLineParser
 
 EXIT_OK, EXIT_ABORTED, EXIT_REFUSED = 0, 1, 2
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from robokit.policies import cli_train
+from robokit.cli import train as cli_train
 
 ENV_ID = "robokit/ServoArmReach-v0"
 

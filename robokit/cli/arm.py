@@ -1,4 +1,5 @@
-"""``robokit arm``: manual control and calibration of an arm running the robokit firmware.
+"""``robokit arm``: manual control and calibration of an arm running the robokit firmware
+(``HardwareArm``, ``robokit.runtime.bringup.bring_up``, ``robokit.firmware_bridge.calibrate.calibrate``).
 
 Every argument is checked before the port is opened; a bad one is one line on stderr and exit code 2,
 with nothing sent to the arm and nothing written. Exit codes: 0 done, 1 the action failed or the arm
@@ -15,6 +16,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+
+from robokit.cli.parser import checked
+from robokit.firmware_bridge.describe import describe_state
 
 ACTIONS = ("status", "enable", "home", "release", "estop", "clear", "calibrate")
 STOP_ACTIONS = ("status", "release", "estop")  # always reach the arm, even a firmware that does not match
@@ -33,23 +37,6 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_REFUSED, f"{self.prog}: {message} (see `{self.prog} --help`)\n")
 
 
-def _checked(check: Callable, convert: Callable[[str], float] = float) -> Callable[[str], float]:
-    """An argparse type: ``convert`` the text, then ``check`` the value (ValueError -> a usage error)."""
-
-    def parse(text: str) -> float:
-        try:
-            value = convert(text)
-        except ValueError:
-            kind = "a whole number" if convert is int else "a number"
-            raise argparse.ArgumentTypeError(f"expected {kind}, got {text!r}") from None
-        try:
-            return check(value)
-        except ValueError as exc:
-            raise argparse.ArgumentTypeError(str(exc)) from None
-
-    return parse
-
-
 def _port(text: str) -> str:
     if not text.strip() or "\0" in text:
         raise argparse.ArgumentTypeError(f"{text!r} is not a serial port or URL")
@@ -57,16 +44,7 @@ def _port(text: str) -> str:
 
 
 def _parser() -> argparse.ArgumentParser:
-    from robokit.firmware_bridge.calibration import (
-        PULSE_MAX_US,
-        PULSE_MIN_US,
-        US_PER_RAD_MAX,
-        US_PER_RAD_MIN,
-        WATCHDOG_MAX_MS,
-        WATCHDOG_MIN_MS,
-        check_us_per_rad,
-        check_zero_us,
-    )
+    """``robokit arm ACTION --port PORT [options]``: the action, the link, and the calibrate options."""
     from robokit.firmware_bridge.serial_port import BAUD_MAX, BAUD_MIN, check_baud
 
     p = _Parser(
@@ -92,14 +70,30 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--baud",
-        type=_checked(check_baud, int),
+        type=checked(check_baud, int),
         default=1_000_000,
         help=f"baud rate, {BAUD_MIN}..{BAUD_MAX} (default 1000000, the firmware's)",
     )
     p.add_argument(
         "--robot", help="RobotSpec the firmware must match (default: the default robot, servo_arm)"
     )
-    c = p.add_argument_group("calibrate")
+    _add_calibrate_options(p.add_argument_group("calibrate"))
+    return p
+
+
+def _add_calibrate_options(c: argparse._ArgumentGroup) -> None:
+    """The options of ``robokit arm calibrate`` (the others refuse them)."""
+    from robokit.firmware_bridge.calibration import (
+        PULSE_MAX_US,
+        PULSE_MIN_US,
+        US_PER_RAD_MAX,
+        US_PER_RAD_MIN,
+        WATCHDOG_MAX_MS,
+        WATCHDOG_MIN_MS,
+        check_us_per_rad,
+        check_zero_us,
+    )
+
     c.add_argument(
         "--joint",
         action="append",
@@ -108,12 +102,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     c.add_argument(
         "--zero-us",
-        type=_checked(check_zero_us),
+        type=checked(check_zero_us),
         help=f"pulse width at 0 rad, {PULSE_MIN_US:.0f}..{PULSE_MAX_US:.0f} us",
     )
     c.add_argument(
         "--us-per-rad",
-        type=_checked(check_us_per_rad),
+        type=checked(check_us_per_rad),
         help=f"pulse width change per rad, {US_PER_RAD_MIN:.0f}..{US_PER_RAD_MAX:.0f} us in magnitude "
         "(sign gives direction)",
     )
@@ -134,7 +128,6 @@ def _parser() -> argparse.ArgumentParser:
         type=Path,
         help=f"calibration JSON, checked writable before anything is sent (default {DEFAULT_OUT})",
     )
-    return p
 
 
 def _robot(name: str | None):
@@ -180,39 +173,6 @@ def _validate(args: argparse.Namespace):
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     return spec
-
-
-def describe_state(state, info) -> str:
-    """One plain line saying what the arm does now, from STATE's flags (ArmState) and the watchdog
-    settings in INFO: e-stop latched, released (by the watchdog or not), holding (watchdog tripped,
-    pulses on) or enabled (holding still or moving to its targets)."""
-    from robokit.firmware_bridge.protocol import WATCHDOG_RELEASE
-
-    timeout, releases = info.watchdog_timeout_ms, info.watchdog_action == WATCHDOG_RELEASE
-    silent = f"the host was silent for {timeout} ms"
-    if state.estop_latched:
-        return "e-stop latched: no pulses (servos limp); `robokit arm clear`, then `robokit arm enable`"
-    if state.watchdog_tripped and state.released:
-        by = " and released the arm" if releases else ""
-        return f"released: no pulses; the watchdog tripped ({silent}){by}; `robokit arm clear`, then `robokit arm enable`"
-    if state.watchdog_tripped:
-        return (
-            f"holding: the watchdog tripped ({silent}); pulses on at the last setpoints, targets ignored "
-            "until `robokit arm clear`"
-        )
-    if state.released:
-        return (
-            "released: no pulses (servos limp); `robokit arm enable` resumes them at the last setpoints "
-            "(home after power-on) and slews home"
-        )
-    targets = np.asarray(state.extra.get("targets", state.q), dtype=np.float64)
-    motion = "holding still" if np.allclose(targets, state.q, atol=1e-9) else "moving to its targets"
-    if timeout == 0:
-        watchdog = "its watchdog is off"
-    else:
-        then = "releases" if releases else "holds"
-        watchdog = f"its watchdog trips {timeout} ms after the host goes silent and then {then}"
-    return f"enabled: pulses on, {motion}; {watchdog}"
 
 
 def _print_status(arm) -> None:
@@ -336,9 +296,14 @@ def _run(arm, args: argparse.Namespace, input_fn: Callable[[str], str]) -> int:
     if args.action == "home":
         return _home(arm)
     if args.action == "calibrate":
-        from robokit.firmware_bridge.cli_arm_calibrate import calibrate
+        from robokit.firmware_bridge.calibrate import CalibrationRequest, calibrate
 
-        return calibrate(arm, args, input_fn)
+        request = CalibrationRequest(
+            joints=list(args.joint), zero_us=args.zero_us, us_per_rad=args.us_per_rad,
+            watchdog_ms=args.watchdog_ms, watchdog_action=args.watchdog_action,
+            interactive=args.interactive, out=args.out,
+        )  # fmt: skip
+        return calibrate(arm, request, input_fn)
     return _state_change(arm, args.action)
 
 

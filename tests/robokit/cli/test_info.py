@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from robokit.policies import cli_info, load_policy
+from robokit.cli import info as cli_info
+from robokit.policies import load_policy
 from robokit.policies.policy_file import METADATA_KEY, content_digest
 
 

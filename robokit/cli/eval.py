@@ -1,11 +1,12 @@
-"""``robokit eval POLICY``: success rate over seeded episodes, eval.json, mp4 videos and PNG plots."""
+"""``robokit eval POLICY``: success rate over seeded episodes, eval.json, mp4 videos and PNG plots
+(``robokit.policies.evaluate``)."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 
-from robokit.policies.cli_args import EXIT_USAGE, OneLineParser, stdout_closed
+from robokit.cli.parser import EXIT_USAGE, OneLineParser, stdout_closed
 
 PROG = "robokit eval"
 VIDEO_ONLY = ("video_episodes", "width", "height", "fps")  # options that only mean something with --video
@@ -66,7 +67,7 @@ def main(argv: list[str]) -> int:
         except PathError as exc:
             return _usage(str(exc))
     if args.env_id is not None:
-        from robokit.envs.cli import unknown_env_message
+        from robokit.envs.catalog import unknown_env_message
 
         if msg := unknown_env_message(args.env_id):
             return _usage(msg)

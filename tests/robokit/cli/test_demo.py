@@ -66,8 +66,8 @@ def test_demo_fast_end_to_end(tmp_path, capsys):
 
 def test_deploy_hint_names_the_toolchain_only_when_it_is_missing(monkeypatch):
     """A watchdog trip or a refused log folder is not a missing toolchain (the old hint said it was)."""
-    from robokit import demo
     from robokit.firmware_bridge import emulator
+    from robokit.runtime import demo
 
     assert "install gcc-avr" not in demo._deploy_hint(RuntimeError("firmware watchdog tripped"))
     monkeypatch.setattr(emulator, "missing_tools", lambda: "missing avr-gcc")

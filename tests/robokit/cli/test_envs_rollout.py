@@ -104,3 +104,12 @@ def test_envs_into_a_closed_pipe_is_quiet():
     os.close(write_fd)
     assert "Traceback" not in proc.stderr and "BrokenPipeError" not in proc.stderr
     assert proc.returncode == 0
+
+
+def test_rollout_is_a_library_function_too():
+    """What `robokit rollout` runs, called from Python: the frame has the asked size, the info a distance."""
+    from robokit.envs.rollout import rollout
+
+    result = rollout("robokit/ServoArmReach-v0", steps=3, seed=1, size=(64, 48))
+    assert result.frame.shape == (48, 64, 3) and result.frame.dtype.name == "uint8"
+    assert result.info["distance_m"] >= 0.0 and result.ret <= 0.0

@@ -1,4 +1,5 @@
-"""``robokit info POLICY``: a policy file's spec, human readable (or as JSON)."""
+"""``robokit info POLICY``: a policy file's spec, human readable (or as JSON)
+(``robokit.policies.policy_file.read_policy_spec``)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,7 @@ import json
 import sys
 from typing import Any
 
-from robokit.cli_parser import OneLineParser
-from robokit.policies.cli_args import stdout_closed
+from robokit.cli.parser import OneLineParser, stdout_closed
 from robokit.policies.policy_spec import PolicySpec, escape_controls
 
 PROG = "robokit info"

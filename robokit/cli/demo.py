@@ -1,0 +1,129 @@
+"""``robokit demo``: the whole product in a few minutes (``robokit.runtime.demo.run_demo``): train a
+ServoArmReach policy, evaluate it, deploy it on the emulated arm, and print one summary."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from robokit.cli.parser import OneLineParser, int_in
+from robokit.paths import PathError, check_output_dir
+from robokit.policies.config import SEED_MAX
+from robokit.runtime.demo import FAST_TRAIN_STEPS
+
+PROG = "robokit demo"
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = OneLineParser(
+        prog=PROG,
+        description=(
+            "Train a ServoArmReach policy, evaluate it (success rate, video grid, plots), then run the real "
+            "arm firmware in simavr and deploy the same policy file over a pseudo-terminal."
+        ),
+    )
+    p.add_argument("--out", default="runs/demo", help="output folder (default runs/demo)")
+    p.add_argument(
+        "--fast",
+        action="store_true",
+        help=f"CI mode: {FAST_TRAIN_STEPS} training steps (in OUT/train-fast), 20 eval episodes, short deploy",
+    )
+    p.add_argument(
+        "--no-hardware", action="store_true", help="skip the emulated arm (no avr-gcc/simavr needed)"
+    )
+    p.add_argument(
+        "--seed",
+        type=int_in(0, SEED_MAX),
+        default=0,
+        help=f"training and evaluation seed, 0..{SEED_MAX} (default 0)",
+    )
+    return p
+
+
+def _out_folder(text: str) -> Path | None:
+    """The output folder, created; None (after one line on stderr) if it cannot be one. Too long, under a
+    file, a symlink loop, /proc: refused before anything is written."""
+    try:
+        out = Path(text)
+        if out.exists() and not out.is_dir():
+            print(
+                f"{PROG}: --out {out} is an existing file; give a folder (new or existing)", file=sys.stderr
+            )
+            return None
+    except OSError:
+        pass
+    try:
+        out = check_output_dir(text, "--out")
+        out.mkdir(parents=True, exist_ok=True)
+    except PathError as exc:
+        print(f"{PROG}: {exc}", file=sys.stderr)
+        return None
+    except OSError as exc:
+        print(f"{PROG}: cannot write to {text}: {exc.strerror or exc}", file=sys.stderr)
+        return None
+    return out
+
+
+def main(argv: list[str]) -> int:
+    """``robokit demo``; returns 0, 1 (a stage failed: said on stderr and in OUT/summary.json) or 2."""
+    args = _parser().parse_args(argv)
+    out = _out_folder(args.out)
+    if out is None:
+        return 2
+    from robokit.runtime.demo import StageFailed, run_demo
+
+    try:
+        report = run_demo(out, fast=args.fast, hardware=not args.no_hardware, seed=args.seed)
+    except StageFailed as exc:
+        print(f"\n{PROG}: {exc}", file=sys.stderr)
+        return 1
+    print_summary(report, out)
+    return 0
+
+
+def print_summary(report: dict[str, Any], out: Path) -> None:
+    """The report of ``run_demo`` as a few lines on stdout."""
+    ev = report["eval"]
+    agg = ev.get("aggregate", ev)
+    lo, hi = agg.get("success_ci95", [float("nan"), float("nan")])
+    print("\n=== robokit demo summary ===")
+    print(f"policy            {report['train']['policy']}")
+    print(
+        f"sim success rate  {agg['success_rate'] * 100:.1f}% over {agg.get('episodes', '?')} episodes "
+        f"(95% CI {lo * 100:.0f}-{hi * 100:.0f}%)"
+    )
+    print(f"holding in sim    {_holding_text(agg.get('holding'))}")
+    eval_dir = Path(ev.get("out_dir", out / "eval"))
+    for key in ("videos", "plots"):
+        if ev.get(key):
+            print(f"{key:17s} " + ", ".join(str(eval_dir / v) for v in ev[key]))
+    if "deploy" in report:
+        d = report["deploy"]["summary"]
+        for i, g in enumerate(d["goals"]):
+            goal = ", ".join(f"{v:.3f}" for v in g["goal_m"])
+            print(
+                f"emulated arm goal {i + 1} ({goal}) m: reach error {g['pulse_reach_error_m'] * 100:.2f} cm "
+                "(from measured pulse widths)"
+            )
+        print(
+            f"control loop      {d['achieved_hz']:.1f} Hz (target {d['target_hz']:g}), lateness p50 "
+            f"{d['lateness_p50_ms']:.2f} ms p99 {d['lateness_p99_ms']:.2f} ms, missed deadlines "
+            f"{d['missed_deadlines']}, link {report['deploy']['link']}"
+        )
+        print(f"holding on arm    {_holding_text((d.get('holding') or {}).get('from_settle'), 'goals')}")
+        print(
+            f"deploy log        {report['deploy']['log_dir']} ({Path(report['deploy']['joints_png']).name})"
+        )
+    print(f"summary           {out / 'summary.json'} ({report['wall_s']:.0f} s in all)")
+
+
+def _holding_text(h: dict[str, Any] | None, unit: str = "episodes") -> str:
+    """One line of holding medians (``policies.holding.median_holding``), from 0.5 s after first success."""
+    if not h or not h.get("episodes"):
+        return "not measured (no success)"
+    return (
+        f"tip {h['median_tip_path_cm_per_s']:.3f} cm/s, joint std {h['median_q_std_max_rad']:.4f} rad "
+        f"(medians over {h['episodes']} {unit}, from 0.5 s after the first success)"
+    )
