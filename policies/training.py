@@ -37,8 +37,7 @@ from robokit.policies.checkpoints import (  # noqa: F401  (the run-folder API, u
     save_checkpoint,
     saved_config,
 )
-from robokit.policies.cli_args import SEED_MAX, resolve_device
-from robokit.policies.config import TrainConfig
+from robokit.policies.config import SEED_MAX, TrainConfig, resolve_device
 from robokit.policies.evaluation import aggregate, run_episode
 from robokit.policies.export import policy_from_sb3
 from robokit.policies.plots import EVALS_FILE
