@@ -12,8 +12,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from robokit.core.robot_spec import RobotSpec
 from robokit.core.servo import SERVO_FRAME_S
-from robokit.robots.spec import RobotSpec
 
 from .protocol import WATCHDOG_HOLD, JointConfig
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -20,12 +20,28 @@ from robokit.envs.bullet import Bullet
 from robokit.robots import RobotSpec, SceneBox
 
 
+class SceneReader(Protocol):
+    """Where a task reads its bodies by name: the simulator (``Bullet``) or, on a real arm, the deploy
+    runtime's view of its task-state sources (``robokit.runtime.task_state.SensedScene``)."""
+
+    def position(self, body: str) -> np.ndarray: ...
+
+    def orientation(self, body: str) -> np.ndarray: ...
+
+    def velocity(self, body: str) -> np.ndarray: ...
+
+    def angular_velocity(self, body: str) -> np.ndarray: ...
+
+
 class Task(ABC):
     """A goal-conditioned task. Goals and achieved goals are (goal_dim,) float32 in the base frame (m)."""
 
     goal_dim: int = 3
     gripper_actuated: bool = False
     obs_dim: int = 0  # entries ``observation()`` appends to the observation (e.g. an object's position)
+    # the scene bodies ``observation()`` and ``achieved_goal()`` read by name: in sim the simulator gives
+    # them; on a real arm a task-state source must (a deploy without one is refused). Reach: none.
+    state_bodies: tuple[str, ...] = ()
     # settings a robot may give in its robot.yaml (``tasks.<task>``), with the values used when it does not
     default_settings: Mapping[str, Any] = {}
 
@@ -39,6 +55,7 @@ class Task(ABC):
         self.distance_threshold_m = distance_threshold_m
         self.goal = np.zeros(self.goal_dim, dtype=np.float32)
         self.bullet: Bullet | None = None
+        self.scene: SceneReader | None = None  # where position(name) & co. read: the sim, or sensors
         self.bodies: list[str] = []  # names of the scene bodies this task owns, in the order added
 
     @classmethod
@@ -53,7 +70,7 @@ class Task(ABC):
     def setup_scene(self, bullet: Bullet, boxes: Sequence[SceneBox] = (), visuals: bool = True) -> None:
         """Build the scene once (before it is saved): the robot's static ``boxes`` (its table), then the
         task's own bodies (``add_bodies``)."""
-        self.bullet = bullet
+        self.bullet = self.scene = bullet
         for box in boxes:
             bullet.add_box(box.half_extents_m, box.position_m, box.rgba, name=box.name)
             self.own(box.name)
@@ -63,6 +80,11 @@ class Task(ABC):
         """Add the task's bodies, each by name (``bullet.add_box(..., name=n)`` then ``self.own(n)``).
         ``visuals``: also visual-only bodies such as goal markers (the env skips them when it never
         renders: every body costs stepSimulation time)."""
+
+    def read_scene_from(self, scene: SceneReader) -> None:
+        """Read the bodies (``position(name)`` & co.) from ``scene`` instead of a simulated one: on a real
+        arm the deploy runtime passes its view of the task-state sources (no scene is built then)."""
+        self.scene = scene
 
     def own(self, name: str) -> None:
         """Record the scene body called ``name`` as this task's."""
@@ -84,10 +106,10 @@ class Task(ABC):
         """Angular velocity (3,) rad/s of the task's body ``name``."""
         return self._sim().angular_velocity(name)
 
-    def _sim(self) -> Bullet:
-        if self.bullet is None:
+    def _sim(self) -> SceneReader:
+        if self.scene is None:
             raise RuntimeError(f"{type(self).__name__} has no scene yet: call setup_scene first")
-        return self.bullet
+        return self.scene
 
     @abstractmethod
     def reset(self, np_random: np.random.Generator) -> np.ndarray:

@@ -16,7 +16,7 @@ import math
 import numpy as np
 
 from robokit.core.kinematics import Kinematics
-from robokit.robots import RobotSpec
+from robokit.core.robot_spec import RobotSpec
 
 CONTROL_MODES = ("joint_delta", "joint_absolute", "ee_delta")
 

@@ -12,7 +12,7 @@ from operator import mul
 import numpy as np
 
 from robokit.core.bullet_client import disconnect_when_collected, p
-from robokit.robots import RobotSpec
+from robokit.core.robot_spec import RobotSpec
 
 HOLD_RADIUS_M = 0.005  # ik_step's null-space pull toward home fades to zero inside this tip error (m)
 

@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from robokit.core.kinematics import Kinematics
-from robokit.robots import RobotSpec
+from robokit.core.robot_spec import RobotSpec
 
 # margin on the FK-free floor test: PyBullet's FK and Jacobian are accurate to ~1e-7 m (float32 link
 # transforms), so the bound may exceed the FK's height by that much on sub-micro-radian steps

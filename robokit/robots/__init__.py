@@ -1,6 +1,7 @@
 """Robots: one folder per robot (``<name>/robot.yaml``: spec, scene, task settings, env ids and their
 training defaults; plus the model file). :func:`register_robot` adds a folder from anywhere."""
 
+from robokit.core.robot_spec import GoalOutsideWorkspace, GripperSpec, RobotSpec, Workspace
 from robokit.robots.folder import RobotFolder, RobotFolderError, SceneBox
 from robokit.robots.registry import (
     default_robot,
@@ -10,7 +11,6 @@ from robokit.robots.registry import (
     register_robot,
     robot_folder,
 )
-from robokit.robots.spec import GoalOutsideWorkspace, GripperSpec, RobotSpec, Workspace
 
 __all__ = [
     "GoalOutsideWorkspace",

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from robokit.robots.spec import GripperSpec, RobotSpec, Workspace
+from robokit.core.robot_spec import GripperSpec, RobotSpec, Workspace
 
 ROBOT_FILE = "robot.yaml"
 MAX_ROBOT_FILE_BYTES = 1_000_000

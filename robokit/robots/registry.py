@@ -11,8 +11,8 @@ import warnings
 from collections.abc import Callable
 from pathlib import Path
 
+from robokit.core.robot_spec import RobotSpec
 from robokit.robots.folder import ROBOT_FILE, RobotFolder, RobotFolderError, load_robot_folder
-from robokit.robots.spec import RobotSpec
 
 DEFAULT_ROBOT = "servo_arm"  # the robot CLIs and RobotTaskEnv use when none is named
 _BUILTIN_DIR = Path(__file__).resolve().parent

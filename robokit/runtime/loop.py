@@ -2,15 +2,17 @@
 
 Each tick, on absolute deadlines at the policy's control rate (ARCHITECTURE.md "Tick timing"):
 read a fresh state (hardware: PING -> STATE), read the task state (``task_state``: none for Reach), build
-the observation with the shared Observer, run the policy, map the action with the shared Controller, pass
+the observation with the shared Observer and the env's own Task code (its observation entries and
+achieved goal), run the policy, map the action with the shared Controller, pass
 the targets through the shared Safety layer, send them, log the tick, sleep until the next deadline.
 
 The safety envelope is the robot's own (its RobotSpec, which the firmware's limits are checked against
 on connect); the settings recorded in a policy file can only narrow it (``robokit.core.safety.tightened``).
 Everything is validated before the arm is touched: the policy (``policy_checks``: robot, mode, sizes, a
 finite action at the home pose, a sane control rate), the task's state sources, the goals (inside the
-robot's workspace), the log folder (opened, summary space reserved). The success distance is the policy
-spec's ``distance_threshold_m``.
+robot's workspace), the log folder (opened, summary space reserved). Success is the task's ``is_success``
+at the policy spec's ``distance_threshold_m`` (the spec wins over the robot's task settings; a note says
+when they disagree).
 
 A NaN/inf action or target stops the run before anything is sent (the arm holds its last target), and
 so does a state that says the arm no longer follows targets (e-stop, tripped watchdog, released) or a
@@ -34,6 +36,7 @@ from robokit.core.control import Controller
 from robokit.core.kinematics import Kinematics
 from robokit.core.observer import Observer
 from robokit.core.safety import Safety, UnsafeTarget
+from robokit.envs.tasks import Task
 from robokit.robots import RobotSpec, get_robot
 from robokit.runtime.deploy_log import DeployLog, LogWriteFailed
 from robokit.runtime.policy_checks import (
@@ -44,7 +47,13 @@ from robokit.runtime.policy_checks import (
     safety_for,
 )
 from robokit.runtime.summary import DeploySummary, goal_result, summarise
-from robokit.runtime.task_state import TaskNeeds, TaskState, TaskStateSource, needs_for_spec
+from robokit.runtime.task_state import (
+    TaskStateSource,
+    deploy_task,
+    sensed_scene,
+    task_name_of,
+    use_spec_threshold,
+)
 from robokit.runtime.ticks import TickLog, arm_stopped, sleep_until
 
 __all__ = ["DeployAborted", "DeployLoop", "DeployPolicy", "DeploySummary", "PolicyMismatch"]
@@ -78,36 +87,26 @@ class DeployLoop:
         log_dir: Path | None = None,
         status: Callable[[str], None] | None = None,
         wire_preview: Callable[[np.ndarray], str] | None = None,
-        task: TaskNeeds | type | None = None,
+        task: Task | type[Task] | None = None,
         sources: Sequence[TaskStateSource] = (),
     ) -> None:
         """Validates everything that does not need the arm (policy, rate, safety block, the task's state
         sources, a finite action at the home pose, the log folder), so a bad input is refused before the
         arm is touched. ``arm`` may be given later (``loop.arm = arm``) once it is connected. ``task``: a
-        Task class or TaskNeeds (default: the policy's task, from its env id).
+        Task or Task class (default: the policy's task, from its env id), built with the robot folder's
+        settings; its success distance is the spec's ``distance_threshold_m``.
 
         Raises PolicyMismatch (a ValueError) for a policy this robot cannot run, MissingTaskState (a
-        PolicyMismatch) when the task needs state no source gives, LogSetupError (a ValueError) for an
+        PolicyMismatch) when the task reads state no source gives, LogSetupError (a ValueError) for an
         unusable log folder."""
-        self.spec = policy.spec
+        self.spec, self.policy, self.arm, self.status = policy.spec, policy, arm, status
         self.robot = robot or get_robot(self.spec["robot"])
-        needs = task if isinstance(task, TaskNeeds) else None
-        self.needs = needs or (TaskNeeds.of(task) if task is not None else needs_for_spec(self.spec))
-        self.settings = check_policy_for_robot(self.spec, self.robot, self.needs.obs_dim)
-        self.task_state = TaskState(self.needs, sources)
-        self.policy, self.arm = policy, arm
-        self.hz = check_rate_hz(hz if hz is not None else self.settings.control_hz)
         self.kin = Kinematics(self.robot)
-        self.controller = Controller(
-            self.robot, self.settings.control_mode, self.kin, self.settings.gripper_actuated
-        )
-        settings, self.safety_notes = safety_for(self.spec, self.robot)
-        self.safety = Safety(settings, self.kin)
-        self.tolerance_m = self.settings.distance_threshold_m
-        self.observer = Observer(self.kin, self.controller.action_dim, self.needs.obs_dim)
-        self.status = status
-        self._timing: dict[str, float] = {}
-        self._warm_up()
+        try:
+            self._prepare(task, sources, hz)
+        except BaseException:
+            self.kin.close()
+            raise
         # a full collection of the large heap (torch, PyBullet) takes 0.1-0.4 s: do it now, before the arm
         # is touched (a firmware watchdog trips after 0.5 s of silence), and freeze what exists so later
         # collections, run()'s included, only scan what was allocated since
@@ -115,6 +114,28 @@ class DeployLoop:
         gc.freeze()
         self.log_dir = log_dir
         self.tick_log = TickLog(DeployLog(log_dir) if log_dir is not None else None, wire_preview)
+
+    def _prepare(self, task: Task | type[Task] | None, sources: Sequence[TaskStateSource], hz: Any) -> None:
+        """The task (the env's Task code), the settings from the spec, controller, safety, observer, and a
+        warm-up; raises PolicyMismatch / MissingTaskState (see __init__)."""
+        self.task, self.task_notes = deploy_task(self.spec, self.robot, self.kin, task)
+        self.settings = check_policy_for_robot(self.spec, self.robot, self.task.obs_dim)
+        if self.settings.goal_dim != self.task.goal_dim:
+            raise PolicyMismatch(
+                f"the policy's goals have {self.settings.goal_dim} numbers, task "
+                f"{task_name_of(type(self.task))!r} gives {self.task.goal_dim}; refusing to deploy"
+            )
+        self.task_notes += use_spec_threshold(self.task, self.settings.distance_threshold_m)
+        self.scene = sensed_scene(self.task, sources)
+        self.hz = check_rate_hz(hz if hz is not None else self.settings.control_hz)
+        self.controller = Controller(
+            self.robot, self.settings.control_mode, self.kin, self.settings.gripper_actuated
+        )
+        settings, self.safety_notes = safety_for(self.spec, self.robot)
+        self.safety = Safety(settings, self.kin)
+        self.observer = Observer(self.kin, self.controller.action_dim, self.task.obs_dim)
+        self._timing: dict[str, float] = {}
+        self._warm_up()
 
     @property
     def log(self) -> DeployLog | None:
@@ -125,9 +146,16 @@ class DeployLoop:
         return self.tick_log.rows
 
     @property
+    def tolerance_m(self) -> float:
+        """The success distance (m): the policy spec's ``distance_threshold_m`` (the task's own setting
+        when the spec records none); the task's ``is_success`` uses it."""
+        return float(self.task.distance_threshold_m)
+
+    @property
     def ee_goals(self) -> bool:
-        """Goals are end-effector positions (checked against the robot's workspace)."""
-        return self.needs.achieved_goal_entry is None and self.settings.goal_dim == 3
+        """Goals are end-effector positions (checked against the robot's workspace): the task reads no
+        bodies, so its achieved goal comes from the arm's state alone."""
+        return not self.task.state_bodies and self.task.goal_dim == 3
 
     def _warm_up(self) -> None:
         """Run policy, controller and safety once on the home pose (nothing is sent), so first-call
@@ -139,7 +167,7 @@ class DeployLoop:
             ArmState(q=home, q_is_measured=False, t_s=0.0),
             goal if self.settings.goal_dim == 3 else np.zeros(self.settings.goal_dim),
             np.zeros(self.controller.action_dim),
-            np.zeros(self.needs.obs_dim) if self.needs.obs_dim else None,
+            np.zeros(self.task.obs_dim) if self.task.obs_dim else None,
         )
         action = np.asarray(self.policy.act(obs), dtype=np.float64)
         if action.shape != (self.controller.action_dim,) or not np.all(np.isfinite(action)):
@@ -157,23 +185,24 @@ class DeployLoop:
             if np.shape(g) != (self.settings.goal_dim,):
                 raise ValueError(f"goal {np.asarray(g).tolist()} must have {self.settings.goal_dim} numbers")
         floor = self.safety.settings.floor_z_m
-        return check_goals(goals, self.robot, floor, ee_goals=self.ee_goals)
+        if self.ee_goals:
+            return check_goals(goals, self.robot, floor)
+        return [w for g in goals for w in self.task.check_goal(g)[1]]  # the task's own limits
 
-    def run(
-        self, goals: Sequence[np.ndarray], seconds_per_goal: float, tolerance_m: float | None = None
-    ) -> DeploySummary:
+    def run(self, goals: Sequence[np.ndarray], seconds_per_goal: float) -> DeploySummary:
         """Reach each goal (base frame, m) in turn for seconds_per_goal; raises DeployAborted on faults.
 
         Goals outside the robot's workspace raise GoalOutsideWorkspace (a ValueError) before the arm is
-        touched. ``tolerance_m`` (default: the policy's ``distance_threshold_m``) counts a goal reached;
-        from that tick on, how still the arm holds is measured (``holding`` per goal)."""
+        touched. A goal counts reached at the first tick the task's ``is_success`` says so (within the
+        spec's ``distance_threshold_m``); from that tick on, how still the arm holds is measured
+        (``holding`` per goal)."""
         if self.arm is None:
             raise ValueError("DeployLoop.run needs an arm: pass it to DeployLoop or set loop.arm")
         goals = [np.asarray(g, dtype=np.float64) for g in goals]
-        notes = [*(f"safety: {n}" for n in self.safety_notes), *self.check_goals(goals)]
+        notes = [*(f"safety: {n}" for n in self.safety_notes), *self.task_notes, *self.check_goals(goals)]
         if not (math.isfinite(seconds_per_goal) and seconds_per_goal > 0):
             raise ValueError(f"seconds_per_goal must be a finite number > 0, got {seconds_per_goal}")
-        tolerance = self.tolerance_m if tolerance_m is None else float(tolerance_m)
+        tolerance = self.tolerance_m
         lateness: list[float] = []
         results: list[dict] = []
         gc.collect()  # what was allocated since __init__ froze the heap: cheap
@@ -183,7 +212,7 @@ class DeployLoop:
         self.safety.reset()
         self._last_action = np.zeros(self.controller.action_dim)
         try:
-            reason = self._run_goals(goals, seconds_per_goal, tolerance, t_start, lateness, results)
+            reason = self._run_goals(goals, seconds_per_goal, t_start, lateness, results)
         finally:
             gc.unfreeze()
         summary = self._summary(reason, time.monotonic() - t_start, lateness, results, notes, tolerance)
@@ -194,11 +223,11 @@ class DeployLoop:
             raise DeployAborted(reason, summary)
         return summary
 
-    def _run_goals(self, goals, seconds, tolerance, t_start, lateness, results) -> str:
+    def _run_goals(self, goals, seconds, t_start, lateness, results) -> str:
         """Every goal in turn; returns the exit reason ("completed", or why the run stopped)."""
         try:
             for gi, goal in enumerate(goals):
-                results.append(self._reach(gi, len(goals), goal, seconds, tolerance, t_start, lateness))
+                results.append(self._reach(gi, len(goals), goal, seconds, t_start, lateness))
         except KeyboardInterrupt as exc:  # Ctrl-C; the CLI turns SIGTERM/SIGHUP into one named after them
             return f"interrupted ({exc.args[0] if exc.args else 'Ctrl-C'})"
         except ArmDisconnected as exc:
@@ -211,7 +240,7 @@ class DeployLoop:
             return f"error: {type(exc).__name__}: {exc}"
         return "completed"
 
-    def _reach(self, gi, n_goals, goal, seconds, tolerance, t_start, lateness) -> dict[str, Any]:
+    def _reach(self, gi, n_goals, goal, seconds, t_start, lateness) -> dict[str, Any]:
         """Drive toward one goal for ``seconds``; returns its result (reach error, time, holding)."""
         n_ticks, period = max(1, int(round(seconds * self.hz))), 1.0 / self.hz
         t_goal = time.monotonic()
@@ -224,7 +253,7 @@ class DeployLoop:
             obs, state, q_target, late_ms = self._step(gi, goal, deadline)
             lateness.append(late_ms)
             dist = float(np.linalg.norm(obs["achieved_goal"] - goal))
-            if first_success_s is None and dist < tolerance:
+            if first_success_s is None and self.task.is_success(obs["achieved_goal"], goal):
                 first_success_s, first_tick = time.monotonic() - t_goal, len(seen_ee)
             seen_ee.append(np.asarray(obs["observation"][:3], dtype=np.float64))
             seen_q.append(np.asarray(state.q, dtype=np.float64))
@@ -233,8 +262,10 @@ class DeployLoop:
                 self._status(gi, n_goals, dist, late_ms, q_target)
             self._tick += 1
         final = self.arm.read()
+        if self.scene is not None:
+            self.scene.refresh()
+        achieved = self.task.achieved_goal(final)
         ee = self.kin.fk(final.q)
-        achieved = ee if self.needs.achieved_goal_entry is None else self.task_state.read()[1]
         return goal_result(goal, final, ee, achieved, seen_ee, seen_q, first_tick, first_success_s, self.hz)
 
     def _step(self, gi: int, goal: np.ndarray, deadline: float) -> tuple[dict, ArmState, np.ndarray, float]:
@@ -244,11 +275,14 @@ class DeployLoop:
         t_tick = time.monotonic()
         late_ms = (t_tick - deadline) * 1e3
         state = self.arm.read()
-        task_obs, achieved = self.task_state.read()
+        if self.scene is not None:
+            self.scene.refresh()
         t_read = time.monotonic()
-        obs = self.observer.observe(state, goal, self._last_action, task_obs)
-        if achieved is not None:
-            obs["achieved_goal"] = achieved.astype(np.float32)
+        task = self.task  # the env's Task code: its observation entries and achieved goal
+        obs = self.observer.observe(
+            state, goal, self._last_action, task.observation() if task.obs_dim else None
+        )
+        obs["achieved_goal"] = task.achieved_goal(state)
         if stopped := arm_stopped(state):
             self._write(gi, late_ms, state, obs, np.zeros(0), None)
             raise DeployAborted(f"the arm stopped following targets: {stopped}")

@@ -1,9 +1,10 @@
 """What a policy file must agree with before a deploy touches the arm, and the settings it gives the run.
 
 Every setting of a run comes from the policy spec (read through ``robokit.policies.policy_spec``): control
-mode and rate, whether the gripper is actuated, the success threshold (``distance_threshold_m``), the
-safety block (which can only narrow the robot's own envelope), and the observation layout, whose task
-entries must match the task's declaration (``robokit.runtime.task_state``).
+mode and rate, whether the gripper is actuated, the success threshold (``distance_threshold_m``; a spec
+without one leaves the robot's task setting), the safety block (which can only narrow the robot's own
+envelope), and the observation layout, whose task entries must match the task's ``obs_dim``
+(``robokit.runtime.task_state``).
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ from robokit.policies.policy_spec import PolicyFileError, PolicySpec, validate_s
 from robokit.robots import GoalOutsideWorkspace, RobotSpec
 
 MIN_CONTROL_HZ, MAX_CONTROL_HZ = 1.0, 1000.0  # above 1 kHz a tick cannot even read the arm (wire ~0.7 ms)
-DEFAULT_TOLERANCE_M = 0.02  # success distance when a policy file records none (none written so far lacks it)
 
 # The policy file was made for another robot, control mode or observation layout: one exception type
 # for it across robokit (a ValueError).
@@ -30,15 +30,15 @@ PolicyMismatch = PolicyMismatchError
 
 @dataclass(frozen=True)
 class DeploySettings:
-    """A run's settings, all from the policy spec. distance_threshold_m: success distance (m);
-    task_dim: observation entries the task appends; goal_dim: size of desired/achieved goal."""
+    """A run's settings, all from the policy spec. distance_threshold_m: success distance (m; None: the
+    spec records none); task_dim: observation entries the task appends; goal_dim: size of desired/achieved
+    goal."""
 
     control_mode: str
     control_hz: float
     action_dim: int
     gripper_actuated: bool
-    distance_threshold_m: float
-    threshold_from_spec: bool
+    distance_threshold_m: float | None
     task_dim: int
     goal_dim: int
 
@@ -71,8 +71,7 @@ def check_policy_for_robot(spec: dict[str, Any], robot: RobotSpec, task_dim: int
         control_hz=typed.control_hz,
         action_dim=action_dim,
         gripper_actuated=gripper,
-        distance_threshold_m=DEFAULT_TOLERANCE_M if threshold is None else float(threshold),
-        threshold_from_spec=threshold is not None,
+        distance_threshold_m=None if threshold is None else float(threshold),
         task_dim=task_dim,
         goal_dim=int(np.prod(goal_shape)),
     )

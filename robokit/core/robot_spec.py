@@ -1,5 +1,7 @@
-"""RobotSpec: everything sim and hardware must agree on about an arm (the type; each robot's values are
-in its folder, ``robokit/robots/<name>/robot.yaml``, loaded by ``robokit.robots.registry``).
+"""RobotSpec: everything sim and hardware must agree on about an arm. The types live in the core (the
+Controller, Safety and kinematics take a RobotSpec); each robot's values are in its folder,
+``robokit/robots/<name>/robot.yaml``, loaded by ``robokit.robots.registry``, and ``robokit.robots``
+re-exports these types.
 
 Joint order is the hardware's. Angles in rad (revolute) or m (prismatic), speeds in rad/s (or m/s).
 """
