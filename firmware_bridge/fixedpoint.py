@@ -16,6 +16,7 @@ import numpy as np
 from robokit.core.units import SERVO_FRAME_S
 from robokit.robots.spec import RobotSpec
 
+from .protocol import DEFAULT_WATCHDOG_TIMEOUT_MS as DEFAULT_WATCHDOG_TIMEOUT_MS  # with the other defaults
 from .protocol import WATCHDOG_HOLD, JointConfig
 
 ANGLE_UNIT_RAD = 1e-4
@@ -25,7 +26,6 @@ PULSE_MIN_TICKS = 1000  # 500 us
 PULSE_MAX_TICKS = 5000  # 2500 us
 DEFAULT_PULSE_ZERO_US = 1500.0
 DEFAULT_US_PER_RAD = 2000.0 / math.pi
-DEFAULT_WATCHDOG_TIMEOUT_MS = 500
 DEFAULT_WATCHDOG_ACTION = WATCHDOG_HOLD
 FIRMWARE_VERSION = (1, 0, 0)
 

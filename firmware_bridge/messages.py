@@ -27,6 +27,7 @@ FLAG_CONFIG_EEPROM = 1 << 5
 
 WATCHDOG_HOLD = 0
 WATCHDOG_RELEASE = 1
+DEFAULT_WATCHDOG_TIMEOUT_MS = 500  # the compiled-in default (firmware/robot_defaults.h, by gen_defaults)
 # Valid communication watchdog timeouts (ms); the firmware refuses CONFIG outside them (BAD_CONFIG)
 # and the watchdog is always on. Same values as WATCHDOG_MIN_MS / WATCHDOG_MAX_MS in firmware/proto.h.
 WATCHDOG_MIN_MS = 100
@@ -182,7 +183,7 @@ class Config(Message):
     """Replace calibration, limits, speeds, home and watchdog settings (stored in EEPROM)."""
 
     TYPE: ClassVar[int] = 0x08
-    watchdog_timeout_ms: int = 500
+    watchdog_timeout_ms: int = DEFAULT_WATCHDOG_TIMEOUT_MS
     watchdog_action: int = WATCHDOG_HOLD
     joints: tuple[JointConfig, ...] = ()
 
@@ -207,7 +208,7 @@ class Info(Message):
     firmware_version: tuple[int, int, int] = (0, 0, 0)
     flags: int = 0
     frame_period_us: int = SERVO_FRAME_US
-    watchdog_timeout_ms: int = 500
+    watchdog_timeout_ms: int = DEFAULT_WATCHDOG_TIMEOUT_MS
     watchdog_action: int = WATCHDOG_HOLD
     joints: tuple[JointConfig, ...] = ()
 

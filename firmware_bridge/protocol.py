@@ -32,6 +32,7 @@ from .framing import (
     unpack_raw,
 )
 from .messages import (
+    DEFAULT_WATCHDOG_TIMEOUT_MS,
     ERROR_NAMES,
     FLAG_CLAMPED,
     FLAG_CONFIG_EEPROM,
@@ -104,6 +105,7 @@ __all__ = [
     "FLAG_CONFIG_EEPROM",
     "WATCHDOG_HOLD",
     "WATCHDOG_RELEASE",
+    "DEFAULT_WATCHDOG_TIMEOUT_MS",
     "WATCHDOG_MIN_MS",
     "WATCHDOG_MAX_MS",
     "GAIN_Q16_MIN",
