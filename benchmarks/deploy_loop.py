@@ -18,9 +18,11 @@ from pathlib import Path
 
 import numpy as np
 
+from robokit.core.run_files import TICKS_FILE
 from robokit.firmware_bridge import protocol as pr
 from robokit.firmware_bridge.emulator import Emulator
-from robokit.firmware_bridge.hardware_arm import DEFAULT_BAUD, HardwareArm
+from robokit.firmware_bridge.hardware_arm import HardwareArm
+from robokit.firmware_bridge.link import BAUD
 from robokit.runtime.bringup import bring_up
 from robokit.runtime.loop import DeployLoop
 
@@ -28,7 +30,7 @@ RESULTS = Path(__file__).parent / "results" / "deploy_loop.json"
 RATES_HZ = (25, 50, 100, 200)
 
 
-def wire_limit_hz(n_joints: int = 6, baud: int = DEFAULT_BAUD) -> dict[str, float]:
+def wire_limit_hz(n_joints: int = 6, baud: int = BAUD) -> dict[str, float]:
     """Bytes per tick on the wire (both directions share no line, but a tick waits for both) -> Hz."""
     state = pr.State(setpoints_100urad=(0,) * n_joints, targets_100urad=(0,) * n_joints)
     ping = len(pr.encode_frame(pr.Ping()))
@@ -104,7 +106,7 @@ def main() -> None:
                 loop.arm = arm
                 s = loop.run([goal], seconds_per_goal=args.seconds)
                 loop.close()
-                ticks = [json.loads(line) for line in (log / "ticks.jsonl").read_text().splitlines()]
+                ticks = [json.loads(line) for line in (log / TICKS_FILE).read_text().splitlines()]
                 busy = [t["read_ms"] + t["compute_ms"] + t["send_ms"] for t in ticks if "read_ms" in t]
                 read = [t["read_ms"] for t in ticks if "read_ms" in t]
                 results["rates"][str(hz)] = {
@@ -128,9 +130,7 @@ def main() -> None:
                 f"(PING->STATE p50 {r['read_p50_ms']:.2f} ms)"
             )
     w, inf = results["wire"], results["inference"]
-    print(
-        f"wire-time limit at {DEFAULT_BAUD} baud: {w['tick_wire_ms']:.3f} ms per tick -> {w['limit_hz']:.0f} Hz"
-    )
+    print(f"wire-time limit at {BAUD} baud: {w['tick_wire_ms']:.3f} ms per tick -> {w['limit_hz']:.0f} Hz")
     print(f"policy inference alone: p50 {inf['p50_us']:.1f} us, p99 {inf['p99_us']:.1f} us")
     results["machine"] = {
         "python": platform.python_version(),

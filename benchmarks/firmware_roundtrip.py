@@ -25,11 +25,11 @@ import serial
 from robokit.firmware_bridge import fixedpoint as fx
 from robokit.firmware_bridge import protocol as p
 from robokit.firmware_bridge.emulator import Emulator, avr_size
+from robokit.firmware_bridge.link import BAUD
 from robokit.firmware_bridge.serial_port import open_port
 from robokit.robots import get_robot
 
 OUT = Path(__file__).resolve().parent / "results" / "firmware_roundtrip.json"
-BAUD = 1_000_000
 
 
 def request(ser: serial.SerialBase, dec: p.FrameDecoder, msg: p.Message, timeout_s: float = 1.0) -> p.Message:

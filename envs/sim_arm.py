@@ -19,7 +19,8 @@ import numpy as np
 from robokit.core.arm import ArmState, SoftLifecycle
 from robokit.core.bullet_client import p
 from robokit.core.kinematics import joint_index_map
-from robokit.core.servo import SERVO_FRAME_S, servo_step
+from robokit.core.servo import servo_step
+from robokit.core.units import SERVO_FRAME_S
 from robokit.envs.bullet import Bullet
 from robokit.robots import RobotSpec
 

@@ -23,7 +23,7 @@ from typing import Any
 
 from robokit.core.arm import ArmError
 from robokit.firmware_bridge import protocol as pr
-from robokit.firmware_bridge.fixedpoint import ANGLE_UNIT_RAD, TICK_US
+from robokit.firmware_bridge.fixedpoint import TICK_US, gain_to_us_per_rad
 from robokit.robots import RobotSpec
 
 PULSE_MIN_US = pr.PULSE_ZERO_MIN_TICKS * TICK_US  # 500 us: the firmware's zero pulse range ...
@@ -38,11 +38,6 @@ WATCHDOG_MIN_PERIODS = 3
 
 class CalibrationFileError(ArmError):
     """A calibration JSON file that cannot be read or holds values that make no sense."""
-
-
-def gain_to_us_per_rad(gain_q16: int) -> float:
-    """Firmware gain (Q16.16 ticks per 1e-4 rad) -> us per rad."""
-    return gain_q16 / 65536 * TICK_US / ANGLE_UNIT_RAD
 
 
 def _finite(value: float, what: str) -> float:

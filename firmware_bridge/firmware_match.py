@@ -6,7 +6,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from robokit.firmware_bridge import protocol as pr
-from robokit.firmware_bridge.fixedpoint import ANGLE_UNIT_RAD, max_step_from_speed, rad_to_100urad
+from robokit.firmware_bridge.fixedpoint import (
+    ANGLE_UNIT_RAD,
+    max_speed_from_step,
+    max_step_from_speed,
+    rad_to_100urad,
+)
 from robokit.robots import RobotSpec
 
 
@@ -28,7 +33,7 @@ def firmware_differences(info: pr.Info, spec: RobotSpec) -> list[str]:
         want = max_step_from_speed(spec.max_speed[i])
         if abs(j.max_step_100urad - want) > 1:
             problems.append(
-                f"{name}: max speed {j.max_step_100urad * ANGLE_UNIT_RAD / 0.02:.3f} rad/s, "
+                f"{name}: max speed {max_speed_from_step(j.max_step_100urad):.3f} rad/s, "
                 f"spec {spec.max_speed[i]:.3f}"
             )
     return problems

@@ -1,22 +1,21 @@
 """HardwareArm: the Arm contract over a serial link to the robokit firmware (docs/protocol.md).
 
 Any pyserial URL works: a device path (/dev/ttyUSB0, /dev/pts/7), ``socket://host:port``, ``rfc2217://``.
-A reader thread decodes every frame as it arrives and keeps the latest STATE; ``read()`` sends PING and
-waits (at most ``reply_timeout_s``) for the fresh STATE, so an observation never predates the tick.
+The link (``link.FirmwareLink``) decodes every frame as it arrives and keeps the latest STATE; ``read()``
+sends PING and waits (at most ``reply_timeout_s``) for the fresh STATE, so an observation never predates
+the tick. This module is the lifecycle on top: connect and check, enable, hold, release, e-stop, clear.
 """
 
 from __future__ import annotations
 
 import contextlib
 import math
-import threading
 import time
 from collections import deque
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import serial
 
 from robokit.core.arm import ArmDisconnected, ArmError, ArmMode, ArmRefused, ArmState, ArmStatus, status_of
 from robokit.firmware_bridge import protocol as pr
@@ -29,11 +28,11 @@ from robokit.firmware_bridge.calibration import (
 )
 from robokit.firmware_bridge.firmware_match import calibration_differences, firmware_differences
 from robokit.firmware_bridge.fixedpoint import from_100urad, rad_to_100urad
-from robokit.firmware_bridge.serial_port import PortBusy, PortError, PortPermissionError, open_port
+from robokit.firmware_bridge.link import BAUD, FirmwareLink
+from robokit.firmware_bridge.serial_port import PortBusy, PortError, PortPermissionError
 from robokit.robots import RobotSpec, get_robot
 
 __all__ = [
-    "DEFAULT_BAUD",
     "ArmConfigInvalid",
     "ArmMismatch",
     "ArmPermissionError",
@@ -44,8 +43,6 @@ __all__ = [
     "PortError",
     "check_watchdog_for_period",
 ]
-
-DEFAULT_BAUD = 1_000_000
 
 
 class ArmMismatch(ArmError):
@@ -85,7 +82,7 @@ class HardwareArm:
         self,
         port: str,
         spec: RobotSpec | str = "servo_arm",
-        baud: int = DEFAULT_BAUD,
+        baud: int = BAUD,
         on_close: str = "hold",
         calibration: Path | None = None,
         hello_timeout_s: float = 5.0,
@@ -98,6 +95,7 @@ class HardwareArm:
         if on_close not in ("hold", "release"):
             raise ValueError("on_close must be 'hold' or 'release'")
         self.url, self.baud = port, baud
+        self.link = FirmwareLink(port, baud, reply_timeout_s)
         self.spec = get_robot(spec) if isinstance(spec, str) else spec
         self.on_close, self.calibration = on_close, calibration
         self.hello_timeout_s, self.reply_timeout_s = hello_timeout_s, reply_timeout_s
@@ -109,16 +107,6 @@ class HardwareArm:
         self.mismatch: str | None = None  # why the firmware does not match spec (refuse_mismatch=False)
         self._calibration = None if calibration is None else load_calibration(Path(calibration), self.spec)
         self.info: pr.Info | None = None
-        self._ser: serial.SerialBase | None = None
-        self._decoder = pr.FrameDecoder()
-        self._cond = threading.Condition()
-        self._replies: dict[int, pr.Message] = {}
-        self._latest: pr.State | None = None
-        self._latest_t = 0.0
-        self._dead: str | None = None
-        self._stop = threading.Event()
-        self._seq = 0
-        self._thread: threading.Thread | None = None
         self._pending_ack: int | None = None
         self.acks: deque[tuple[int, pr.State]] = deque(maxlen=4096)  # (seq of TARGETS, its STATE reply)
         self.stats = {"pings": 0, "ping_timeouts": 0, "targets": 0, "stale_reads": 0, "errors": 0}
@@ -134,25 +122,18 @@ class HardwareArm:
 
         Raises PortBusy / PortError (port), ArmDisconnected (no answer), ArmMismatch (another robot or
         calibration), ArmConfigInvalid (settings that cannot work). The port is closed on any of them."""
-        if self._ser is None:
-            self._ser = open_port(self.url, self.baud)
-            self._stop.clear()
-            self._thread = threading.Thread(target=self._reader, name="HardwareArm-reader", daemon=True)
-            self._thread.start()
-            # a frame delimiter first: ends any half frame a previous client left in the firmware (a dead
-            # link is reported by the HELLO below)
-            with contextlib.suppress(OSError, serial.SerialException):
-                self._ser.write(b"\x00")
+        if not self.link.is_open:
+            self.link.open()
         deadline = time.monotonic() + self.hello_timeout_s
         while True:
-            reply = self._request(pr.Hello(seq=self._next_seq()), timeout_s=0.25)
+            reply = self.link.request(pr.Hello(seq=self.link.next_seq()), timeout_s=0.25)
             if isinstance(reply, pr.Info):
                 break
-            if time.monotonic() > deadline or self._dead:
+            if time.monotonic() > deadline or self.link.dead:
                 self.close()
                 raise ArmDisconnected(
                     f"no answer to HELLO on {self.url} within {self.hello_timeout_s:.1f} s "
-                    f"({self._dead or 'is the robokit firmware flashed and the baud rate right?'})"
+                    f"({self.link.dead or 'is the robokit firmware flashed and the baud rate right?'})"
                 )
         self.info = reply
         try:
@@ -181,66 +162,8 @@ class HardwareArm:
                 f"firmware on {self.url}: " + "; ".join(invalid) + " (fix with `robokit arm calibrate`)"
             )
 
-    def _reader(self) -> None:
-        ser = self._ser
-        assert ser is not None
-        while not self._stop.is_set():
-            try:
-                data = ser.read(max(1, ser.in_waiting))
-            except Exception as exc:  # noqa: BLE001 - any failure in pyserial ends the link, never the thread
-                if not self._stop.is_set():
-                    with self._cond:
-                        self._dead = f"port error: {exc}"
-                        self._cond.notify_all()
-                return
-            if not data:
-                continue
-            msgs = self._decoder.feed(data)
-            if not msgs:
-                continue
-            now = time.monotonic()
-            with self._cond:
-                for m in msgs:
-                    self._replies[m.seq] = m
-                    if isinstance(m, pr.State):
-                        self._latest, self._latest_t = m, now
-                    if len(self._replies) > 64:
-                        self._replies.pop(next(iter(self._replies)))
-                self._cond.notify_all()
-
-    def _next_seq(self) -> int:
-        self._seq = (self._seq + 1) & 0xFF
-        return self._seq
-
-    def _send(self, msg: pr.Message) -> None:
-        if self._dead:
-            raise ArmDisconnected(f"link to {self.url} lost ({self._dead})")
-        if self._ser is None:
-            raise ArmDisconnected(f"{self.url} is not open")
-        try:
-            self._ser.write(pr.encode_frame(msg))
-        except (serial.SerialException, OSError) as exc:
-            self._dead = f"write failed: {exc}"
-            raise ArmDisconnected(f"link to {self.url} lost ({exc})") from exc
-
-    def _request(self, msg: pr.Message, timeout_s: float | None = None) -> pr.Message | None:
-        """Send msg, wait for the reply with its sequence number; None on timeout."""
-        with self._cond:
-            self._replies.pop(msg.seq, None)
-        self._send(msg)
-        deadline = time.monotonic() + (self.reply_timeout_s if timeout_s is None else timeout_s)
-        with self._cond:
-            while msg.seq not in self._replies:
-                if self._dead:
-                    raise ArmDisconnected(f"link to {self.url} lost ({self._dead})")
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    return None
-                self._cond.wait(remaining)
-            return self._replies.pop(msg.seq)
-
     def _expect(self, msg: pr.Message, want: type, what: str) -> Any:
-        reply = self._request(msg)
+        reply = self.link.request(msg, timeout_s=self.reply_timeout_s)
         if isinstance(reply, pr.Error):
             self.stats["errors"] += 1
             raise ArmRefused(f"firmware refused {what}: {reply.name}")
@@ -256,12 +179,11 @@ class HardwareArm:
         raises ArmDisconnected."""
         self.stats["pings"] += 1
         timeout = min(self.reply_timeout_s, self.control_period_s)
-        reply = self._request(pr.Ping(seq=self._next_seq()), timeout_s=timeout)
+        reply = self.link.request(pr.Ping(seq=self.link.next_seq()), timeout_s=timeout)
         if isinstance(reply, pr.State):
             return self._to_state(reply, time.monotonic())
         self.stats["ping_timeouts"] += 1
-        with self._cond:
-            latest, t = self._latest, self._latest_t
+        latest, t = self.link.latest_state()
         if latest is None or time.monotonic() - t > 3 * self.control_period_s:
             raise ArmDisconnected(f"no STATE from {self.url} for 3 control periods")
         self.stats["stale_reads"] += 1
@@ -274,21 +196,17 @@ class HardwareArm:
         robot's joint limits (the firmware would clamp it; the host never asks for it)."""
         self._refuse_if_mismatched("TARGETS")
         q = self._checked_pose(q_target, "joint target")
-        seq = self._next_seq()
+        seq = self.link.next_seq()
         self.stats["targets"] += 1
         self._pending_ack = seq  # the reader thread collects the STATE reply; see wait_ack()
-        self._send(pr.Targets(seq=seq, targets_100urad=rad_to_100urad(q)))
+        self.link.send(pr.Targets(seq=seq, targets_100urad=rad_to_100urad(q)))
 
     def wait_ack(self, timeout_s: float | None = None) -> pr.State | None:
         """The STATE answering the last TARGETS (frame at which the firmware applied it), or None."""
         seq = self._pending_ack
         if seq is None:
             return None
-        deadline = time.monotonic() + (self.reply_timeout_s if timeout_s is None else timeout_s)
-        with self._cond:
-            while seq not in self._replies and time.monotonic() < deadline and not self._dead:
-                self._cond.wait(max(0.0, deadline - time.monotonic()))
-            reply = self._replies.get(seq)
+        reply = self.link.wait_reply(seq, self.reply_timeout_s if timeout_s is None else timeout_s)
         if isinstance(reply, pr.State):
             self.acks.append((seq, reply))
             return reply
@@ -341,7 +259,7 @@ class HardwareArm:
         self._refuse_if_mismatched("ENABLE")
         pose = self._checked_pose(self.spec.home_q if pose is None else pose, "ENABLE pose")
         reply = self._expect(
-            pr.Enable(seq=self._next_seq(), pose_100urad=rad_to_100urad(pose)), pr.State, "ENABLE"
+            pr.Enable(seq=self.link.next_seq(), pose_100urad=rad_to_100urad(pose)), pr.State, "ENABLE"
         )
         return self._to_state(reply, time.monotonic())
 
@@ -362,20 +280,20 @@ class HardwareArm:
     def release(self) -> ArmState:
         """Stop pulses (servos go limp)."""
         return self._to_state(
-            self._expect(pr.Release(seq=self._next_seq()), pr.State, "RELEASE"), time.monotonic()
+            self._expect(pr.Release(seq=self.link.next_seq()), pr.State, "RELEASE"), time.monotonic()
         )
 
     def estop(self) -> ArmState:
         """Latch the e-stop: the firmware stops pulses until CLEAR."""
         return self._to_state(
-            self._expect(pr.Estop(seq=self._next_seq()), pr.State, "ESTOP"), time.monotonic()
+            self._expect(pr.Estop(seq=self.link.next_seq()), pr.State, "ESTOP"), time.monotonic()
         )
 
     def clear(self) -> ArmState:
         """Clear a latched e-stop or a tripped watchdog (the arm stays released until ENABLE)."""
         self._refuse_if_mismatched("CLEAR")  # a cleared trip resumes following the targets
         return self._to_state(
-            self._expect(pr.Clear(seq=self._next_seq()), pr.State, "CLEAR"), time.monotonic()
+            self._expect(pr.Clear(seq=self.link.next_seq()), pr.State, "CLEAR"), time.monotonic()
         )
 
     def configure(
@@ -393,7 +311,7 @@ class HardwareArm:
         if check:
             check_config(joints, watchdog_timeout_ms, watchdog_action, self.spec, self.control_period_s)
         msg = pr.Config(
-            seq=self._next_seq(),
+            seq=self.link.next_seq(),
             watchdog_timeout_ms=watchdog_timeout_ms,
             watchdog_action=watchdog_action,
             joints=joints,
@@ -405,28 +323,23 @@ class HardwareArm:
         """Host-side counters plus the decoder's dropped frames."""
         return {
             **self.stats,
-            "host_bad_crc": self._decoder.bad_crc,
-            "host_bad_frame": self._decoder.bad_frame,
-            "host_bad_msg": self._decoder.bad_msg,
-            "host_frames_ok": self._decoder.frames_ok,
+            "host_bad_crc": self.link.decoder.bad_crc,
+            "host_bad_frame": self.link.decoder.bad_frame,
+            "host_bad_msg": self.link.decoder.bad_msg,
+            "host_frames_ok": self.link.decoder.frames_ok,
         }
 
     def close(self) -> None:
         """Hold or release as configured, then close the port. Never raises for a dead link."""
-        if self._ser is None:
+        if not self.link.is_open:
             return
-        if self.on_close == "release" and not self._dead:
+        if self.on_close == "release" and not self.link.dead:
             with contextlib.suppress(ArmError):
                 self.release()
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=1.0)
-        with contextlib.suppress(Exception):  # closing a vanished port
-            self._ser.close()
-        self._ser = None
+        self.link.close()
 
     def __enter__(self) -> HardwareArm:
-        if self._ser is None:
+        if not self.link.is_open:
             self.connect()
         return self
 

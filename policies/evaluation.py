@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from robokit.core import run_files as rf
 from robokit.policies.compat import PolicyMismatchError, check_compatible
 from robokit.policies.eval_checks import EvalArgumentError, check_eval_args, prepare_out_dir
 from robokit.policies.holding import HOLD_SETTLE_S, holding_after_success, holding_metrics, median_holding
@@ -248,7 +249,7 @@ def evaluate(
     n_video = min(video_episodes, episodes) if video else 0
     grid_factor = 2 if n_video > 1 else 1
     tasks = [(i, seed + i, i < n_video, i == 0, grid_factor) for i in range(episodes)]
-    init = (str(policy_path), env_id, width, height, str(out / "videos") if n_video else None, fps)
+    init = (str(policy_path), env_id, width, height, str(out / rf.VIDEOS_DIR) if n_video else None, fps)
 
     t0 = time.perf_counter()
     results, small, q_first = _run_all(tasks, init, workers, progress)
@@ -272,7 +273,7 @@ def evaluate(
     report["success_rate"] = report["aggregate"]["success_rate"]
     if plot:
         report["plots"] = _plots(out, policy_path, spec, results, q_first)
-    _write_json(out / "eval.json", report)
+    _write_json(out / rf.EVAL_FILE, report)
     report["out_dir"] = str(out)
     return report
 
@@ -315,17 +316,17 @@ def _write_grid(out: Path, small: dict[int, list], n_video: int, fps: float) -> 
     from robokit.policies.video import grid, write_mp4
 
     videos = [f"videos/episode-{i:03d}.mp4" for i in range(n_video)]
-    write_mp4(out / "videos" / "grid.mp4", grid([small[i] for i in range(n_video)]), fps, threads=2)
+    write_mp4(out / rf.VIDEOS_DIR / "grid.mp4", grid([small[i] for i in range(n_video)]), fps, threads=2)
     return [*videos, "videos/grid.mp4"]
 
 
 def _plots(out: Path, policy_path: Path, spec: PolicySpec, results: list[dict], q_first: list) -> list[str]:
     """joints.png (episode 0), and training.png if the policy sits in a run folder; their names."""
-    from robokit.policies.plots import plot_joints, plot_training
+    from robokit.policies.plots import plot_episode_joints, plot_training
 
     first = results[0]["time_to_success_s"] if results else None
-    names = [plot_joints(q_first, spec.raw, out / "joints.png", success_s=first).name]
-    curve = plot_training(policy_path.parent, out / "training.png")
+    names = [plot_episode_joints(q_first, spec.raw, out / rf.JOINTS_PLOT_FILE, success_s=first).name]
+    curve = plot_training(policy_path.parent, out / rf.TRAINING_PLOT_FILE)
     return names if curve is None else [*names, curve.name]
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-EVALS_FILE = "evals.jsonl"  # one JSON object per periodic evaluation, written by training
+from robokit.core.run_files import EVALS_FILE
 
 
 def _plt():
@@ -60,7 +60,7 @@ def joint_labels(spec: dict, n: int) -> list[str]:
     return names if len(names) == n else [f"q{j}" for j in range(n)]
 
 
-def plot_joints(
+def plot_episode_joints(
     q: list[list[float]], spec: dict, out_png: str | Path, success_s: float | None = None
 ) -> Path:
     """Joint positions (rad / m) over one episode's steps, one line per joint, labelled with the robot's

@@ -29,6 +29,15 @@ from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecMoni
 
 import robokit.envs  # noqa: F401  (registers the ids)
 from robokit.console import progress_bar
+from robokit.core.run_files import (
+    CHECKPOINT_MODEL_FILE,
+    CHECKPOINT_REPLAY_FILE,
+    CHECKPOINT_VECNORMALIZE_FILE,
+    CONFIG_FILE,
+    EVALS_FILE,
+    POLICY_FILE,
+    TENSORBOARD_DIR,
+)
 from robokit.policies.checkpoints import (  # noqa: F401  (the run-folder API, used by `robokit train`)
     ResumeError,
     checkpoint_state,
@@ -41,13 +50,11 @@ from robokit.policies.config import SEED_MAX, TrainConfig
 from robokit.policies.device import resolve_device
 from robokit.policies.evaluation import aggregate, run_episode
 from robokit.policies.export import policy_from_sb3
-from robokit.policies.plots import EVALS_FILE
 from robokit.policies.policy_file import Policy, write_atomic
 from robokit.policies.policy_spec import MAX_HIDDEN_LAYERS, MAX_HIDDEN_SIZE  # policy files must load
 from robokit.policies.shaping import make_train_env
 
 ALGO_CLASSES = {"sac": SAC, "td3": TD3, "ppo": PPO}
-POLICY_FILE = "policy.safetensors"
 
 
 class RunExistsError(FileExistsError):
@@ -274,7 +281,7 @@ def train(config: TrainConfig, resume: bool = False) -> Path:
             f"{run} already holds a run; pass --resume to continue it, or choose another --out"
         )
     run.mkdir(parents=True, exist_ok=True)
-    config.save_yaml(run / "config.yaml")
+    config.save_yaml(run / CONFIG_FILE)
     torch.set_num_threads(config.torch_threads)
     set_random_seed(config.seed)
     venv, venv_norm = _make_envs(config, ckpt)
@@ -288,7 +295,7 @@ def _resume_config(run: Path, config: TrainConfig, ckpt: Path | None) -> TrainCo
     if ckpt is None:
         what = "has no checkpoint" if run.is_dir() else "does not exist: no checkpoint"
         raise ResumeError(f"{run} {what} to resume from; drop --resume to start a new run")
-    if not (run / "config.yaml").is_file():
+    if not (run / CONFIG_FILE).is_file():
         return config
     saved = saved_config(run)
     if saved.env_id != config.env_id:
@@ -305,8 +312,8 @@ def _make_envs(config: TrainConfig, ckpt: Path | None) -> tuple[Any, VecNormaliz
     venv: Any = make_vec_env(config)
     if not config.norm_obs:
         return venv, None
-    if ckpt is not None and (ckpt / "vecnormalize.pkl").is_file():
-        venv_norm = VecNormalize.load(str(ckpt / "vecnormalize.pkl"), venv)
+    if ckpt is not None and (ckpt / CHECKPOINT_VECNORMALIZE_FILE).is_file():
+        venv_norm = VecNormalize.load(str(ckpt / CHECKPOINT_VECNORMALIZE_FILE), venv)
     else:
         venv_norm = VecNormalize(venv, norm_obs=True, norm_reward=False, clip_obs=config.clip_obs)
     return venv_norm, venv_norm
@@ -316,16 +323,16 @@ def _make_model(config: TrainConfig, run: Path, venv: Any, ckpt: Path | None) ->
     """(model, state): loaded from ``ckpt`` with its replay buffer and state.json, or fresh."""
     if ckpt is None:
         (run / EVALS_FILE).unlink(missing_ok=True)
-        return build_model(config, venv, run / "tb"), {"steps": 0, "train_time_s": 0.0}
+        return build_model(config, venv, run / TENSORBOARD_DIR), {"steps": 0, "train_time_s": 0.0}
     state = checkpoint_state(ckpt)
     if state.pop("solved", False):  # asked for more steps: early stop needs fresh evaluations
         state["streak"] = 0
-    model = ALGO_CLASSES[config.algo].load(ckpt / "model.zip", env=venv, device=config.device)
-    if (ckpt / "replay_buffer.pkl").is_file():
+    model = ALGO_CLASSES[config.algo].load(ckpt / CHECKPOINT_MODEL_FILE, env=venv, device=config.device)
+    if (ckpt / CHECKPOINT_REPLAY_FILE).is_file():
         with warnings.catch_warnings():
             # HER drops the episode that was running at the checkpoint: right, as the envs restart
             warnings.filterwarnings("ignore", message="The last trajectory in the replay buffer")
-            model.load_replay_buffer(ckpt / "replay_buffer.pkl")
+            model.load_replay_buffer(ckpt / CHECKPOINT_REPLAY_FILE)
     _truncate_evals(run, state["steps"])
     return model, state
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-SERVO_FRAME_S = 0.02  # s, one 50 Hz PWM period
+from robokit.core.units import SERVO_FRAME_S
 
 
 def servo_step(setpoint: np.ndarray, target: np.ndarray, max_speed: np.ndarray) -> np.ndarray:

@@ -13,11 +13,11 @@ import os
 from pathlib import Path
 from typing import Any
 
+from robokit.core.run_files import SUMMARY_FILE, TICKS_FILE
 from robokit.paths import PathError, check_output_dir
 
 SUMMARY_RESERVE_BYTES = 64 * 1024
 PLACEHOLDER = b'{"exit_reason": "did not finish: the process was killed or is still running"}\n'
-TICKS_FILE, SUMMARY_FILE = "ticks.jsonl", "summary.json"
 
 
 class LogSetupError(ValueError):

@@ -18,12 +18,11 @@ from pathlib import Path
 from typing import Any
 
 from robokit.core.arm import Arm, ArmError
+from robokit.firmware_bridge.link import BAUD
 from robokit.runtime.bringup import bring_up
 from robokit.runtime.loop import DeployAborted, DeployLoop
 from robokit.runtime.summary import DeploySummary
 from robokit.runtime.task_state import TaskStateSource
-
-DEFAULT_BAUD = 1_000_000
 
 
 class DeployRefused(ValueError):
@@ -45,7 +44,7 @@ class DeployRequest:
     hz: float | None = None
     log_dir: Path | None = None
     robot: str | None = None
-    baud: int = DEFAULT_BAUD
+    baud: int = BAUD
     on_exit: str = "hold"
     calibration: Path | None = None
     sources: Sequence[TaskStateSource] = field(default_factory=tuple)

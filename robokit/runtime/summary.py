@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from robokit.core.run_files import JOINTS_PLOT_FILE, TICKS_FILE
 from robokit.policies.holding import HOLD_SETTLE_S, holding_after_success, holding_metrics, median_holding
 from robokit.robots import RobotSpec
 
@@ -109,9 +110,9 @@ def plot_joints(log_dir: Path, robot: RobotSpec) -> Path:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    rows = [json.loads(line) for line in (log_dir / "ticks.jsonl").read_text().splitlines() if line.strip()]
+    rows = [json.loads(line) for line in (log_dir / TICKS_FILE).read_text().splitlines() if line.strip()]
     rows = [r for r in rows if r["targets"] is not None]
-    out = log_dir / "joints.png"
+    out = log_dir / JOINTS_PLOT_FILE
     n = robot.n_joints
     fig, axes = plt.subplots(n, 1, figsize=(8, 1.6 * n), sharex=True)
     if rows:

@@ -1,6 +1,7 @@
 import numpy as np
 
-from robokit.core.servo import SERVO_FRAME_S, servo_trajectory
+from robokit.core.servo import servo_trajectory
+from robokit.core.units import SERVO_FRAME_S
 from robokit.envs.sim_arm import SimArm
 from robokit.robots import get_robot
 

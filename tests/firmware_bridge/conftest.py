@@ -13,6 +13,7 @@ import serial
 
 from robokit.firmware_bridge import protocol as p
 from robokit.firmware_bridge.emulator import Emulator, build, missing_tools
+from robokit.firmware_bridge.link import BAUD
 
 VECTORS_PATH = Path(__file__).resolve().parents[2] / "docs" / "protocol_vectors.json"
 
@@ -37,7 +38,7 @@ class Link:
     """A real pyserial connection to an emulator's pty, speaking the project's codec."""
 
     def __init__(self, port: str) -> None:
-        self.ser = serial.Serial(port, 1_000_000, timeout=0.02, write_timeout=WRITE_TIMEOUT_S)
+        self.ser = serial.Serial(port, BAUD, timeout=0.02, write_timeout=WRITE_TIMEOUT_S)
         self.dec = p.FrameDecoder()
         self.seq = 0
         self.stray: list[p.Message] = []

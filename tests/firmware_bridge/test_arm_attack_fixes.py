@@ -17,6 +17,7 @@ from robokit.cli import main
 from robokit.firmware_bridge import protocol as pr
 from robokit.firmware_bridge.framing import cobs_encode, pack_raw
 from robokit.firmware_bridge.hardware_arm import ArmMismatch, HardwareArm
+from robokit.firmware_bridge.link import BAUD
 from robokit.firmware_bridge.serial_port import PortBusy, PortError, open_port
 from robokit.robots import get_robot
 
@@ -31,7 +32,7 @@ WIDE = 31416  # 3.1416 rad in 100 urad: limits the servo_arm spec does not have
 def _raw_request(port: str, msg: pr.Message, timeout_s: float = 1.0) -> pr.Message:
     """One request from an outside client (not HardwareArm: no checks), its reply."""
     dec = pr.FrameDecoder()
-    with serial.Serial(port, 1_000_000, timeout=0.02, write_timeout=2.0) as ser:
+    with serial.Serial(port, BAUD, timeout=0.02, write_timeout=2.0) as ser:
         ser.write(b"\x00" + pr.encode_frame(msg))
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
@@ -134,16 +135,16 @@ def pty_path():
 @pytest.mark.parametrize("wrap", ["spy://{}", "alt://{}", "alt://{}?class=Serial"])
 def test_urls_wrapping_a_device_lock_it_as_its_path_does(pty_path, wrap):
     url = wrap.format(pty_path)
-    held = open_port(url, 1_000_000)
+    held = open_port(url, BAUD)
     try:
         with pytest.raises(PortBusy, match=f"port busy: {pty_path} is held by pid {os.getpid()}"):
-            open_port(pty_path, 1_000_000)
+            open_port(pty_path, BAUD)
     finally:
         held.close()
-    held = open_port(pty_path, 1_000_000)
+    held = open_port(pty_path, BAUD)
     try:
         with pytest.raises(PortBusy, match=f"port busy: {pty_path}"):
-            open_port(url, 1_000_000)
+            open_port(url, BAUD)
     finally:
         held.close()
 
@@ -153,7 +154,7 @@ def test_a_spy_url_sets_tiocexcl_on_its_device_while_open(pty_path):
     if os.geteuid() == 0:
         uid = 65534  # nobody: root itself may always open a TIOCEXCL tty
         os.chmod(pty_path, 0o666)
-    ser = open_port(f"spy://{pty_path}", 1_000_000)
+    ser = open_port(f"spy://{pty_path}", BAUD)
     assert _plain_open_as(pty_path, uid) == errno.EBUSY
     ser.close()
     assert _plain_open_as(pty_path, uid) == 0
@@ -174,7 +175,7 @@ def test_a_spy_url_sets_tiocexcl_on_its_device_while_open(pty_path):
 )
 def test_unsupported_url_forms_are_refused_in_one_line(pty_path, url, why):
     with pytest.raises(PortError, match=re.escape(why)):
-        open_port(url.format(pty_path), 1_000_000)
+        open_port(url.format(pty_path), BAUD)
 
 
 @needs_emulator
@@ -227,13 +228,13 @@ def test_a_config_of_wrong_length_is_bad_length_and_counts_in_bad_msg(enabled):
         good = pr.Config(0, 500, pr.WATCHDOG_RELEASE, arm.info.joints).payload()
         before = arm.read().extra["bad_msg"]
         for i, payload in enumerate([good[:-1], good + b"\x01", good[:4], b"", good[:18]]):
-            arm._ser.write(_raw_frame(pr.Config.TYPE, 200 + i, payload))
-            reply = arm._request(pr.Ping(seq=100 + i))  # in order: the CONFIG's reply came first
+            arm.link.ser.write(_raw_frame(pr.Config.TYPE, 200 + i, payload))
+            reply = arm.link.request(pr.Ping(seq=100 + i))  # in order: the CONFIG's reply came first
             assert isinstance(reply, pr.State)
-            err = arm._replies.pop(200 + i)
+            err = arm.link.replies.pop(200 + i)
             assert isinstance(err, pr.Error) and err.name == "BAD_LENGTH", (len(payload), err)
             assert reply.bad_msg == before + i + 1
-        info = arm._request(pr.Hello(seq=99))  # nothing stored
+        info = arm.link.request(pr.Hello(seq=99))  # nothing stored
         assert isinstance(info, pr.Info) and info.watchdog_action == pr.WATCHDOG_HOLD
 
 

@@ -10,9 +10,11 @@ import subprocess
 
 import pytest
 
+from robokit.core.units import SERVO_FRAME_S, SERVO_FRAME_US
 from robokit.firmware_bridge import fixedpoint as fx
 from robokit.firmware_bridge import protocol as p
 from robokit.firmware_bridge.emulator import FIRMWARE_SRC
+from robokit.firmware_bridge.link import BAUD
 
 
 @pytest.fixture(scope="module")
@@ -215,6 +217,40 @@ def test_c_header_and_python_agree_on_the_joint_config_bounds():
         == (p.PULSE_ZERO_MIN_TICKS, p.PULSE_ZERO_MAX_TICKS)
         == (fx.PULSE_MIN_TICKS, fx.PULSE_MAX_TICKS)
     )
+
+
+def c_enum(header: str, prefix: str) -> dict[str, int]:
+    """``{name: value}`` of the enum members ``PREFIX_NAME = value`` (hex, decimal or ``1 << n``)."""
+    text = (FIRMWARE_SRC / header).read_text()
+    found = re.findall(rf"\b{prefix}(\w+) = (0x[0-9A-Fa-f]+|1 << \d+|\d+)", text)
+    assert found, prefix
+    return {name: 1 << int(v[5:]) if v.startswith("1 << ") else int(v, 0) for name, v in found}
+
+
+def test_c_header_and_python_agree_on_frame_sizes_message_types_flags_and_errors():
+    """proto.h's version, frame sizes, joint count and layout, message types, STATE flags, ERROR codes
+    and watchdog actions are the ones protocol.py speaks (one set of numbers on both sides)."""
+    assert c_define("proto.h", "PROTO_VERSION") == p.PROTOCOL_VERSION
+    assert c_define("proto.h", "PROTO_MAX_RAW") == p.MAX_RAW_FRAME
+    assert c_define("proto.h", "PROTO_MAX_JOINTS") == p.MAX_JOINTS
+    assert c_define("proto.h", "PROTO_JOINT_BYTES") == len(p.JointConfig(0, 1, 0, 1, 3000, 2000).pack())
+    assert c_enum("proto.h", "MSG_") == {cls.__name__.upper(): t for t, cls in p.MESSAGE_TYPES.items()}
+    flags = {n: getattr(p, f"FLAG_{n}") for n in c_enum("proto.h", "FLAG_")}
+    assert c_enum("proto.h", "FLAG_") == flags and len(flags) == 6
+    assert c_enum("proto.h", "ERR_") == {name: code for code, name in p.ERROR_NAMES.items()}
+    assert c_enum("proto.h", "WATCHDOG_") == {"HOLD": p.WATCHDOG_HOLD, "RELEASE": p.WATCHDOG_RELEASE}
+
+
+def test_the_firmware_baud_and_servo_frame_are_the_ones_the_host_uses():
+    """The UART rate (link.c's default and the Makefile's) is link.BAUD; the firmware's frame period is
+    the servo model's frame (robokit.core.units), which INFO reports by default."""
+    link_c = re.search(r"#define BAUD (\d+)UL", (FIRMWARE_SRC / "link.c").read_text())
+    makefile = re.search(r"^BAUD\s*\?=\s*(\d+)UL", (FIRMWARE_SRC / "Makefile").read_text(), re.M)
+    assert link_c and makefile
+    assert int(link_c.group(1)) == int(makefile.group(1)) == BAUD == 1_000_000
+    assert c_define("proto.h", "FRAME_PERIOD_MS") * 1000 == SERVO_FRAME_US == round(SERVO_FRAME_S * 1e6)
+    assert p.Info().frame_period_us == SERVO_FRAME_US
+    assert fx.max_step_from_speed(fx.max_speed_from_step(1234)) == 1234  # per-frame step <-> rad/s round-trip
 
 
 # --- the receive ring (firmware/rx_ring.h) and the decoder behind it, as the firmware drives them ---

@@ -24,7 +24,9 @@ A = (12000, -9000, 3000, 12000, -12000, 8000)
 B = (-12000, 9000, -3000, -12000, 12000, 1000)
 # the most a pulse may change from one frame to the next: max_step through the calibration, plus
 # 0.5 us for the rounding to ticks and 0.5 us of measurement
-STEP_US = [j.max_step_100urad * abs(j.gain_q16) / 65536 * fx.TICK_US + 1.0 for j in JOINTS]
+STEP_US = [
+    j.max_step_100urad * abs(fx.gain_to_us_per_rad(j.gain_q16)) * fx.ANGLE_UNIT_RAD + 1.0 for j in JOINTS
+]
 
 pytestmark = pytest.mark.usefixtures("emulator_build")
 

@@ -107,7 +107,7 @@ def test_garbage_on_the_link_is_dropped_and_counted(tmp_path, scripted):
 
         def inject():
             for _ in range(5):
-                arm._ser.write(bytes(rng.integers(1, 256, 40, dtype=np.uint8)) + b"\x00")
+                arm.link.ser.write(bytes(rng.integers(1, 256, 40, dtype=np.uint8)) + b"\x00")
                 time.sleep(0.1)
 
         threading.Timer(0.3, inject).start()

@@ -8,7 +8,7 @@ import numpy as np
 from robokit.core.control import Controller
 from robokit.core.kinematics import Kinematics
 from robokit.core.safety import Safety, SafetySettings
-from robokit.core.servo import SERVO_FRAME_S
+from robokit.core.units import SERVO_FRAME_S
 from robokit.envs.sim_arm import SimArm
 from robokit.firmware_bridge.hardware_arm import HardwareArm
 from robokit.robots import get_robot

@@ -20,6 +20,7 @@ import pytest
 import serial
 
 from robokit.firmware_bridge.hardware_arm import HardwareArm
+from robokit.firmware_bridge.link import BAUD
 from robokit.firmware_bridge.serial_port import PortBusy, lock_holder, open_port
 
 from .host_helpers import Emulator, needs_emulator, scripted_policy_file
@@ -35,10 +36,10 @@ def pty_pair():
 
 def test_a_second_open_is_refused_naming_the_port_and_the_holder_and_the_first_keeps_working(pty_pair):
     path, master = pty_pair
-    first = open_port(path, 1_000_000)
+    first = open_port(path, BAUD)
     try:
         with pytest.raises(PortBusy) as exc:
-            open_port(path, 1_000_000)
+            open_port(path, BAUD)
         msg = str(exc.value)
         assert msg.startswith(f"port busy: {path} is held by pid {os.getpid()}")
         first.write(b"still mine")
@@ -47,7 +48,7 @@ def test_a_second_open_is_refused_naming_the_port_and_the_holder_and_the_first_k
         assert first.read(5) == b"reply"
     finally:
         first.close()
-    open_port(path, 1_000_000).close()  # free again once closed
+    open_port(path, BAUD).close()  # free again once closed
 
 
 def _plain_open_as(path: str, uid: int | None) -> int:
@@ -85,7 +86,7 @@ def test_tiocexcl_refuses_a_program_that_ignores_locks_until_the_port_is_closed(
         uid = 65534  # nobody: root itself may always open a TIOCEXCL tty
         os.chmod(path, 0o666)
     assert _plain_open_as(path, uid) == 0
-    ser = open_port(path, 1_000_000)
+    ser = open_port(path, BAUD)
     assert _plain_open_as(path, uid) == errno.EBUSY
     ser.close()
     assert _plain_open_as(path, uid) == 0  # TIOCNXCL on close: a pty would otherwise stay exclusive
@@ -95,7 +96,7 @@ def test_socket_urls_are_not_locked():
     srv = socket.create_server(("127.0.0.1", 0))
     url = f"socket://127.0.0.1:{srv.getsockname()[1]}"
     try:
-        a, b = open_port(url, 1_000_000), open_port(url, 1_000_000)
+        a, b = open_port(url, BAUD), open_port(url, BAUD)
         assert a.is_open and b.is_open
         a.close()
         b.close()
@@ -105,7 +106,7 @@ def test_socket_urls_are_not_locked():
 
 def test_a_write_nobody_reads_times_out_instead_of_blocking(pty_pair):
     path, _ = pty_pair  # nobody reads the master: the pty's buffer fills up
-    ser = open_port(path, 1_000_000, write_timeout_s=0.2)
+    ser = open_port(path, BAUD, write_timeout_s=0.2)
     t0 = time.monotonic()
     with pytest.raises(serial.SerialTimeoutException):
         for _ in range(1000):

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from robokit.firmware_bridge.hardware_arm import HardwareArm
+from robokit.firmware_bridge.link import BAUD
 from robokit.firmware_bridge.serial_port import PortBusy, open_port
 
 from .host_helpers import Emulator, needs_emulator, pulse_angles
@@ -21,7 +22,7 @@ pytestmark = needs_emulator
 def tcp_bridge(pty_path: str):
     """A TCP server on 127.0.0.1 relaying bytes both ways to ``pty_path`` (held exclusively, with a write
     timeout, as robokit opens every port); yields its port."""
-    ser = open_port(pty_path, 1_000_000, timeout_s=0.002)
+    ser = open_port(pty_path, BAUD, timeout_s=0.002)
     srv = socket.create_server(("127.0.0.1", 0))
     stop = threading.Event()
 

@@ -1,6 +1,7 @@
 import numpy as np
 
-from robokit.core.servo import SERVO_FRAME_S, servo_step, servo_trajectory
+from robokit.core.servo import servo_step, servo_trajectory
+from robokit.core.units import SERVO_FRAME_S
 
 
 def test_servo_step_slews_at_max_speed_then_stops_exactly():
