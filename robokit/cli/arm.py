@@ -1,5 +1,5 @@
 """``robokit arm``: manual control and calibration of an arm running the robokit firmware
-(``HardwareArm``, ``robokit.runtime.bringup.bring_up``, ``robokit.firmware_bridge.calibrate.calibrate``).
+(``HardwareArm``, ``robokit.runtime.bringup.bring_up``, ``robokit.runtime.calibrate.calibrate``).
 
 Every argument is checked before the port is opened; a bad one is one line on stderr and exit code 2,
 with nothing sent to the arm and nothing written. Exit codes: 0 done, 1 the action failed or the arm
@@ -45,6 +45,7 @@ def _port(text: str) -> str:
 
 def _parser() -> argparse.ArgumentParser:
     """``robokit arm ACTION --port PORT [options]``: the action, the link, and the calibrate options."""
+    from robokit.firmware_bridge.link import BAUD
     from robokit.firmware_bridge.serial_port import BAUD_MAX, BAUD_MIN, check_baud
 
     p = _Parser(
@@ -71,8 +72,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--baud",
         type=checked(check_baud, int),
-        default=1_000_000,
-        help=f"baud rate, {BAUD_MIN}..{BAUD_MAX} (default 1000000, the firmware's)",
+        default=BAUD,
+        help=f"baud rate, {BAUD_MIN}..{BAUD_MAX} (default {BAUD}, the firmware's)",
     )
     p.add_argument(
         "--robot", help="RobotSpec the firmware must match (default: the default robot, servo_arm)"
@@ -176,8 +177,12 @@ def _validate(args: argparse.Namespace):
 
 
 def _print_status(arm) -> None:
-    from robokit.firmware_bridge.calibration import gain_to_us_per_rad
-    from robokit.firmware_bridge.fixedpoint import TICK_US
+    from robokit.firmware_bridge.fixedpoint import (
+        ANGLE_UNIT_RAD,
+        TICK_US,
+        gain_to_us_per_rad,
+        max_speed_from_step,
+    )
 
     info = arm.info
     s = arm.read()
@@ -191,8 +196,8 @@ def _print_status(arm) -> None:
     )
     for name, j, q in zip(arm.spec.joint_names, info.joints, s.q):
         print(
-            f"{name:12s} {j.lower_100urad * 1e-4:8.4f} {j.upper_100urad * 1e-4:8.4f} "
-            f"{j.max_step_100urad * 1e-4 / 0.02:7.2f} {j.pulse_zero_ticks * TICK_US:8.1f} "
+            f"{name:12s} {j.lower_100urad * ANGLE_UNIT_RAD:8.4f} {j.upper_100urad * ANGLE_UNIT_RAD:8.4f} "
+            f"{max_speed_from_step(j.max_step_100urad):7.2f} {j.pulse_zero_ticks * TICK_US:8.1f} "
             f"{gain_to_us_per_rad(j.gain_q16):8.1f} {q:8.4f}"
         )
     print(f"state: {describe_state(s, info)}")
@@ -296,7 +301,7 @@ def _run(arm, args: argparse.Namespace, input_fn: Callable[[str], str]) -> int:
     if args.action == "home":
         return _home(arm)
     if args.action == "calibrate":
-        from robokit.firmware_bridge.calibrate import CalibrationRequest, calibrate
+        from robokit.runtime.calibrate import CalibrationRequest, calibrate
 
         request = CalibrationRequest(
             joints=list(args.joint), zero_us=args.zero_us, us_per_rad=args.us_per_rad,

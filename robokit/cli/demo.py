@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from robokit.cli.parser import OneLineParser, int_in
+from robokit.core.run_files import SUMMARY_FILE
 from robokit.paths import PathError, check_output_dir
 from robokit.policies.config import SEED_MAX
 from robokit.runtime.demo import FAST_TRAIN_STEPS
@@ -116,7 +117,7 @@ def print_summary(report: dict[str, Any], out: Path) -> None:
         print(
             f"deploy log        {report['deploy']['log_dir']} ({Path(report['deploy']['joints_png']).name})"
         )
-    print(f"summary           {out / 'summary.json'} ({report['wall_s']:.0f} s in all)")
+    print(f"summary           {out / SUMMARY_FILE} ({report['wall_s']:.0f} s in all)")
 
 
 def _holding_text(h: dict[str, Any] | None, unit: str = "episodes") -> str:

@@ -49,6 +49,8 @@ def _baud(text: str) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
+    from robokit.firmware_bridge.link import BAUD
+
     p = OneLineParser(
         prog="robokit deploy",
         description=(
@@ -88,7 +90,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--robot", help="the arm's robot (default: servo_arm on a port; the policy's robot with --dry-run)"
     )
-    p.add_argument("--baud", type=_baud, default=1_000_000, help="baud rate (default 1000000)")
+    p.add_argument("--baud", type=_baud, default=BAUD, help=f"baud rate (default {BAUD}, the firmware's)")
     p.add_argument(
         "--on-exit", choices=("hold", "release"), default="hold", help="arm state when done (default hold)"
     )

@@ -169,12 +169,12 @@ def _resume_settings(args: argparse.Namespace) -> tuple[int | None, str | None, 
     """(steps, device, exit code or None): on ``--resume`` of a run with a config.yaml, its own steps and
     device unless given; exit 2 for another ``--algo``, 0 if the resume has nothing to do (said so).
     Raises ResumeError for an unreadable config.yaml or checkpoint."""
+    from robokit.core.run_files import CONFIG_FILE, POLICY_FILE
     from robokit.policies.checkpoints import nothing_to_do, saved_config
-    from robokit.policies.training import POLICY_FILE
 
     run = Path(args.out)
     steps, device = args.steps, args.device
-    if not (args.resume and (run / "config.yaml").is_file()):
+    if not (args.resume and (run / CONFIG_FILE).is_file()):
         return steps, device, None
     saved = saved_config(run)
     if args.algo and saved.algo != args.algo:

@@ -15,6 +15,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from robokit.core.run_files import POLICY_FILE, SUMMARY_FILE
+
 ENV_ID = "robokit/ServoArmReach-v0"
 FAST_TRAIN_STEPS = 3_000
 # the demo trains what `robokit train` trains: TD3+HER with the training env that teaches holding
@@ -48,7 +50,7 @@ def stage_train(out: Path, fast: bool, seed: int) -> tuple[Path, dict[str, Any]]
     from robokit.policies.training import latest_checkpoint
 
     run = out / ("train-fast" if fast else "train")
-    policy = run / "policy.safetensors"
+    policy = run / POLICY_FILE
     if policy.is_file() and (run / DONE_MARKER).is_file():
         spec = read_spec(policy)
         print(
@@ -163,14 +165,12 @@ def _pulse_reach_errors(emu, arm, summary) -> dict[str, Any]:
     import numpy as np
 
     from robokit.core.kinematics import Kinematics
-    from robokit.firmware_bridge.fixedpoint import TICK_US
+    from robokit.firmware_bridge.fixedpoint import pulse_to_rad
 
     kin = Kinematics(arm.spec)
     for g in summary.goals:
         pf = emu.pulses.wait_for(g["frame"], timeout_s=3.0)
-        q = []
-        for w_us, j in zip(pf.widths_us, arm.info.joints):
-            q.append((w_us - j.pulse_zero_ticks * TICK_US) / (j.gain_q16 / 65536 * TICK_US / 1e-4))
+        q = [pulse_to_rad(w_us, j) for w_us, j in zip(pf.widths_us, arm.info.joints)]
         ee = kin.fk(np.asarray(q))
         g["pulse_reach_error_m"] = float(np.linalg.norm(ee - np.asarray(g["goal_m"])))
     kin.close()
@@ -207,8 +207,8 @@ def run_demo(out: Path, fast: bool = False, hardware: bool = True, seed: int = 0
             except Exception as exc:
                 raise StageFailed("deploy", exc, _deploy_hint(exc)) from exc
     except StageFailed as exc:
-        (out / "summary.json").write_text(json.dumps({**report, "error": str(exc)}, indent=2, default=str))
+        (out / SUMMARY_FILE).write_text(json.dumps({**report, "error": str(exc)}, indent=2, default=str))
         raise
     report["wall_s"] = time.perf_counter() - t0
-    (out / "summary.json").write_text(json.dumps(report, indent=2, default=str))
+    (out / SUMMARY_FILE).write_text(json.dumps(report, indent=2, default=str))
     return report

@@ -23,15 +23,7 @@ HOMES = {
 FILE_NAMES = {v for k, v in vars(run_files).items() if k.isupper() and "." in v}
 # Copies in the command-line modules that another part of issue 10 moves into robokit/cli/: switch each to
 # the constant (robokit.core.run_files, link.BAUD, fixedpoint's conversions) and drop its line here.
-PENDING = {
-    ("firmware_bridge/cli_deploy.py", "baud"),
-    ("firmware_bridge/cli_arm.py", "baud"),
-    ("firmware_bridge/cli_arm.py", "servo frame"),
-    ("firmware_bridge/cli_arm.py", "fixed point"),
-    ("robokit/demo.py", "fixed point"),
-    ("robokit/demo.py", "file name"),
-    ("policies/cli_train.py", "file name"),
-}
+PENDING: set[tuple[str, str]] = set()  # copies waiting for a move; none left
 
 
 def _num(node: ast.AST) -> float | None:

@@ -1,6 +1,7 @@
 """Calibrate an arm running the robokit firmware (``robokit arm calibrate``): write per-servo pulse
 calibration and watchdog settings (CONFIG, kept in the firmware's EEPROM) and the calibration JSON file,
-from given values or by eye (``interactive``).
+from given values or by eye (``interactive``). A runtime workflow over that driver: it brings the arm up
+with ``bring_up``, so it sits in the runtime layer, above the drivers.
 
 ``robokit arm`` checks its arguments before the port is opened; here the settings a CalibrationRequest
 gives, merged with what the firmware holds, are checked again as a whole before CONFIG is sent.
@@ -32,6 +33,7 @@ from robokit.firmware_bridge.calibration import (
 )
 from robokit.firmware_bridge.fixedpoint import ANGLE_UNIT_RAD, TICK_US, gain_q16
 from robokit.firmware_bridge.hardware_arm import ArmMismatch, ArmRefused, HardwareArm
+from robokit.runtime.bringup import bring_up
 
 EXIT_OK, EXIT_FAILED, EXIT_REFUSED = 0, 1, 2
 Settings = tuple[tuple[pr.JointConfig, ...], int, int]  # (joints, watchdog_timeout_ms, watchdog_action)
@@ -153,7 +155,6 @@ def _interactive(arm: HardwareArm, settings: Settings, names: list[str], input_f
     pulse by eye. Every change is tried live: release, CONFIG, check, enable again where the servos
     are (a servo without feedback jumps to its first pulse), then hold the joint at 0 rad again."""
     joints, timeout_ms, action = list(settings[0]), settings[1], settings[2]
-    from robokit.runtime.bringup import bring_up
 
     home = np.asarray(arm.spec.home_q, dtype=np.float64)
     bring_up(arm, pose=home)  # clears a tripped watchdog (the arm is released), then ENABLE at home
