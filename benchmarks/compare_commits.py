@@ -18,7 +18,7 @@ Thresholds (issue 10, point 9):
     python benchmarks/compare_commits.py OLD NEW [--rounds 5] [--quick] [--out FILE]
 
 Exit status: 0 all rows pass (always 0 with --quick: too short to judge), 1 a row fails, 2 bad input
-or a benchmark run failed.
+or every run of a benchmark on one side failed.
 """
 
 from __future__ import annotations
@@ -125,8 +125,9 @@ def run_bench(co: Checkout, bench: str, args: list[str]) -> dict:
         try:
             proc = subprocess.run(cmd, cwd=co.root, env=env, capture_output=True, text=True)
             if proc.returncode != 0 or not out.exists():
-                tail = "\n".join(proc.stderr.strip().splitlines()[-5:])
-                raise RuntimeError(f"{co.label} {bench} failed (exit {proc.returncode}):\n{tail}")
+                last = (proc.stdout.strip().splitlines() or ["(no output)"])[-1].strip()
+                err = (proc.stderr.strip().splitlines() or ["(no stderr)"])[-1].strip()
+                raise RuntimeError(f"exit {proc.returncode} after '{last[:60]}': {err}")
             return json.loads(out.read_text())
         finally:
             if not has_out:  # an old script wrote into its checkout: put the file back as it was
@@ -162,20 +163,18 @@ class LoadSampler:
         return {"min": min(s), "median": statistics.median(s), "max": max(s), "n_samples": len(s)}
 
 
-def run_one(co: Checkout, bench: str, args: list[str], retries: int) -> tuple[dict, list[str]]:
+def run_one(co: Checkout, bench: str, args: list[str], retries: int) -> tuple[dict | None, list[str]]:
     """One measurement, retried up to ``retries`` times when the run fails (e.g. a deploy aborted by
-    the firmware watchdog because a loaded machine stalled the host); the results and the failures.
-
-    Raises RuntimeError when every attempt fails."""
+    the firmware watchdog because a loaded machine stalled the host); the results (None when every
+    attempt failed: the round goes on without it) and the failures."""
     failures: list[str] = []
-    while True:
+    while len(failures) <= retries:
         try:
             return run_bench(co, bench, args), failures
         except RuntimeError as e:
-            failures.append(str(e).splitlines()[-1].strip())
-            print(f"  {co.label} {bench} failed: {failures[-1]}", file=sys.stderr)
-            if len(failures) > retries:
-                raise
+            failures.append(str(e))
+            print(f"  {co.label} {bench} failed: {failures[-1]}", file=sys.stderr, flush=True)
+    return None, failures
 
 
 def run_rounds(
@@ -188,22 +187,17 @@ def run_rounds(
             for co in (old, new) if r % 2 == 0 else (new, old):
                 load0, t0 = os.getloadavg()[0], time.monotonic()
                 result, failures = run_one(co, bench, args_of[bench], retries)
-                co.runs[bench].append(result)
+                if result is not None:
+                    co.runs[bench].append(result)
                 wall = time.monotonic() - t0
-                log.append(
-                    {
-                        "round": r,
-                        "bench": bench,
-                        "side": co.label,
-                        "wall_s": round(wall, 1),
-                        "load1_start": load0,
-                        "load1_end": os.getloadavg()[0],
-                        "failed_attempts": failures,
-                    }
-                )
+                entry = {"round": r, "bench": bench, "side": co.label, "wall_s": round(wall, 1)}
+                entry |= {"load1_start": load0, "load1_end": os.getloadavg()[0], "failed_attempts": failures}
+                log.append(entry | {"measured": result is not None})
                 print(
                     f"round {r + 1}/{rounds} {bench:14s} {co.label}: {wall:5.1f} s, load {load0:.2f}"
-                    + (f", {len(failures)} failed attempt(s) retried" if failures else "")
+                    + (f", {len(failures)} failed attempt(s)" if failures else "")
+                    + ("" if result is not None else ", NOT MEASURED"),
+                    flush=True,
                 )
     return log
 
@@ -314,7 +308,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="each checkout builds its firmware in CACHE_ROOT/<old|new>-<commit>",
     )
     parser.add_argument(
-        "--retries", type=int, default=2, help="reruns of a failed run (logged) before giving up (default 2)"
+        "--retries",
+        type=int,
+        default=3,
+        help="reruns of a failed run (logged) before skipping it (default 3)",
     )
     parser.add_argument(
         "--out", type=Path, help=f"results JSON (default {RESULTS.relative_to(RESULTS.parents[2])})"
@@ -381,11 +378,11 @@ def main(argv: list[str] | None = None) -> int:
     args_of = {b: bench_args(b, args.quick, args.env_steps, args.deploy_seconds) for b in BENCHES}
     started = time.strftime("%Y-%m-%dT%H:%M:%S%z")
     with LoadSampler() as load:
-        try:
-            log = run_rounds(old, new, args.rounds, args_of, args.retries)
-        except RuntimeError as e:
-            print(f"compare_commits: {e}", file=sys.stderr)
-            return 2
+        log = run_rounds(old, new, args.rounds, args_of, args.retries)
+    missing = [f"{co.label} {b}" for co in (old, new) for b in BENCHES if not co.runs[b]]
+    if missing:
+        print(f"compare_commits: every run failed for {', '.join(missing)}", file=sys.stderr)
+        return 2
     result = report(old, new, args, args_of, log, load)
     result["started"] = started
     args.out.parent.mkdir(parents=True, exist_ok=True)
