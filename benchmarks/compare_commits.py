@@ -1,10 +1,10 @@
 """Compare two checkouts of robokit on env_throughput and deploy_loop, interleaved in one run.
 
-Each checkout is a folder (e.g. a ``git worktree``) with its own ``.venv`` in which that checkout is
-installed (``pip install -e . --no-deps``). Every measurement is a fresh subprocess of that checkout's
-own benchmark script with that checkout's own interpreter, run from that folder, with its own
-``ROBOKIT_CACHE`` (firmware builds never mix). Rounds alternate the order (old, new | new, old | ...),
-so a busy spell of a shared machine hits both sides alike.
+Each checkout is a folder (e.g. a ``git worktree``) with its own ``.venv`` where it is installed
+(``pip install -e . --no-deps``). Every measurement is a fresh subprocess of that checkout's script
+with its own interpreter, from its folder, with its own ``ROBOKIT_CACHE`` (firmware builds never mix).
+Rounds alternate the order (old, new | new, old | ...): a busy spell hits both sides alike.
+See docs/benchmarks.md.
 
 A benchmark script without ``--out`` (an older commit's) writes to its default results file in its
 own checkout; that file is read, then put back byte for byte as it was.
@@ -42,8 +42,7 @@ ACHIEVED_TOL = 0.01  # of the target rate
 BUSY_REL, BUSY_ABS_MS = 0.10, 0.3
 THRESHOLDS = {"env_min_ratio": ENV_MIN_RATIO, "achieved_tol_of_target": ACHIEVED_TOL}
 THRESHOLDS |= {"busy_p99_rel": BUSY_REL, "busy_p99_abs_ms": BUSY_ABS_MS}
-# the raw-PyBullet row timed in the same run as a robokit row: robokit/raw within a run is a
-# load-resistant view of the same change (printed, not gated)
+# robokit row -> its raw-PyBullet row of the same run (robokit/raw resists load: printed, not gated)
 RAW_OF = {
     "robokit_PandaReach": "raw_pybullet_panda",
     "robokit_PandaReach_fast": "raw_pybullet_panda_fast",
@@ -183,7 +182,7 @@ def run_rounds(
     """All rounds, each bench old/new back to back, the order flipped every round; a log per run."""
     log = []
     for r in range(rounds):
-        for bench in BENCHES:
+        for bench in args_of:
             for co in (old, new) if r % 2 == 0 else (new, old):
                 load0, t0 = os.getloadavg()[0], time.monotonic()
                 result, failures = run_one(co, bench, args_of[bench], retries)
@@ -254,7 +253,7 @@ def deploy_rows(old: Checkout, new: Checkout) -> list[dict]:
     return rows
 
 
-def print_tables(env: list[dict], deploy: list[dict]) -> None:
+def print_env(env: list[dict]) -> None:
     print(
         "\nenv_throughput, env steps/s, medians over runs; new/old = ratio of the medians (gate >= 0.97);\n"
         "paired = median of new/old run back to back; of raw = new/old of robokit / raw PyBullet in a run:"
@@ -265,6 +264,9 @@ def print_tables(env: list[dict], deploy: list[dict]) -> None:
             f"  {r['row']:26s} {r['old_median']:8.0f} {r['new_median']:8.0f} {r['ratio']:8.3f} "
             f"{r['paired_ratio']:8.3f} {r['of_raw_ratio']:8.3f}  {r['verdict']}"
         )
+
+
+def print_deploy(deploy: list[dict]) -> None:
     print(
         "\ndeploy_loop (medians over runs; missed = sum over runs; busy p99 allowed = old + max(10%, 0.3 ms)):"
     )
@@ -308,6 +310,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="each checkout builds its firmware in CACHE_ROOT/<old|new>-<commit>",
     )
     parser.add_argument(
+        "--bench", action="append", choices=BENCHES, help="only this benchmark (repeatable; default both)"
+    )
+    parser.add_argument(
         "--retries",
         type=int,
         default=3,
@@ -317,15 +322,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--out", type=Path, help=f"results JSON (default {RESULTS.relative_to(RESULTS.parents[2])})"
     )
     args = parser.parse_args(argv)
+    args.bench = args.bench or list(BENCHES)
     if args.rounds is None:
         args.rounds = 1 if args.quick else 5
-    if (
-        args.rounds < 1
-        or args.rounds > 50
-        or not 0 <= args.retries <= 5
-        or args.env_steps < 10
-        or not 0.1 <= args.deploy_seconds <= 60
-    ):
+    bad = not 1 <= args.rounds <= 50 or not 0 <= args.retries <= 5
+    if bad or args.env_steps < 10 or not 0.1 <= args.deploy_seconds <= 60:
         raise InputError("--rounds must be 1-50, --retries 0-5, --env-steps >= 10, --deploy-seconds 0.1-60")
     if args.out is None:
         args.out = Path(tempfile.gettempdir()) / "compare_commits_quick.json" if args.quick else RESULTS
@@ -336,8 +337,11 @@ def report(
     old: Checkout, new: Checkout, args: argparse.Namespace, args_of: dict, log: list[dict], load: LoadSampler
 ) -> dict:
     """Print the tables, retries, load and verdict; the whole comparison as a JSON-ready dict."""
-    env, deploy = env_rows(old, new), deploy_rows(old, new)
-    print_tables(env, deploy)
+    env = env_rows(old, new) if "env_throughput" in args_of else []
+    deploy = deploy_rows(old, new) if "deploy_loop" in args_of else []
+    for rows, show in ((env, print_env), (deploy, print_deploy)):
+        if rows:
+            show(rows)
     failed = [r["row"] for r in env + deploy if r["verdict"] == "FAIL"]
     verdict = "pass" if not failed else "FAIL: " + ", ".join(failed)
     retried = {f"{x['side']} {x['bench']}": 0 for x in log}
@@ -375,11 +379,11 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     for co in (old, new):
         print(f"{co.label}: {co.root} @ {co.commit[:12]}{' (uncommitted changes)' if co.dirty else ''}")
-    args_of = {b: bench_args(b, args.quick, args.env_steps, args.deploy_seconds) for b in BENCHES}
+    args_of = {b: bench_args(b, args.quick, args.env_steps, args.deploy_seconds) for b in args.bench}
     started = time.strftime("%Y-%m-%dT%H:%M:%S%z")
     with LoadSampler() as load:
         log = run_rounds(old, new, args.rounds, args_of, args.retries)
-    missing = [f"{co.label} {b}" for co in (old, new) for b in BENCHES if not co.runs[b]]
+    missing = [f"{co.label} {b}" for co in (old, new) for b in args_of if not co.runs[b]]
     if missing:
         print(f"compare_commits: every run failed for {', '.join(missing)}", file=sys.stderr)
         return 2
