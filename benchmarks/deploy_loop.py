@@ -4,7 +4,7 @@ Each tick does what `robokit deploy` does: PING -> STATE, observation, policy in
 safety, TARGETS. Reported next to the wire-time limit (the bytes of PING, STATE, TARGETS and its STATE
 reply at the baud rate) and the policy's inference time alone.
 
-    python benchmarks/deploy_loop.py [--seconds 4] [--policy FILE]
+    python benchmarks/deploy_loop.py [--seconds 4] [--policy FILE] [--out FILE]
 """
 
 from __future__ import annotations
@@ -93,6 +93,9 @@ def main() -> None:
     parser.add_argument(
         "--policy", help="policy file (default: an untrained MLP of the training default shape)"
     )
+    parser.add_argument(
+        "--out", type=Path, default=RESULTS, help="results JSON (default: benchmarks/results/)"
+    )
     args = parser.parse_args()
     policy = load(args.policy)
     results = {"wire": wire_limit_hz(), "inference": inference_us(policy), "rates": {}}
@@ -136,9 +139,9 @@ def main() -> None:
         "python": platform.python_version(),
         "cpu": platform.processor() or platform.machine(),
     }
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(results, indent=2))
-    print(f"-> {RESULTS}")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=2))
+    print(f"-> {args.out}")
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ the physics the env must run. Each round measures every case back to back; a rat
 the median over rounds of the ratio within a round (paired, so a slow spell of a shared machine hits
 both sides of it), and the steps/s columns are medians over rounds.
 
-    python benchmarks/env_throughput.py [--steps 2000] [--rounds 7]
+    python benchmarks/env_throughput.py [--steps 2000] [--rounds 7] [--out FILE]
 """
 
 from __future__ import annotations
@@ -135,6 +135,9 @@ def main() -> None:
     )
     parser.add_argument("--steps", type=int, default=2000, help="env steps per measurement")
     parser.add_argument("--rounds", type=int, default=7, help="interleaved rounds; medians are reported")
+    parser.add_argument(
+        "--out", type=Path, default=RESULTS, help="results JSON (default: benchmarks/results/)"
+    )
     args = parser.parse_args()
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
@@ -193,8 +196,8 @@ def main() -> None:
     print("ratios (median of per-round ratios; per round):")
     for k, v in ratios.items():
         print(f"  {k:28s} {v:8.3f}   {per_round[k]}")
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(
         json.dumps(
             {
                 "steps_per_s": med,
@@ -210,7 +213,7 @@ def main() -> None:
             indent=2,
         )
     )
-    print(f"-> {RESULTS}")
+    print(f"-> {args.out}")
 
 
 if __name__ == "__main__":
