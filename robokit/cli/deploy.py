@@ -146,8 +146,23 @@ def _report(outcome) -> None:
                 else ""
             )
             print(f"goal {i + 1} ({goal}) m: reach error {g['reach_error_m'] * 100:.2f} cm{held}")
+            print(f"  {_goal_verdict(g, summary.success_threshold_m)}")
         for note in summary.notes:
             if not note.startswith("safety: "):
                 print(f"note: {note}")
     files = "ticks.jsonl, summary.json" + (f", {png.name}" if png else "")
     print(f"log: {outcome.log_dir}/{files}")
+
+
+def _goal_verdict(goal: dict, threshold_m: float | None) -> str:
+    """Whether a goal was reached and whether the arm was still there at the end, in words."""
+    limit = "" if threshold_m is None else f" (success within {threshold_m * 100:.1f} cm)"
+    if not goal.get("reached"):
+        return f"NOT reached{limit}"
+    ended_inside = threshold_m is None or goal["reach_error_m"] <= threshold_m
+    when = (
+        f"reached after {goal['time_to_reach_s']:.2f} s"
+        if goal.get("time_to_reach_s") is not None
+        else "reached"
+    )
+    return when + ("" if ended_inside else f", but ended outside the success distance{limit}")

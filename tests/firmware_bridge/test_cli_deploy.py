@@ -68,6 +68,7 @@ def test_dry_run_needs_no_port_and_shows_the_wire_bytes(tmp_path, capsys):
     assert "reach error" in out and "dry run" in out
     summary = json.loads((log / "summary.json").read_text())
     assert summary["goals"][0]["reach_error_m"] < 0.005
+    assert "  reached after " in out and "NOT reached" not in out  # each goal's verdict in words
     first = json.loads((log / "ticks.jsonl").read_text().splitlines()[0])
     assert first["wire"].endswith("00") and len(first["wire"].split()) > 10  # a COBS frame ending in 0x00
 
@@ -110,3 +111,16 @@ def test_bad_duration_or_rate_is_a_usage_error(tmp_path, capsys, flag, value):
         main(["deploy", str(policy), "--dry-run", "--goal", GOAL, flag, value])
     assert exc.value.code == 2 and f"argument {flag}" in capsys.readouterr().err
     assert not (tmp_path / "runs").exists()
+
+
+def test_a_goal_that_is_not_reached_or_left_is_said_in_words():
+    """A goal the arm parked outside the success distance used to print only its error (the attack on
+    issue 9 found goal 2 parked at 3.0 cm with a 2 cm threshold and no word of it)."""
+    from robokit.cli.deploy import _goal_verdict
+
+    assert _goal_verdict({"reached": False}, 0.02) == "NOT reached (success within 2.0 cm)"
+    left = _goal_verdict({"reached": True, "time_to_reach_s": 0.4, "reach_error_m": 0.03}, 0.02)
+    assert left.startswith("reached after 0.40 s") and "ended outside the success distance" in left
+    assert _goal_verdict({"reached": True, "time_to_reach_s": 0.4, "reach_error_m": 0.01}, 0.02) == (
+        "reached after 0.40 s"
+    )
