@@ -5,12 +5,12 @@ Usage::
     from robokit.firmware_bridge.emulator import Emulator
 
     with Emulator() as emu:                       # builds into the cache on first use
-        port = serial.Serial(emu.port, 1_000_000, timeout=0.5, write_timeout=2.0)
+        port = serial.Serial(emu.port, BAUD, timeout=0.5, write_timeout=2.0)  # link.BAUD
         ...
         pulse = emu.pulses.wait_for(frame=120)     # PulseFrame(frame, widths_us)
 
 Builds go to ``$ROBOKIT_CACHE`` (default ``~/.cache/robokit``) under a hash of the C sources, never into
-the source tree. ``robokit emulate`` (cli_emulate.py) does the same from the command line.
+the source tree. ``robokit emulate`` (robokit/cli/emulate.py) does the same from the command line.
 """
 
 from __future__ import annotations
@@ -25,11 +25,12 @@ import signal
 import subprocess
 import tempfile
 import threading
-import time
 import weakref
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
+
+from robokit.firmware_bridge.pulses import PulseFrame, PulseReader
 
 _HERE = Path(__file__).resolve().parent
 FIRMWARE_SRC = _HERE / "firmware"
@@ -169,63 +170,6 @@ def avr_size(elf: Path) -> dict[str, int]:
     )
     text, data, bss = (int(v) for v in out.stdout.splitlines()[1].split()[:3])
     return {"text": text, "data": data, "bss": bss, "flash_bytes": text + data, "ram_bytes": data + bss}
-
-
-@dataclass(frozen=True)
-class PulseFrame:
-    """Pulse widths (us, 0 = no pulse) measured on each servo pin during firmware frame ``frame``."""
-
-    frame: int
-    widths_us: tuple[float, ...]
-
-
-class PulseReader:
-    """Thread-safe store of the emulator's PULSE lines (the last ``maxlen`` frames)."""
-
-    def __init__(self, maxlen: int = 30000) -> None:
-        self._frames: collections.OrderedDict[int, PulseFrame] = collections.OrderedDict()
-        self._maxlen = maxlen
-        self._cond = threading.Condition()
-        self.timing: dict[str, float] = {}
-
-    def _add(self, pf: PulseFrame) -> None:
-        with self._cond:
-            if self._frames and pf.frame <= next(reversed(self._frames)):
-                self._frames.clear()  # the MCU was reset: its frame counter started again from 0
-            self._frames[pf.frame] = pf
-            while len(self._frames) > self._maxlen:
-                self._frames.popitem(last=False)
-            self._cond.notify_all()
-
-    def latest(self) -> PulseFrame | None:
-        with self._cond:
-            return next(reversed(self._frames.values()), None)
-
-    def get(self, frame: int) -> PulseFrame | None:
-        with self._cond:
-            return self._frames.get(frame)
-
-    def after(self, frame: int) -> list[PulseFrame]:
-        """The stored frames numbered above ``frame``, oldest first; all of them if the numbering
-        started again below ``frame`` (an MCU reset)."""
-        with self._cond:
-            frames = list(self._frames.values())
-        if frames and frames[-1].frame < frame:
-            return frames
-        return [pf for pf in frames if pf.frame > frame]
-
-    def wait_for(self, frame: int, timeout_s: float = 2.0) -> PulseFrame:
-        """The PulseFrame of ``frame``, waiting until the emulator has reported it (it does so one
-        frame later); raises TimeoutError."""
-        deadline = time.monotonic() + timeout_s
-        with self._cond:
-            while frame not in self._frames:
-                latest = next(reversed(self._frames), -1)
-                remaining = deadline - time.monotonic()
-                if latest > frame or remaining <= 0:
-                    raise TimeoutError(f"no pulse record for frame {frame} (latest {latest})")
-                self._cond.wait(remaining)
-            return self._frames[frame]
 
 
 def describe_exit(returncode: int | None) -> str:
