@@ -218,6 +218,7 @@ class Kinematics:
         ee_delta action) leaves q unchanged: without the fade an arm holding its tip still kept
         drifting its redundant joints toward home, 0.004 rad of joint std on ServoArmReach.
         Computed in Python floats: at 3 x 7 numpy's per-call overhead exceeds the arithmetic.
+        Raises ValueError for a negative or NaN ``hold_radius_m`` or ``home_gain``.
         """
         q = np.asarray(q, dtype=np.float64)
         idx, cols, home, lower, upper = self._subset(self.spec.arm_indices if joints is None else joints)
@@ -242,6 +243,10 @@ class Kinematics:
             sum(map(mul, j1, j2)),
             sum(map(mul, j2, j2)) + d2,
         )
+        if not (hold_radius_m >= 0.0 and home_gain >= 0.0):  # False for NaN too
+            raise ValueError(
+                f"hold_radius_m and home_gain must be >= 0, got {hold_radius_m!r}, {home_gain!r}"
+            )
         err_m = math.sqrt(ex * ex + ey * ey + ez * ez)
         gain = home_gain * min(1.0, err_m / hold_radius_m) if hold_radius_m > 0.0 else home_gain
         if gain > 0.0:

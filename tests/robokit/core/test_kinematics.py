@@ -104,3 +104,13 @@ def test_ik_step_pull_toward_home_acts_while_moving(kin):
         q_pull = kin.ik_step(q_pull, target)
         q_free = kin.ik_step(q_free, target, home_gain=0.0)
     assert np.linalg.norm((q_pull - home)[arm]) < np.linalg.norm((q_free - home)[arm])
+
+
+@pytest.mark.parametrize(
+    "bad", [{"hold_radius_m": -0.001}, {"hold_radius_m": float("nan")}, {"home_gain": -1.0}]
+)
+def test_ik_step_refuses_a_negative_or_nan_gain_or_radius(kin, bad):
+    """A NaN or negative setting used to fall back silently to the full pull."""
+    q = np.asarray(kin.spec.home_q)
+    with pytest.raises(ValueError, match="must be >= 0"):
+        kin.ik_step(q, kin.fk(q) + 0.01, **bad)
