@@ -92,7 +92,7 @@ def check_compatible(
     problems = _problems(spec, want, check_safety)
     if problems:
         raise PolicyMismatchError(
-            f"policy ({spec_summary(spec)}) does not fit this target:\n  - " + "\n  - ".join(problems)
+            f"policy ({spec_summary(spec)}) does not fit this target: " + "; ".join(problems)
         )
 
 
@@ -150,11 +150,9 @@ def check_fits_robot(
     if gripper and robot.gripper is None:
         raise PolicyMismatchError(f"policy actuates a gripper; robot {robot.name!r} has none")
     if goal_shape is None:
-        shape = (
-            (spec.get("obs_shapes") or {}).get("desired_goal")
-            if isinstance(spec.get("obs_shapes"), Mapping)
-            else None
-        )
+        spaces = spec.get("obs_spaces")
+        goal = spaces.get("desired_goal") if isinstance(spaces, Mapping) else None
+        shape = goal.get("shape") if isinstance(goal, Mapping) else None
         goal_shape = tuple(shape) if isinstance(shape, (list, tuple)) and shape else (GOAL_DIM,)
     target = robot_target(robot, spec["control_mode"], gripper, task_dim, goal_shape)
     check_compatible(spec, check_safety=False, **target)

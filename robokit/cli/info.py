@@ -76,7 +76,10 @@ def fits_robot(spec: PolicySpec) -> str:
     try:
         check_fits_robot(spec, get_robot(spec.robot))
     except PolicyMismatchError as exc:
-        return "no: " + "; ".join(line.strip("- ") for line in str(exc).splitlines()[1:])
+        text = str(exc)
+        return "no: " + (
+            text.split("does not fit this target: ", 1)[1] if "does not fit this target: " in text else text
+        )
     return f"yes: {spec.control_mode} on {spec.robot}, {spec.action_dim} actions"
 
 

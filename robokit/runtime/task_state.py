@@ -138,8 +138,8 @@ def deploy_task(
 ) -> tuple[Task, list[str]]:
     """The task a deploy runs: ``task`` (a Task, or a class built here), else the policy's own (the
     ``task`` of its ``env_id`` in robokit's id table), built as the env builds it, with the robot
-    folder's settings for it. Returns (task, notes); an id this robokit does not know runs as Reach
-    (its observation size must then fit, or the policy is refused), and a note says so."""
+    folder's settings for it. Returns (task, notes). Raises PolicyMismatchError for an env id this robokit
+    does not know (before the arm is touched: the loop is built before any arm is connected)."""
     from robokit.envs.registration import ENV_SPECS
     from robokit.envs.tasks import TASKS, Task
 
@@ -149,9 +149,12 @@ def deploy_task(
     if task is None:
         env_id = spec.get("env_id")
         name = ENV_SPECS.get(env_id, {}).get("task") if isinstance(env_id, str) else None
-        if name not in TASKS:
-            notes.append(f"the policy's env id {env_id!r} is not one this robokit knows; running it as reach")
-            name = "reach"
+        if name not in TASKS:  # guessing a task could run an object policy as Reach
+            raise PolicyMismatchError(
+                f"the policy's env id {env_id!r} is not one this robokit knows (`robokit envs` lists them; a "
+                "robot folder's ids exist once it is registered with robokit.robots.register_robot); "
+                "refusing to deploy"
+            )
         task = TASKS[name]
     return task(robot, kin, "sparse", settings=_robot_task_settings(robot, task_name_of(task))), notes
 

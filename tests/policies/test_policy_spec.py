@@ -122,3 +122,18 @@ def test_info_shows_the_version_and_whether_a_deploy_would_take_the_policy(
     assert cli_info.main([str(tmp_path / "p.safetensors")]) == 0
     text = " ".join(capsys.readouterr().out.replace("│", " ").split())
     assert "deployable no: observation 'observation': policy expects shape [12]" in text
+
+
+def test_a_mismatch_is_one_line():
+    """The refusal listed its problems on three lines on stderr (the attack on issue 10); deploy, eval and
+    info promise one line."""
+    from robokit.policies.scripted import scripted_policy
+
+    spec = dict(scripted_policy("robokit/ServoArmReach-v0").spec)
+    spaces = spec["obs_spaces"]
+    spec["obs_spaces"] = {**spaces, "observation": {**spaces["observation"], "shape": [99]}}
+    spec["action_dim"] = 4
+    with pytest.raises(PolicyMismatchError) as exc:
+        check_fits_robot(spec, get_robot("servo_arm"))
+    text = str(exc.value)
+    assert "\n" not in text and "observation" in text and "action_dim" in text

@@ -123,3 +123,19 @@ def test_a_policy_whose_goal_size_is_not_the_tasks_is_refused():
         }
     with pytest.raises(PolicyMismatch, match="goals have 4 numbers, task 'reach' gives 3"):
         DeployLoop(Zero(spec), None, robot=get_robot("servo_arm"))
+
+
+def test_a_policy_for_an_env_id_this_robokit_does_not_know_is_refused_not_run_as_reach(tmp_path):
+    """The attack on issue 10 relabelled a servo-arm Reach policy robokit/ServoArmPush-v0: the deploy ran
+    it as Reach (exit 0) and said so only after the run. Now it is refused before any arm exists."""
+    import copy
+
+    from robokit.policies import PolicyMismatchError
+    from robokit.policies.scripted import scripted_policy
+    from robokit.runtime.loop import DeployLoop
+
+    policy = scripted_policy("robokit/ServoArmReach-v0")
+    policy.spec = {**copy.deepcopy(policy.spec), "env_id": "robokit/ServoArmPush-v0"}
+    with pytest.raises(PolicyMismatchError, match="not one this robokit knows"):
+        DeployLoop(policy, log_dir=tmp_path / "log")
+    assert not (tmp_path / "log").exists()
