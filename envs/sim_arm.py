@@ -39,6 +39,7 @@ class SimArm(SoftLifecycle):
         self.body = self.bullet.load_urdf(spec.urdf)
         self._joints, _ = joint_index_map(self.body, spec.joint_names, self._cid)
         self._home = np.asarray(spec.home_q, dtype=np.float64)
+        self._lower_l, self._upper_l = (list(map(float, v)) for v in (spec.lower, spec.upper))
         self._max_speed = np.asarray(spec.max_speed, dtype=np.float64)
         self._forces = list(spec.joint_force)
         steps_per_frame = max(1, round(SERVO_FRAME_S / spec.sim_timestep_s))
@@ -85,10 +86,13 @@ class SimArm(SoftLifecycle):
 
     def command(self, q_target: np.ndarray) -> None:
         """Set joint targets (n_joints,), joint units. Takes effect as the sim advances; ignored (as the
-        firmware ignores TARGETS) unless the arm is enabled. ValueError for a wrong shape or NaN/inf."""
+        firmware ignores TARGETS) unless the arm is enabled. ValueError for a wrong shape, NaN/inf or a
+        value outside the robot's joint limits (as HardwareArm and FakeArm: the Arm contract)."""
         q_target = np.asarray(q_target, dtype=np.float64)
         if q_target.shape != self._home.shape or not all(map(math.isfinite, values := q_target.tolist())):
             raise ValueError(f"bad joint target {q_target!r}")
+        if not all(lo <= v <= hi for v, lo, hi in zip(values, self._lower_l, self._upper_l)):
+            raise ValueError(f"joint target {q_target.tolist()} is outside the joint limits")
         if self._enabled and not (self._estop or self._watchdog):
             self._target = q_target
             if not self.spec.servo_driven:

@@ -156,3 +156,23 @@ def test_context_manager_closes_and_close_is_idempotent(arm):
         assert entered is arm
         assert arm.read().q.shape == (arm.spec.n_joints,)
     arm.close()  # a second close is harmless
+
+
+def test_sim_arm_refuses_a_target_outside_the_joint_limits():
+    """SimArm took q[0] = 3.0 on the servo arm (limit pi/2) and then reported it as read (the attack on
+    issue 10); HardwareArm and FakeArm refused it. Now all refuse it, nothing applied."""
+    from robokit.envs.sim_arm import SimArm
+    from robokit.robots import get_robot
+
+    spec = get_robot("servo_arm")
+    arm = SimArm(spec)
+    try:
+        before = arm.read().q.copy()
+        bad = np.asarray(spec.home_q, dtype=float)
+        bad[0] = spec.upper[0] + 1.0
+        with pytest.raises(ValueError, match="outside the joint limits"):
+            arm.command(bad)
+        arm.advance(0.1)
+        assert np.allclose(arm.read().q, before, atol=1e-3)
+    finally:
+        arm.close()
