@@ -32,7 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = OneLineParser(
         prog=PROG,
         description="Train a policy on a robokit env with Stable-Baselines3 (SAC/TD3 + HER, or PPO). "
-        "Per-env defaults live in robokit/policies/config.py. Writes RUN/policy.safetensors, "
+        "Per-env defaults live in each robot folder's robot.yaml (envs[].train). Writes RUN/policy.safetensors, "
         "RUN/checkpoints/, RUN/tb/ (TensorBoard), RUN/config.yaml and RUN/evals.jsonl. A usage error "
         "(exit code 2) writes nothing.",
         epilog="examples:\n  robokit train robokit/ServoArmReach-v0 --out runs/reach\n"
