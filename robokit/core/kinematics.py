@@ -243,12 +243,7 @@ class Kinematics:
             sum(map(mul, j1, j2)),
             sum(map(mul, j2, j2)) + d2,
         )
-        if not (hold_radius_m >= 0.0 and home_gain >= 0.0):  # False for NaN too
-            raise ValueError(
-                f"hold_radius_m and home_gain must be >= 0, got {hold_radius_m!r}, {home_gain!r}"
-            )
-        err_m = math.sqrt(ex * ex + ey * ey + ez * ez)
-        gain = home_gain * min(1.0, err_m / hold_radius_m) if hold_radius_m > 0.0 else home_gain
+        gain = _pull_gain(home_gain, hold_radius_m, math.sqrt(ex * ex + ey * ey + ez * ez))
         if gain > 0.0:
             h = [gain * (hm - x) for hm, x in zip(home, qs)]
             ex -= sum(map(mul, j0, h))
@@ -280,3 +275,11 @@ class Kinematics:
         """Disconnect the private client; calling it again does nothing."""
         self._finalizer()
         self._client = -1
+
+
+def _pull_gain(home_gain: float, hold_radius_m: float, err_m: float) -> float:
+    """ik_step's null-space gain: home_gain * min(1, err_m / hold_radius_m) (err_m: the tip's remaining
+    error, m). ValueError for a negative or NaN home_gain or hold_radius_m."""
+    if not (hold_radius_m >= 0.0 and home_gain >= 0.0):  # False for NaN too
+        raise ValueError(f"hold_radius_m and home_gain must be >= 0, got {hold_radius_m!r}, {home_gain!r}")
+    return home_gain * min(1.0, err_m / hold_radius_m) if hold_radius_m > 0.0 else home_gain
