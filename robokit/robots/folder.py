@@ -21,6 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from robokit.core.robot_spec import GripperSpec, RobotSpec, Workspace
+from robokit.robots.limits import MAX_REACH_M, in_ranges
+from robokit.robots.train_schema import check_train
 
 ROBOT_FILE = "robot.yaml"
 MAX_ROBOT_FILE_BYTES = 1_000_000
@@ -31,23 +33,6 @@ PYBULLET_DATA = "pybullet_data:"
 SECTIONS = ("spec", "scene", "tasks", "envs")
 CAMERA_KEYS = ("target", "distance_m", "yaw_deg", "pitch_deg", "fov_deg")
 BOX_KEYS = ("name", "half_extents_m", "position_m", "rgba")
-TWO_PI = 2 * math.pi
-# spec field -> (low, high, low_open): the physical range robot.yaml must keep to (per joint for lists).
-# Angles rad (m for a prismatic joint), speeds rad/s, forces N*m, rates Hz, times s, lengths m.
-SPEC_RANGES: dict[str, tuple[float, float, bool]] = {
-    "lower": (-TWO_PI, TWO_PI, False),
-    "upper": (-TWO_PI, TWO_PI, False),
-    "home_q": (-TWO_PI, TWO_PI, False),
-    "max_speed": (0.0, 50.0, True),
-    "joint_force": (0.0, 10_000.0, True),
-    "control_hz": (1.0, 1000.0, False),  # as policy files
-    "sim_timestep_s": (1e-5, 0.1, False),
-    "sim_substeps": (1, 1000, False),
-    "max_target_step": (0.0, TWO_PI, True),
-    "ee_delta_scale_m": (0.0, 1.0, True),
-    "joint_delta_scale": (0.0, math.pi, True),
-}
-MAX_REACH_M = 5.0  # workspace: reach, shoulder and goal box corners within this of the base
 CAMERA_RANGES = {
     "distance_m": (0.0, 100.0, True),
     "yaw_deg": (-360.0, 360.0, False),
@@ -55,7 +40,6 @@ CAMERA_RANGES = {
     "fov_deg": (1.0, 179.0, False),
 }
 SCENE_M = 100.0  # scene boxes and the camera target within this of the base
-URDF_SLACK = 1e-6  # rad: a spec limit may pass the model's by this much (the URDF rounds pi/2 to 6 places)
 
 
 def _finite(value: int | float) -> bool:
@@ -240,60 +224,11 @@ def _spec(check: _Checker, name: str, raw: Any) -> RobotSpec:
     kw["description"] = check.text(raw.get("description", ""), "spec.description")
     kw["extra"] = check.settings(raw.get("extra", {}), "spec.extra")
     _positive(check, kw, ("control_hz", "sim_timestep_s", "max_target_step", "ee_delta_scale_m"))
-    _in_ranges(check, kw)
+    in_ranges(check, kw)
     try:
         return RobotSpec(**kw)
     except (ValueError, FileNotFoundError) as exc:
         raise check.fail("spec", str(exc)) from None
-
-
-def _in_ranges(check: _Checker, kw: dict[str, Any]) -> None:
-    """Every numeric spec field inside SPEC_RANGES, the floor within the workspace's reach, the gripper's
-    open and closed positions within its joints' limits, and the joints against the model file."""
-    for key, (low, high, low_open) in SPEC_RANGES.items():
-        values = kw[key] if isinstance(kw[key], tuple) else (kw[key],)
-        for i, v in enumerate(values):
-            where = f"spec.{key}[{i}]" if isinstance(kw[key], tuple) else f"spec.{key}"
-            check.ranged(v, where, low, high, low_open)
-    ws = kw["workspace"]
-    z, r = ws.shoulder_m[2], ws.reach_m
-    check.ranged(kw["floor_z_m"], "spec.floor_z_m", z - r, z + r)
-    if kw["gripper"] is not None:
-        g = kw["gripper"]
-        for i, name in enumerate(g.joint_names):
-            j = kw["joint_names"].index(name)
-            for key in ("open_q", "closed_q"):
-                check.ranged(getattr(g, key)[i], f"spec.gripper.{key}[{i}]", kw["lower"][j], kw["upper"][j])
-    _against_model(check, kw)
-
-
-def _against_model(check: _Checker, kw: dict[str, Any]) -> None:
-    """Joint names unique, each a movable joint of the model with the spec's range inside the model's;
-    ee_link one of the model's links."""
-    from robokit.robots.urdf import MOVABLE, read_urdf
-
-    names = kw["joint_names"]
-    if len(set(names)) != len(names):
-        raise check.fail("spec.joint_names", f"a name is listed twice: {list(names)}")
-    try:
-        joints, links = read_urdf(kw["urdf"])
-    except (ValueError, OSError) as exc:
-        raise check.fail("spec.urdf", str(exc).splitlines()[0] if str(exc) else type(exc).__name__) from None
-    for i, name in enumerate(names):
-        joint = joints.get(name)
-        if joint is None or joint.type not in MOVABLE:
-            movable = sorted(n for n, j in joints.items() if j.type in MOVABLE)
-            raise check.fail(
-                f"spec.joint_names[{i}]", f"{name!r} is not a movable joint of the model: {movable}"
-            )
-        lo, hi = kw["lower"][i], kw["upper"][i]
-        if lo < joint.lower - URDF_SLACK or hi > joint.upper + URDF_SLACK:
-            raise check.fail(
-                f"spec.lower/upper[{i}]",
-                f"[{lo:g}, {hi:g}] for {name!r} is not inside the model's [{joint.lower:g}, {joint.upper:g}]",
-            )
-    if kw["ee_link"] not in links:
-        raise check.fail("spec.ee_link", f"{kw['ee_link']!r} is not a link of the model")
 
 
 def _positive(check: _Checker, kw: dict[str, Any], keys: tuple[str, ...]) -> None:
@@ -390,31 +325,11 @@ def _envs(check: _Checker, raw: Any) -> tuple[dict[str, Any], ...]:
         env: dict[str, Any] = {"train": {}}
         for key, value in entry.items():
             if key == "train":
-                env["train"] = _train(check, value, f"{where}.train")
+                env["train"] = check_train(check, value, f"{where}.train")
             else:
                 env[check.text(key, where, NAME)] = check.text(value, f"{where}.{key}", NAME)
         out.append(env)
     return tuple(out)
-
-
-def _train(check: _Checker, raw: Any, where: str) -> dict[str, dict[str, Any]]:
-    """{algorithm: {TrainConfig field: value}}, each checked against robots.train_schema."""
-    from robokit.robots.train_schema import TRAIN_ALGOS, train_value_problem
-
-    if not isinstance(raw, dict):
-        raise check.fail(where, f"want a mapping, got {type(raw).__name__}")
-    out: dict[str, dict[str, Any]] = {}
-    for algo, table in raw.items():
-        if algo not in TRAIN_ALGOS:
-            raise check.fail(where, f"unknown algorithm {_short(algo)}; known: {list(TRAIN_ALGOS)}")
-        if not isinstance(table, dict):
-            raise check.fail(f"{where}.{algo}", f"want a mapping, got {type(table).__name__}")
-        for key, value in table.items():
-            problem = train_value_problem(key, value) if isinstance(key, str) else "not a name"
-            if problem:
-                raise check.fail(f"{where}.{algo}.{str(key)[:40]}", problem)
-        out[algo] = dict(table)
-    return out
 
 
 def load_robot_folder(path: str | Path) -> RobotFolder:

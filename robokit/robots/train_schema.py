@@ -5,7 +5,10 @@ lower layer; tests/robokit/robots/test_bad_folders.py checks it matches TrainCon
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from robokit.robots.folder import _Checker
 
 TRAIN_ALGOS = ("sac", "td3", "ppo")
 # key -> (kind, low, high): kind int | float | bool | str | ints (a list of ints) | float? (a float or null)
@@ -71,3 +74,21 @@ def train_value_problem(key: str, value: Any) -> str | None:
             want = f"{'an integer' if number_kind == 'int' else 'a number'} in [{low:g}, {high:g}]"
             return f"want {want}{' (a list)' if kind == 'ints' else ''}, got {value!r}"
     return None
+
+
+def check_train(check: _Checker, raw: Any, where: str) -> dict[str, dict[str, Any]]:
+    """{algorithm: {TrainConfig field: value}}, each checked against robots.train_schema."""
+    if not isinstance(raw, dict):
+        raise check.fail(where, f"want a mapping, got {type(raw).__name__}")
+    out: dict[str, dict[str, Any]] = {}
+    for algo, table in raw.items():
+        if algo not in TRAIN_ALGOS:
+            raise check.fail(where, f"unknown algorithm {str(algo)[:40]}; known: {list(TRAIN_ALGOS)}")
+        if not isinstance(table, dict):
+            raise check.fail(f"{where}.{algo}", f"want a mapping, got {type(table).__name__}")
+        for key, value in table.items():
+            problem = train_value_problem(key, value) if isinstance(key, str) else "not a name"
+            if problem:
+                raise check.fail(f"{where}.{algo}.{str(key)[:40]}", problem)
+        out[algo] = dict(table)
+    return out
