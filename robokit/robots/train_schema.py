@@ -83,7 +83,7 @@ def check_train(check: _Checker, raw: Any, where: str) -> dict[str, dict[str, An
     out: dict[str, dict[str, Any]] = {}
     for algo, table in raw.items():
         if algo not in TRAIN_ALGOS:
-            raise check.fail(where, f"unknown algorithm {str(algo)[:40]}; known: {list(TRAIN_ALGOS)}")
+            raise check.fail(where, f"unknown algorithm {str(algo)[:40]!r}; known: {list(TRAIN_ALGOS)}")
         if not isinstance(table, dict):
             raise check.fail(f"{where}.{algo}", f"want a mapping, got {type(table).__name__}")
         for key, value in table.items():
