@@ -54,7 +54,14 @@ def env_row(robot: str, entry: dict[str, Any]) -> tuple[str, dict[str, Any]]:
 
 def register_robot_envs(robot: Any) -> None:
     """Register the env ids of a robot folder (a ``robokit.robots.RobotFolder``); ValueError, before any
-    is registered, for an unknown dimension value or an id another robot has."""
+    is registered, for an unknown task or a bad task setting (``tasks``), an unknown dimension value or
+    an id another robot has."""
+    from robokit.envs.tasks import TASKS
+
+    for task, settings in robot.tasks.items():
+        if task not in TASKS:
+            raise ValueError(f"tasks: unknown task {task!r}; known: {sorted(TASKS)}")
+        TASKS[task].robot_settings(settings)  # ValueError naming a bad setting
     rows = [(*env_row(robot.name, entry), entry["train"]) for entry in robot.envs]
     ids = [env_id for env_id, _, _ in rows]
     if len(set(ids)) != len(ids):

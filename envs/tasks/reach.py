@@ -49,6 +49,17 @@ class Reach(Task):
 
     default_settings = {"distance_threshold_m": 0.02, "marker_radius_m": None, "goal_box_m": None}
 
+    @classmethod
+    def robot_settings(cls, settings: Mapping[str, Any] | None) -> dict[str, Any]:
+        """The base class's merge, each setting checked (ValueError naming it): the threshold and marker
+        radius in (0, 1] m, the goal box two corners of 3 finite numbers."""
+        merged = super().robot_settings(settings)
+        _check_range("distance_threshold_m", merged["distance_threshold_m"], 0.0, 1.0)
+        if merged["marker_radius_m"] is not None:
+            _check_range("marker_radius_m", merged["marker_radius_m"], 0.0, 1.0)
+        _goal_box(merged["goal_box_m"])
+        return merged
+
     def __init__(
         self,
         spec: RobotSpec,

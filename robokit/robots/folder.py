@@ -21,6 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from robokit.core.robot_spec import GripperSpec, RobotSpec, Workspace
+from robokit.robots.limits import MAX_REACH_M, in_ranges
+from robokit.robots.train_schema import check_train
 
 ROBOT_FILE = "robot.yaml"
 MAX_ROBOT_FILE_BYTES = 1_000_000
@@ -31,6 +33,26 @@ PYBULLET_DATA = "pybullet_data:"
 SECTIONS = ("spec", "scene", "tasks", "envs")
 CAMERA_KEYS = ("target", "distance_m", "yaw_deg", "pitch_deg", "fov_deg")
 BOX_KEYS = ("name", "half_extents_m", "position_m", "rgba")
+CAMERA_RANGES = {
+    "distance_m": (0.0, 100.0, True),
+    "yaw_deg": (-360.0, 360.0, False),
+    "pitch_deg": (-90.0, 90.0, False),
+    "fov_deg": (1.0, 179.0, False),
+}
+SCENE_M = 100.0  # scene boxes and the camera target within this of the base
+
+
+def _finite(value: int | float) -> bool:
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an int too large for a float
+        return False
+
+
+def _short(value: Any) -> str:
+    """``repr(value)``, cut to 60 characters (a 400-digit number stays one readable line)."""
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 class RobotFolderError(ValueError):
@@ -85,9 +107,16 @@ class _Checker:
         return value
 
     def number(self, value: Any, where: str) -> float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-            raise self.fail(where, f"want a finite number, got {value!r}")
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not _finite(value):
+            raise self.fail(where, f"want a finite number, got {_short(value)}")
         return float(value)
+
+    def ranged(self, value: float, where: str, low: float, high: float, low_open: bool = False) -> float:
+        """``value`` if it lies in [low, high] (or (low, high] with low_open), else RobotFolderError."""
+        if not (value > low if low_open else value >= low) or value > high:
+            span = f"{'(' if low_open else '['}{low:g}, {high:g}]"
+            raise self.fail(where, f"must be in {span}, got {_short(value)}")
+        return value
 
     def numbers(self, value: Any, where: str, n: int | None = None) -> tuple[float, ...]:
         if not isinstance(value, list) or (n is not None and len(value) != n):
@@ -134,6 +163,8 @@ def read_robot_file(folder: Path) -> dict[str, Any]:
     """``robot.yaml`` parsed (a mapping of the four sections); RobotFolderError if it cannot be."""
     import yaml
 
+    from robokit.robots.yaml_input import load_strict
+
     check = _Checker(folder)
     path = folder / ROBOT_FILE
     if not folder.is_dir():
@@ -143,7 +174,7 @@ def read_robot_file(folder: Path) -> dict[str, Any]:
     if path.stat().st_size > MAX_ROBOT_FILE_BYTES:
         raise check.fail(ROBOT_FILE, f"larger than {MAX_ROBOT_FILE_BYTES} bytes")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = load_strict(path.read_text(encoding="utf-8"))
     except (yaml.YAMLError, UnicodeDecodeError, RecursionError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise check.fail(ROBOT_FILE, f"not valid YAML ({first})") from None
@@ -193,6 +224,7 @@ def _spec(check: _Checker, name: str, raw: Any) -> RobotSpec:
     kw["description"] = check.text(raw.get("description", ""), "spec.description")
     kw["extra"] = check.settings(raw.get("extra", {}), "spec.extra")
     _positive(check, kw, ("control_hz", "sim_timestep_s", "max_target_step", "ee_delta_scale_m"))
+    in_ranges(check, kw)
     try:
         return RobotSpec(**kw)
     except (ValueError, FileNotFoundError) as exc:
@@ -212,14 +244,21 @@ def _workspace(check: _Checker, raw: Any) -> Workspace:
     if not isinstance(box, list) or len(box) != 2:
         raise check.fail("spec.workspace.goal_box_m", f"want [low corner, high corner], got {box!r}")
     lo, hi = (check.numbers(c, f"spec.workspace.goal_box_m[{i}]", 3) for i, c in enumerate(box))
+    for i, corner in enumerate((lo, hi)):
+        for v in corner:
+            check.ranged(v, f"spec.workspace.goal_box_m[{i}]", -MAX_REACH_M, MAX_REACH_M)
+    shoulder = check.numbers(raw["shoulder_m"], "spec.workspace.shoulder_m", 3)
+    for v in shoulder:
+        check.ranged(v, "spec.workspace.shoulder_m", -MAX_REACH_M, MAX_REACH_M)
     ws = Workspace(
-        shoulder_m=check.numbers(raw["shoulder_m"], "spec.workspace.shoulder_m", 3),  # type: ignore[arg-type]
+        shoulder_m=shoulder,  # type: ignore[arg-type]
         min_reach_m=check.number(raw["min_reach_m"], "spec.workspace.min_reach_m"),
         reach_m=check.number(raw["reach_m"], "spec.workspace.reach_m"),
         goal_box_m=(lo, hi),  # type: ignore[arg-type]
     )
     if not 0 <= ws.min_reach_m < ws.reach_m or any(a > b for a, b in zip(lo, hi)):
         raise check.fail("spec.workspace", "want 0 <= min_reach_m < reach_m and a box with low <= high")
+    check.ranged(ws.reach_m, "spec.workspace.reach_m", 0.0, MAX_REACH_M, low_open=True)
     return ws
 
 
@@ -244,8 +283,12 @@ def _scene(check: _Checker, raw: Any) -> tuple[dict[str, Any], tuple[SceneBox, .
     for key, value in camera.items():
         if key == "target":
             camera[key] = check.numbers(value, "scene.camera.target", 3)
+            for v in camera[key]:
+                check.ranged(v, "scene.camera.target", -SCENE_M, SCENE_M)
         else:
-            camera[key] = check.number(value, f"scene.camera.{key}")
+            camera[key] = check.ranged(
+                check.number(value, f"scene.camera.{key}"), f"scene.camera.{key}", *CAMERA_RANGES[key]
+            )
     boxes_raw = raw.get("boxes", [])
     if not isinstance(boxes_raw, list):
         raise check.fail("scene.boxes", f"want a list, got {type(boxes_raw).__name__}")
@@ -261,6 +304,8 @@ def _scene(check: _Checker, raw: Any) -> tuple[dict[str, Any], tuple[SceneBox, .
         )
         if min(box.half_extents_m) <= 0 or not all(0 <= c <= 1 for c in box.rgba):
             raise check.fail(where, "want half extents > 0 and rgba in [0, 1]")
+        if max(*box.half_extents_m, *map(abs, box.position_m)) > SCENE_M:
+            raise check.fail(where, f"want sizes and positions within {SCENE_M:g} m")
         boxes.append(box)
     if len({b.name for b in boxes}) != len(boxes):
         raise check.fail("scene.boxes", "two boxes share a name")
@@ -280,7 +325,7 @@ def _envs(check: _Checker, raw: Any) -> tuple[dict[str, Any], ...]:
         env: dict[str, Any] = {"train": {}}
         for key, value in entry.items():
             if key == "train":
-                env["train"] = check.tables(value, f"{where}.train")
+                env["train"] = check_train(check, value, f"{where}.train")
             else:
                 env[check.text(key, where, NAME)] = check.text(value, f"{where}.{key}", NAME)
         out.append(env)

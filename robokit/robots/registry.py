@@ -7,6 +7,7 @@ registered from anywhere gets its env ids whether ``robokit.envs`` is imported b
 
 from __future__ import annotations
 
+import sys
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -18,12 +19,14 @@ DEFAULT_ROBOT = "servo_arm"  # the robot CLIs and RobotTaskEnv use when none is 
 _BUILTIN_DIR = Path(__file__).resolve().parent
 
 _FOLDERS: dict[str, RobotFolder] = {}
+_BROKEN: dict[str, str] = {}  # a shipped robot that failed to load -> why (one line)
 _LISTENERS: list[Callable[[RobotFolder], None]] = []
 _loaded_builtins = False
 
 
 def _builtins() -> None:
-    """Load the shipped robot folders once: the default robot first, then by name."""
+    """Load the shipped robot folders once: the default robot first, then by name. One that fails to
+    load is reported in one line on stderr and left out (the others still load)."""
     global _loaded_builtins
     if _loaded_builtins:
         return
@@ -31,7 +34,11 @@ def _builtins() -> None:
     found = sorted(d for d in _BUILTIN_DIR.iterdir() if (d / ROBOT_FILE).is_file())
     found.sort(key=lambda d: d.name != DEFAULT_ROBOT)
     for folder in found:
-        _add(load_robot_folder(folder))
+        try:
+            _add(load_robot_folder(folder))
+        except RobotFolderError as exc:
+            _BROKEN[folder.name] = str(exc)
+            print(f"robokit: built-in robot {folder.name!r} skipped: {exc}", file=sys.stderr)
 
 
 def _add(robot: RobotFolder) -> None:
@@ -95,6 +102,8 @@ def default_robot() -> str:
 def robot_folder(name: str) -> RobotFolder:
     """Everything about robot ``name``; KeyError (naming the known robots) if there is none."""
     _builtins()
+    if name in _BROKEN:
+        raise KeyError(f"robot {name!r} could not be loaded: {_BROKEN[name]}")
     if name not in _FOLDERS:
         raise KeyError(f"unknown robot {name!r}; known robots: {', '.join(list_robots())}")
     return _FOLDERS[name]
