@@ -216,13 +216,14 @@ def _warn_settings(arm) -> None:
         print(f"robokit arm: warning: {problem} (fix with `robokit arm calibrate`)", file=sys.stderr)
 
 
-def _bring_up(arm, not_done: str, enabling_to=sys.stdout):
+def _bring_up(arm, not_done: str, to_stderr: bool = False):
     """``robokit.runtime.bringup.bring_up`` with its steps printed (the watchdog note on stderr); None
     (after saying why on stderr) when a latched e-stop stops it."""
     from robokit.runtime.bringup import CLEARED_WATCHDOG, ArmNotReady, bring_up
 
     def say(text: str) -> None:
-        print(text, file=sys.stderr if text == CLEARED_WATCHDOG else enabling_to)
+        # sys.stdout/stderr looked up at call time (a default bound at import goes stale when they are replaced)
+        print(text, file=sys.stderr if to_stderr or text == CLEARED_WATCHDOG else sys.stdout)
 
     try:
         return bring_up(arm, say=say)
@@ -247,7 +248,7 @@ def _enable(arm) -> int:
 def _home(arm, timeout_s: float = 10.0) -> int:
     """Bring the arm up (as ``enable``), slew to the home pose at the servo speed and print the status;
     returns 1 if the setpoints did not reach home within ``timeout_s``."""
-    if _bring_up(arm, "not moved", enabling_to=sys.stderr) is None:
+    if _bring_up(arm, "not moved", to_stderr=True) is None:
         return EXIT_FAILED
     home = np.asarray(arm.spec.home_q, dtype=np.float64)
     deadline = time.monotonic() + timeout_s

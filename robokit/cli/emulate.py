@@ -73,10 +73,11 @@ def _print_pulses(emu, last: int, out: TextIO) -> int:
     return last
 
 
-def run(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
+def run(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None = None) -> int:
     """Run the emulator until Ctrl-C (exit 0) or until it dies (exit 1, reported on ``err``)."""
     from robokit.firmware_bridge.emulator import EepromInUseError, Emulator, EmulatorError, describe_exit
 
+    out, err = out or sys.stdout, err or sys.stderr  # looked up now: a default bound at import goes stale
     emu = Emulator(eeprom=args.eeprom, realtime=not args.no_realtime, stderr=err)
     try:
         emu.start()
