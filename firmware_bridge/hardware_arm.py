@@ -17,7 +17,16 @@ from typing import Any
 
 import numpy as np
 
-from robokit.core.arm import ArmDisconnected, ArmError, ArmMode, ArmRefused, ArmState, ArmStatus, status_of
+from robokit.core.arm import (
+    ArmDisconnected,
+    ArmError,
+    ArmMode,
+    ArmRefused,
+    ArmState,
+    ArmStatus,
+    checked_pose,
+    status_of,
+)
 from robokit.firmware_bridge import protocol as pr
 from robokit.firmware_bridge.calibration import (
     CalibrationFileError,
@@ -242,14 +251,7 @@ class HardwareArm:
             raise ArmMismatch(f"{what} not sent: {self.mismatch}")
 
     def _checked_pose(self, q_target: np.ndarray, what: str) -> np.ndarray:
-        """q_target as float64 (n_joints,) inside the spec's limits, or ValueError (nothing sent)."""
-        q = np.asarray(q_target, dtype=np.float64)
-        if q.shape != (self.spec.n_joints,) or not np.all(np.isfinite(q)):
-            raise ValueError(f"bad {what} {q!r}; nothing sent")
-        lo, hi = self.spec.arrays()
-        if np.any(q < lo - 1e-9) or np.any(q > hi + 1e-9):
-            raise ValueError(f"{what} {q.tolist()} is outside {self.spec.name}'s joint limits; nothing sent")
-        return q
+        return checked_pose(self.spec, q_target, what)
 
     def enable(self, pose: np.ndarray | None = None) -> ArmState:
         """Turn the pulses on and make ``pose`` (default: the spec's home pose) the target. Pulses resume

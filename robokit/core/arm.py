@@ -144,6 +144,18 @@ class Arm(Protocol):
     def __exit__(self, *exc: object) -> None: ...
 
 
+def checked_pose(spec: Any, q: Any, what: str) -> np.ndarray:
+    """``q`` as float64 (n_joints,) inside ``spec``'s joint limits (1e-9 slack); ValueError naming ``what``
+    (nothing sent) for a wrong shape, a non-finite value or a value outside them. Every Arm's check."""
+    q = np.asarray(q, dtype=np.float64)
+    if q.shape != (spec.n_joints,) or not np.all(np.isfinite(q)):
+        raise ValueError(f"bad {what} {q!r}; nothing sent")
+    lo, hi = spec.arrays()
+    if np.any(q < lo - 1e-9) or np.any(q > hi + 1e-9):
+        raise ValueError(f"{what} {q.tolist()} is outside {spec.name}'s joint limits; nothing sent")
+    return q
+
+
 class SoftLifecycle:
     """The lifecycle of an arm simulated in software (SimArm, FakeArm), with the robokit firmware's
     semantics: ENABLE is refused while an e-stop is latched or a watchdog trip is not cleared; an e-stop
@@ -167,14 +179,7 @@ class SoftLifecycle:
         return self._enabled and not (self._estop or self._watchdog)
 
     def _checked_pose(self, q: Any, what: str) -> np.ndarray:
-        """q as float64 (n_joints,) inside the spec's joint limits; ValueError (nothing changed) otherwise."""
-        q = np.asarray(q, dtype=np.float64)
-        if q.shape != (self.spec.n_joints,) or not np.all(np.isfinite(q)):
-            raise ValueError(f"bad {what} {q!r}; nothing sent")
-        lo, hi = self.spec.arrays()
-        if np.any(q < lo - 1e-9) or np.any(q > hi + 1e-9):
-            raise ValueError(f"{what} {q.tolist()} is outside {self.spec.name}'s joint limits; nothing sent")
-        return q
+        return checked_pose(self.spec, q, what)
 
     def _set_target(self, q: np.ndarray) -> None:
         raise NotImplementedError
