@@ -129,7 +129,10 @@ def env_rate(env_id: str, steps: int, **kwargs) -> float:
     return rate
 
 
-def main() -> None:
+FAST = {"sim_timestep_s": 1 / 250, "sim_substeps": 10, "solver_iterations": 20}
+
+
+def _parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -138,43 +141,37 @@ def main() -> None:
     parser.add_argument(
         "--out", type=Path, default=RESULTS, help="results JSON (default: benchmarks/results/)"
     )
-    args = parser.parse_args()
-    if hasattr(os, "sched_setaffinity"):
-        os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
+    return parser.parse_args()
+
+
+def _have_panda_gym() -> bool:
     try:
         import panda_gym  # noqa: F401
-
-        have_panda_gym = True
     except ImportError:
-        have_panda_gym = False
         print("panda-gym not installed (pip install -e '.[bench]'): its column is skipped")
+        return False
+    return True
 
-    fast = {"sim_timestep_s": 1 / 250, "sim_substeps": 10, "solver_iterations": 20}
-    n = args.steps
+
+def _cases(n: int, have_panda_gym: bool) -> dict:
+    """The measurements, each a callable giving env steps/s over ``n`` steps (raw motions recorded once)."""
     panda = record_motion("robokit/PandaReach-v0", n)
-    panda_fast = record_motion("robokit/PandaReach-v0", n, **fast)
+    panda_fast = record_motion("robokit/PandaReach-v0", n, **FAST)
     servo = record_motion("robokit/ServoArmReach-v0", n)
     cases = {
         "raw_pybullet_panda": lambda: raw_pybullet("panda", panda, n),
         "robokit_PandaReach": lambda: env_rate("robokit/PandaReach-v0", n),
         "raw_pybullet_panda_fast": lambda: raw_pybullet("panda", panda_fast, n, 1 / 250, 20),
-        "robokit_PandaReach_fast": lambda: env_rate("robokit/PandaReach-v0", n, **fast),
+        "robokit_PandaReach_fast": lambda: env_rate("robokit/PandaReach-v0", n, **FAST),
         "raw_pybullet_servo_arm": lambda: raw_pybullet("servo_arm", servo, n),
-        "robokit_ServoArmReach": lambda: env_rate("robokit/ServoArmReach-v0", args.steps),
+        "robokit_ServoArmReach": lambda: env_rate("robokit/ServoArmReach-v0", n),
     }
     if have_panda_gym:
-        cases["panda_gym_PandaReach_v3"] = lambda: env_rate("PandaReach-v3", args.steps)
-    samples: dict[str, list[float]] = {k: [] for k in cases}
-    for r in range(args.rounds):
-        for name, fn in cases.items():
-            samples[name].append(fn())
-        print(f"round {r + 1}/{args.rounds}: " + ", ".join(f"{k} {v[-1]:.0f}" for k, v in samples.items()))
-    med = {k: float(np.median(v)) for k, v in samples.items()}
+        cases["panda_gym_PandaReach_v3"] = lambda: env_rate("PandaReach-v3", n)
+    return cases
 
-    def paired(a: str, b: str) -> float:
-        """Median over rounds of samples[a] / samples[b] within the same round."""
-        return float(np.median(np.asarray(samples[a]) / np.asarray(samples[b])))
 
+def _ratio_pairs(have_panda_gym: bool) -> dict[str, tuple[str, str]]:
     pairs = {
         "PandaReach_vs_raw": ("robokit_PandaReach", "raw_pybullet_panda"),
         "PandaReach_fast_vs_raw_fast": ("robokit_PandaReach_fast", "raw_pybullet_panda_fast"),
@@ -185,10 +182,28 @@ def main() -> None:
         pairs["PandaReach_vs_panda_gym"] = ("robokit_PandaReach", "panda_gym_PandaReach_v3")
         pairs["PandaReach_fast_vs_panda_gym"] = ("robokit_PandaReach_fast", "panda_gym_PandaReach_v3")
         pairs["panda_gym_vs_raw"] = ("panda_gym_PandaReach_v3", "raw_pybullet_panda")
-    ratios = {name: paired(a, b) for name, (a, b) in pairs.items()}
-    per_round = {
+    return pairs
+
+
+def main() -> None:
+    args = _parse_args()
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
+    have_panda_gym = _have_panda_gym()
+    cases = _cases(args.steps, have_panda_gym)
+    samples: dict[str, list[float]] = {k: [] for k in cases}
+    for r in range(args.rounds):
+        for name, fn in cases.items():
+            samples[name].append(fn())
+        print(f"round {r + 1}/{args.rounds}: " + ", ".join(f"{k} {v[-1]:.0f}" for k, v in samples.items()))
+    med = {k: float(np.median(v)) for k, v in samples.items()}
+    per_round = {  # samples[a] / samples[b] within each round; the ratio is their median
         name: (np.asarray(samples[a]) / np.asarray(samples[b])).round(3).tolist()
-        for name, (a, b) in pairs.items()
+        for name, (a, b) in _ratio_pairs(have_panda_gym).items()
+    }
+    ratios = {
+        name: float(np.median(np.asarray(samples[a]) / np.asarray(samples[b])))
+        for name, (a, b) in _ratio_pairs(have_panda_gym).items()
     }
     print("\nmedian env steps/s (one core):")
     for k, v in med.items():
@@ -196,23 +211,16 @@ def main() -> None:
     print("ratios (median of per-round ratios; per round):")
     for k, v in ratios.items():
         print(f"  {k:28s} {v:8.3f}   {per_round[k]}")
+    result = {
+        "steps_per_s": med,
+        "samples": samples,
+        "ratios": ratios,
+        "ratios_per_round": per_round,
+        "settings": {"steps": args.steps, "rounds": args.rounds, "fast_settings": FAST},
+        "machine": {"python": platform.python_version(), "cpu": platform.processor() or platform.machine()},
+    }
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(
-        json.dumps(
-            {
-                "steps_per_s": med,
-                "samples": samples,
-                "ratios": ratios,
-                "ratios_per_round": per_round,
-                "settings": {"steps": args.steps, "rounds": args.rounds, "fast_settings": fast},
-                "machine": {
-                    "python": platform.python_version(),
-                    "cpu": platform.processor() or platform.machine(),
-                },
-            },
-            indent=2,
-        )
-    )
+    args.out.write_text(json.dumps(result, indent=2))
     print(f"-> {args.out}")
 
 

@@ -42,52 +42,72 @@ def request(ser: serial.SerialBase, dec: p.FrameDecoder, msg: p.Message, timeout
     raise TimeoutError(f"no reply to seq {msg.seq}")
 
 
+def _round_trips(emu: Emulator, spec, joints, seconds: float) -> tuple[list, list, float, object]:
+    """Random TARGETS back to back for ``seconds``: (latencies s, STATE replies, elapsed s, final STATE)."""
+    home = tuple(j.home_100urad for j in joints)
+    rng = np.random.default_rng(0)
+    ser = open_port(emu.port, BAUD, timeout_s=0.005)  # exclusive, with a write timeout
+    dec = p.FrameDecoder()
+    seq = 0
+
+    def nxt() -> int:
+        nonlocal seq
+        seq = (seq + 1) & 0xFF
+        return seq
+
+    request(ser, dec, p.Hello(seq=nxt()))
+    request(ser, dec, p.Enable(seq=nxt(), pose_100urad=home))
+    lat_s, states = [], []
+    t_start = time.perf_counter()
+    while time.perf_counter() - t_start < seconds:
+        target = fx.rad_to_100urad(rng.uniform(spec.lower, spec.upper))
+        t0 = time.perf_counter()
+        st = request(ser, dec, p.Targets(seq=nxt(), targets_100urad=target))
+        lat_s.append(time.perf_counter() - t0)
+        states.append(st)
+    elapsed = time.perf_counter() - t_start
+    final = request(ser, dec, p.Ping(seq=nxt()))
+    ser.close()
+    return lat_s, states, elapsed, final
+
+
+def _pulse_errors_us(emu: Emulator, states: list, joints) -> list[float]:
+    """Pulse widths vs the calibration of the reported setpoints, under full command load (<= 300 states)."""
+    errs: list[float] = []
+    for st in states[:: max(1, len(states) // 300)]:
+        pf = emu.pulses.get(st.frame)
+        if pf is not None and st.enabled:
+            errs += [
+                abs(w - fx.pulse_us(q, j)) for w, q, j in zip(pf.widths_us, st.setpoints_100urad, joints)
+            ]
+    return errs
+
+
+def _wire_limit(home, final) -> dict:
+    targets_wire = len(p.encode_frame(p.Targets(targets_100urad=home)))
+    state_wire = len(p.encode_frame(final))
+    wire_s = (targets_wire + state_wire) * 10 / BAUD
+    return {
+        "targets_bytes": targets_wire,
+        "state_bytes": state_wire,
+        "round_trip_ms_at_10us_per_byte": round(wire_s * 1e3, 3),
+        "round_trip_ms_at_simavr_11us_per_byte": round((targets_wire + state_wire) * 11e-3, 3),
+        "max_rate_hz": round(1 / wire_s, 1),
+    }
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--seconds", type=float, default=10.0, help="duration of the back-to-back run")
     args = ap.parse_args()
     spec = get_robot("servo_arm")
     joints = fx.default_joint_configs(spec)
-    home = tuple(j.home_100urad for j in joints)
-    rng = np.random.default_rng(0)
     with Emulator() as emu:
-        ser = open_port(emu.port, BAUD, timeout_s=0.005)  # exclusive, with a write timeout
-        dec = p.FrameDecoder()
-        seq = 0
-
-        def nxt() -> int:
-            nonlocal seq
-            seq = (seq + 1) & 0xFF
-            return seq
-
-        request(ser, dec, p.Hello(seq=nxt()))
-        request(ser, dec, p.Enable(seq=nxt(), pose_100urad=home))
-        lat_s, states = [], []
-        t_start = time.perf_counter()
-        while time.perf_counter() - t_start < args.seconds:
-            target = fx.rad_to_100urad(rng.uniform(spec.lower, spec.upper))
-            t0 = time.perf_counter()
-            st = request(ser, dec, p.Targets(seq=nxt(), targets_100urad=target))
-            lat_s.append(time.perf_counter() - t0)
-            states.append(st)
-        elapsed = time.perf_counter() - t_start
-        final = request(ser, dec, p.Ping(seq=nxt()))
-        # pulse widths vs the calibration of the reported setpoints, under full command load
-        errs = []
-        for st in states[:: max(1, len(states) // 300)]:
-            pf = emu.pulses.get(st.frame)
-            if pf is not None and st.enabled:
-                errs += [
-                    abs(w - fx.pulse_us(q, j)) for w, q, j in zip(pf.widths_us, st.setpoints_100urad, joints)
-                ]
-        ser.close()
+        lat_s, states, elapsed, final = _round_trips(emu, spec, joints, args.seconds)
+        errs = _pulse_errors_us(emu, states, joints)
         emu.stop()
         timing = emu.pulses.timing
         size = avr_size(emu.build.firmware_elf)
-
-    targets_wire = len(p.encode_frame(p.Targets(targets_100urad=home)))
-    state_wire = len(p.encode_frame(final))
-    wire_s = (targets_wire + state_wire) * 10 / BAUD
     lat_ms = np.asarray(lat_s) * 1e3
     result = {
         "what": "TARGETS -> STATE round trip over the emulator's pty (pyserial), one request outstanding",
@@ -100,13 +120,7 @@ def main() -> None:
             "max": round(float(lat_ms.max()), 3),
         },
         "sustained_rate_hz": round(len(lat_s) / elapsed, 1),
-        "wire_limit": {
-            "targets_bytes": targets_wire,
-            "state_bytes": state_wire,
-            "round_trip_ms_at_10us_per_byte": round(wire_s * 1e3, 3),
-            "round_trip_ms_at_simavr_11us_per_byte": round((targets_wire + state_wire) * 11e-3, 3),
-            "max_rate_hz": round(1 / wire_s, 1),
-        },
+        "wire_limit": _wire_limit(tuple(j.home_100urad for j in joints), final),
         "firmware_counters": {
             "bad_crc": final.bad_crc,
             "bad_frame": final.bad_frame,

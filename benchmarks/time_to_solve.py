@@ -218,7 +218,7 @@ def summarise(runs: list[dict]) -> dict:
     }
 
 
-def main() -> None:
+def _parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
         "--quick", action="store_true", help="1 seed; SB3-defaults baseline capped at 4000 steps"
@@ -228,7 +228,58 @@ def main() -> None:
     )
     parser.add_argument("--skip-baselines", action="store_true", help="robokit only")
     parser.add_argument("--skip-holding", action="store_true", help="no holding runs")
-    args = parser.parse_args()
+    return parser.parse_args()
+
+
+def _plan(args: argparse.Namespace) -> list:
+    """(name, run(seed)) per configuration: robokit's two envs, then the panda-gym baselines."""
+    plan = [
+        (
+            "robokit/PandaReach-v0 (robokit defaults)",
+            lambda s: robokit_run("robokit/PandaReach-v0", s, 20_000),
+        ),
+        (
+            "robokit/ServoArmReach-v0 (robokit defaults)",
+            lambda s: robokit_run("robokit/ServoArmReach-v0", s, 20_000),
+        ),
+    ]
+    if not args.skip_baselines:
+        plan.append(("panda-gym PandaReach-v3, SB3 SAC+HER tuned", lambda s: panda_gym_run(s, True, 20_000)))
+        cap = 4_000 if args.quick else 20_000
+        plan.append(("panda-gym PandaReach-v3, SB3 SAC+HER defaults", lambda s: panda_gym_run(s, False, cap)))
+    return plan
+
+
+def _holding(seeds: list[int]) -> dict:
+    """Holding of each robokit env's policy trained with the unchanged defaults, per seed, summarised."""
+    out = {}
+    for env_id in ("robokit/PandaReach-v0", "robokit/ServoArmReach-v0"):
+        runs = []
+        for seed in seeds:
+            runs.append(holding_run(env_id, seed))
+            r = runs[-1]
+            print(
+                f"{env_id} holding seed {seed}: success={r['eval_success_rate']} "
+                f"holding={r['holding']} train_s={r['train_time_s']}",
+                flush=True,
+            )
+        out[env_id] = summarise_holding(runs)
+    return out
+
+
+def _print_tables(results: dict) -> None:
+    print("\n| configuration | solved | median steps | median training s |\n|---|---|---|---|")
+    for name, s in results["configs"].items():
+        print(f"| {name} | {s['solved']} | {s['median_steps']} | {s['median_train_time_s']} |")
+    for env_id, h in results.get("holding", {}).items():
+        print(
+            f"holding, {env_id} (robokit train defaults, 100 episodes, median over seeds): "
+            f"{h['median_over_seeds_tip_path_cm_per_s']:.3f} cm/s, {h['median_over_seeds_q_std_max_rad']:.4f} rad"
+        )
+
+
+def main() -> None:
+    args = _parse_args()
     torch.set_num_threads(1)
     seeds = list(range(1 if args.quick else args.seeds))
     results: dict = {
@@ -246,21 +297,7 @@ def main() -> None:
         "configs": {},
     }
     print(json.dumps(results["update_costs"], indent=1), flush=True)
-    plan = [
-        (
-            "robokit/PandaReach-v0 (robokit defaults)",
-            lambda s: robokit_run("robokit/PandaReach-v0", s, 20_000),
-        ),
-        (
-            "robokit/ServoArmReach-v0 (robokit defaults)",
-            lambda s: robokit_run("robokit/ServoArmReach-v0", s, 20_000),
-        ),
-    ]
-    if not args.skip_baselines:
-        plan.append(("panda-gym PandaReach-v3, SB3 SAC+HER tuned", lambda s: panda_gym_run(s, True, 20_000)))
-        cap = 4_000 if args.quick else 20_000
-        plan.append(("panda-gym PandaReach-v3, SB3 SAC+HER defaults", lambda s: panda_gym_run(s, False, cap)))
-    for name, fn in plan:
+    for name, fn in _plan(args):
         runs = []
         for seed in seeds:
             runs.append(fn(seed))
@@ -271,30 +308,12 @@ def main() -> None:
             )
         results["configs"][name] = summarise(runs)
     if not args.skip_holding:
-        results["holding"] = {}
-        for env_id in ("robokit/PandaReach-v0", "robokit/ServoArmReach-v0"):
-            runs = []
-            for seed in seeds:
-                runs.append(holding_run(env_id, seed))
-                r = runs[-1]
-                print(
-                    f"{env_id} holding seed {seed}: success={r['eval_success_rate']} "
-                    f"holding={r['holding']} train_s={r['train_time_s']}",
-                    flush=True,
-                )
-            results["holding"][env_id] = summarise_holding(runs)
+        results["holding"] = _holding(seeds)
     results["machine"]["load_avg_at_end"] = os.getloadavg()
     path = RESULTS.with_name("time_to_solve_quick.json") if args.quick or args.skip_baselines else RESULTS
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(results, indent=1))
-    print("\n| configuration | solved | median steps | median training s |\n|---|---|---|---|")
-    for name, s in results["configs"].items():
-        print(f"| {name} | {s['solved']} | {s['median_steps']} | {s['median_train_time_s']} |")
-    for env_id, h in results.get("holding", {}).items():
-        print(
-            f"holding, {env_id} (robokit train defaults, 100 episodes, median over seeds): "
-            f"{h['median_over_seeds_tip_path_cm_per_s']:.3f} cm/s, {h['median_over_seeds_q_std_max_rad']:.4f} rad"
-        )
+    _print_tables(results)
     print(f"-> {path}")
 
 
