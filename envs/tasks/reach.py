@@ -80,9 +80,7 @@ class Reach(Task):
         _check_range("min_radius_m", min_radius_m, 0.0, 10.0, low_open=False)
         super().__init__(spec, kinematics, reward_type, distance_threshold_m)
         self.joint_fraction, self.min_goal_z_m, self.min_radius_m = joint_fraction, min_goal_z_m, min_radius_m
-        self.goal_box_m = _goal_box(settings["goal_box_m"])
-        if settings["marker_radius_m"] is not None:
-            _check_range("marker_radius_m", settings["marker_radius_m"], 0.0, 1.0)
+        self.goal_box_m = _goal_box(settings["goal_box_m"])  # checked by robot_settings; converted here
         self.marker_radius_m = settings["marker_radius_m"] or distance_threshold_m / 2
         self.marker: int | None = None
 

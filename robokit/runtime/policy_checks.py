@@ -43,14 +43,6 @@ class DeploySettings:
     goal_dim: int
 
 
-def typed_spec(spec: dict[str, Any]) -> PolicySpec:
-    """The validated PolicySpec of a spec dict; PolicyMismatch (one line) if it is not valid."""
-    try:
-        return validate_spec(spec, require_digest=False)
-    except PolicyFileError as exc:
-        raise PolicyMismatch(f"{exc}; refusing to deploy") from None
-
-
 def check_policy_for_robot(spec: dict[str, Any], robot: RobotSpec, task_dim: int = 0) -> DeploySettings:
     """Refuse (PolicyMismatch), before the arm is touched, a policy trained for another robot, a control
     mode this robokit does not know, actions or observations of other sizes than deploy would use (with
@@ -100,19 +92,14 @@ def safety_for(spec: dict[str, Any], robot: RobotSpec) -> tuple[SafetySettings, 
         raise PolicyMismatch(f"policy file's safety block: {exc}; refusing to deploy") from None
 
 
-def check_goals(
-    goals: Sequence[np.ndarray], robot: RobotSpec, floor_z_m: float | None = None, *, ee_goals: bool = True
-) -> list[str]:
-    """Refuse (GoalOutsideWorkspace, a ValueError) any goal the robot cannot reach, or below ``floor_z_m``
-    (the envelope actually enforced, which a policy file may have raised); return warnings for reachable
-    goals outside the region training sampled from. ``ee_goals=False`` (the goal is not where the end
-    effector goes, e.g. an object's): only finiteness is checked."""
+def check_goals(goals: Sequence[np.ndarray], robot: RobotSpec, floor_z_m: float | None = None) -> list[str]:
+    """Refuse (GoalOutsideWorkspace, a ValueError) any end-effector goal the robot cannot reach, or below
+    ``floor_z_m`` (the envelope actually enforced, which a policy file may have raised); return warnings
+    for reachable goals outside the region training sampled from."""
     warnings: list[str] = []
     for goal in goals:
         if not np.all(np.isfinite(goal)):
             raise ValueError(f"goal {np.asarray(goal).tolist()} is not finite")
-        if not ee_goals:
-            continue
         warnings += robot.check_goal(goal)
         z = float(np.asarray(goal)[2])
         if floor_z_m is not None and z < floor_z_m:
