@@ -83,14 +83,17 @@ class Policy(nn.Module):
 
     A plain torch module (runs with torch + numpy alone). ``forward`` maps already flattened and
     normalised observations (B, obs_dim) to actions (B, action_dim). ``spec`` is the spec as a dict (the
-    file's JSON), ``typed_spec`` the validated ``PolicySpec``. Raises PolicyFileError on an invalid spec
-    or weights that do not fit it: nothing is built before the whole spec is validated.
+    file's JSON), ``typed_spec`` the validated ``PolicySpec`` (pass one instead of the dict to skip
+    validating it again). Raises PolicyFileError on an invalid spec or weights that do not fit it: nothing
+    is built before the whole spec is validated.
     """
 
-    def __init__(self, spec: dict[str, Any], state_dict: Mapping[str, torch.Tensor] | None = None) -> None:
+    def __init__(
+        self, spec: dict[str, Any] | PolicySpec, state_dict: Mapping[str, torch.Tensor] | None = None
+    ) -> None:
         super().__init__()
-        typed = validate_spec(spec, require_digest=False)
-        self.spec = spec
+        typed = spec if isinstance(spec, PolicySpec) else validate_spec(spec, require_digest=False)
+        self.spec = typed.raw
         self.typed_spec: PolicySpec = typed
         self.obs_keys: list[str] = list(typed.obs_keys)
         self._obs_sizes = typed.obs_sizes
@@ -216,7 +219,7 @@ def load_policy(path: str | os.PathLike) -> Policy:
     missing digest, or a format version this robokit does not read."""
     typed, tensors = _read(path, weights=True, require_digest=True)
     try:
-        return Policy(typed.raw, tensors)
+        return Policy(typed, tensors)  # validated above: not again
     except PolicyFileError as exc:
         raise PolicyFileError(f"{path}: {exc}") from None
 

@@ -51,7 +51,6 @@ from robokit.runtime.task_state import (
     TaskStateSource,
     deploy_task,
     sensed_scene,
-    task_name_of,
     use_spec_threshold,
 )
 from robokit.runtime.ticks import TickLog, arm_stopped, sleep_until
@@ -119,12 +118,13 @@ class DeployLoop:
         """The task (the env's Task code), the settings from the spec, controller, safety, observer, and a
         warm-up; raises PolicyMismatch / MissingTaskState (see __init__)."""
         self.task, self.task_notes = deploy_task(self.spec, self.robot, self.kin, task)
-        self.settings = check_policy_for_robot(self.spec, self.robot, self.task.obs_dim)
-        if self.settings.goal_dim != self.task.goal_dim:
-            raise PolicyMismatch(
-                f"the policy's goals have {self.settings.goal_dim} numbers, task "
-                f"{task_name_of(type(self.task))!r} gives {self.task.goal_dim}; refusing to deploy"
-            )
+        self.settings = check_policy_for_robot(
+            self.spec,
+            self.robot,
+            self.task.obs_dim,
+            self.task.goal_dim,
+            getattr(self.policy, "typed_spec", None),
+        )
         self.task_notes += use_spec_threshold(self.task, self.settings.distance_threshold_m)
         self.scene = sensed_scene(self.task, sources)
         self.hz = check_rate_hz(hz if hz is not None else self.settings.control_hz)

@@ -43,29 +43,36 @@ class DeploySettings:
     goal_dim: int
 
 
-def check_policy_for_robot(spec: dict[str, Any], robot: RobotSpec, task_dim: int = 0) -> DeploySettings:
+def check_policy_for_robot(
+    spec: dict[str, Any],
+    robot: RobotSpec,
+    task_dim: int = 0,
+    goal_dim: int = 3,
+    typed: PolicySpec | None = None,
+) -> DeploySettings:
     """Refuse (PolicyMismatch), before the arm is touched, a policy trained for another robot, a control
-    mode this robokit does not know, actions or observations of other sizes than deploy would use (with
-    ``task_dim`` task entries in the observation), or an invalid spec. Returns the run's settings."""
-    try:
-        typed: PolicySpec | None = validate_spec(spec, require_digest=False)
-    except PolicyFileError as exc:  # the layout check below names the field more precisely
-        typed, invalid = None, exc
-    goal_shape = tuple(typed.obs_shapes.get("desired_goal", (3,))) if typed is not None else (3,)
-    check_fits_robot(spec, robot, task_dim, goal_shape)  # the one check (robokit.policies.compat)
-    gripper = typed.gripper_actuated if typed is not None else False
-    action_dim = action_dim_for(robot, spec["control_mode"], gripper)
+    mode this robokit does not know, actions, observations or goals of other sizes than the deploy's task
+    gives (``task_dim`` observation entries, goals of ``goal_dim`` numbers), or an invalid spec. ``typed``:
+    the spec already validated (a loaded Policy's ``typed_spec``), so it is not validated again. Returns
+    the run's settings."""
+    invalid: PolicyFileError | None = None
+    if typed is None:
+        try:
+            typed = validate_spec(spec, require_digest=False)
+        except PolicyFileError as exc:  # the layout check below names the field more precisely
+            invalid = exc
+    check_fits_robot(spec, robot, task_dim, (goal_dim,))  # the one check (robokit.policies.compat)
     if typed is None:
         raise PolicyMismatch(f"{invalid}; refusing to deploy")
     threshold = typed.distance_threshold_m
     return DeploySettings(
         control_mode=typed.control_mode,
         control_hz=typed.control_hz,
-        action_dim=action_dim,
-        gripper_actuated=gripper,
+        action_dim=action_dim_for(robot, typed.control_mode, typed.gripper_actuated),
+        gripper_actuated=typed.gripper_actuated,
         distance_threshold_m=None if threshold is None else float(threshold),
         task_dim=task_dim,
-        goal_dim=int(np.prod(goal_shape)),
+        goal_dim=goal_dim,
     )
 
 

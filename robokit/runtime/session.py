@@ -11,6 +11,7 @@ raises ``DeployRefused`` (nothing moved); a run that stopped early returns ``abo
 from __future__ import annotations
 
 import contextlib
+import math
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -120,7 +121,8 @@ def prepare(request: DeployRequest, say: Say, warn: Say, status: Say | None) -> 
         raise DeployRefused(f"calibration file {calibration} does not exist")
     request.calibration = calibration
     try:
-        goal_dim = _goal_dim(read_policy_spec(request.policy))
+        # the spec alone first, so a mistyped goal is named before the weights are read
+        goal_dim = math.prod(read_policy_spec(request.policy).obs_shapes.get("desired_goal", (3,)))
         goals = [parse_goal(g, goal_dim) for g in request.goals]
         policy = load_policy(request.policy)
     except (OSError, ValueError) as exc:
@@ -139,13 +141,6 @@ def prepare(request: DeployRequest, say: Say, warn: Say, status: Say | None) -> 
         loop.close()
         raise DeployRefused(str(exc)) from None
     return loop, goals
-
-
-def _goal_dim(typed: Any) -> int:
-    """Numbers per goal, from the spec's desired_goal shape (3 when it gives none)."""
-    import math
-
-    return math.prod(typed.obs_shapes.get("desired_goal", (3,)))
 
 
 def _make_loop(request: DeployRequest, policy: Any, log_dir: Path, status: Say | None) -> DeployLoop:

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from robokit.core.arm import ArmState
+from robokit.core.arm import ArmMode, ArmState
 from robokit.runtime.deploy_log import DeployLog
 
 SPIN_S = 0.002  # sleep until this close to a deadline, then spin: sleep() alone overshoots by ~0.1-1 ms
@@ -25,14 +25,18 @@ def sleep_until(deadline: float) -> None:
 
 
 def arm_stopped(state: ArmState) -> str:
-    """Why the arm no longer follows targets (e-stop, watchdog, released), or '' if it does."""
-    if state.estop_latched:
+    """Why the arm no longer follows targets, or '' if it does: ``state.mode`` decides (e-stop over
+    release over a tripped watchdog), and a release the watchdog caused says so."""
+    mode = state.mode
+    if mode is ArmMode.ENABLED:
+        return ""
+    if mode is ArmMode.ESTOP:
         return "e-stop latched (check the arm, then `robokit arm clear`)"
-    if state.watchdog_tripped:
-        return "firmware watchdog tripped (no command within its timeout: was the host stalled?)"
-    if state.released:
-        return "servos released (no pulses); `robokit arm enable` or deploy again"
-    return ""
+    watchdog = "firmware watchdog tripped (no command within its timeout: was the host stalled?)"
+    if mode is ArmMode.RELEASED:
+        cause = f"; the {watchdog}" if state.watchdog_tripped else ""
+        return f"servos released (no pulses){cause}; `robokit arm enable` or deploy again"
+    return watchdog
 
 
 class TickLog:

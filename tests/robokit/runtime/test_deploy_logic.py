@@ -10,12 +10,14 @@ import time
 import numpy as np
 import pytest
 
+from robokit.core.arm import ArmMode, ArmState
 from robokit.core.kinematics import Kinematics
 from robokit.policies import scripted_policy
 from robokit.robots import get_robot
 from robokit.runtime.fake_arm import FakeArm
 from robokit.runtime.loop import DeployAborted, DeployLoop, PolicyMismatch
 from robokit.runtime.policy_checks import check_policy_for_robot
+from robokit.runtime.ticks import arm_stopped
 
 GOAL = np.array([0.20, 0.05, 0.15])
 
@@ -166,3 +168,27 @@ def test_gripper_actuated_is_read_from_the_validated_spec(reach):
         check_policy_for_robot({**reach.spec, "gripper_actuated": True}, servo)
     with pytest.raises(PolicyMismatch, match="gripper_actuated"):  # not a bool: refused, not truthy
         check_policy_for_robot({**reach.spec, "gripper_actuated": "no"}, servo)
+
+
+@pytest.mark.parametrize(
+    "flags, words, absent",
+    [
+        ({}, None, None),
+        ({"estop_latched": True, "released": True, "watchdog_tripped": True}, "e-stop latched", "watchdog"),
+        ({"released": True, "watchdog_tripped": True}, "servos released", None),
+        ({"released": True}, "servos released", "watchdog"),
+        ({"watchdog_tripped": True}, "watchdog tripped", "released"),
+    ],
+)
+def test_arm_stopped_follows_the_states_mode_and_names_a_watchdog_release(flags, words, absent):
+    """Pure logic on ArmState readings (no arm): the cause follows ArmState.mode's order, and a release
+    the watchdog caused names the watchdog too."""
+    state = ArmState(q=np.zeros(6), q_is_measured=False, t_s=0.0, **flags)
+    why = arm_stopped(state)
+    assert (why == "") == (state.mode is ArmMode.ENABLED)
+    if words:
+        assert words in why
+    if absent:
+        assert absent not in why
+    if flags.get("released") and flags.get("watchdog_tripped") and not flags.get("estop_latched"):
+        assert "watchdog tripped" in why

@@ -121,7 +121,9 @@ def test_a_policy_whose_goal_size_is_not_the_tasks_is_refused():
             "low": [-5.0] * 4,
             "high": [5.0] * 4,
         }
-    with pytest.raises(PolicyMismatch, match="goals have 4 numbers, task 'reach' gives 3"):
+    with pytest.raises(
+        PolicyMismatch, match=r"desired_goal.: policy expects shape \[4\], target gives \[3\]"
+    ):
         DeployLoop(Zero(spec), None, robot=get_robot("servo_arm"))
 
 
