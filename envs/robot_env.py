@@ -148,9 +148,8 @@ class RobotTaskEnv(gym.Env):
         """The Observer's observation (the task's entries appended), the task's achieved goal."""
         task = self.task
         task_obs = task.observation() if task.obs_dim else None
-        obs = self.observer.observe(self._state, task.goal, self._last_action, task_obs)
-        obs["achieved_goal"] = task.achieved_goal(self._state)
-        return obs
+        achieved = task.achieved_goal(self._state)
+        return self.observer.observe(self._state, task.goal, self._last_action, task_obs, achieved)
 
     def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[dict, dict]:
         """Back to the home pose with a new goal. ``options={"goal": [x, y, z]}`` sets the goal (m, base
@@ -196,15 +195,12 @@ class RobotTaskEnv(gym.Env):
         self._last_action = a
         obs = self._obs()
         info = self._info(obs)
-        reward = float(self.task.reward_from_distance(info["distance_m"]))
+        reward = float(self.task.step_reward(info["is_success"], info["distance_m"]))
         return obs, reward, info["is_success"] and self.terminate_on_success, False, info
 
     def _info(self, obs: dict[str, np.ndarray]) -> dict[str, Any]:
-        achieved, desired = obs["achieved_goal"], obs["desired_goal"]
-        return {
-            "is_success": bool(self.task.is_success(achieved, desired)),
-            "distance_m": self.task.goal_distance_m(achieved, desired),
-        }
+        success, distance_m = self.task.outcome(obs["achieved_goal"], obs["desired_goal"])
+        return {"is_success": success, "distance_m": distance_m}
 
     def compute_reward(self, achieved_goal: np.ndarray, desired_goal: np.ndarray, info: Any) -> np.ndarray:
         """Vectorised over a batch, as SB3's HER calls it: (B, 3), (B, 3) -> (B,)."""

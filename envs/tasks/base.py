@@ -159,18 +159,23 @@ class Task(ABC):
             return self.goal_distance_m(achieved, desired) < self.distance_threshold_m
         return self.distance(achieved, desired) < self.distance_threshold_m
 
-    def reward_from_distance(self, distance_m: np.ndarray | float) -> np.ndarray:
-        """Reward for distances (...,) in m: sparse -1/0 or dense -distance, float32."""
-        if isinstance(distance_m, float):  # one env step: skip the array machinery
-            if self.reward_type == "sparse":
-                return np.float32(-1.0 if distance_m >= self.distance_threshold_m else 0.0)
-            return np.float32(-distance_m)
-        d = np.asarray(distance_m)
+    def outcome(self, achieved: np.ndarray, desired: np.ndarray) -> tuple[bool, float]:
+        """(is_success, distance in m) of one step's achieved and desired goals (goal_dim,): the distance
+        is computed once, and ``is_success`` (a task's own included) decides success."""
+        d = self.goal_distance_m(achieved, desired)
+        if type(self).is_success is Task.is_success:  # the threshold alone: no second distance
+            return d < self.distance_threshold_m, d
+        return bool(self.is_success(achieved, desired)), d
+
+    def step_reward(self, success: bool, distance_m: float) -> np.float32:
+        """One step's reward: sparse -1 until success, then 0; dense minus the distance (m)."""
         if self.reward_type == "sparse":
-            return -(d >= self.distance_threshold_m).astype(np.float32)
-        return -d.astype(np.float32)
+            return np.float32(0.0 if success else -1.0)
+        return np.float32(-distance_m)
 
     def compute_reward(self, achieved: np.ndarray, desired: np.ndarray, info: Any = None) -> np.ndarray:
-        """Vectorised reward: (..., d), (..., d) -> (...,) float32. Sparse: -1 until success, then 0.
-        Dense: minus the distance in m."""
-        return self.reward_from_distance(self.distance(achieved, desired))
+        """Vectorised reward: (..., d), (..., d) -> (...,) float32, as ``step_reward`` for each pair
+        (sparse: from ``is_success``, so a task's own success rule also decides its reward)."""
+        if self.reward_type == "sparse":
+            return np.asarray(self.is_success(achieved, desired), dtype=np.float32) - np.float32(1.0)
+        return -self.distance(achieved, desired).astype(np.float32)

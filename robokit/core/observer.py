@@ -2,8 +2,8 @@
 
 ``observation`` = [ee position (3, m, base frame), q (n_joints, rad/m), last action (action_dim), task
 entries (task_dim, e.g. an object's position; none for Reach)];
-``achieved_goal`` = ee position (3,); ``desired_goal`` = goal (3,). All float32. No velocities: the
-hardware cannot report them.
+``achieved_goal`` = the task's (Reach: the ee position (3,)); ``desired_goal`` = goal (goal_dim,). All
+float32. No velocities: the hardware cannot report them.
 """
 
 from __future__ import annotations
@@ -42,8 +42,10 @@ class Observer:
         goal_m: np.ndarray,
         last_action: np.ndarray,
         task_obs: np.ndarray | None = None,
+        achieved_goal: np.ndarray | None = None,
     ) -> dict[str, np.ndarray]:
-        """observation (obs_dim,), achieved_goal (3,) = the end effector, desired_goal (3,); float32."""
+        """observation (obs_dim,), achieved_goal (the task's, or (3,) the end effector when None),
+        desired_goal (goal_dim,); float32."""
         ee = self.kin.fk(state.q)
         obs = np.empty(self.obs_dim, dtype=np.float32)
         n = len(state.q)
@@ -56,6 +58,8 @@ class Observer:
             obs[3 + n + self.action_dim :] = task_obs
         return {
             "observation": obs,
-            "achieved_goal": obs[:3].copy(),
+            "achieved_goal": obs[:3].copy()
+            if achieved_goal is None
+            else np.asarray(achieved_goal, np.float32),
             "desired_goal": np.array(goal_m, dtype=np.float32),
         }

@@ -252,8 +252,8 @@ class DeployLoop:
             sleep_until(deadline)
             obs, state, q_target, late_ms = self._step(gi, goal, deadline)
             lateness.append(late_ms)
-            dist = float(np.linalg.norm(obs["achieved_goal"] - goal))
-            if first_success_s is None and self.task.is_success(obs["achieved_goal"], goal):
+            success, dist = self.task.outcome(obs["achieved_goal"], goal)
+            if first_success_s is None and success:
                 first_success_s, first_tick = time.monotonic() - t_goal, len(seen_ee)
             seen_ee.append(np.asarray(obs["observation"][:3], dtype=np.float64))
             seen_q.append(np.asarray(state.q, dtype=np.float64))
@@ -279,10 +279,8 @@ class DeployLoop:
             self.scene.refresh()
         t_read = time.monotonic()
         task = self.task  # the env's Task code: its observation entries and achieved goal
-        obs = self.observer.observe(
-            state, goal, self._last_action, task.observation() if task.obs_dim else None
-        )
-        obs["achieved_goal"] = task.achieved_goal(state)
+        task_obs = task.observation() if task.obs_dim else None
+        obs = self.observer.observe(state, goal, self._last_action, task_obs, task.achieved_goal(state))
         if stopped := arm_stopped(state):
             self._write(gi, late_ms, state, obs, np.zeros(0), None)
             raise DeployAborted(f"the arm stopped following targets: {stopped}")

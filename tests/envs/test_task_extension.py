@@ -95,3 +95,25 @@ def test_an_object_task_owns_its_bodies_reads_their_state_and_decides_success(mo
     with pytest.raises(KeyError, match="no body named 'ball'"):
         env.task.position("ball")
     env.close()
+
+
+class NeverDone(Reach):
+    """Reach whose own success rule never holds: its reward must follow that rule, not the distance."""
+
+    def is_success(self, achieved, desired):
+        return np.zeros(np.shape(achieved)[:-1], dtype=bool) if np.ndim(achieved) > 1 else False
+
+
+def test_a_tasks_own_success_rule_also_decides_its_sparse_reward(monkeypatch):
+    monkeypatch.setitem(TASKS, "never_done", NeverDone)
+    env = RobotTaskEnv(robot="servo_arm", task="never_done")
+    obs, _ = env.reset(seed=0)
+    obs, _ = env.reset(seed=0, options={"goal": obs["achieved_goal"]})  # the goal is where the tip is
+    obs, reward, terminated, _, info = env.step(np.zeros(3, dtype=np.float32))
+    assert info["distance_m"] < 0.02 and not info["is_success"] and reward == -1.0 and not terminated
+    batch = np.stack([obs["achieved_goal"]] * 4)
+    assert np.array_equal(env.compute_reward(batch, batch, {}), np.full(4, -1.0, np.float32))
+    plain = RobotTaskEnv(robot="servo_arm", task="reach")
+    assert np.array_equal(plain.compute_reward(batch, batch, {}), np.zeros(4, np.float32))
+    env.close()
+    plain.close()
