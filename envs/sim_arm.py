@@ -16,7 +16,7 @@ import math
 
 import numpy as np
 
-from robokit.core.arm import ArmState, SoftLifecycle
+from robokit.core.arm import ArmDisconnected, ArmState, SoftLifecycle
 from robokit.core.bullet_client import p
 from robokit.core.kinematics import joint_index_map
 from robokit.core.servo import servo_step
@@ -47,6 +47,7 @@ class SimArm(SoftLifecycle):
         for j, q in zip(self._joints, self._home):
             p.resetJointState(self.body, j, float(q), 0.0, physicsClientId=self._cid)
         self._saved: int | None = None
+        self._closed = False
         self.reset()
 
     def save(self) -> None:
@@ -82,12 +83,20 @@ class SimArm(SoftLifecycle):
         )
 
     def connect(self) -> None:
-        """Nothing to connect: the simulation is loaded by the constructor."""
+        """Nothing to connect: the simulation is loaded by the constructor. ArmDisconnected once closed
+        (a closed SimArm's simulation is gone: make a new one)."""
+        self._check_open()
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise ArmDisconnected(f"simulated {self.spec.name} arm is closed; make a new SimArm")
 
     def command(self, q_target: np.ndarray) -> None:
         """Set joint targets (n_joints,), joint units. Takes effect as the sim advances; ignored (as the
         firmware ignores TARGETS) unless the arm is enabled. ValueError for a wrong shape, NaN/inf or a
-        value outside the robot's joint limits (as HardwareArm and FakeArm: the Arm contract)."""
+        value outside the robot's joint limits (as HardwareArm and FakeArm: the Arm contract);
+        ArmDisconnected once closed."""
+        self._check_open()
         q_target = np.asarray(q_target, dtype=np.float64)
         if q_target.shape != self._home.shape or not all(map(math.isfinite, values := q_target.tolist())):
             raise ValueError(f"bad joint target {q_target!r}")
@@ -104,7 +113,9 @@ class SimArm(SoftLifecycle):
             self._drive(q.tolist())
 
     def advance(self, duration_s: float) -> None:
-        """Simulate duration_s of time (a whole number of servo frames for servo-driven arms)."""
+        """Simulate duration_s of time (a whole number of servo frames for servo-driven arms);
+        ArmDisconnected once closed."""
+        self._check_open()
         if self.spec.servo_driven:
             cid, body, joints, forces = self._cid, self.body, self._joints, self._forces
             gains = [SERVO_POSITION_GAIN] * len(joints)
@@ -144,6 +155,9 @@ class SimArm(SoftLifecycle):
         return np.array(state[4])
 
     def read(self) -> ArmState:
+        """The arm's reading; ArmDisconnected once closed."""
+        if self._closed:
+            self._check_open()
         flags = {} if self._enabled and not (self._estop or self._watchdog) else self._flags()
         if self.spec.servo_driven:
             return ArmState(
@@ -152,6 +166,8 @@ class SimArm(SoftLifecycle):
         return ArmState(q=self.measured_q(), q_is_measured=True, t_s=self.t_s, frame=None, **flags)
 
     def close(self) -> None:
+        """Idempotent; afterwards every call raises ArmDisconnected (the Arm contract)."""
+        self._closed = True
         if self._own_bullet:
             self.bullet.close()
 

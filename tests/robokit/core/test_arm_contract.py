@@ -176,3 +176,16 @@ def test_sim_arm_refuses_a_target_outside_the_joint_limits():
         assert np.allclose(arm.read().q, before, atol=1e-3)
     finally:
         arm.close()
+
+
+def test_a_closed_arm_refuses_reads_and_targets_with_arm_disconnected(arm):
+    """Use after close is the same on every arm: ArmDisconnected (the servo SimArm used to answer as if
+    nothing happened, the Panda SimArm raised pybullet.error)."""
+    from robokit.core.arm import ArmDisconnected
+
+    q = np.asarray(arm.read().q, dtype=np.float64)
+    arm.close()
+    with pytest.raises(ArmDisconnected):
+        arm.read()
+    with pytest.raises(ArmDisconnected):
+        arm.command(q)
