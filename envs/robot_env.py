@@ -75,6 +75,22 @@ def _check_options(
         raise ValueError(f"terminate_on_success must be True or False, not {terminate_on_success!r}")
 
 
+def _sim_overrides(period_s: float, sim: dict[str, Any]) -> dict[str, Any]:
+    """The robot's physics step (s) and steps per control period as given: one of them sets the other
+    (their product is the control period); both must agree. ValueError otherwise."""
+    timestep, substeps = sim["sim_timestep_s"], sim["sim_substeps"]
+    if timestep is None and substeps is None:
+        return {}
+    if timestep is None:
+        return {"sim_timestep_s": period_s / substeps, "sim_substeps": substeps}
+    n = max(1, round(period_s / timestep))
+    if substeps is not None and substeps != n:
+        raise ValueError(
+            f"sim_timestep_s {timestep:g} s x sim_substeps {substeps} is not the control period {period_s:g} s"
+        )
+    return {"sim_timestep_s": timestep, "sim_substeps": n}
+
+
 class RobotTaskEnv(gym.Env):
     """robot x task x control mode. Observation: Dict(observation, achieved_goal, desired_goal)."""
 
@@ -108,7 +124,7 @@ class RobotTaskEnv(gym.Env):
         )
         folder = robot_folder(robot or default_robot())
         robot_spec = folder.spec
-        overrides = {k: v for k, v in sim.items() if v is not None}
+        overrides = _sim_overrides(robot_spec.control_period_s, sim)
         self.robot = dataclasses.replace(robot_spec, **overrides) if overrides else robot_spec
         self.terminate_on_success = terminate_on_success
         self.render_mode = render_mode

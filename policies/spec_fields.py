@@ -184,11 +184,14 @@ def floats(value: Any, where: str, n: int, *, finite: bool = True, bound: float 
     return tuple(out)
 
 
-def low_high(low: tuple, high: tuple, where: str, strict: bool) -> None:
-    """Each low[i] <= high[i] (< if ``strict``)."""
+def low_high(
+    low: tuple, high: tuple, where: str, strict: bool, names: tuple[str, str] = ("low", "high")
+) -> None:
+    """Each low[i] <= high[i] (< if ``strict``); ``names`` as the messages call the two lists."""
     for i, (lo, hi) in enumerate(zip(low, high)):
         if lo > hi or (strict and lo == hi):
-            fail(where, f"low[{i}] = {lo:g} is not {'below' if strict else 'at most'} high[{i}] = {hi:g}")
+            below = "below" if strict else "at most"
+            fail(where, f"{names[0]}[{i}] = {lo:g} is not {below} {names[1]}[{i}] = {hi:g}")
 
 
 def all_finite(spec: dict) -> None:

@@ -200,9 +200,7 @@ def read_safety(spec: dict) -> SafetyBlock | None:
         f.fail("safety.lower", f"has {n} joint limits, robot {spec['robot']!r} has {joints} joints")
     lower_t = f.floats(lower, "safety.lower", n, bound=1e6)
     upper_t = f.floats(f.get(block, "upper", "safety.upper", True), "safety.upper", n, bound=1e6)
-    for i, (lo, hi) in enumerate(zip(lower_t, upper_t)):
-        if not lo < hi:
-            f.fail("safety", f"lower[{i}] = {lo:g} is not below upper[{i}] = {hi:g}")
+    f.low_high(lower_t, upper_t, "safety", strict=True, names=("lower", "upper"))
     step = f.num(block, "max_target_step", "safety.max_target_step", 0.0, 1e6, lo_open=True)
     floor = f.num(block, "floor_z_m", "safety.floor_z_m", -1e6, 1e6)
     return SafetyBlock(lower_t, upper_t, step, floor)

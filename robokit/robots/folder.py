@@ -225,6 +225,13 @@ def _spec(check: _Checker, name: str, raw: Any) -> RobotSpec:
     kw["extra"] = check.settings(raw.get("extra", {}), "spec.extra")
     _positive(check, kw, ("control_hz", "sim_timestep_s", "max_target_step", "ee_delta_scale_m"))
     in_ranges(check, kw)
+    period_s = 1.0 / kw["control_hz"]
+    if abs(kw["sim_timestep_s"] * kw["sim_substeps"] - period_s) > 1e-6 * period_s:
+        raise check.fail(
+            "spec.sim_substeps",
+            f"sim_timestep_s x sim_substeps = {kw['sim_timestep_s'] * kw['sim_substeps']:g} s must be the "
+            f"control period 1 / control_hz = {period_s:g} s",
+        )
     try:
         return RobotSpec(**kw)
     except (ValueError, FileNotFoundError) as exc:

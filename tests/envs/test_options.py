@@ -198,3 +198,16 @@ def test_render_refuses_an_empty_frame():
     with pytest.raises(ValueError, match="at least 1x1"):
         b.render(0, 10)
     b.close()
+
+
+def test_sim_substeps_sets_the_physics_step_and_must_agree_with_a_given_one():
+    """sim_substeps used to be accepted and ignored: now it is the number of physics steps per control
+    period (the servo arm's is 40 ms), and a timestep that disagrees with it is refused."""
+    env = gym.make("robokit/ServoArmReach-v0", sim_substeps=5).unwrapped
+    assert env.robot.sim_timestep_s == pytest.approx(0.008) and env.robot.sim_substeps == 5
+    env.close()
+    env = gym.make("robokit/ServoArmReach-v0", sim_timestep_s=0.002).unwrapped
+    assert env.robot.sim_substeps == 20
+    env.close()
+    with pytest.raises(ValueError, match="not the control period"):
+        gym.make("robokit/ServoArmReach-v0", sim_timestep_s=0.002, sim_substeps=5)

@@ -56,6 +56,10 @@ ABSURD_NUMBERS = {  # damage -> the error's key words
     "huge limits": (_sub("lower: [-1.5707963267948966,", "lower: [-1.0e+300,"), r"spec.lower\[0\]"),
     "huge substeps": (_sub("sim_substeps: 10", "sim_substeps: 1000000000000"), "spec.sim_substeps"),
     "float substeps": (_sub("sim_substeps: 10", "sim_substeps: 10.5"), "spec.sim_substeps: want an integer"),
+    "substeps not the period": (
+        _sub("sim_substeps: 10", "sim_substeps: 12"),
+        r"spec.sim_substeps: sim_timestep_s x sim_substeps = 0.048 s must be the control period",
+    ),
     "tiny timestep": (_sub("sim_timestep_s: 0.004", "sim_timestep_s: 1.0e-300"), "spec.sim_timestep_s"),
     "gripper open outside": (_sub("open_q: [1.0]", "open_q: [50.0]"), r"spec.gripper.open_q\[0\]"),
     "camera fov 0": (_sub("pitch_deg: -28.0}", "pitch_deg: -28.0, fov_deg: 0.0}"), "scene.camera.fov_deg"),
