@@ -83,6 +83,7 @@ def run_deploy(
             bring_up(arm, say=say)
     except BaseException:
         loop.close()  # removes the log folder it made: a refused run leaves nothing
+        _close_simulated(request)
         raise
     loop.arm = arm
     try:
@@ -90,7 +91,17 @@ def run_deploy(
             summary, aborted = _run(loop, goals, request)
     finally:
         loop.close()
+        _close_simulated(request)
     return DeployOutcome(summary, loop.log_dir, loop.robot, aborted)
+
+
+def _close_simulated(request: DeployRequest) -> None:
+    """Close the simulated task-state sources a dry run made (not sources the caller passed)."""
+    from robokit.runtime.sim_task_state import SimulatedTaskState
+
+    for source in request.sources:
+        if isinstance(source, SimulatedTaskState):
+            source.close()
 
 
 def _run(loop: DeployLoop, goals: list, request: DeployRequest) -> tuple[DeploySummary | None, str | None]:
@@ -149,6 +160,10 @@ def _make_loop(request: DeployRequest, policy: Any, log_dir: Path, status: Say |
 
     robot = get_robot(request.robot or (policy.spec["robot"] if request.dry_run else default_robot()))
     wire = None
+    if request.dry_run and not request.sources:  # an object task's objects, simulated beside the arm
+        from robokit.runtime.sim_task_state import simulated_sources
+
+        request.sources = simulated_sources(policy.spec, robot)
     if request.dry_run:
         from robokit.firmware_bridge import protocol as pr
         from robokit.firmware_bridge.fixedpoint import rad_to_100urad
@@ -187,7 +202,12 @@ def connect_arm(request: DeployRequest, loop: DeployLoop, say: Say) -> Arm:
         say(
             f"dry run: a simulated {robot.name} in real time; ticks.jsonl shows the TARGETS bytes that would be sent"
         )
-        return RealtimeSimArm(robot)
+        arm = RealtimeSimArm(robot)
+        for source in request.sources:
+            if hasattr(source, "attach"):  # a SimulatedTaskState: the task's objects in the arm's sim
+                source.attach(arm)
+                say(f"dry run: {', '.join(source.bodies)} simulated beside the arm (seed {source.seed})")
+        return arm
     from robokit.firmware_bridge.hardware_arm import HardwareArm
 
     try:
