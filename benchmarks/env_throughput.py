@@ -31,7 +31,8 @@ from robokit.robots import get_robot
 RESULTS = Path(__file__).parent / "results" / "env_throughput.json"
 
 
-Motion = list[tuple]  # ("cmd", targets, velocities or None, gains or None) | ("step",) | ("restore",)
+# ("cmd", targets, velocities or None, gains or None) | ("step",) | ("restore",) | ("move", body, pos, orn)
+Motion = list[tuple]
 
 
 def record_motion(env_id: str, steps: int, **kwargs) -> Motion:
@@ -43,6 +44,7 @@ def record_motion(env_id: str, steps: int, **kwargs) -> Motion:
     cid = env.unwrapped.bullet.client
     motion: Motion = []
     cmd, step, restore = p.setJointMotorControlArray, p.stepSimulation, p.restoreState
+    move = p.resetBasePositionAndOrientation
 
     def spy_cmd(*a, **kw):
         if kw.get("physicsClientId") == cid:
@@ -59,9 +61,15 @@ def record_motion(env_id: str, steps: int, **kwargs) -> Motion:
             motion.append(("restore",))
         return restore(*a, **kw)
 
+    def spy_move(body, pos, orn, **kw):  # a task placing its objects (and goal markers) at reset
+        if kw.get("physicsClientId") == cid:
+            motion.append(("move", body, pos, orn))
+        return move(body, pos, orn, **kw)
+
     env.action_space.seed(0)
     env.reset(seed=0)
     p.setJointMotorControlArray, p.stepSimulation, p.restoreState = spy_cmd, spy_step, spy_restore
+    p.resetBasePositionAndOrientation = spy_move
     try:
         for _ in range(steps):
             _, _, term, trunc, _ = env.step(env.action_space.sample())
@@ -69,32 +77,51 @@ def record_motion(env_id: str, steps: int, **kwargs) -> Motion:
                 env.reset()
     finally:
         p.setJointMotorControlArray, p.stepSimulation, p.restoreState = cmd, step, restore
+        p.resetBasePositionAndOrientation = move
     env.close()
     return motion
 
 
+def _raw_scene(env_id: str, b: Bullet) -> tuple[int, list[int], list[float]]:
+    """The env's collision scene in ``b``, built in the env's order (the arm, then the robot's table and
+    the task's bodies, no visual markers) so body ids match the recorded motion: (arm body, joints,
+    forces). Setup only: nothing of it runs in the timed loop."""
+    from robokit.core.kinematics import Kinematics
+    from robokit.envs.registration import ENV_SPECS
+    from robokit.envs.tasks import TASKS
+    from robokit.robots import robot_folder
+
+    kw = ENV_SPECS[env_id]
+    folder = robot_folder(kw["robot"])
+    spec = folder.spec
+    body = b.load_urdf(spec.urdf)
+    joints, _ = joint_index_map(body, spec.joint_names, b.client)
+    for j, q in zip(joints, spec.home_q):
+        p.resetJointState(body, j, q, physicsClientId=b.client)
+    kin = Kinematics(spec)
+    task = TASKS[kw["task"]](spec, kin, "sparse", settings=folder.task_settings(kw["task"]))
+    task.setup_scene(b, folder.boxes, visuals=False)
+    kin.close()
+    return body, joints, list(spec.joint_force)
+
+
 def raw_pybullet(
-    robot: str,
+    env_id: str,
     motion: Motion,
     steps: int,
     timestep_s: float | None = None,
     solver_iterations: int | None = None,
 ) -> float:
-    """Env-steps/s of the physics alone: the same scene, replaying the env's own motor commands,
-    physics steps and restores (the limit for the env's own motion); ``steps`` env steps in all."""
-    spec = get_robot(robot)
+    """Env-steps/s of the physics alone: the same scene as ``env_id``'s, replaying the env's own motor
+    commands, physics steps, restores and object placements (the limit for the env's own motion);
+    ``steps`` env steps in all."""
+    from robokit.envs.registration import ENV_SPECS
+
+    spec = get_robot(ENV_SPECS[env_id]["robot"])
     b = Bullet(timestep_s or spec.sim_timestep_s, solver_iterations=solver_iterations)
-    if robot == "panda":
-        b.add_box([1.5, 1.5, 0.01], [0.3, 0.0, -0.41])
-        b.add_box([0.55, 0.35, 0.2], [0.3, 0.0, -0.2])
-    else:
-        b.add_box([0.5, 0.5, 0.01], [0.15, 0.0, -0.01])
-    body = b.load_urdf(spec.urdf)
-    joints, _ = joint_index_map(body, spec.joint_names, b.client)
-    for j, q in zip(joints, spec.home_q):
-        p.resetJointState(body, j, q, physicsClientId=b.client)
+    body, joints, forces = _raw_scene(env_id, b)
     saved = b.save_state()
-    forces, cid, control = list(spec.joint_force), b.client, p.POSITION_CONTROL
+    cid, control = b.client, p.POSITION_CONTROL
     t0 = time.perf_counter()
     for event in motion:
         if event[0] == "step":
@@ -106,6 +133,8 @@ def raw_pybullet(
             p.setJointMotorControlArray(
                 body, joints, control, targetPositions=event[1], forces=forces, physicsClientId=cid, **kw
             )
+        elif event[0] == "move":
+            p.resetBasePositionAndOrientation(event[1], event[2], event[3], physicsClientId=cid)
         else:
             b.restore_state(saved)
     rate = steps / (time.perf_counter() - t0)
@@ -159,11 +188,11 @@ def _cases(n: int, have_panda_gym: bool) -> dict:
     panda_fast = record_motion("robokit/PandaReach-v0", n, **FAST)
     servo = record_motion("robokit/ServoArmReach-v0", n)
     cases = {
-        "raw_pybullet_panda": lambda: raw_pybullet("panda", panda, n),
+        "raw_pybullet_panda": lambda: raw_pybullet("robokit/PandaReach-v0", panda, n),
         "robokit_PandaReach": lambda: env_rate("robokit/PandaReach-v0", n),
-        "raw_pybullet_panda_fast": lambda: raw_pybullet("panda", panda_fast, n, 1 / 250, 20),
+        "raw_pybullet_panda_fast": lambda: raw_pybullet("robokit/PandaReach-v0", panda_fast, n, 1 / 250, 20),
         "robokit_PandaReach_fast": lambda: env_rate("robokit/PandaReach-v0", n, **FAST),
-        "raw_pybullet_servo_arm": lambda: raw_pybullet("servo_arm", servo, n),
+        "raw_pybullet_servo_arm": lambda: raw_pybullet("robokit/ServoArmReach-v0", servo, n),
         "robokit_ServoArmReach": lambda: env_rate("robokit/ServoArmReach-v0", n),
     }
     if have_panda_gym:
