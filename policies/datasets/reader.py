@@ -63,7 +63,11 @@ def check_info(info: Any, where: Path) -> dict[str, Any]:
     if version != CODEBASE_VERSION:
         raise DatasetError(f"{where}: codebase_version is {version!r}; robokit reads {CODEBASE_VERSION!r}")
     fps = info.get("fps")
-    if isinstance(fps, bool) or not isinstance(fps, (int, float)) or not (0 < fps <= 10000 and math.isfinite(fps)):
+    if (
+        isinstance(fps, bool)
+        or not isinstance(fps, (int, float))
+        or not (0 < fps <= 10000 and math.isfinite(fps))
+    ):
         raise DatasetError(f"{where}: fps must be a number in (0, 10000], not {fps!r}")
     for key in ("total_episodes", "total_frames"):
         if isinstance(info.get(key), bool) or not isinstance(info.get(key), int) or info[key] < 0:
@@ -79,7 +83,9 @@ def check_info(info: Any, where: Path) -> dict[str, Any]:
             raise DatasetError(f"{where}: feature {name!r} needs a dtype and a shape list")
         if not shape or not all(isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in shape):
             raise DatasetError(f"{where}: feature {name!r} has a bad shape {shape!r}")
-    if any(ft["dtype"] == "video" for ft in features.values()) and not isinstance(info.get("video_path"), str):
+    if any(ft["dtype"] == "video" for ft in features.values()) and not isinstance(
+        info.get("video_path"), str
+    ):
         raise DatasetError(f"{where}: video features need a video_path template")
     return info
 
@@ -139,11 +145,17 @@ class LeRobotDatasetReader:
             raise DatasetError(f"{where}: {len(rows)} episodes, info.json says {self.info['total_episodes']}")
         start = 0
         for r in rows:
-            if r["dataset_from_index"] != start or r["dataset_to_index"] - start != r["length"] or r["length"] < 1:
+            if (
+                r["dataset_from_index"] != start
+                or r["dataset_to_index"] - start != r["length"]
+                or r["length"] < 1
+            ):
                 raise DatasetError(f"{where}: episode {r['episode_index']} has inconsistent boundaries")
             start = r["dataset_to_index"]
         if start != self.info["total_frames"]:
-            raise DatasetError(f"{where}: episodes hold {start} frames, info.json says {self.info['total_frames']}")
+            raise DatasetError(
+                f"{where}: episodes hold {start} frames, info.json says {self.info['total_frames']}"
+            )
 
     def data_file(self, k: int) -> Path:
         """The Parquet file that holds episode ``k``."""
@@ -173,7 +185,9 @@ class LeRobotDatasetReader:
             raise DatasetError(f"{path}: missing column(s) {sorted(set(missing))}")
         table = table.filter(pc.equal(table.column("episode_index"), k))
         table = table.sort_by("frame_index")
-        if table.num_rows != ep["length"] or table.column("frame_index").to_pylist() != list(range(ep["length"])):
+        if table.num_rows != ep["length"] or table.column("frame_index").to_pylist() != list(
+            range(ep["length"])
+        ):
             raise DatasetError(f"{path}: episode {k} should have frames 0..{ep['length'] - 1}")
         out = {}
         for name in keys:
@@ -191,11 +205,15 @@ class LeRobotDatasetReader:
         ep = self.episode_row(k)
         try:
             relative = self.info["video_path"].format(
-                video_key=key, chunk_index=ep[f"videos/{key}/chunk_index"], file_index=ep[f"videos/{key}/file_index"]
+                video_key=key,
+                chunk_index=ep[f"videos/{key}/chunk_index"],
+                file_index=ep[f"videos/{key}/file_index"],
             )
             start_s = float(ep[f"videos/{key}/from_timestamp"])
         except (KeyError, IndexError, ValueError, TypeError) as exc:
-            raise DatasetError(f"{self.root / EPISODES_DIR}: episode {k} lacks video columns of {key} ({exc})") from None
+            raise DatasetError(
+                f"{self.root / EPISODES_DIR}: episode {k} lacks video columns of {key} ({exc})"
+            ) from None
         path = inside(self.root, relative, "video_path")
         first = int(round(start_s * self.fps))
         return read_episode_frames(path, first, ep["length"])

@@ -64,7 +64,9 @@ def check_out(out: Path, overwrite: bool) -> None:
 def features_of(env: Any) -> dict[str, dict[str, Any]]:
     """The recorded features of an env (dtype, shape), from its spaces."""
     spaces = env.observation_space.spaces
-    feats = {name: {"dtype": "float32", "shape": [int(spaces[key].shape[0])]} for key, name in OBS_FEATURES.items()}
+    feats = {
+        name: {"dtype": "float32", "shape": [int(spaces[key].shape[0])]} for key, name in OBS_FEATURES.items()
+    }
     feats["action"] = {"dtype": "float32", "shape": [int(env.action_space.shape[0])]}
     feats["next.reward"] = {"dtype": "float32", "shape": [1]}
     feats["next.done"] = {"dtype": "bool", "shape": [1]}
@@ -74,7 +76,9 @@ def features_of(env: Any) -> dict[str, dict[str, Any]]:
 
 def run_episode(env: Any, expert: Any, seed: int, cameras: dict[str, dict]) -> tuple[dict, dict]:
     """One episode to termination or the time limit: (frames by feature, images by camera)."""
-    rows: dict[str, list] = {name: [] for name in [*OBS_FEATURES.values(), "action", "next.reward", "next.done", "next.success"]}
+    rows: dict[str, list] = {
+        name: [] for name in [*OBS_FEATURES.values(), "action", "next.reward", "next.done", "next.success"]
+    }
     images: dict[str, list] = {name: [] for name in cameras}
     obs, _ = env.reset(seed=seed)
     done = False

@@ -50,7 +50,9 @@ def recording_settings(dataset: Any, k: int) -> tuple[dict[str, Any], int]:
     return extra, seed
 
 
-def _deviation(obs: dict, frames: dict[str, np.ndarray], t: int, worst: tuple[float, str]) -> tuple[float, str]:
+def _deviation(
+    obs: dict, frames: dict[str, np.ndarray], t: int, worst: tuple[float, str]
+) -> tuple[float, str]:
     for key, name in OBS_FEATURES.items():
         d = float(np.max(np.abs(np.asarray(obs[key], np.float64) - frames[name][t])))
         if d > worst[0] or not np.isfinite(d):
@@ -73,11 +75,15 @@ def replay(root: str | Path, episode: int, video: str | Path | None = None) -> R
     images: list[np.ndarray] = []
     try:
         if frames["action"].shape[1:] != env.action_space.shape:
-            raise DatasetError(f"{dataset.root}: actions of shape {frames['action'].shape[1:]} do not fit {extra['env_id']}")
+            raise DatasetError(
+                f"{dataset.root}: actions of shape {frames['action'].shape[1:]} do not fit {extra['env_id']}"
+            )
         obs, _ = env.reset(seed=seed)
         for key, name in OBS_FEATURES.items():
             if frames[name].shape[1:] != np.shape(obs[key]):
-                raise DatasetError(f"{dataset.root}: {name} of shape {frames[name].shape[1:]} does not fit {extra['env_id']}")
+                raise DatasetError(
+                    f"{dataset.root}: {name} of shape {frames[name].shape[1:]} does not fit {extra['env_id']}"
+                )
         worst = _deviation(obs, frames, 0, (0.0, "none"))
         length = len(frames["action"])
         for t in range(length):

@@ -68,7 +68,9 @@ class DatasetWriter:
         extra: dict[str, Any] | None = None,
     ) -> None:
         self.root, self.fps, self.task = Path(root), int(fps), task
-        self.features = {k: {"dtype": v["dtype"], "shape": list(v["shape"]), "names": None} for k, v in features.items()}
+        self.features = {
+            k: {"dtype": v["dtype"], "shape": list(v["shape"]), "names": None} for k, v in features.items()
+        }
         for key, dtype in INDEX_FEATURE_TYPES.items():
             self.features[key] = {"dtype": dtype, "shape": [1], "names": None}
         self.cameras = {f"observation.images.{n}": hw for n, hw in (cameras or {}).items()}
@@ -101,7 +103,10 @@ class DatasetWriter:
         )
 
     def add_episode(
-        self, frames: dict[str, np.ndarray], images: dict[str, np.ndarray] | None = None, seed: int | None = None
+        self,
+        frames: dict[str, np.ndarray],
+        images: dict[str, np.ndarray] | None = None,
+        seed: int | None = None,
     ) -> int:
         """Append one episode: ``frames`` maps every recorded feature to (L, ...) values; ``images`` maps a
         camera name to (L, H, W, 3) uint8 frames. Returns the episode's index. ValueError for a missing or
@@ -118,7 +123,9 @@ class DatasetWriter:
         for key, values in [*frames.items(), *images.items()]:
             want = (length, *self.cameras[key], 3) if key in images else None
             if len(values) != length or (want is not None and values.shape != want):
-                raise ValueError(f"{key}: shape {np.shape(values)} does not fit an episode of {length} frames")
+                raise ValueError(
+                    f"{key}: shape {np.shape(values)} does not fit an episode of {length} frames"
+                )
         if length == 0:
             raise ValueError("an episode needs at least one frame")
         index = len(self.episodes)
@@ -237,8 +244,20 @@ def tasks_table(tasks: list[str]) -> Any:
         "index_columns": ["task"],
         "column_indexes": [],
         "columns": [
-            {"name": "task_index", "field_name": "task_index", "pandas_type": "int64", "numpy_type": "int64", "metadata": None},
-            {"name": "task", "field_name": "task", "pandas_type": "unicode", "numpy_type": "object", "metadata": None},
+            {
+                "name": "task_index",
+                "field_name": "task_index",
+                "pandas_type": "int64",
+                "numpy_type": "int64",
+                "metadata": None,
+            },
+            {
+                "name": "task",
+                "field_name": "task",
+                "pandas_type": "unicode",
+                "numpy_type": "object",
+                "metadata": None,
+            },
         ],
         "creator": {"library": "robokit"},
         "pandas_version": "2.2.0",
