@@ -16,6 +16,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "rollout": ("robokit.cli.rollout", "run an env with random (or zero) actions, save a PNG frame"),
     "train": ("robokit.cli.train", "train a policy (SB3) into a run folder"),
     "eval": ("robokit.cli.eval", "evaluate a policy file: success rate, videos, plots"),
+    "record": ("robokit.cli.record", "record an expert's episodes as a LeRobotDataset v3.0"),
+    "replay": ("robokit.cli.replay", "replay a recorded episode in sim and check its observations"),
     "info": ("robokit.cli.info", "print a policy file's spec"),
     "emulate": ("robokit.cli.emulate", "run the arm firmware in simavr on a pseudo-terminal"),
     "deploy": ("robokit.cli.deploy", "drive an arm (or a dry-run SimArm) with a policy file"),

@@ -1,0 +1,104 @@
+"""Replay a robokit-recorded episode in sim (behind ``robokit replay``).
+
+The env is made again from the recording's env id, reset with the episode's recorded seed (reset is
+bit-exact), and stepped with the recorded actions; each observation is compared with the recorded one.
+Frame t holds the observation before action t, so frame t + 1 is compared after step t.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from robokit.policies.datasets.format import ROBOKIT_KEY, SEED_COLUMN, DatasetError
+from robokit.policies.datasets.reader import read_dataset
+from robokit.policies.datasets.record import OBS_FEATURES, make_env
+
+TOLERANCE = 1e-6  # largest accepted |replayed - recorded| of any observation entry
+
+
+@dataclass
+class ReplayResult:
+    env_id: str
+    episode: int
+    frames: int
+    max_deviation: float  # over every observation entry and frame
+    worst: str  # "<feature> frame <t>" of the largest deviation
+    video: Path | None
+
+    @property
+    def reproduced(self) -> bool:
+        return self.max_deviation <= TOLERANCE
+
+
+def recording_settings(dataset: Any, k: int) -> tuple[dict[str, Any], int]:
+    """(the robokit entry of info.json, episode k's seed); DatasetError for a dataset robokit did not
+    record or an episode without a seed."""
+    extra = dataset.info.get(ROBOKIT_KEY)
+    if not isinstance(extra, dict) or not isinstance(extra.get("env_id"), str):
+        raise DatasetError(f"{dataset.root}: not a robokit recording (meta/info.json has no robokit env_id)")
+    from robokit.envs.catalog import unknown_env_message
+
+    if msg := unknown_env_message(extra["env_id"]):
+        raise DatasetError(f"{dataset.root}: {msg}")
+    seed = dataset.episode_row(k).get(SEED_COLUMN)
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise DatasetError(f"{dataset.root}: episode {k} has no reset seed ({SEED_COLUMN})")
+    return extra, seed
+
+
+def _deviation(
+    obs: dict, frames: dict[str, np.ndarray], t: int, worst: tuple[float, str]
+) -> tuple[float, str]:
+    for key, name in OBS_FEATURES.items():
+        d = float(np.max(np.abs(np.asarray(obs[key], np.float64) - frames[name][t])))
+        if d > worst[0] or not np.isfinite(d):
+            worst = (d if np.isfinite(d) else float("inf"), f"{name} frame {t}")
+    return worst
+
+
+def replay(root: str | Path, episode: int, video: str | Path | None = None) -> ReplayResult:
+    """Replay episode ``episode`` of the dataset at ``root``; write an mp4 of it to ``video`` if given.
+    DatasetError for a dataset or episode that cannot be replayed."""
+    dataset = read_dataset(root)
+    extra, seed = recording_settings(dataset, episode)
+    frames = dataset.episode(episode)
+    missing = [n for n in [*OBS_FEATURES.values(), "action"] if n not in frames]
+    if missing:
+        raise DatasetError(f"{dataset.root}: features {missing} missing; replay needs them")
+    render = bool(extra.get("render")) or video is not None
+    size = (int(extra.get("width", 320)), int(extra.get("height", 240)))
+    env = make_env(extra["env_id"], render, *size)
+    images: list[np.ndarray] = []
+    try:
+        if frames["action"].shape[1:] != env.action_space.shape:
+            raise DatasetError(
+                f"{dataset.root}: actions of shape {frames['action'].shape[1:]} do not fit {extra['env_id']}"
+            )
+        obs, _ = env.reset(seed=seed)
+        for key, name in OBS_FEATURES.items():
+            if frames[name].shape[1:] != np.shape(obs[key]):
+                raise DatasetError(
+                    f"{dataset.root}: {name} of shape {frames[name].shape[1:]} does not fit {extra['env_id']}"
+                )
+        worst = _deviation(obs, frames, 0, (0.0, "none"))
+        length = len(frames["action"])
+        for t in range(length):
+            if video is not None:
+                images.append(env.render())
+            obs, *_ = env.step(frames["action"][t])
+            if t + 1 < length:
+                worst = _deviation(obs, frames, t + 1, worst)
+        if video is not None:
+            images.append(env.render())
+    finally:
+        env.close()
+    written = None
+    if video is not None:
+        from robokit.policies.video import write_mp4
+
+        written = write_mp4(video, images, fps=dataset.fps)
+    return ReplayResult(extra["env_id"], episode, length, worst[0], worst[1], written)
