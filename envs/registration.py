@@ -95,3 +95,32 @@ def register_envs() -> None:
 
         on_register(register_robot_envs)
         _listening = True
+
+
+def register_task(name: str, task_cls: type, id_part: str | None = None) -> None:
+    """Make ``task_cls`` (a ``robokit.envs.tasks.Task`` subclass) known as ``name`` (snake_case), with
+    ``id_part`` (default: ``name`` in CamelCase) in its env ids: a robot folder registered afterwards
+    (``robokit.robots.register_robot``) can list it in ``envs`` and give it ``tasks`` settings, without
+    editing any robokit file. Registering the same class under the same name again does nothing.
+    Raises ValueError for a bad name or id part, a class that is not a Task, or a name or id part
+    another task has."""
+    from robokit.envs.tasks import TASKS, Task
+
+    if not (isinstance(name, str) and name.isidentifier() and name == name.lower()):
+        raise ValueError(f"task name must be a snake_case identifier, not {name!r}")
+    if not (isinstance(task_cls, type) and issubclass(task_cls, Task)):
+        raise ValueError(f"task {name!r}: {task_cls!r} is not a robokit.envs.tasks.Task subclass")
+    part = robot_id_part(name) if id_part is None else id_part
+    if not (isinstance(part, str) and part.isalnum() and part[:1].isupper()):
+        raise ValueError(f"task {name!r}: id part must be CamelCase letters and digits, not {part!r}")
+    parts = ID_PARTS["task"]
+    if TASKS.get(name) is task_cls and parts.get(name) == part:
+        return
+    if name in TASKS or name in parts:
+        raise ValueError(f"a task named {name!r} exists ({TASKS.get(name)})")
+    if part in parts.values():
+        raise ValueError(
+            f"id part {part!r} belongs to task {next(k for k, v in parts.items() if v == part)!r}"
+        )
+    TASKS[name] = task_cls
+    parts[name] = part
