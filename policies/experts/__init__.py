@@ -8,9 +8,10 @@ from __future__ import annotations
 from typing import Any
 
 from robokit.policies.experts.base import Expert
+from robokit.policies.experts.pick_and_place import PickAndPlaceExpert
 from robokit.policies.experts.push import PushExpert
 
-EXPERTS: dict[str, type[Expert]] = {"push": PushExpert}
+EXPERTS: dict[str, type[Expert]] = {"push": PushExpert, "pick_and_place": PickAndPlaceExpert}
 
 
 def expert_for(env: Any) -> Expert:
