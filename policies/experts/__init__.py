@@ -10,8 +10,13 @@ from typing import Any
 from robokit.policies.experts.base import Expert
 from robokit.policies.experts.pick_and_place import PickAndPlaceExpert
 from robokit.policies.experts.push import PushExpert
+from robokit.policies.experts.stack import StackExpert
 
-EXPERTS: dict[str, type[Expert]] = {"push": PushExpert, "pick_and_place": PickAndPlaceExpert}
+EXPERTS: dict[str, type[Expert]] = {
+    "push": PushExpert,
+    "pick_and_place": PickAndPlaceExpert,
+    "stack": StackExpert,
+}
 
 
 def expert_for(env: Any) -> Expert:

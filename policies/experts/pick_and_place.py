@@ -14,7 +14,7 @@ from robokit.policies.experts.base import CLOSED, OPEN, Expert
 HOVER_M = 0.05  # height above the cube's centre from which it comes down
 AT_M = 0.008  # xy distance to the cube's centre that counts as over it
 GRASP_Z_M = 0.008  # height above the cube's centre that counts as around it
-HELD_M = 0.02  # the cube's distance from the end effector while held
+HELD_M = 0.03  # the cube's distance from the end effector while held (it may slip a little)
 HELD_SLACK = 0.15  # opening above the cube's width (fraction of the full opening) that still holds it
 CARRY_MAX = 0.5  # the largest step with the cube held, in ee_delta units: faster, the 1 kg cube slips
 
@@ -24,12 +24,24 @@ def _capped(move: np.ndarray, top: float = CARRY_MAX) -> np.ndarray:
     return move * min(1.0, top / max(float(np.linalg.norm(move)), 1e-9))
 
 
-def pick_move(expert: Expert, obs: dict, obj: np.ndarray, target: np.ndarray, clearance_m: float = 0.0):
+def pick_move(
+    expert: Expert,
+    obs: dict,
+    obj: np.ndarray,
+    target: np.ndarray,
+    clearance_m: float = 0.0,
+    release_m: float = 0.0,
+) -> tuple[np.ndarray, float]:
     """(move (3,), gripper command) bringing the cube at ``obj`` to ``target`` (3,) m. While held, it is
-    carried ``clearance_m`` above the target's height until over the target (0: straight there)."""
+    carried ``clearance_m`` above the target's height until over the target (0: straight there), and let
+    go once within ``release_m`` of the target (0: held there)."""
     ee = expert.ee(obs)
-    held = float(np.linalg.norm(ee - obj)) < HELD_M and expert.opening(obs) < expert.held_opening
+    opening = expert.opening(obs)
+    closed_on = expert.held_opening - 2 * HELD_SLACK < opening < expert.held_opening  # not shut on nothing
+    held = closed_on and float(np.linalg.norm(ee - obj)) < HELD_M
     if held:
+        if float(np.linalg.norm(obj - target)) < release_m:
+            return np.zeros(3), OPEN
         if clearance_m > 0 and float(np.linalg.norm(obj[:2] - target[:2])) > 0.01:
             high = max(target[2] + clearance_m, obj[2])
             if obj[2] < high - 0.01 and float(np.linalg.norm(obj[:2] - target[:2])) > 0.03:
