@@ -150,6 +150,19 @@ class Bullet:
             self._body(body), position, orientation, physicsClientId=self.client
         )
 
+    def sort_contact_pairs(self) -> None:
+        """Process contact pairs in a fixed order (PyBullet's deterministicOverlappingPairs), not in the
+        order a scene's history created them: with free objects, a seeded reset then steps identically."""
+        p.setPhysicsEngineParameter(deterministicOverlappingPairs=1, physicsClientId=self.client)
+
+    def drop_contacts(self, bodies) -> None:
+        """Forget the cached contacts of ``bodies`` (names or ids), so a body placed after ``restore_state``
+        steps the same whatever came before (restoreState keeps contact warm-start data): parks them far
+        apart, out of every overlap, and runs collision detection. Place them again afterwards."""
+        for i, body in enumerate(bodies):
+            self.move(body, [100.0 + 10.0 * i, 100.0, 100.0])
+        p.performCollisionDetection(physicsClientId=self.client)
+
     def position(self, body: str | int) -> np.ndarray:
         """A body's base position (3,) m, world frame (= the robot's base frame)."""
         return np.array(p.getBasePositionAndOrientation(self._body(body), physicsClientId=self.client)[0])

@@ -175,6 +175,7 @@ class ObjectTask(Task):
 
     def add_bodies(self, bullet: Bullet, visuals: bool) -> None:
         """The objects, in their colours, and (with ``visuals``) a translucent goal marker for each."""
+        bullet.sort_contact_pairs()
         for i, (name, colour) in enumerate(zip(self.objects, self.colours)):
             self._add_shape(bullet, name, (*colour, 1.0), self.masses_kg[i])
             if "lateral_friction" in self.settings:
@@ -202,6 +203,7 @@ class ObjectTask(Task):
         goal = self.sample_goal(np_random)
         starts = self.sample_objects(np_random)
         if self.bullet is not None:
+            self.bullet.drop_contacts(self.objects)
             for name, start in zip(self.objects, starts):
                 self.bullet.move(name, start.tolist())
         self.set_goal(goal)

@@ -10,11 +10,13 @@ from typing import Any
 from robokit.policies.experts.base import Expert
 from robokit.policies.experts.pick_and_place import PickAndPlaceExpert
 from robokit.policies.experts.push import PushExpert
+from robokit.policies.experts.slide import SlideExpert
 from robokit.policies.experts.stack import StackExpert
 
 EXPERTS: dict[str, type[Expert]] = {
     "push": PushExpert,
     "pick_and_place": PickAndPlaceExpert,
+    "slide": SlideExpert,
     "stack": StackExpert,
 }
 

@@ -20,8 +20,16 @@ PUSH_GAIN = 0.3  # fraction of the remaining way per step while pushing (slows d
 PUSH_MAX = 0.4  # the largest push step, in ee_delta units: a faster push makes the cube slide on
 
 
-def push_move(expert: Expert, ee: np.ndarray, obj: np.ndarray, goal: np.ndarray, half_m: float) -> np.ndarray:
-    """ee_delta move (3,) pushing an object of half width ``half_m`` at ``obj`` toward ``goal`` (xy)."""
+def push_move(
+    expert: Expert,
+    ee: np.ndarray,
+    obj: np.ndarray,
+    goal: np.ndarray,
+    half_m: float,
+    speed: float | None = None,
+) -> np.ndarray:
+    """ee_delta move (3,) pushing an object of half width ``half_m`` at ``obj`` toward ``goal`` (xy), at
+    ``speed`` (ee_delta units per step; None: slowing down toward the goal, at most ``PUSH_MAX``)."""
     d = goal[:2] - obj[:2]
     dist = float(np.linalg.norm(d))
     if dist < DONE_M:
@@ -34,7 +42,8 @@ def push_move(expert: Expert, ee: np.ndarray, obj: np.ndarray, goal: np.ndarray,
     behind = obj[:2] - u * (half_m + GAP_M)
     on_line = -(half_m + 2 * GAP_M) < along < -half_m and float(np.linalg.norm(side)) < LINE_TOL_M
     if on_line and abs(ee[2] - z_push) < 0.012:
-        speed = min(PUSH_MAX, PUSH_GAIN * dist / expert.scale_m)  # ee_delta units
+        if speed is None:
+            speed = min(PUSH_MAX, PUSH_GAIN * dist / expert.scale_m)
         correction = expert.toward(ee, np.array([*(ee[:2] - side), z_push]))
         return np.array([*(u * speed), 0.0]) + correction
     z_safe = obj[2] + half_m + HOVER_M
