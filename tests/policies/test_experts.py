@@ -39,7 +39,7 @@ def success_rate(env_id: str, episodes: int = EPISODES) -> float:
     [
         ("robokit/PandaPush-v0", 0.95),
         ("robokit/PandaPickAndPlace-v0", 0.95),
-        pytest.param("robokit/PandaStack-v0", 0.90, marks=pytest.mark.slow),
+        ("robokit/PandaStack-v0", 0.90),
         pytest.param("robokit/PandaSlide-v0", 0.90, marks=pytest.mark.slow),
     ],
 )
