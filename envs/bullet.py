@@ -95,10 +95,46 @@ class Bullet:
         )
         return self._named(name, p.createMultiBody(mass_kg, col, vis, position, physicsClientId=self.client))
 
-    def add_marker(self, radius_m: float, rgba=(0.1, 0.9, 0.1, 0.5), name: str | None = None) -> int:
-        """A visual-only sphere (no collision shape): goals and targets."""
-        vis = p.createVisualShape(p.GEOM_SPHERE, radius=radius_m, rgbaColor=rgba, physicsClientId=self.client)
+    def add_cylinder(
+        self,
+        radius_m: float,
+        height_m: float,
+        position,
+        rgba=(0.8, 0.8, 0.8, 1.0),
+        name: str | None = None,
+        mass_kg: float = 0.0,
+    ) -> int:
+        """An upright cylinder (collides, axis along z): static with mass 0, else a free object."""
+        col = p.createCollisionShape(
+            p.GEOM_CYLINDER, radius=radius_m, height=height_m, physicsClientId=self.client
+        )
+        vis = p.createVisualShape(
+            p.GEOM_CYLINDER, radius=radius_m, length=height_m, rgbaColor=rgba, physicsClientId=self.client
+        )
+        return self._named(name, p.createMultiBody(mass_kg, col, vis, position, physicsClientId=self.client))
+
+    def add_marker(
+        self,
+        radius_m: float,
+        rgba=(0.1, 0.9, 0.1, 0.5),
+        name: str | None = None,
+        half_extents_m=None,
+        height_m: float | None = None,
+    ) -> int:
+        """A visual-only shape (no collision shape): goals and targets. A sphere of ``radius_m``; a box
+        with ``half_extents_m`` (3,); an upright cylinder of ``radius_m`` with ``height_m``."""
+        if half_extents_m is not None:
+            kw = {"shapeType": p.GEOM_BOX, "halfExtents": half_extents_m}
+        elif height_m is not None:
+            kw = {"shapeType": p.GEOM_CYLINDER, "radius": radius_m, "length": height_m}
+        else:
+            kw = {"shapeType": p.GEOM_SPHERE, "radius": radius_m}
+        vis = p.createVisualShape(rgbaColor=rgba, physicsClientId=self.client, **kw)
         return self._named(name, p.createMultiBody(0, -1, vis, [0, 0, -1], physicsClientId=self.client))
+
+    def set_lateral_friction(self, body: str | int, friction: float) -> None:
+        """A body's base lateral friction coefficient (PyBullet multiplies the two of a contact)."""
+        p.changeDynamics(self._body(body), -1, lateralFriction=friction, physicsClientId=self.client)
 
     def _body(self, body: str | int) -> int:
         if isinstance(body, str):
@@ -113,6 +149,19 @@ class Bullet:
         p.resetBasePositionAndOrientation(
             self._body(body), position, orientation, physicsClientId=self.client
         )
+
+    def sort_contact_pairs(self) -> None:
+        """Process contact pairs in a fixed order (PyBullet's deterministicOverlappingPairs), not in the
+        order a scene's history created them: with free objects, a seeded reset then steps identically."""
+        p.setPhysicsEngineParameter(deterministicOverlappingPairs=1, physicsClientId=self.client)
+
+    def drop_contacts(self, bodies) -> None:
+        """Forget the cached contacts of ``bodies`` (names or ids), so a body placed after ``restore_state``
+        steps the same whatever came before (restoreState keeps contact warm-start data): parks them far
+        apart, out of every overlap, and runs collision detection. Place them again afterwards."""
+        for i, body in enumerate(bodies):
+            self.move(body, [100.0 + 10.0 * i, 100.0, 100.0])
+        p.performCollisionDetection(physicsClientId=self.client)
 
     def position(self, body: str | int) -> np.ndarray:
         """A body's base position (3,) m, world frame (= the robot's base frame)."""

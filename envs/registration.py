@@ -14,13 +14,19 @@ from typing import Any
 
 import gymnasium as gym
 
-EPISODE_STEPS = 50  # 2 s at 25 Hz, as panda-gym
+EPISODE_STEPS = 50  # 2 s at 25 Hz, as panda-gym (Reach's); a task's ``max_episode_steps`` sets its ids
 MAX_RENDER_SIDE = 4096  # pixels: the largest render_width / render_height (TinyRenderer's buffers)
 ENTRY_POINT = "robokit.envs.robot_env:RobotTaskEnv"
 
 # dimension -> {value: id part}, in id order; a dimension's first value is its default
 ID_PARTS: dict[str, dict[str, str]] = {
-    "task": {"reach": "Reach"},
+    "task": {
+        "reach": "Reach",
+        "push": "Push",
+        "slide": "Slide",
+        "pick_and_place": "PickAndPlace",
+        "stack": "Stack",
+    },
     "control_mode": {"ee_delta": "", "joint_delta": "Joints", "joint_absolute": "JointsAbsolute"},
     "reward_type": {"sparse": "", "dense": "Dense"},
 }
@@ -74,9 +80,8 @@ def register_robot_envs(robot: Any) -> None:
         ENV_SPECS[env_id] = kwargs
         TRAIN_DEFAULTS[env_id] = train
         if env_id not in gym.registry:
-            gym.register(
-                env_id, entry_point=ENTRY_POINT, kwargs=dict(kwargs), max_episode_steps=EPISODE_STEPS
-            )
+            steps = TASKS[kwargs["task"]].max_episode_steps
+            gym.register(env_id, entry_point=ENTRY_POINT, kwargs=dict(kwargs), max_episode_steps=steps)
 
 
 def train_defaults(env_id: str) -> dict[str, dict[str, Any]]:

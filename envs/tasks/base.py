@@ -42,6 +42,7 @@ class Task(ABC):
     # the scene bodies ``observation()`` and ``achieved_goal()`` read by name: in sim the simulator gives
     # them; on a real arm a task-state source must (a deploy without one is refused). Reach: none.
     state_bodies: tuple[str, ...] = ()
+    max_episode_steps: int = 50  # the env id's time limit: 2 s at 25 Hz, as panda-gym
     # settings a robot may give in its robot.yaml (``tasks.<task>``), with the values used when it does not
     default_settings: Mapping[str, Any] = {}
 

@@ -162,7 +162,7 @@ def test_unknown_reset_options_are_refused(options, match):
         ({"solver_iterations": 0}, "solver_iterations"),
         ({"camera": {"yaw": 10}}, "camera"),
         ({"control_mode": "teleport"}, "control mode"),
-        ({"task": "push"}, "unknown task"),
+        ({"task": "juggle"}, "unknown task"),
         ({"render_mode": "ascii"}, "render_mode"),
     ],
 )

@@ -15,6 +15,16 @@ TODAY = {  # the ids and kwargs before env ids were generated (robot, task, cont
     "robokit/PandaReach-v0": ("panda", "reach", "ee_delta", "sparse"),
     "robokit/PandaReachDense-v0": ("panda", "reach", "ee_delta", "dense"),
 }
+OBJECT_IDS = {  # issue 11's object tasks on the Panda: ee_delta, sparse and dense
+    f"robokit/Panda{part}{dense}-v0": ("panda", task, "ee_delta", reward)
+    for task, part in (
+        ("push", "Push"),
+        ("slide", "Slide"),
+        ("pick_and_place", "PickAndPlace"),
+        ("stack", "Stack"),
+    )
+    for reward, dense in (("sparse", ""), ("dense", "Dense"))
+}
 _DENSE = {"terminate_on_success": True, "action_change_penalty": 0.0}
 TODAY_TRAIN = {  # policies/config.py's ENV_DEFAULTS before it moved into the robot folders
     "robokit/ServoArmReach-v0": {"td3": {"steps": 10_000}, "sac": {"steps": 10_000}},
@@ -27,7 +37,10 @@ KEYS = ("robot", "task", "control_mode", "reward_type")
 
 
 def test_the_id_list_and_kwargs_are_unchanged():
-    assert list(robokit.envs.ENV_SPECS) == list(TODAY)  # in `robokit envs` order
+    assert list(robokit.envs.ENV_SPECS) == list(TODAY) + list(OBJECT_IDS)  # in `robokit envs` order
+    for env_id, values in OBJECT_IDS.items():
+        assert robokit.envs.ENV_SPECS[env_id] == dict(zip(KEYS, values))
+        assert gym.spec(env_id).max_episode_steps == (100 if values[1] == "stack" else 50)
     for env_id, values in TODAY.items():
         assert robokit.envs.ENV_SPECS[env_id] == dict(zip(KEYS, values))
         spec = gym.spec(env_id)
@@ -54,7 +67,7 @@ def test_a_new_dimension_with_a_default_keeps_every_id(monkeypatch):
 @pytest.mark.parametrize(
     ("entry", "message"),
     [
-        ({"task": "push"}, "unknown task 'push'"),
+        ({"task": "juggle"}, "unknown task 'juggle'"),
         ({"task": "reach", "control_mode": "torque"}, "unknown control_mode 'torque'"),
         ({"task": "reach", "lighting": "dim"}, r"unknown dimension\(s\) \['lighting'\]"),
     ],

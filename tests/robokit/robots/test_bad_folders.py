@@ -105,8 +105,8 @@ TASK_SETTINGS = {
         r"unknown robot setting",
     ),
     "unknown task": (
-        _sub("reach: {distance_threshold_m: 0.02}", "push: {x: 1}"),
-        "tasks: unknown task 'push'",
+        _sub("reach: {distance_threshold_m: 0.02}", "juggle: {x: 1}"),
+        "tasks: unknown task 'juggle'",
     ),
     "bad goal box": (
         _sub("reach: {distance_threshold_m: 0.02}", "reach: {goal_box_m: [[1, 2], [3]]}"),

@@ -1,0 +1,235 @@
+"""What the object tasks (Push, Slide, PickAndPlace, Stack) share: free objects on the table, each with a
+translucent goal marker, their observation entries, goal sampling in the robot base frame, and the
+settings a robot gives them.
+
+Observation entries per object, as panda-gym v3's tasks: position (3, m), orientation (3, Euler XYZ rad),
+linear velocity (3, m/s), angular velocity (3, rad/s): 12 entries per object, read by body name through
+the task's scene reader (the simulator, or a task-state source on a real arm). The achieved goal is the
+objects' positions, one after the other (3 per object).
+
+Source for the defaults (sizes, masses, ranges, thresholds): panda-gym v3, panda_gym/envs/tasks/*.py,
+moved into the Panda's base frame (panda-gym's world origin is 0.6 m ahead of the Panda's base).
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from robokit.core.arm import ArmState
+from robokit.core.kinematics import Kinematics
+from robokit.envs.bullet import Bullet
+from robokit.envs.tasks.base import SceneReader, Task
+from robokit.robots import RobotSpec
+
+ENTRIES_PER_OBJECT = 12  # position (3), Euler XYZ (3), linear velocity (3), angular velocity (3)
+PANDA_XY_M = [[0.45, -0.15], [0.75, 0.15]]  # panda-gym's 0.3 m x 0.3 m range, Panda base frame
+# number settings: (low, high], both in the setting's unit
+NUMBER_RANGES = {
+    "distance_threshold_m": (0.0, 1.0),
+    "object_size_m": (0.0, 0.5),
+    "object_mass_kg": (0.0, 100.0),
+    "lateral_friction": (0.0, 10.0),
+}
+
+
+def euler_xyz(quaternion_xyzw: np.ndarray) -> np.ndarray:
+    """Euler angles (3,) rad, roll/pitch/yaw about fixed X, Y, Z, of a quaternion (4,) xyzw: the
+    convention of PyBullet's ``getEulerFromQuaternion`` (which panda-gym's observation uses)."""
+    x, y, z, w = (float(v) for v in quaternion_xyzw)
+    roll = math.atan2(2.0 * (w * x + y * z), 1.0 - 2.0 * (x * x + y * y))
+    pitch = math.asin(max(-1.0, min(1.0, 2.0 * (w * y - z * x))))
+    yaw = math.atan2(2.0 * (w * z + x * y), 1.0 - 2.0 * (y * y + z * z))
+    return np.array([roll, pitch, yaw])
+
+
+def object_entries(scene: SceneReader, name: str) -> np.ndarray:
+    """One object's 12 observation entries (position, Euler XYZ, velocity, angular velocity), float64."""
+    return np.concatenate(
+        [
+            scene.position(name),
+            euler_xyz(scene.orientation(name)),
+            scene.velocity(name),
+            scene.angular_velocity(name),
+        ]
+    )
+
+
+def _fail(task: str, key: str, want: str, value: Any) -> ValueError:
+    return ValueError(f"{task}: {key} must be {want}, not {value!r}")
+
+
+def _number(task: str, key: str, value: Any, low: float, high: float) -> float:
+    """``value`` if a finite real in (low, high], else ValueError naming the setting."""
+    ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
+    if not ok or not low < value <= high:
+        raise _fail(task, key, f"a number in ({low:g}, {high:g}]", value)
+    return float(value)
+
+
+def check_xy_box(task: str, key: str, value: Any) -> np.ndarray:
+    """An xy range [[x, y] low, [x, y] high] (m, low <= high) as a (2, 2) array; ValueError if bad."""
+    try:
+        box = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise _fail(task, key, "[[x, y] low, [x, y] high] in m", value) from None
+    if box.shape != (2, 2) or not np.all(np.isfinite(box)) or np.any(box[0] > box[1]):
+        raise _fail(task, key, "[[x, y] low, [x, y] high] in m, low <= high", value)
+    return box
+
+
+def check_setting(task: str, key: str, value: Any, n_objects: int) -> None:
+    """ValueError naming ``key`` unless ``value`` is a valid object-task setting."""
+    if key == "table_xy_m" and value is None:
+        return
+    if key.endswith("_xy_m"):
+        check_xy_box(task, key, value)
+    elif key == "goal_height_m":
+        if not isinstance(value, list | tuple) or len(value) != 2:
+            raise _fail(task, key, "[low, high] in m", value)
+        lo = _number(task, key, value[0], -1e-12, 1.0)
+        if _number(task, key, value[1], -1e-12, 1.0) < lo:
+            raise _fail(task, key, "[low, high] in m with low <= high", value)
+    elif key == "goal_on_table_probability":
+        _number(task, key, value, -1e-12, 1.0)
+    elif key == "object_mass_kg" and isinstance(value, list | tuple):
+        if len(value) != n_objects:
+            raise _fail(task, key, f"a mass or {n_objects} masses (kg)", value)
+        for v in value:
+            _number(task, key, v, *NUMBER_RANGES[key])
+    else:
+        _number(task, key, value, *NUMBER_RANGES[key])
+
+
+class ObjectTask(Task):
+    """Free objects (``objects``, by name) moved to goals; subclasses give the shapes and goal sampling.
+
+    Goals: the objects' target positions (3 per object, m, base frame). Success: the distance between
+    all objects' positions and their goals (one vector) below ``distance_threshold_m``."""
+
+    objects: tuple[str, ...] = ("object",)
+    goal_dim = 3  # 3 per object
+    obs_dim = ENTRIES_PER_OBJECT  # 12 per object
+    state_bodies: tuple[str, ...] = ("object",)  # the objects
+    colours: tuple[tuple[float, float, float], ...] = ((0.1, 0.9, 0.1),)
+    shape = "box"  # "box": a cube of object_size_m; "cylinder": diameter object_size_m, half as high
+    default_settings: Mapping[str, Any] = {
+        "distance_threshold_m": 0.05,
+        "object_size_m": 0.04,
+        "object_mass_kg": 1.0,
+        "object_xy_m": PANDA_XY_M,
+        "goal_xy_m": PANDA_XY_M,
+    }
+
+    @classmethod
+    def robot_settings(cls, settings: Mapping[str, Any] | None) -> dict[str, Any]:
+        """The base class's merge, each setting checked (ValueError naming it)."""
+        merged = super().robot_settings(settings)
+        for key, value in merged.items():
+            check_setting(cls.__name__, key, value, len(cls.objects))
+        return merged
+
+    def __init__(
+        self,
+        spec: RobotSpec,
+        kinematics: Kinematics,
+        reward_type: str = "sparse",
+        distance_threshold_m: float | None = None,
+        settings: Mapping[str, Any] | None = None,
+    ) -> None:
+        s = self.robot_settings(settings)
+        if distance_threshold_m is not None:
+            name = type(self).__name__
+            s["distance_threshold_m"] = _number(name, "distance_threshold_m", distance_threshold_m, 0, 1)
+        super().__init__(spec, kinematics, reward_type, s["distance_threshold_m"])
+        self.settings = s
+        self.object_size_m = s["object_size_m"]
+        mass = s["object_mass_kg"]
+        self.masses_kg = list(mass) if isinstance(mass, list | tuple) else [mass] * len(self.objects)
+        self.object_xy_m, self.goal_xy_m = s["object_xy_m"], s["goal_xy_m"]
+        self.markers: list[str] = []
+
+    @property
+    def object_height_m(self) -> float:
+        """An object's height (m): the cube's side, or the puck's (half its diameter, as panda-gym)."""
+        return self.object_size_m if self.shape == "box" else self.object_size_m / 2
+
+    def _add_shape(self, bullet: Bullet, name: str, rgba: tuple, mass_kg: float | None) -> None:
+        """One object (``mass_kg``) or, with None, its visual-only goal marker, named ``name``."""
+        size, height = self.object_size_m, self.object_height_m
+        start = [*np.mean(self.object_xy_m, axis=0).tolist(), height / 2]
+        if mass_kg is None:
+            if self.shape == "box":
+                bullet.add_marker(size / 2, rgba, name=name, half_extents_m=[size / 2] * 3)
+            else:
+                bullet.add_marker(size / 2, rgba, name=name, height_m=height)
+        elif self.shape == "box":
+            bullet.add_box([size / 2] * 3, start, rgba, name=name, mass_kg=mass_kg)
+        else:
+            bullet.add_cylinder(size / 2, height, start, rgba, name=name, mass_kg=mass_kg)
+        self.own(name)
+
+    def add_bodies(self, bullet: Bullet, visuals: bool) -> None:
+        """The objects, in their colours, and (with ``visuals``) a translucent goal marker for each."""
+        bullet.sort_contact_pairs()
+        for i, (name, colour) in enumerate(zip(self.objects, self.colours)):
+            self._add_shape(bullet, name, (*colour, 1.0), self.masses_kg[i])
+            if "lateral_friction" in self.settings:
+                bullet.set_lateral_friction(name, self.settings["lateral_friction"])
+            if visuals:
+                self.markers.append(f"{name}_goal")
+                self._add_shape(bullet, f"{name}_goal", (*colour, 0.3), None)
+
+    def uniform_xy(self, np_random: np.random.Generator, box: np.ndarray) -> np.ndarray:
+        """A point (2,) m drawn uniformly from an xy box (2, 2)."""
+        return np_random.uniform(box[0], box[1])
+
+    def sample_goal(self, np_random: np.random.Generator) -> np.ndarray:
+        """Goal (goal_dim,): each object resting at a point of ``goal_xy_m`` (panda-gym's Push)."""
+        z = self.object_height_m / 2
+        return np.concatenate([[*self.uniform_xy(np_random, self.goal_xy_m), z] for _ in self.objects])
+
+    def sample_objects(self, np_random: np.random.Generator) -> list[np.ndarray]:
+        """Start positions (3,) m of the objects, resting at points of ``object_xy_m``."""
+        z = self.object_height_m / 2
+        return [np.array([*self.uniform_xy(np_random, self.object_xy_m), z]) for _ in self.objects]
+
+    def reset(self, np_random: np.random.Generator) -> np.ndarray:
+        """Sample a goal, then the objects' start positions (panda-gym's order); place them at rest."""
+        goal = self.sample_goal(np_random)
+        starts = self.sample_objects(np_random)
+        if self.bullet is not None:
+            self.bullet.drop_contacts(self.objects)
+            for name, start in zip(self.objects, starts):
+                self.bullet.move(name, start.tolist())
+        self.set_goal(goal)
+        return self.goal.copy()
+
+    def set_goal(self, goal: np.ndarray) -> None:
+        super().set_goal(goal)
+        if self.bullet is not None:
+            for i, marker in enumerate(self.markers):
+                self.bullet.move(marker, self.goal[3 * i : 3 * i + 3].tolist())
+
+    def check_goal(self, goal: Any) -> tuple[np.ndarray, list[str]]:
+        """Also refuses a goal below the robot's floor (ValueError)."""
+        g, notes = super().check_goal(goal)
+        if np.any(g[2::3] < self.spec.floor_z_m):
+            raise ValueError(
+                f"goal {g.tolist()} puts an object below the floor (z < {self.spec.floor_z_m} m)"
+            )
+        return g, notes
+
+    def achieved_goal(self, state: ArmState) -> np.ndarray:
+        """The objects' positions (goal_dim,) float32, m, read from the scene by name."""
+        scene = self._sim()
+        return np.concatenate([scene.position(name) for name in self.objects]).astype(np.float32)
+
+    def observation(self) -> np.ndarray:
+        """Per object: position, Euler XYZ, velocity, angular velocity: (12 * n_objects,) float32."""
+        scene = self._sim()
+        return np.concatenate([object_entries(scene, name) for name in self.objects]).astype(np.float32)

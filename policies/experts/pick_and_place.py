@@ -1,0 +1,78 @@
+"""PickAndPlace expert: open, come down on the cube, close, carry it to the goal.
+
+From the observation alone: the cube counts as held when the end effector is at it and the fingers have
+closed on it (opening at most the cube's width); otherwise the expert goes over the cube with the gripper
+open (rising first when low beside it), comes down, and closes once it is around the cube.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from robokit.policies.experts.base import CLOSED, OPEN, Expert
+
+HOVER_M = 0.05  # height above the cube's centre from which it comes down
+AT_M = 0.008  # xy distance to the cube's centre that counts as over it
+GRASP_Z_M = 0.008  # height above the cube's centre that counts as around it
+HELD_M = 0.03  # the cube's distance from the end effector while held (it may slip a little)
+HELD_SLACK = 0.15  # opening above the cube's width (fraction of the full opening) that still holds it
+CARRY_MAX = 0.5  # the largest step with the cube held, in ee_delta units: faster, the 1 kg cube slips
+
+
+def _capped(move: np.ndarray, top: float = CARRY_MAX) -> np.ndarray:
+    """``move`` scaled down to norm ``top`` at most."""
+    return move * min(1.0, top / max(float(np.linalg.norm(move)), 1e-9))
+
+
+def pick_move(
+    expert: Expert,
+    obs: dict,
+    obj: np.ndarray,
+    target: np.ndarray,
+    clearance_m: float = 0.0,
+    release_m: float = 0.0,
+) -> tuple[np.ndarray, float]:
+    """(move (3,), gripper command) bringing the cube at ``obj`` to ``target`` (3,) m. While held, it is
+    carried ``clearance_m`` above the target's height until over the target (0: straight there), and let
+    go once within ``release_m`` of the target (0: held there)."""
+    ee = expert.ee(obs)
+    opening = expert.opening(obs)
+    closed_on = expert.held_opening - 2 * HELD_SLACK < opening < expert.held_opening  # not shut on nothing
+    held = closed_on and float(np.linalg.norm(ee - obj)) < HELD_M
+    if held:
+        if float(np.linalg.norm(obj - target)) < release_m:
+            return np.zeros(3), OPEN
+        if clearance_m > 0 and float(np.linalg.norm(obj[:2] - target[:2])) > 0.01:
+            high = max(target[2] + clearance_m, obj[2])
+            if obj[2] < high - 0.01 and float(np.linalg.norm(obj[:2] - target[:2])) > 0.03:
+                return _capped(expert.toward(ee, np.array([*ee[:2], high]))), CLOSED
+            return _capped(expert.toward(ee, ee + np.array([*(target[:2] - obj[:2]), high - obj[2]]))), CLOSED
+        return _capped(expert.toward(ee, ee + (target - obj))), CLOSED
+    hover = obj[2] + HOVER_M
+    off = float(np.linalg.norm(ee[:2] - obj[:2]))
+    if off > AT_M:
+        if off < 0.04 and ee[2] < hover - 0.02:  # low and close: straight over it without rising
+            return expert.toward(ee, np.array([*obj[:2], ee[2]])), OPEN
+        if ee[2] < hover - 0.02 and off > 0.04:
+            return expert.toward(ee, np.array([*ee[:2], hover])), OPEN
+        return expert.toward(ee, np.array([*obj[:2], hover])), OPEN
+    if ee[2] - obj[2] > GRASP_Z_M:
+        ready = expert.opening(obs) > expert.held_opening + 0.1
+        return expert.toward(ee, np.array([*obj[:2], obj[2] if ready else ee[2]]), 0.8), OPEN
+    return expert.toward(ee, obj, 0.5), CLOSED
+
+
+class PickAndPlaceExpert(Expert):
+    """Grasps the cube and carries it to the goal (4-D action)."""
+
+    task = "pick_and_place"
+
+    def __init__(self, env) -> None:
+        super().__init__(env)
+        full = float(np.mean(self._open - self._closed)) * 2  # both fingers' travel, m
+        self.held_opening = self.object_size_m / full + HELD_SLACK
+
+    def act(self, obs: dict[str, np.ndarray]) -> np.ndarray:
+        goal = np.asarray(obs["desired_goal"], dtype=np.float64)
+        move, grip = pick_move(self, obs, self.object_position(obs), goal)
+        return self.action(move, grip)
