@@ -60,11 +60,33 @@ class EpisodeResult:
 
 
 def overlay_lines(
-    episode: int, step: int, hz: float, first_success: int | None, distance_m: float
+    episode: int,
+    step: int,
+    hz: float,
+    first_success: int | None,
+    distance_m: float,
+    gripper_open: float | None = None,
 ) -> list[str]:
-    """The text filmed on a frame: episode and time, reaching or holding (for how long), distance."""
+    """The text filmed on a frame: episode and time, reaching or holding (for how long), distance, and
+    how far the gripper is open (0..1) where the task actuates it."""
     state = "reaching" if first_success is None else f"holding {(step - first_success) / hz:.2f} s"
-    return [f"episode {episode}  {step / hz:.2f} s", state, f"{100 * distance_m:.1f} cm to goal"]
+    lines = [f"episode {episode}  {step / hz:.2f} s", state, f"{100 * distance_m:.1f} cm to goal"]
+    if gripper_open is not None:
+        lines.append(f"gripper {100 * gripper_open:.0f}% open")
+    return lines
+
+
+def gripper_opening(env: Any, q: np.ndarray) -> float | None:
+    """How far the gripper is open, 0 (closed_q) .. 1 (open_q), the mean over its joints, from the joint
+    vector ``q`` (n_joints,); None unless the env's task actuates a gripper."""
+    u = env.unwrapped
+    grip = u.robot.gripper
+    if grip is None or not u.task.gripper_actuated:
+        return None
+    idx = list(u.robot.gripper_indices)
+    closed, opened = np.asarray(grip.closed_q, np.float64), np.asarray(grip.open_q, np.float64)
+    frac = (np.asarray(q, np.float64)[idx] - closed) / (opened - closed)
+    return float(np.clip(frac.mean(), 0.0, 1.0))
 
 
 def run_episode(
@@ -94,7 +116,8 @@ def run_episode(
 
     def film() -> None:
         if render:
-            frames.append((env.render(), overlay_lines(episode, steps, hz, first, info["distance_m"])))
+            grip = gripper_opening(env, obs["observation"][q_sl])
+            frames.append((env.render(), overlay_lines(episode, steps, hz, first, info["distance_m"], grip)))
 
     film()
     done = False

@@ -237,3 +237,25 @@ def test_aggregate_and_interval() -> None:
     assert a["holding_from_first_success"] == a["holding"]
     lo, hi = wilson_interval(50, 100)
     assert np.isclose(lo, 0.4038, atol=1e-3) and np.isclose(hi, 0.5962, atol=1e-3)
+
+
+def test_filmed_frames_name_the_gripper_opening_where_the_task_actuates_it():
+    """Eval videos show the gripper's state: PickAndPlace (4-D action) films how far it is open; Reach,
+    whose gripper is not actuated, does not."""
+    from robokit.policies.evaluation import gripper_opening, run_episode
+    from robokit.policies.experts import expert_for
+
+    env = gym.make("robokit/PandaPickAndPlace-v0", render_mode="rgb_array", render_width=64, render_height=48)
+    _, frames, _ = run_episode(env, expert_for(env), seed=0, render=True)
+    grips = [next(line for line in lines if line.startswith("gripper")) for _, lines in frames]
+    assert grips[0] == "gripper 0% open"  # the Panda's home: fingers closed
+    assert any(g.endswith("100% open") for g in grips)  # opened to grasp
+    spec = env.unwrapped.robot
+    q = np.asarray(spec.home_q, dtype=np.float64)
+    q[list(spec.gripper_indices)] = spec.gripper.open_q
+    assert gripper_opening(env, q) == 1.0
+    env.close()
+    reach = gym.make("robokit/PandaReach-v0", render_mode="rgb_array", render_width=64, render_height=48)
+    _, frames, _ = run_episode(reach, expert_for(reach), seed=0, render=True)
+    assert not [line for _, lines in frames for line in lines if line.startswith("gripper")]
+    reach.close()
