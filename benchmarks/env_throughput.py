@@ -1,4 +1,5 @@
-"""Env steps/s of robokit's Reach envs against raw PyBullet (the physics limit) and panda-gym.
+"""Env steps/s of robokit's envs (Reach; Push and PickAndPlace) against raw PyBullet (the physics limit)
+and panda-gym (PandaReach-v3, PandaPush-v3).
 
 All in one process pinned to one core, interleaved rounds. The raw baseline runs the same scene (floor,
 table, Panda), timestep and solver settings as the env and replays the env's own motor commands, physics
@@ -158,6 +159,13 @@ def env_rate(env_id: str, steps: int, **kwargs) -> float:
     return rate
 
 
+# object tasks measured against the raw physics of the same scene (issue 11: at least 0.85)
+OBJECT_IDS = (
+    "robokit/PandaPush-v0",
+    "robokit/PandaPickAndPlace-v0",
+    "robokit/ServoArmPush-v0",
+    "robokit/ServoArmPickAndPlace-v0",
+)
 FAST = {"sim_timestep_s": 1 / 250, "sim_substeps": 10, "solver_iterations": 20}
 
 
@@ -195,8 +203,15 @@ def _cases(n: int, have_panda_gym: bool) -> dict:
         "raw_pybullet_servo_arm": lambda: raw_pybullet("robokit/ServoArmReach-v0", servo, n),
         "robokit_ServoArmReach": lambda: env_rate("robokit/ServoArmReach-v0", n),
     }
+    for env_id in OBJECT_IDS:  # object tasks: the env against the physics of its own scene
+        if env_id in gym.registry:
+            name = env_id.split("/")[1].removesuffix("-v0")
+            motion = record_motion(env_id, n)
+            cases[f"raw_pybullet_{name}"] = lambda e=env_id, m=motion: raw_pybullet(e, m, n)
+            cases[f"robokit_{name}"] = lambda e=env_id: env_rate(e, n)
     if have_panda_gym:
         cases["panda_gym_PandaReach_v3"] = lambda: env_rate("PandaReach-v3", n)
+        cases["panda_gym_PandaPush_v3"] = lambda: env_rate("PandaPush-v3", n)
     return cases
 
 
@@ -207,6 +222,12 @@ def _ratio_pairs(have_panda_gym: bool) -> dict[str, tuple[str, str]]:
         "ServoArmReach_vs_raw": ("robokit_ServoArmReach", "raw_pybullet_servo_arm"),
         "ServoArmReach_vs_PandaReach": ("robokit_ServoArmReach", "robokit_PandaReach"),
     }
+    for env_id in OBJECT_IDS:
+        if env_id in gym.registry:
+            name = env_id.split("/")[1].removesuffix("-v0")
+            pairs[f"{name}_vs_raw"] = (f"robokit_{name}", f"raw_pybullet_{name}")
+    if have_panda_gym and "robokit/PandaPush-v0" in gym.registry:
+        pairs["PandaPush_vs_panda_gym"] = ("robokit_PandaPush", "panda_gym_PandaPush_v3")
     if have_panda_gym:
         pairs["PandaReach_vs_panda_gym"] = ("robokit_PandaReach", "panda_gym_PandaReach_v3")
         pairs["PandaReach_fast_vs_panda_gym"] = ("robokit_PandaReach_fast", "panda_gym_PandaReach_v3")
