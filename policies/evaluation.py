@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import statistics
 import time
 from dataclasses import dataclass
 from datetime import datetime
@@ -24,11 +23,13 @@ import numpy as np
 from robokit.core import run_files as rf
 from robokit.policies.compat import PolicyMismatchError, check_compatible
 from robokit.policies.eval_checks import EvalArgumentError, check_eval_args, prepare_out_dir
-from robokit.policies.holding import HOLD_SETTLE_S, holding_after_success, holding_metrics, median_holding
+from robokit.policies.eval_stats import aggregate
+from robokit.policies.expert_policy import EXPERT_PREFIX, expert_env_id, expert_spec, is_expert_ref, load_ref
+from robokit.policies.holding import HOLD_SETTLE_S, holding_after_success, holding_metrics
 from robokit.policies.policy_file import Policy, load_policy, read_policy_spec
 from robokit.policies.policy_spec import PolicySpec
 
-__all__ = ["EvalArgumentError", "EpisodeResult", "aggregate", "evaluate", "run_episode"]
+__all__ = ["EvalArgumentError", "EpisodeResult", "evaluate", "run_episode"]
 
 FILM_AFTER_SUCCESS_S = 1.0  # a filmed episode goes on at least this long after its first success
 
@@ -180,7 +181,7 @@ def _init_worker(
     torch.set_num_threads(1)
     render = {"render_mode": "rgb_array", "render_width": width, "render_height": height} if video_dir else {}
     env = gym.make(env_id, terminate_on_success=False, **render)
-    _W.update(env=env, policy=load_policy(policy_path), video_dir=video_dir, fps=fps)
+    _W.update(env=env, policy=load_ref(policy_path, env), video_dir=video_dir, fps=fps)
 
 
 def _run_task(task: tuple[int, int, bool, bool, int]) -> tuple[dict, list[np.ndarray], list[list[float]]]:
@@ -203,41 +204,6 @@ def _run_task(task: tuple[int, int, bool, bool, int]) -> tuple[dict, list[np.nda
 
 def _describe_task(task: tuple) -> str:
     return f"episode {task[0]} (seed {task[1]})"
-
-
-def wilson_interval(successes: int, n: int, z: float = 1.96) -> tuple[float, float]:
-    """95% Wilson score interval for a success rate."""
-    if n == 0:
-        return 0.0, 1.0
-    p = successes / n
-    denom = 1 + z * z / n
-    centre = (p + z * z / (2 * n)) / denom
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return max(0.0, centre - half), min(1.0, centre + half)
-
-
-def aggregate(episodes: list[dict]) -> dict[str, Any]:
-    """Success rate (+ 95% CI), return mean/median, length, time to success, final distance, holding
-    in both windows (medians over the episodes where it was measured; ``holding.median_holding``)."""
-    n = len(episodes)
-    wins = sum(e["success"] for e in episodes)
-    rets = [e["return"] for e in episodes]
-    tts = [e["time_to_success_s"] for e in episodes if e["time_to_success_s"] is not None]
-    lo, hi = wilson_interval(wins, n)
-    return {
-        "episodes": n,
-        "success_rate": wins / n if n else 0.0,
-        "success_ci95": [lo, hi],
-        "final_success_rate": sum(e.get("final_success", e["success"]) for e in episodes) / n if n else 0.0,
-        "mean_return": statistics.fmean(rets) if n else 0.0,
-        "median_return": statistics.median(rets) if n else 0.0,
-        "mean_length": statistics.fmean(e["length"] for e in episodes) if n else 0.0,
-        "mean_time_to_success_s": statistics.fmean(tts) if tts else None,
-        "median_time_to_success_s": statistics.median(tts) if tts else None,
-        "mean_final_distance_m": statistics.fmean(e["final_distance_m"] for e in episodes) if n else 0.0,
-        "holding": median_holding(episodes),
-        "holding_from_first_success": median_holding(episodes, "holding_from_first_success"),
-    }
 
 
 def evaluate(
@@ -264,15 +230,21 @@ def evaluate(
     dies or fails raises ``EvalWorkerError`` naming the episode; eval.json is then not written.
     """
     check_eval_args(episodes, workers, seed, video, video_episodes, width, height, fps, plot, progress)
-    policy_path = Path(policy_path)
-    spec, env_id = check_policy_for_env(policy_path, env_id)
+    expert = is_expert_ref(policy_path)
+    if expert:  # ``expert:<env id>``: the env's scripted expert (robokit.policies.expert_policy)
+        env_id = expert_env_id(policy_path)
+        spec, policy_path = expert_spec(env_id), Path("runs") / f"expert-{env_id.split('/')[-1]}"
+    else:
+        policy_path = Path(policy_path)
+        spec, env_id = check_policy_for_env(policy_path, env_id)
     out = Path(out_dir) if out_dir else policy_path.parent / f"eval-{datetime.now():%Y%m%d-%H%M%S}"
     prepare_out_dir(out)
     fps = fps or spec.control_hz
     n_video = min(video_episodes, episodes) if video else 0
     grid_factor = 2 if n_video > 1 else 1
     tasks = [(i, seed + i, i < n_video, i == 0, grid_factor) for i in range(episodes)]
-    init = (str(policy_path), env_id, width, height, str(out / rf.VIDEOS_DIR) if n_video else None, fps)
+    ref = f"{EXPERT_PREFIX}{env_id}" if expert else str(policy_path)
+    init = (ref, env_id, width, height, str(out / rf.VIDEOS_DIR) if n_video else None, fps)
 
     t0 = time.perf_counter()
     results, small, q_first = _run_all(tasks, init, workers, progress)
@@ -281,7 +253,7 @@ def evaluate(
 
     videos = _write_grid(out, small, n_video, fps)
     report = {
-        "policy": str(policy_path.resolve()),
+        "policy": ref if expert else str(policy_path.resolve()),
         "env_id": env_id,
         "spec": {k: getattr(spec, k) for k in ("robot", "control_mode", "algo", "training_steps", "seed")},
         "seed": seed,

@@ -48,7 +48,8 @@ from robokit.policies.checkpoints import (  # noqa: F401  (the run-folder API, u
 )
 from robokit.policies.config import SEED_MAX, TrainConfig
 from robokit.policies.device import resolve_device
-from robokit.policies.evaluation import aggregate, run_episode
+from robokit.policies.eval_stats import aggregate
+from robokit.policies.evaluation import run_episode
 from robokit.policies.export import policy_from_sb3
 from robokit.policies.policy_file import Policy, write_atomic
 from robokit.policies.policy_spec import MAX_HIDDEN_LAYERS, MAX_HIDDEN_SIZE  # policy files must load

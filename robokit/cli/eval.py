@@ -23,7 +23,11 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="example:\n  robokit eval runs/reach/policy.safetensors --episodes 100 --video",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("policy", help="a .safetensors policy file")
+    p.add_argument(
+        "policy",
+        help="a .safetensors policy file, or expert:ENV_ID for that env's scripted expert "
+        "(e.g. expert:robokit/PandaPush-v0)",
+    )
     p.add_argument("--out", help="output folder (default: eval-<timestamp>/ beside the policy)")
     p.add_argument("--episodes", type=int, default=100, help="episodes to run, 1..1000000 (default: 100)")
     p.add_argument("--seed", type=int, default=0, help="seed of episode 0, >= 0 (default: 0)")
@@ -66,6 +70,8 @@ def main(argv: list[str]) -> int:
             check_output_dir(args.out, "--out")
         except PathError as exc:
             return _usage(str(exc))
+    if args.env_id is not None and args.policy.startswith("expert:"):
+        return _usage("expert:ENV_ID names its env; drop --env")
     if args.env_id is not None:
         from robokit.envs.catalog import unknown_env_message
 
@@ -74,6 +80,7 @@ def main(argv: list[str]) -> int:
     from robokit.policies.eval_pool import EvalWorkerError
     from robokit.policies.eval_table import print_table
     from robokit.policies.evaluation import EvalArgumentError, evaluate
+    from robokit.policies.experts import NoExpertError
     from robokit.policies.policy_file import PolicyFileError
 
     try:
@@ -92,7 +99,7 @@ def main(argv: list[str]) -> int:
             plot=not args.no_plot,
             progress=not args.no_progress,
         )
-    except (EvalArgumentError, PolicyFileError) as exc:
+    except (EvalArgumentError, PolicyFileError, NoExpertError) as exc:  # PolicyMismatchError included
         return _usage(str(exc))
     except EvalWorkerError as exc:
         print(f"{PROG}: {exc}; eval.json not written", file=sys.stderr)

@@ -12,14 +12,8 @@ import pytest
 
 import robokit.envs  # noqa: F401
 from robokit.policies import scripted_policy
-from robokit.policies.evaluation import (
-    FILM_AFTER_SUCCESS_S,
-    aggregate,
-    evaluate,
-    overlay_lines,
-    run_episode,
-    wilson_interval,
-)
+from robokit.policies.eval_stats import aggregate, wilson_interval
+from robokit.policies.evaluation import FILM_AFTER_SUCCESS_S, evaluate, overlay_lines, run_episode
 from robokit.policies.plots import joint_labels
 from robokit.policies.video import overlay, read_mp4
 
@@ -259,3 +253,25 @@ def test_filmed_frames_name_the_gripper_opening_where_the_task_actuates_it():
     _, frames, _ = run_episode(reach, expert_for(reach), seed=0, render=True)
     assert not [line for _, lines in frames for line in lines if line.startswith("gripper")]
     reach.close()
+
+
+def test_an_expert_is_evaluated_like_a_policy_file(tmp_path, capsys):
+    """``expert:<env id>`` stands where a policy file goes: the same seeded episodes and eval.json."""
+    from robokit.cli import main
+
+    out = tmp_path / "ev"
+    code = main(["eval", "expert:robokit/PandaPush-v0", "--episodes", "3", "--workers", "1", "--out", str(out),
+                 "--no-plot", "--no-progress"])  # fmt: skip
+    assert code == 0, capsys.readouterr().err
+    report = json.loads((out / "eval.json").read_text())
+    assert report["policy"] == "expert:robokit/PandaPush-v0" and report["env_id"] == "robokit/PandaPush-v0"
+    assert report["spec"]["algo"] == "expert" and [e["seed"] for e in report["episodes"]] == [0, 1, 2]
+    assert report["success_rate"] > 0.5
+    capsys.readouterr()
+    assert main(["eval", "expert:robokit/NoSuchEnv-v0", "--out", str(tmp_path / "x")]) == 2
+    assert "not a registered env id" in capsys.readouterr().err
+    assert main(["eval", "expert:robokit/PandaPush-v0", "--env", "robokit/PandaPush-v0"]) == 2
+    assert "drop --env" in capsys.readouterr().err
+    assert main(["eval", "expert:robokit/ServoArmReachJoints-v0", "--out", str(tmp_path / "y")]) == 2
+    assert "ee_delta" in capsys.readouterr().err
+    assert not (tmp_path / "x").exists() and not (tmp_path / "y").exists()
