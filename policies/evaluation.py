@@ -231,19 +231,13 @@ def evaluate(
     """
     check_eval_args(episodes, workers, seed, video, video_episodes, width, height, fps, plot, progress)
     expert = is_expert_ref(policy_path)
-    if expert:  # ``expert:<env id>``: the env's scripted expert (robokit.policies.expert_policy)
-        env_id = expert_env_id(policy_path)
-        spec, policy_path = expert_spec(env_id), Path("runs") / f"expert-{env_id.split('/')[-1]}"
-    else:
-        policy_path = Path(policy_path)
-        spec, env_id = check_policy_for_env(policy_path, env_id)
+    ref, policy_path, spec, env_id = _target(policy_path, env_id)
     out = Path(out_dir) if out_dir else policy_path.parent / f"eval-{datetime.now():%Y%m%d-%H%M%S}"
     prepare_out_dir(out)
     fps = fps or spec.control_hz
     n_video = min(video_episodes, episodes) if video else 0
     grid_factor = 2 if n_video > 1 else 1
     tasks = [(i, seed + i, i < n_video, i == 0, grid_factor) for i in range(episodes)]
-    ref = f"{EXPERT_PREFIX}{env_id}" if expert else str(policy_path)
     init = (ref, env_id, width, height, str(out / rf.VIDEOS_DIR) if n_video else None, fps)
 
     t0 = time.perf_counter()
@@ -271,6 +265,22 @@ def evaluate(
     _write_json(out / rf.EVAL_FILE, report)
     report["out_dir"] = str(out)
     return report
+
+
+def _target(policy: str | os.PathLike, env_id: str | None) -> tuple[str, Path, PolicySpec, str]:
+    """(what the workers load, the policy's path, its spec, the env id), all checked: a policy file
+    (``check_policy_for_env``) or ``expert:<env id>`` (its expert; the path is runs/expert-<env>)."""
+    if is_expert_ref(policy):
+        env_id = expert_env_id(policy)
+        return (
+            f"{EXPERT_PREFIX}{env_id}",
+            Path("runs") / f"expert-{env_id.split('/')[-1]}",
+            expert_spec(env_id),
+            env_id,
+        )
+    path = Path(policy)
+    spec, env_id = check_policy_for_env(path, env_id)
+    return str(path), path, spec, env_id
 
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:
