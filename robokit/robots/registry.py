@@ -7,6 +7,7 @@ registered from anywhere gets its env ids whether ``robokit.envs`` is imported b
 
 from __future__ import annotations
 
+import os
 import sys
 import warnings
 from collections.abc import Callable
@@ -15,6 +16,7 @@ from pathlib import Path
 from robokit.core.robot_spec import RobotSpec
 from robokit.robots.folder import ROBOT_FILE, RobotFolder, RobotFolderError, load_robot_folder
 
+ROBOTS_ENV = "ROBOKIT_ROBOTS"  # robot folders to register at start, separated by os.pathsep
 DEFAULT_ROBOT = "servo_arm"  # the robot CLIs and RobotTaskEnv use when none is named
 _BUILTIN_DIR = Path(__file__).resolve().parent
 
@@ -39,6 +41,27 @@ def _builtins() -> None:
         except RobotFolderError as exc:
             _BROKEN[folder.name] = str(exc)
             print(f"robokit: built-in robot {folder.name!r} skipped: {exc}", file=sys.stderr)
+    _from_environment()
+
+
+def _from_environment() -> None:
+    """Register the robot folders listed in ``ROBOKIT_ROBOTS`` (paths separated by ``os.pathsep``): the
+    shell's way to use a robot folder outside the repository (``register_robot`` is Python's). One that
+    fails to load is reported in one line on stderr and left out."""
+    for entry in os.environ.get(ROBOTS_ENV, "").split(os.pathsep):
+        if not entry.strip():
+            continue
+        try:
+            robot = load_robot_folder(Path(entry).expanduser())
+            known = _FOLDERS.get(robot.name)
+            if known is not None and known.path != robot.path:
+                raise RobotFolderError(
+                    f"robot folder {robot.path}: a robot named {robot.name!r} exists ({known.path})"
+                )
+            if known is None:
+                _add(robot)
+        except RobotFolderError as exc:
+            print(f"robokit: {ROBOTS_ENV}: robot folder {entry!r} skipped: {exc}", file=sys.stderr)
 
 
 def _add(robot: RobotFolder) -> None:

@@ -162,3 +162,21 @@ def test_a_robot_a_later_listener_refuses_is_dropped_with_a_warning(tmp_path):
     with pytest.warns(RuntimeWarning, match=r"odd_arm dropped: unknown control_mode 'torque'"):
         registry.on_register(refuse)
     assert "odd_arm" not in list_robots() and {"servo_arm", "panda"} <= set(list_robots())
+
+
+def test_robot_folders_named_in_robokit_robots_are_registered_for_the_shell(tmp_path):
+    """The shell's way to a robot folder outside the repository: ROBOKIT_ROBOTS lists folders; a bad one
+    is named in one line and left out, the others are used."""
+    import os
+    import subprocess
+    import sys
+
+    folder = copy_servo_arm(tmp_path, "desk_arm")
+    env = {**os.environ, "ROBOKIT_ROBOTS": os.pathsep.join([str(folder), str(tmp_path / "missing")])}
+    done = subprocess.run(
+        [sys.executable, "-m", "robokit", "envs"], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert "robokit/DeskArmReach-v0" in done.stdout and "robokit/ServoArmReach-v0" in done.stdout
+    assert done.stderr.count("ROBOKIT_ROBOTS") == 1 and "missing" in done.stderr
+    assert "Traceback" not in done.stderr
