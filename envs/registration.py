@@ -44,10 +44,10 @@ def robot_id_part(robot: str) -> str:
 def env_row(robot: str, entry: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     """(env id, RobotTaskEnv kwargs) for one ``envs`` entry of a robot; ValueError for a value or a
     dimension the table does not know."""
-    unknown = sorted(set(entry) - set(ID_PARTS) - {"train"})
+    unknown = sorted(set(entry) - set(ID_PARTS) - {"train", "sim"})
     if unknown:
         raise ValueError(f"envs entry {entry!r}: unknown dimension(s) {unknown}; known: {list(ID_PARTS)}")
-    kwargs: dict[str, Any] = {"robot": robot}
+    kwargs: dict[str, Any] = {"robot": robot, **_sim_settings(entry.get("sim"))}
     parts = [robot_id_part(robot)]
     for dim, values in ID_PARTS.items():
         value = entry.get(dim, next(iter(values)))
@@ -56,6 +56,26 @@ def env_row(robot: str, entry: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         kwargs[dim] = value
         parts.append(values[value])
     return f"robokit/{''.join(parts)}-{VERSION}", kwargs
+
+
+SIM_KEYS = {"sim_timestep_s": (1e-4, 0.1), "sim_substeps": (1, 10_000), "solver_iterations": (1, 10_000)}
+
+
+def _sim_settings(sim: Any) -> dict[str, Any]:
+    """An envs entry's ``sim`` (physics settings this id's env uses instead of the robot's, e.g. a finer
+    step for held objects) as RobotTaskEnv keyword arguments; ValueError for an unknown key or a value
+    out of its range."""
+    if sim is None:
+        return {}
+    if not isinstance(sim, dict) or set(sim) - set(SIM_KEYS):
+        raise ValueError(f"envs entry sim: {sim!r} must be a mapping with keys among {sorted(SIM_KEYS)}")
+    for key, value in sim.items():
+        lo, hi = SIM_KEYS[key]
+        integral = key != "sim_timestep_s"
+        ok = isinstance(value, int if integral else (int, float)) and not isinstance(value, bool)
+        if not ok or not lo <= value <= hi:
+            raise ValueError(f"envs entry sim.{key}: {value!r} must be a number in [{lo:g}, {hi:g}]")
+    return dict(sim)
 
 
 def register_robot_envs(robot: Any) -> None:

@@ -5,7 +5,8 @@
 - ``spec``: the :class:`RobotSpec` fields (``urdf`` relative to the folder, or ``pybullet_data:<path>``);
 - ``scene``: ``camera`` (Bullet.render's arguments) and ``boxes``, static bodies by name (the table);
 - ``tasks``: per-task settings, ``{task: {setting: value}}``, checked by the task that reads them;
-- ``envs``: one entry per env id, ``{task, control_mode, reward_type, ..., train: {algo: {key: value}}}``.
+- ``envs``: one entry per env id, ``{task, control_mode, reward_type, ..., train: {algo: {key: value}}}``,
+  optionally ``sim: {sim_timestep_s, sim_substeps, solver_iterations}`` (this id's physics settings).
 
 The folder's name is the robot's name. Anything missing, garbled or out of range raises one
 :class:`RobotFolderError` naming the folder and the bad entry, before anything is registered.
@@ -333,6 +334,8 @@ def _envs(check: _Checker, raw: Any) -> tuple[dict[str, Any], ...]:
         for key, value in entry.items():
             if key == "train":
                 env["train"] = check_train(check, value, f"{where}.train")
+            elif key == "sim":  # physics settings of this id (its keys and ranges: envs/registration.py)
+                env["sim"] = check.settings(value, f"{where}.sim")
             else:
                 env[check.text(key, where, NAME)] = check.text(value, f"{where}.{key}", NAME)
         out.append(env)
