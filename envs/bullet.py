@@ -86,14 +86,32 @@ class Bullet:
         return self._named(name, body)
 
     def add_box(
-        self, half_extents, position, rgba=(0.8, 0.8, 0.8, 1.0), name: str | None = None, mass_kg: float = 0.0
+        self,
+        half_extents,
+        position,
+        rgba=(0.8, 0.8, 0.8, 1.0),
+        name: str | None = None,
+        mass_kg: float = 0.0,
+        lateral_friction: float | None = None,
+        friction_anchor: bool = False,
     ) -> int:
-        """A box (collides): static with mass 0 (a table), else a free object of ``mass_kg``."""
+        """A box (collides): static with mass 0 (a table), else a free object of ``mass_kg``. Contact settings:
+        ``lateral_friction`` (None: PyBullet's 0.5; a contact uses the product of both bodies' values) and
+        ``friction_anchor`` (friction holds the contact point: a box squeezed in a gripper does not creep).
+        ValueError for a negative or non-finite friction."""
+        if lateral_friction is not None and not 0.0 <= lateral_friction < float("inf"):
+            raise ValueError(f"lateral_friction must be a finite value >= 0, not {lateral_friction!r}")
         col = p.createCollisionShape(p.GEOM_BOX, halfExtents=half_extents, physicsClientId=self.client)
         vis = p.createVisualShape(
             p.GEOM_BOX, halfExtents=half_extents, rgbaColor=rgba, physicsClientId=self.client
         )
-        return self._named(name, p.createMultiBody(mass_kg, col, vis, position, physicsClientId=self.client))
+        body = p.createMultiBody(mass_kg, col, vis, position, physicsClientId=self.client)
+        contact = {"lateralFriction": lateral_friction} if lateral_friction is not None else {}
+        if friction_anchor:
+            contact["frictionAnchor"] = 1
+        if contact:
+            p.changeDynamics(body, -1, physicsClientId=self.client, **contact)
+        return self._named(name, body)
 
     def add_cylinder(
         self,
