@@ -139,8 +139,9 @@ class SlideExpert(Expert):
                 step = min(v_u * self.period_s - along + SPEED_UP_M_S * self.period_s, 1.1 * release * self.period_s)
             move = u * step - lateral + v * self.period_s - float(v @ u) * self.period_s * u
             return np.clip(np.array([*move, z_push - ee[2]]) / self.scale_m, -1, 1)
-        if float(np.linalg.norm(ee[:2] - pre)) < 0.008:
-            return self.toward(ee, np.array([*pre, z_push]), 0.7)
+        to_pre = float(np.linalg.norm(ee[:2] - pre))
+        if to_pre < 0.008 or (to_pre < 0.02 and along < -0.01 and ee[2] < z_safe - 0.005):
+            return self.toward(ee, np.array([*pre, z_push]), 0.6)
         near = float(np.linalg.norm(ee[:2] - puck[:2])) < self.radius_m + 0.05
         if near and ee[2] < z_safe - 0.015:
             return self.toward(ee, np.array([*ee[:2], z_safe]))
