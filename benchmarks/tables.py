@@ -47,7 +47,25 @@ def env_throughput(d: dict) -> str:
         f"{s['raw_pybullet_servo_arm']:.0f} | {r['ServoArmReach_vs_raw']:.2f} | | "
         f"{r['ServoArmReach_vs_PandaReach']:.2f} x PandaReach |"
     )
+    rows += _object_rows(s, r)
     return "\n".join(rows)
+
+
+def _object_rows(s: dict, r: dict) -> list[str]:
+    """Push / PickAndPlace rows (each against the raw physics of its own scene; PandaPush also against
+    panda-gym's PandaPush-v3, whose steps/s go in the panda-gym column)."""
+    rows = []
+    for name in ("PandaPush", "PandaPickAndPlace", "ServoArmPush", "ServoArmPickAndPlace"):
+        if f"robokit_{name}" not in s:
+            continue
+        pg = s.get("panda_gym_PandaPush_v3") if name == "PandaPush" else None
+        pg_cell = f"{pg:.0f} (PandaPush-v3)" if pg else ""
+        ratio_pg = f"{r['PandaPush_vs_panda_gym']:.2f}" if pg and "PandaPush_vs_panda_gym" in r else ""
+        rows.append(
+            f"| {name} | {s[f'robokit_{name}']:.0f} | {s[f'raw_pybullet_{name}']:.0f} | "
+            f"**{r[f'{name}_vs_raw']:.2f}** | {pg_cell} | {ratio_pg} |"
+        )
+    return rows
 
 
 def time_to_solve(d: dict) -> str:
