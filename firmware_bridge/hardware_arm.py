@@ -27,6 +27,7 @@ from robokit.core.arm import (
     checked_pose,
     status_of,
 )
+from robokit.core.units import SERVO_FRAME_S
 from robokit.firmware_bridge import protocol as pr
 from robokit.firmware_bridge.calibration import (
     CalibrationFileError,
@@ -40,6 +41,8 @@ from robokit.firmware_bridge.fixedpoint import from_100urad, rad_to_100urad
 from robokit.firmware_bridge.link import BAUD, FirmwareLink
 from robokit.firmware_bridge.serial_port import PortBusy, PortError, PortPermissionError
 from robokit.robots import RobotSpec, get_robot
+
+HOLD_SETTLE_S = 0.2  # hold(): the longest wait for the setpoints to come back to the held pose (10 frames)
 
 __all__ = [
     "ArmConfigInvalid",
@@ -267,12 +270,21 @@ class HardwareArm:
 
     def hold(self) -> ArmState:
         """Stop where the arm is: on an enabled arm its setpoints become the targets (TARGETS); otherwise
-        nothing is sent (the arm does not follow targets anyway)."""
+        nothing is sent (the arm does not follow targets anyway). The setpoints may move on a 20 ms frame
+        before the TARGETS lands and then slew back to it: the state returned is read once they are at
+        the held pose (or after HOLD_SETTLE_S), so it is where the arm stays."""
         state = self.read()
-        if state.mode is ArmMode.ENABLED:
-            self.command(state.q)
-            self.wait_ack()
-        return self.read()
+        if state.mode is not ArmMode.ENABLED:
+            return self.read()
+        held = state.q.copy()
+        self.command(held)
+        self.wait_ack()
+        end = time.monotonic() + HOLD_SETTLE_S
+        state = self.read()
+        while np.max(np.abs(state.q - held)) > 1e-4 and time.monotonic() < end:
+            time.sleep(SERVO_FRAME_S / 2)
+            state = self.read()
+        return state
 
     def status(self) -> ArmStatus:
         """The typed status from a fresh STATE; calibration "calibrated" when connected with a matching
