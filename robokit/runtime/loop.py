@@ -163,11 +163,14 @@ class DeployLoop:
         policy that answers the home pose with a non-finite or misshapen action is refused now."""
         home = np.asarray(self.robot.home_q, dtype=np.float64)
         goal = np.asarray(self.robot.workspace.goal_box_m).mean(axis=0)
+        if not self.ee_goals:  # an object task's goals (Stack: two objects): one box centre per object
+            goal = np.resize(goal, self.task.goal_dim)
         obs = self.observer.observe(
             ArmState(q=home, q_is_measured=False, t_s=0.0),
-            goal if self.settings.goal_dim == 3 else np.zeros(self.settings.goal_dim),
+            goal,
             np.zeros(self.controller.action_dim),
             np.zeros(self.task.obs_dim) if self.task.obs_dim else None,
+            None if self.ee_goals else goal,  # the objects at their goals: no scene is read yet
         )
         action = np.asarray(self.policy.act(obs), dtype=np.float64)
         if action.shape != (self.controller.action_dim,) or not np.all(np.isfinite(action)):
