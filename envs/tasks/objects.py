@@ -216,13 +216,36 @@ class ObjectTask(Task):
                 self.bullet.move(marker, self.goal[3 * i : 3 * i + 3].tolist())
 
     def check_goal(self, goal: Any) -> tuple[np.ndarray, list[str]]:
-        """Also refuses a goal below the robot's floor (ValueError)."""
+        """Also refuses (ValueError) an object's goal below the robot's floor, one the arm cannot carry or
+        push an object to (outside its workspace: ``RobotSpec.check_goal``; a task whose objects travel
+        on their own, as Slide's, instead needs the goal above its table), and warns for one outside the
+        region training samples goals from (xy, or above the height the task lifts objects to)."""
         g, notes = super().check_goal(goal)
-        if np.any(g[2::3] < self.spec.floor_z_m):
-            raise ValueError(
-                f"goal {g.tolist()} puts an object below the floor (z < {self.spec.floor_z_m} m)"
-            )
+        for i, point in enumerate(g.astype(np.float64).reshape(-1, 3)):
+            text = ", ".join(f"{v:.3g}" for v in point)
+            if point[2] < self.spec.floor_z_m:
+                raise ValueError(
+                    f"goal ({text}) puts an object below the floor (z < {self.spec.floor_z_m} m)"
+                )
+            table = self.settings.get("table_xy_m")
+            if table is None:
+                self.spec.check_goal(point)  # GoalOutsideWorkspace (a ValueError) out of the arm's reach
+            elif np.any(point[:2] < table[0]) or np.any(point[:2] > table[1]):
+                raise ValueError(f"goal ({text}) is off the task's table (xy within {table} m)")
+            lo, hi = (np.asarray(c, dtype=np.float64) for c in self.goal_xy_m)
+            if np.any(point[:2] < lo) or np.any(point[:2] > hi) or point[2] > self.max_goal_z_m + 1e-3:
+                notes.append(
+                    f"goal ({text}) of object {self.objects[i]!r} is outside the region training sampled "
+                    f"goals from (xy in {self.goal_xy_m} m, z up to {self.max_goal_z_m:.3f} m)"
+                )
         return g, notes
+
+    @property
+    def max_goal_z_m(self) -> float:
+        """The highest goal (m) training samples: an object resting on the table (PickAndPlace: lifted by
+        up to its ``goal_height_m``). Tasks with other goal heights (Slide, Stack) override it."""
+        lift = self.settings.get("goal_height_m", [0.0, 0.0])[1]
+        return self.object_height_m / 2 + float(lift)
 
     def achieved_goal(self, state: ArmState) -> np.ndarray:
         """The objects' positions (goal_dim,) float32, m, read from the scene by name."""

@@ -46,6 +46,11 @@ class Slide(ObjectTask):
             self.own("slide_table")
         super().add_bodies(bullet, visuals)
 
+    @property
+    def max_goal_z_m(self) -> float:
+        """Slide's goals sit at half the puck's diameter (panda-gym)."""
+        return self.object_size_m / 2
+
     def sample_goal(self, np_random: np.random.Generator) -> np.ndarray:
         """A goal at a point of ``goal_xy_m``, at half the puck's diameter above the table (panda-gym)."""
         return np.array([*self.uniform_xy(np_random, self.goal_xy_m), self.object_size_m / 2])

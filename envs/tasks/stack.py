@@ -37,6 +37,11 @@ class Stack(ObjectTask):
         "object_mass_kg": [2.0, 1.0],
     }
 
+    @property
+    def max_goal_z_m(self) -> float:
+        """object2's goal sits one cube above object1's."""
+        return 1.5 * self.object_size_m
+
     def sample_goal(self, np_random: np.random.Generator) -> np.ndarray:
         """object1 resting at a point of ``goal_xy_m``, object2 one cube higher."""
         xy = self.uniform_xy(np_random, self.goal_xy_m)

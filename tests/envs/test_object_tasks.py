@@ -181,3 +181,29 @@ def test_a_goal_below_the_floor_is_refused():
     with pytest.raises(ValueError, match="shape"):
         env.reset(options={"goal": [0.6, 0.0, 0.02, 0.0]})
     env.close()
+
+
+def test_object_goals_are_checked_against_the_arm_and_the_tasks_region():
+    """A goal the arm cannot carry or push an object to is refused; Slide's (the puck travels alone)
+    must lie on its table; goals outside what training samples give a warning (the attack on issue 11:
+    Push took [5, 5, 5] silently, and deploy ran it)."""
+    import warnings
+
+    push = gym.make("robokit/PandaPush-v0")
+    with pytest.raises(ValueError, match="beyond the reach"):
+        push.reset(seed=0, options={"goal": [5.0, 5.0, 5.0]})
+    with pytest.warns(UserWarning, match="outside the region training sampled"):
+        push.reset(seed=0, options={"goal": [0.6, 0.0, 0.3]})  # Push cannot lift the cube there
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        push.reset(seed=0, options={"goal": [0.6, 0.0, 0.02]})  # in the region: no warning
+    push.close()
+    slide = gym.make("robokit/PandaSlide-v0")
+    slide.reset(seed=0, options={"goal": [1.0, 0.0, 0.03]})  # beyond the arm's reach, on Slide's table
+    with pytest.raises(ValueError, match="off the task's table"):
+        slide.reset(seed=0, options={"goal": [2.0, 0.0, 0.03]})
+    slide.close()
+    stack = gym.make("robokit/PandaStack-v0")
+    with pytest.warns(UserWarning, match="object 'object2' is outside"):
+        stack.reset(seed=0, options={"goal": [0.6, 0.0, 0.02, 0.2, 0.3, 0.5]})
+    stack.close()

@@ -41,7 +41,9 @@ def untrained_policy_file(folder: Path, env_id: str) -> Path:
         ("robokit/PandaStack-v0", "0.6,0.1,0.02,0.6,0.1,0.06"),  # two objects: a 6-D goal
     ],
 )
-def test_a_dry_run_simulates_the_objects_and_runs_the_object_policy_end_to_end(tmp_path, capsys, env_id, goal):
+def test_a_dry_run_simulates_the_objects_and_runs_the_object_policy_end_to_end(
+    tmp_path, capsys, env_id, goal
+):
     policy = untrained_policy_file(tmp_path, env_id)
     log = tmp_path / "log"
     code = main(["deploy", str(policy), "--dry-run", "--goal", goal, "--duration", "1", "--quiet",
