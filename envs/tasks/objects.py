@@ -162,11 +162,8 @@ class ObjectTask(Task):
         """One object (``mass_kg``) or, with None, its visual-only goal marker, named ``name``."""
         size, height = self.object_size_m, self.object_height_m
         start = [*np.mean(self.object_xy_m, axis=0).tolist(), height / 2]
-        if mass_kg is None:
-            if self.shape == "box":
-                bullet.add_marker(size / 2, rgba, name=name, half_extents_m=[size / 2] * 3)
-            else:
-                bullet.add_marker(size / 2, rgba, name=name, height_m=height)
+        if mass_kg is None:  # a sphere, not a copy: TinyRenderer (eval videos) ignores alpha
+            bullet.add_marker(size / 2, rgba, name=name)
         elif self.shape == "box":
             bullet.add_box([size / 2] * 3, start, rgba, name=name, mass_kg=mass_kg)
         else:
@@ -174,7 +171,9 @@ class ObjectTask(Task):
         self.own(name)
 
     def add_bodies(self, bullet: Bullet, visuals: bool) -> None:
-        """The objects, in their colours, and (with ``visuals``) a translucent goal marker for each."""
+        """The objects, in their colours, and (with ``visuals``) a goal marker for each: a non-colliding
+        sphere of the object's size in a paler shade of its colour (half transparent where the renderer
+        shows alpha), so a frame tells the object from its goal."""
         bullet.sort_contact_pairs()
         for i, (name, colour) in enumerate(zip(self.objects, self.colours)):
             self._add_shape(bullet, name, (*colour, 1.0), self.masses_kg[i])
@@ -182,7 +181,8 @@ class ObjectTask(Task):
                 bullet.set_lateral_friction(name, self.settings["lateral_friction"])
             if visuals:
                 self.markers.append(f"{name}_goal")
-                self._add_shape(bullet, f"{name}_goal", (*colour, 0.3), None)
+                light = tuple(0.45 * c + 0.55 for c in colour)  # the object's colour, paler
+                self._add_shape(bullet, f"{name}_goal", (*light, 0.5), None)
 
     def uniform_xy(self, np_random: np.random.Generator, box: np.ndarray) -> np.ndarray:
         """A point (2,) m drawn uniformly from an xy box (2, 2)."""

@@ -156,6 +156,13 @@ def test_markers_show_the_goals_when_rendering():
     np.testing.assert_allclose(b.position("object2_goal"), obs["desired_goal"][3:], atol=1e-6)
     assert p.getCollisionShapeData(b.bodies["object1_goal"], -1, physicsClientId=b.client) == ()
     assert env.render().shape == (48, 64, 3)
+    # TinyRenderer ignores alpha: a goal must differ from its object in shape and shade to be seen
+    for name in ("object1", "object2"):
+        obj = p.getVisualShapeData(b.bodies[name], physicsClientId=b.client)[0]
+        goal = p.getVisualShapeData(b.bodies[f"{name}_goal"], physicsClientId=b.client)[0]
+        assert obj[2] == p.GEOM_BOX and goal[2] == p.GEOM_SPHERE
+        paler = [g - o for g, o in zip(goal[7][:3], obj[7][:3])]
+        assert min(paler) >= 0.0 and sum(paler) > 0.5
     env.close()
 
 
