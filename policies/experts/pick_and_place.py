@@ -2,7 +2,9 @@
 
 From the observation alone: the cube counts as held when the end effector is at it and the fingers have
 closed on it (opening at most the cube's width); otherwise the expert goes over the cube with the gripper
-open (rising first when low beside it), comes down, and closes once it is around the cube.
+open (rising first when low beside it), comes down, and closes once it is around the cube. On a robot whose
+jaws reach past the end effector (the servo arm's) it grasps no lower than 1 cm above the floor keep-out;
+on a servo-driven gripper the observed q is the servo's setpoint, so held means closed and at the cube.
 """
 
 from __future__ import annotations
