@@ -84,7 +84,11 @@ def check_xy_box(task: str, key: str, value: Any) -> np.ndarray:
 
 def check_setting(task: str, key: str, value: Any, n_objects: int) -> None:
     """ValueError naming ``key`` unless ``value`` is a valid object-task setting."""
-    if key == "table_xy_m" and value is None:
+    if key in ("table_xy_m", "lateral_friction") and value is None:
+        return
+    if key == "friction_anchor":
+        if not isinstance(value, bool):
+            raise _fail(task, key, "true or false", value)
         return
     if key.endswith("_xy_m"):
         check_xy_box(task, key, value)
@@ -123,6 +127,8 @@ class ObjectTask(Task):
         "object_mass_kg": 1.0,
         "object_xy_m": PANDA_XY_M,
         "goal_xy_m": PANDA_XY_M,
+        "lateral_friction": None,  # the objects' friction (None: PyBullet's 0.5)
+        "friction_anchor": False,  # friction holds a cube's contact points (a gripper can hold it)
     }
 
     @classmethod
@@ -165,7 +171,8 @@ class ObjectTask(Task):
         if mass_kg is None:  # a sphere, not a copy: TinyRenderer (eval videos) ignores alpha
             bullet.add_marker(size / 2, rgba, name=name)
         elif self.shape == "box":
-            bullet.add_box([size / 2] * 3, start, rgba, name=name, mass_kg=mass_kg)
+            anchor = bool(self.settings["friction_anchor"])
+            bullet.add_box([size / 2] * 3, start, rgba, name=name, mass_kg=mass_kg, friction_anchor=anchor)
         else:
             bullet.add_cylinder(size / 2, height, start, rgba, name=name, mass_kg=mass_kg)
         self.own(name)
@@ -177,7 +184,7 @@ class ObjectTask(Task):
         bullet.sort_contact_pairs()
         for i, (name, colour) in enumerate(zip(self.objects, self.colours)):
             self._add_shape(bullet, name, (*colour, 1.0), self.masses_kg[i])
-            if "lateral_friction" in self.settings:
+            if self.settings["lateral_friction"] is not None:
                 bullet.set_lateral_friction(name, self.settings["lateral_friction"])
             if visuals:
                 self.markers.append(f"{name}_goal")

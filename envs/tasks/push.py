@@ -12,6 +12,7 @@ from robokit.envs.tasks.objects import ObjectTask
 class Push(ObjectTask):
     """One cube (``object``) pushed to a goal (3,) on the table. Robot settings (robot.yaml
     ``tasks.push``): ``distance_threshold_m``, ``object_size_m``, ``object_mass_kg``, ``object_xy_m`` and
-    ``goal_xy_m`` (xy ranges [[x, y] low, [x, y] high], m, base frame)."""
+    ``goal_xy_m`` (xy ranges [[x, y] low, [x, y] high], m, base frame), and the cube's contact:
+    ``lateral_friction`` (None: PyBullet's 0.5) and ``friction_anchor`` (true: a gripper can hold it)."""
 
     gripper_actuated = False

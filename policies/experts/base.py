@@ -34,6 +34,8 @@ class Expert:
             raise ValueError(f"{type(self).__name__} is for {self.task}, not {type(env.task).__name__}")
         spec = env.robot
         self.scale_m = float(spec.ee_delta_scale_m)
+        # targets stay above the floor keep-out: an ee_delta target below it holds the arm where it is
+        self.lowest_m = float(spec.floor_z_m) + 0.002
         self.action_dim = int(env.action_space.shape[0])
         self.gripper_actuated = bool(env.task.gripper_actuated)
         layout = env.observer.layout()
@@ -66,8 +68,10 @@ class Expert:
         return np.asarray(obs["observation"][start : start + 3], dtype=np.float64)
 
     def toward(self, ee: np.ndarray, target: np.ndarray, gain: float = 1.0) -> np.ndarray:
-        """ee_delta action (3,) moving the end effector toward ``target`` (3,) m, clipped to [-1, 1]."""
-        return np.clip(gain * (np.asarray(target) - ee) / self.scale_m, -1.0, 1.0)
+        """ee_delta action (3,) moving the end effector toward ``target`` (3,) m, clipped to [-1, 1]; the
+        target's z kept above the robot's floor keep-out."""
+        target = np.array([target[0], target[1], max(float(target[2]), self.lowest_m)])
+        return np.clip(gain * (target - ee) / self.scale_m, -1.0, 1.0)
 
     def action(self, move: np.ndarray, gripper: float = CLOSED) -> np.ndarray:
         """The env's action: ``move`` (3,), then the gripper command where the gripper acts."""

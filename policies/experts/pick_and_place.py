@@ -2,7 +2,9 @@
 
 From the observation alone: the cube counts as held when the end effector is at it and the fingers have
 closed on it (opening at most the cube's width); otherwise the expert goes over the cube with the gripper
-open (rising first when low beside it), comes down, and closes once it is around the cube.
+open (rising first when low beside it), comes down, and closes once it is around the cube. On a robot whose
+jaws reach past the end effector (the servo arm's) it grasps no lower than 1 cm above the floor keep-out;
+on a servo-driven gripper the observed q is the servo's setpoint, so held means closed and at the cube.
 """
 
 from __future__ import annotations
@@ -56,10 +58,11 @@ def pick_move(
         if ee[2] < hover - 0.02 and off > 0.04:
             return expert.toward(ee, np.array([*ee[:2], hover])), OPEN
         return expert.toward(ee, np.array([*obj[:2], hover])), OPEN
-    if ee[2] - obj[2] > GRASP_Z_M:
+    grasp = np.array([*obj[:2], max(obj[2], expert.grasp_z_min_m)])
+    if ee[2] - grasp[2] > GRASP_Z_M:
         ready = expert.opening(obs) > expert.held_opening + 0.1
-        return expert.toward(ee, np.array([*obj[:2], obj[2] if ready else ee[2]]), 0.8), OPEN
-    return expert.toward(ee, obj, 0.5), CLOSED
+        return expert.toward(ee, np.array([*obj[:2], grasp[2] if ready else ee[2]]), 0.8), OPEN
+    return expert.toward(ee, grasp, 0.5), CLOSED
 
 
 class PickAndPlaceExpert(Expert):
@@ -69,8 +72,14 @@ class PickAndPlaceExpert(Expert):
 
     def __init__(self, env) -> None:
         super().__init__(env)
-        full = float(np.mean(self._open - self._closed)) * 2  # both fingers' travel, m
-        self.held_opening = self.object_size_m / full + HELD_SLACK
+        if env.unwrapped.robot.servo_driven:  # q observed is the servo's setpoint: closed, on a cube or not
+            self.held_opening = HELD_SLACK
+        else:
+            full = float(np.mean(self._open - self._closed)) * 2  # both fingers' travel, m
+            self.held_opening = self.object_size_m / full + HELD_SLACK
+        # the end effector's lowest grasp height: jaws reaching past it (the servo arm's, 1.5 cm) stay clear
+        # of the table when it keeps 1 cm above the robot's floor keep-out (the Panda's: 0, so at the cube)
+        self.grasp_z_min_m = float(env.unwrapped.robot.floor_z_m) + 0.01
 
     def act(self, obs: dict[str, np.ndarray]) -> np.ndarray:
         goal = np.asarray(obs["desired_goal"], dtype=np.float64)

@@ -25,6 +25,12 @@ OBJECT_IDS = {  # issue 11's object tasks on the Panda: ee_delta, sparse and den
     )
     for reward, dense in (("sparse", ""), ("dense", "Dense"))
 }
+SERVO_OBJECT_IDS = {  # issue 11's Push and PickAndPlace on the servo arm, at the 2 ms grasp physics step
+    f"robokit/ServoArm{part}{dense}-v0": ("servo_arm", task, "ee_delta", reward)
+    for task, part in (("push", "Push"), ("pick_and_place", "PickAndPlace"))
+    for reward, dense in (("sparse", ""), ("dense", "Dense"))
+}
+GRASP_STEP = {"sim_timestep_s": 0.002, "sim_substeps": 20}
 _DENSE = {"terminate_on_success": True, "action_change_penalty": 0.0}
 TODAY_TRAIN = {  # policies/config.py's ENV_DEFAULTS before it moved into the robot folders
     "robokit/ServoArmReach-v0": {"td3": {"steps": 10_000}, "sac": {"steps": 10_000}},
@@ -37,10 +43,15 @@ KEYS = ("robot", "task", "control_mode", "reward_type")
 
 
 def test_the_id_list_and_kwargs_are_unchanged():
-    assert list(robokit.envs.ENV_SPECS) == list(TODAY) + list(OBJECT_IDS)  # in `robokit envs` order
+    servo, panda = list(TODAY)[:3], list(TODAY)[3:]
+    order = servo + list(SERVO_OBJECT_IDS) + panda + list(OBJECT_IDS)  # in `robokit envs` order
+    assert list(robokit.envs.ENV_SPECS) == order
     for env_id, values in OBJECT_IDS.items():
         assert robokit.envs.ENV_SPECS[env_id] == dict(zip(KEYS, values))
         assert gym.spec(env_id).max_episode_steps == (100 if values[1] == "stack" else 50)
+    for env_id, values in SERVO_OBJECT_IDS.items():
+        assert robokit.envs.ENV_SPECS[env_id] == {**dict(zip(KEYS, values)), **GRASP_STEP}
+        assert gym.spec(env_id).max_episode_steps == 50
     for env_id, values in TODAY.items():
         assert robokit.envs.ENV_SPECS[env_id] == dict(zip(KEYS, values))
         spec = gym.spec(env_id)

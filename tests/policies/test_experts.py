@@ -1,6 +1,6 @@
 """The scripted experts: each reaches its success target over 100 seeded episodes on the Panda (Push
-and PickAndPlace at least 95%, Slide and Stack at least 90%), acts from the observation dict alone, and
-refuses an env it was not written for."""
+and PickAndPlace at least 95%, Slide and Stack at least 90%) and on the servo arm (Push and PickAndPlace
+at least 95%), acts from the observation dict alone, and refuses an env it was not written for."""
 
 import time
 
@@ -42,6 +42,8 @@ def success_rate(env_id: str, episodes: int = EPISODES) -> float:
         ("robokit/PandaPush-v0", 0.95),
         ("robokit/PandaPickAndPlace-v0", 0.95),
         ("robokit/PandaStack-v0", 0.90),
+        ("robokit/ServoArmPush-v0", 0.95),
+        ("robokit/ServoArmPickAndPlace-v0", 0.95),
         pytest.param("robokit/PandaSlide-v0", 0.90, marks=pytest.mark.slow),  # ~20 s
     ],
 )

@@ -45,6 +45,7 @@ def test_a_copied_robot_folder_runs_reach_eval_and_a_dry_run_deploy(tmp_path):
     assert spec.name == "my_arm" and "my_arm" in list_robots()
     assert register_robot(tmp_path / "my_arm") is spec  # the same folder again: nothing changes
     ids = ["robokit/MyArmReach-v0", "robokit/MyArmReachDense-v0", "robokit/MyArmReachJoints-v0"]
+    ids += [f"robokit/MyArm{t}{r}-v0" for t in ("Push", "PickAndPlace") for r in ("", "Dense")]
     assert [i for i in robokit.envs.ENV_SPECS if i.startswith("robokit/MyArm")] == ids
 
     env = gym.make(ids[0])

@@ -137,7 +137,12 @@ def test_a_policy_for_an_env_id_this_robokit_does_not_know_is_refused_not_run_as
     from robokit.runtime.loop import DeployLoop
 
     policy = scripted_policy("robokit/ServoArmReach-v0")
-    policy.spec = {**copy.deepcopy(policy.spec), "env_id": "robokit/ServoArmPush-v0"}
+    policy.spec = {**copy.deepcopy(policy.spec), "env_id": "robokit/ServoArmSlide-v0"}  # no such id
     with pytest.raises(PolicyMismatchError, match="not one this robokit knows"):
+        DeployLoop(policy, log_dir=tmp_path / "log")
+    assert not (tmp_path / "log").exists()
+    # ServoArmPush-v0 exists since issue 11: the relabelled Reach policy is refused on its observation
+    policy.spec = {**copy.deepcopy(policy.spec), "env_id": "robokit/ServoArmPush-v0"}
+    with pytest.raises(PolicyMismatchError):
         DeployLoop(policy, log_dir=tmp_path / "log")
     assert not (tmp_path / "log").exists()
