@@ -222,12 +222,14 @@ class Kinematics:
         """
         q = np.asarray(q, dtype=np.float64)
         idx, cols, home, lower, upper = self._subset(self.spec.arm_indices if joints is None else joints)
-        self._set_q(q)
-        tx, ty, tz = np.asarray(target_pos_m, dtype=np.float64).tolist()
+        if type(target_pos_m) is list and len(target_pos_m) == 3:  # the Controller's: no array round trip
+            tx, ty, tz = (float(v) for v in target_pos_m)
+        else:
+            tx, ty, tz = np.asarray(target_pos_m, dtype=np.float64).tolist()
+        jac_t = self._jacobian_rows(q)  # also sets q: _ee_cached is fk(q)
         cx, cy, cz = self._ee_cached.tolist()
         ex, ey, ez = tx - cx, ty - cy, tz - cz
         ql = q.tolist()
-        jac_t = self._jacobian_rows(q)
         if isinstance(cols, slice):
             j0, j1, j2 = (row[cols] for row in jac_t)
             qs = ql[idx]
