@@ -197,6 +197,14 @@ class Bullet:
         """A body's base angular velocity (3,) rad/s."""
         return np.array(p.getBaseVelocity(self._body(body), physicsClientId=self.client)[1])
 
+    def body_state(self, body: str | int) -> tuple[tuple[float, ...], ...]:
+        """A body's base position (3,) m, orientation (4,) xyzw, linear (3,) m/s and angular (3,) rad/s
+        velocity, as PyBullet's tuples: the four readers above in two PyBullet calls (the hot path)."""
+        b = self._body(body)
+        pos, orn = p.getBasePositionAndOrientation(b, physicsClientId=self.client)
+        lin, ang = p.getBaseVelocity(b, physicsClientId=self.client)
+        return pos, orn, lin, ang
+
     def step(self, n: int) -> None:
         for _ in range(n):
             p.stepSimulation(physicsClientId=self.client)

@@ -162,10 +162,8 @@ class RobotTaskEnv(gym.Env):
 
     def _obs(self) -> dict[str, np.ndarray]:
         """The Observer's observation (the task's entries appended), the task's achieved goal."""
-        task = self.task
-        task_obs = task.observation() if task.obs_dim else None
-        achieved = task.achieved_goal(self._state)
-        return self.observer.observe(self._state, task.goal, self._last_action, task_obs, achieved)
+        task_obs, achieved = self.task.observe(self._state)  # one read of the scene for both
+        return self.observer.observe(self._state, self.task.goal, self._last_action, task_obs, achieved)
 
     def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[dict, dict]:
         """Back to the home pose with a new goal. ``options={"goal": [x, y, z]}`` sets the goal (m, base

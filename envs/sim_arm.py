@@ -98,10 +98,15 @@ class SimArm(SoftLifecycle):
         ArmDisconnected once closed."""
         self._check_open()
         q_target = np.asarray(q_target, dtype=np.float64)
-        if q_target.shape != self._home.shape or not all(map(math.isfinite, values := q_target.tolist())):
+        values = q_target.tolist()
+        # one pass for the usual target (NaN fails every comparison, inf the limits); the messages after it
+        ok = q_target.shape == self._home.shape and all(
+            lo <= v <= hi for v, lo, hi in zip(values, self._lower_l, self._upper_l)
+        )
+        if not ok and (q_target.shape != self._home.shape or not all(map(math.isfinite, values))):
             raise ValueError(f"bad joint target {q_target!r}")
-        if not all(lo <= v <= hi for v, lo, hi in zip(values, self._lower_l, self._upper_l)):
-            raise ValueError(f"joint target {q_target.tolist()} is outside the joint limits")
+        if not ok:
+            raise ValueError(f"joint target {values} is outside the joint limits")
         if self._enabled and not (self._estop or self._watchdog):
             self._target = q_target
             if not self.spec.servo_driven:
@@ -147,7 +152,7 @@ class SimArm(SoftLifecycle):
     def measured_q(self) -> np.ndarray:
         """Joint positions of the simulated bodies (n_joints,), whatever the arm reports."""
         states = p.getJointStates(self.body, self._joints, physicsClientId=self._cid)
-        return np.array([s[0] for s in states], dtype=np.float64)
+        return np.array([s[0] for s in states])  # Python floats: float64
 
     def link_position(self, link: int) -> np.ndarray:
         """World (= base frame: the base sits at the origin) position (3,) of a link frame, m."""

@@ -144,6 +144,11 @@ class Task(ABC):
         """The task's own observation entries (obs_dim,) float32, e.g. an object's position (m)."""
         return np.zeros(0, dtype=np.float32)
 
+    def observe(self, state: ArmState) -> tuple[np.ndarray | None, np.ndarray]:
+        """``(observation() or None when obs_dim is 0, achieved_goal(state))``: what the env's observation
+        needs of the task each step. A task may read its scene once for both (ObjectTask does)."""
+        return (self.observation() if self.obs_dim else None), self.achieved_goal(state)
+
     @staticmethod
     def distance(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         """Euclidean distance over the last axis: (..., d), (..., d) -> (...)."""

@@ -58,6 +58,11 @@ class Controller:
         if spec.gripper is not None:
             self._g_closed = np.asarray(spec.gripper.closed_q)
             self._g_open = np.asarray(spec.gripper.open_q)
+        # the same in Python floats for the hot path (the same IEEE arithmetic as numpy's, per element)
+        self._grip_l = [int(i) for i in spec.gripper_indices]
+        self._home_grip_l = self._home_grip.tolist()
+        if spec.gripper is not None:
+            self._g_pairs = [(float(c), float(o) - float(c)) for c, o in zip(self._g_closed, self._g_open)]
 
     @property
     def action_dim(self) -> int:
@@ -84,9 +89,12 @@ class Controller:
             s = self.spec.ee_delta_scale_m
             goal = [e + s * v for e, v in zip(self.kin.fk(q).tolist(), a.tolist())]  # (3,) m
             out = self.kin.ik_step(q, goal)
-        if len(self._grip):
-            if self.gripper_actuated:
-                out[self._grip] = self._g_closed + (a[-1] + 1.0) * 0.5 * (self._g_open - self._g_closed)
+        if self._grip_l:
+            if self.gripper_actuated:  # closed + (a + 1) / 2 * (open - closed), per joint
+                f = (a.item(-1) + 1.0) * 0.5
+                grip = [c + f * span for c, span in self._g_pairs]
             else:
-                out[self._grip] = self._home_grip
+                grip = self._home_grip_l
+            for i, v in zip(self._grip_l, grip):
+                out[i] = v
         return out

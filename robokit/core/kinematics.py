@@ -78,6 +78,8 @@ class Kinematics:
         self._lower, self._upper = spec.arrays()
         self._q_key = b""
         self._ee_cached = np.zeros(3)
+        # the q before (key, fk): FK is a function of q alone, so either cached pair answers fk
+        self._prev_key, self._prev_ee = b"", np.zeros(3)
         self._subsets: dict[tuple[int, ...], tuple[np.ndarray, ...]] = {}
         self._lever_m = self._lever_arms()
         self._by_lever = sorted(range(spec.n_joints), key=lambda j: -(self._lever_m or self._zeros)[j])
@@ -136,6 +138,11 @@ class Kinematics:
         key = q.tobytes()
         if key == self._q_key:  # the hot path asks for the same q several times per tick
             return
+        if key == self._prev_key:  # Safety's floor check goes back from a target's FK to the tick's q
+            self._q_key, self._prev_key = key, self._q_key
+            self._ee_cached, self._prev_ee = self._prev_ee, self._ee_cached
+            return
+        self._prev_key, self._prev_ee = self._q_key, self._ee_cached
         ql = q.tolist()
         p.resetJointStatesMultiDof(self._body, self._joints, [[v] for v in ql], physicsClientId=self._client)
         self._ee_cached = np.array(
@@ -151,6 +158,7 @@ class Kinematics:
     def seed(self, q: np.ndarray, ee_pos_m: np.ndarray) -> None:
         """Record fk(q) = ee_pos_m without evaluating it, for a caller that read ee_pos_m from a
         simulator holding this URDF at exactly q with its base at the origin (bit-exact, cheaper)."""
+        self._prev_key, self._prev_ee = self._q_key, self._ee_cached
         self._q_key = np.asarray(q, dtype=np.float64).tobytes()
         self._ee_cached = np.asarray(ee_pos_m, dtype=np.float64)
 
@@ -222,12 +230,14 @@ class Kinematics:
         """
         q = np.asarray(q, dtype=np.float64)
         idx, cols, home, lower, upper = self._subset(self.spec.arm_indices if joints is None else joints)
-        self._set_q(q)
-        tx, ty, tz = np.asarray(target_pos_m, dtype=np.float64).tolist()
+        if type(target_pos_m) is list and len(target_pos_m) == 3:  # the Controller's: no array round trip
+            tx, ty, tz = (float(v) for v in target_pos_m)
+        else:
+            tx, ty, tz = np.asarray(target_pos_m, dtype=np.float64).tolist()
+        jac_t = self._jacobian_rows(q)  # also sets q: _ee_cached is fk(q)
         cx, cy, cz = self._ee_cached.tolist()
         ex, ey, ez = tx - cx, ty - cy, tz - cz
         ql = q.tolist()
-        jac_t = self._jacobian_rows(q)
         if isinstance(cols, slice):
             j0, j1, j2 = (row[cols] for row in jac_t)
             qs = ql[idx]

@@ -47,15 +47,18 @@ class Observer:
         """observation (obs_dim,), achieved_goal (the task's, or (3,) the end effector when None),
         desired_goal (goal_dim,); float32."""
         ee = self.kin.fk(state.q)
-        obs = np.empty(self.obs_dim, dtype=np.float32)
-        n = len(state.q)
-        obs[:3] = ee
-        obs[3 : 3 + n] = state.q
-        obs[3 + n : 3 + n + self.action_dim] = last_action
+        parts = [ee, state.q, last_action]
         if self.task_dim:
             if task_obs is None or np.shape(task_obs) != (self.task_dim,):
                 raise ValueError(f"the task must give {self.task_dim} observation entries, got {task_obs!r}")
-            obs[3 + n + self.action_dim :] = task_obs
+            parts.append(task_obs)
+        # one cast of the parts to float32 (the same rounding as element-wise assignment)
+        obs = np.concatenate(parts, dtype=np.float32)
+        if obs.shape != (self.obs_dim,) or len(last_action) != self.action_dim:
+            raise ValueError(
+                f"observation parts of sizes {[len(x) for x in parts]}, expected 3, n_joints, "
+                f"{self.action_dim}{f', {self.task_dim}' if self.task_dim else ''} (obs_dim {self.obs_dim})"
+            )
         return {
             "observation": obs,
             "achieved_goal": obs[:3].copy()

@@ -214,3 +214,31 @@ def test_object_goals_are_checked_against_the_arm_and_the_tasks_region():
     with pytest.warns(UserWarning, match="object 'object2' is outside"):
         stack.reset(seed=0, options={"goal": [0.6, 0.0, 0.02, 0.2, 0.3, 0.5]})
     stack.close()
+
+
+class _Readers:
+    """The simulator seen only through SceneReader's four methods (as a task-state source's scene is)."""
+
+    def __init__(self, bullet):
+        self.position, self.orientation = bullet.position, bullet.orientation
+        self.velocity, self.angular_velocity = bullet.velocity, bullet.angular_velocity
+
+
+def test_one_scene_read_gives_the_same_bits_as_the_separate_readers(task_env):
+    """Task.observe (the env's hot path: one body_state read per object) against observation() and
+    achieved_goal(), and against a scene that has only the four readers: bit for bit."""
+    _, env = task_env
+    u = env.unwrapped
+    env.reset(seed=5)
+    rng = np.random.default_rng(2)
+    for _ in range(8):
+        obs, *_ = env.step(rng.uniform(-1, 1, env.action_space.shape))
+        entries, achieved = u.task.observe(u._state)
+        assert entries.dtype == achieved.dtype == np.float32
+        assert entries.tobytes() == u.task.observation().tobytes()
+        assert (
+            achieved.tobytes() == u.task.achieved_goal(u._state).tobytes() == obs["achieved_goal"].tobytes()
+        )
+        u.task.read_scene_from(_Readers(u.bullet))
+        assert u.task.observe(u._state)[0].tobytes() == entries.tobytes()
+        u.task.read_scene_from(u.bullet)
