@@ -62,6 +62,7 @@ class Bullet:
         self._finalizer = disconnect_when_collected(self, self.client)
         self.timestep_s = timestep_s
         self.bodies: dict[str, int] = {}
+        self._recipes: dict[str, tuple[float, int, int, dict]] = {}  # free bodies: how to make them again
         p.setTimeStep(timestep_s, physicsClientId=self.client)
         p.setGravity(0, 0, -9.81, physicsClientId=self.client)
         if solver_iterations is not None:
@@ -111,7 +112,13 @@ class Bullet:
             contact["frictionAnchor"] = 1
         if contact:
             p.changeDynamics(body, -1, physicsClientId=self.client, **contact)
+        self._remember(name, mass_kg, col, vis, contact)
         return self._named(name, body)
+
+    def _remember(self, name: str | None, mass_kg: float, col: int, vis: int, dynamics: dict) -> None:
+        """Keep how the free body ``name`` was made, so ``renew`` can make it again."""
+        if name is not None and mass_kg > 0:
+            self._recipes[name] = (mass_kg, col, vis, dict(dynamics))
 
     def add_cylinder(
         self,
@@ -129,6 +136,7 @@ class Bullet:
         vis = p.createVisualShape(
             p.GEOM_CYLINDER, radius=radius_m, length=height_m, rgbaColor=rgba, physicsClientId=self.client
         )
+        self._remember(name, mass_kg, col, vis, {})
         return self._named(name, p.createMultiBody(mass_kg, col, vis, position, physicsClientId=self.client))
 
     def add_marker(
@@ -153,6 +161,26 @@ class Bullet:
     def set_lateral_friction(self, body: str | int, friction: float) -> None:
         """A body's base lateral friction coefficient (PyBullet multiplies the two of a contact)."""
         p.changeDynamics(self._body(body), -1, lateralFriction=friction, physicsClientId=self.client)
+        if isinstance(body, str) and body in self._recipes:
+            self._recipes[body][3]["lateralFriction"] = friction
+
+    def renew(self, names) -> None:
+        """Make the free bodies ``names`` again (same shapes, mass and contact settings, same pose, at
+        rest), under the same names: Bullet keeps a body's contact history (persistent manifolds, their
+        warm-start impulses) through ``restoreState``, so a reset that only moved the objects stepped
+        differently after different earlier episodes. A new body has none, so a seeded reset steps the
+        same whatever came before (moving the bodies apart and running collision detection was not
+        enough)."""
+        cid = self.client
+        for name in names:
+            mass_kg, col, vis, dynamics = self._recipes[name]
+            old = self.bodies[name]
+            pos, orn = p.getBasePositionAndOrientation(old, physicsClientId=cid)
+            p.removeBody(old, physicsClientId=cid)
+            body = p.createMultiBody(mass_kg, col, vis, pos, orn, physicsClientId=cid)
+            if dynamics:
+                p.changeDynamics(body, -1, physicsClientId=cid, **dynamics)
+            self.bodies[name] = body
 
     def _body(self, body: str | int) -> int:
         if isinstance(body, str):
@@ -172,14 +200,6 @@ class Bullet:
         """Process contact pairs in a fixed order (PyBullet's deterministicOverlappingPairs), not in the
         order a scene's history created them: with free objects, a seeded reset then steps identically."""
         p.setPhysicsEngineParameter(deterministicOverlappingPairs=1, physicsClientId=self.client)
-
-    def drop_contacts(self, bodies) -> None:
-        """Forget the cached contacts of ``bodies`` (names or ids), so a body placed after ``restore_state``
-        steps the same whatever came before (restoreState keeps contact warm-start data): parks them far
-        apart, out of every overlap, and runs collision detection. Place them again afterwards."""
-        for i, body in enumerate(bodies):
-            self.move(body, [100.0 + 10.0 * i, 100.0, 100.0])
-        p.performCollisionDetection(physicsClientId=self.client)
 
     def position(self, body: str | int) -> np.ndarray:
         """A body's base position (3,) m, world frame (= the robot's base frame)."""

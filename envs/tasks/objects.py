@@ -227,7 +227,7 @@ class ObjectTask(Task):
         goal = self.sample_goal(np_random)
         starts = self.sample_objects(np_random)
         if self.bullet is not None:
-            self.bullet.drop_contacts(self.objects)
+            self.bullet.renew(self.objects)  # no contact history: a seeded reset steps the same
             for name, start in zip(self.objects, starts):
                 self.bullet.move(name, start.tolist())
         self.set_goal(goal)
