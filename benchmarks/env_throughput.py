@@ -33,52 +33,67 @@ RESULTS = Path(__file__).parent / "results" / "env_throughput.json"
 
 
 # ("cmd", targets, velocities or None, gains or None) | ("step",) | ("restore",) | ("move", body, pos, orn)
+# | ("renew", names)
 Motion = list[tuple]
 
 
+def _spies(cid: int, motion: Motion) -> dict[tuple[object, str], object]:
+    """(owner, attribute) -> a wrapper that appends the call's event to ``motion`` when it is made on
+    client ``cid``, then calls the original."""
+
+    def spy(owner, attr, event):
+        original = getattr(owner, attr)
+
+        def wrapper(*a, **kw):
+            client = a[0].client if owner is Bullet else kw.get("physicsClientId")
+            if client == cid:
+                motion.append(event(*a, **kw))
+            return original(*a, **kw)
+
+        return wrapper
+
+    return {
+        (p, "setJointMotorControlArray"): spy(
+            p,
+            "setJointMotorControlArray",
+            lambda *a, **kw: (
+                "cmd",
+                kw["targetPositions"],
+                kw.get("targetVelocities"),
+                kw.get("positionGains"),
+            ),
+        ),
+        (p, "stepSimulation"): spy(p, "stepSimulation", lambda *a, **kw: ("step",)),
+        (p, "restoreState"): spy(p, "restoreState", lambda *a, **kw: ("restore",)),
+        # a task placing its objects (and goal markers) at reset, and making its objects anew
+        (p, "resetBasePositionAndOrientation"): spy(
+            p, "resetBasePositionAndOrientation", lambda body, pos, orn, **kw: ("move", body, pos, orn)
+        ),
+        (Bullet, "renew"): spy(Bullet, "renew", lambda self, names: ("renew", list(names))),
+    }
+
+
 def record_motion(env_id: str, steps: int, **kwargs) -> Motion:
-    """Every motor command, physics step and state restore the env makes on its simulation over
-    ``steps`` random-action steps (resets included), in order: what the raw loop replays. For the
-    servo arm that is one command per physics step (the servo model's ramp); for the Panda one per
-    env step."""
+    """Every motor command, physics step, state restore, object placement and renewal the env makes on
+    its simulation over ``steps`` random-action steps (resets included), in order: what the raw loop
+    replays. For the servo arm that is one command per physics step (the servo model's ramp); for the
+    Panda one per env step."""
     env = gym.make(env_id, **kwargs)
-    cid = env.unwrapped.bullet.client
     motion: Motion = []
-    cmd, step, restore = p.setJointMotorControlArray, p.stepSimulation, p.restoreState
-    move = p.resetBasePositionAndOrientation
-
-    def spy_cmd(*a, **kw):
-        if kw.get("physicsClientId") == cid:
-            motion.append(("cmd", kw["targetPositions"], kw.get("targetVelocities"), kw.get("positionGains")))
-        return cmd(*a, **kw)
-
-    def spy_step(*a, **kw):
-        if kw.get("physicsClientId") == cid:
-            motion.append(("step",))
-        return step(*a, **kw)
-
-    def spy_restore(*a, **kw):
-        if kw.get("physicsClientId") == cid:
-            motion.append(("restore",))
-        return restore(*a, **kw)
-
-    def spy_move(body, pos, orn, **kw):  # a task placing its objects (and goal markers) at reset
-        if kw.get("physicsClientId") == cid:
-            motion.append(("move", body, pos, orn))
-        return move(body, pos, orn, **kw)
-
+    spies = _spies(env.unwrapped.bullet.client, motion)
+    originals = {key: getattr(*key) for key in spies}
     env.action_space.seed(0)
     env.reset(seed=0)
-    p.setJointMotorControlArray, p.stepSimulation, p.restoreState = spy_cmd, spy_step, spy_restore
-    p.resetBasePositionAndOrientation = spy_move
+    for (owner, attr), wrapper in spies.items():
+        setattr(owner, attr, wrapper)
     try:
         for _ in range(steps):
             _, _, term, trunc, _ = env.step(env.action_space.sample())
             if term or trunc:
                 env.reset()
     finally:
-        p.setJointMotorControlArray, p.stepSimulation, p.restoreState = cmd, step, restore
-        p.resetBasePositionAndOrientation = move
+        for (owner, attr), original in originals.items():
+            setattr(owner, attr, original)
     env.close()
     return motion
 
@@ -134,6 +149,8 @@ def raw_pybullet(
             p.setJointMotorControlArray(
                 body, joints, control, targetPositions=event[1], forces=forces, physicsClientId=cid, **kw
             )
+        elif event[0] == "renew":
+            b.renew(event[1])
         elif event[0] == "move":
             p.resetBasePositionAndOrientation(event[1], event[2], event[3], physicsClientId=cid)
         else:
