@@ -52,7 +52,8 @@ def overlay(frame: np.ndarray, lines: Sequence[str]) -> np.ndarray:
 
 
 def write_mp4(path: str | Path, frames: Iterable[np.ndarray], fps: float, threads: int = 1) -> Path:
-    """Write frames as an H.264 (yuv420p) mp4 a person can open; returns the path."""
+    """Write frames as an H.264 (yuv420p) mp4 a person can open, at the frames' size (an odd side gains one
+    pixel: yuv420p needs even sides); returns the path."""
     import imageio.v2 as imageio
 
     path = Path(path)
@@ -62,7 +63,7 @@ def write_mp4(path: str | Path, frames: Iterable[np.ndarray], fps: float, thread
         fps=fps,
         codec="libx264",
         pixelformat="yuv420p",
-        macro_block_size=16,
+        macro_block_size=2,  # yuv420p needs even sides: an odd one gains a pixel, an even one stays
         ffmpeg_log_level="error",
         ffmpeg_params=["-preset", "veryfast", "-crf", "23", "-threads", str(threads)],
     )

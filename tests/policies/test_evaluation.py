@@ -275,3 +275,11 @@ def test_an_expert_is_evaluated_like_a_policy_file(tmp_path, capsys):
     assert main(["eval", "expert:robokit/ServoArmReachJoints-v0", "--out", str(tmp_path / "y")]) == 2
     assert "ee_delta" in capsys.readouterr().err
     assert not (tmp_path / "x").exists() and not (tmp_path / "y").exists()
+
+
+def test_videos_keep_the_asked_frame_size(tmp_path):
+    """imageio padded every side to a multiple of 16: --height 360 wrote 368-pixel videos."""
+    from robokit.policies.video import write_mp4
+
+    frames = [np.full((360, 200, 3), v, np.uint8) for v in (0, 128, 255)]
+    assert read_mp4(write_mp4(tmp_path / "v.mp4", frames, fps=10)) == (3, (360, 200))
