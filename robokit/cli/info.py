@@ -73,14 +73,33 @@ def fits_robot(spec: PolicySpec) -> str:
 
     if spec.robot not in list_robots():
         return f"unknown robot {spec.robot!r} (this robokit knows {', '.join(list_robots())})"
+    robot = get_robot(spec.robot)
     try:
-        check_fits_robot(spec, get_robot(spec.robot))
+        bodies, obs_dim, goal_dim = _deploy_task(spec, robot)
+        check_fits_robot(spec, robot, obs_dim, (goal_dim,))
     except PolicyMismatchError as exc:
         text = str(exc)
         return "no: " + (
             text.split("does not fit this target: ", 1)[1] if "does not fit this target: " in text else text
         )
-    return f"yes: {spec.control_mode} on {spec.robot}, {spec.action_dim} actions"
+    fits = f"{spec.control_mode} on {spec.robot}, {spec.action_dim} actions"
+    if bodies:
+        return f"dry run only: {fits}; on an arm its task needs state of {', '.join(bodies)} from a task-state source"
+    return f"yes: {fits}"
+
+
+def _deploy_task(spec: PolicySpec, robot) -> tuple[tuple[str, ...], int, int]:
+    """The deploy's task for the policy (robokit.runtime.task_state.deploy_task): (the bodies it reads,
+    its observation entries, its goal size); PolicyMismatchError for an env id robokit does not know."""
+    from robokit.core.kinematics import Kinematics
+    from robokit.runtime.task_state import deploy_task
+
+    kin = Kinematics(robot)
+    try:
+        task, _ = deploy_task(spec.raw, robot, kin)
+        return tuple(task.state_bodies), task.obs_dim, task.goal_dim
+    finally:
+        kin.close()
 
 
 def _print_table(title: str, spec: PolicySpec) -> None:

@@ -74,3 +74,17 @@ def test_on_a_port_an_object_policy_is_refused_before_the_arm_is_touched(tmp_pat
     assert "needs task state (object)" in err and "refusing to deploy" in err
     assert "no-such-port" not in err  # refused before any port was opened
     assert not (tmp_path / "log").exists()
+
+
+def test_info_says_an_object_policy_deploys_in_a_dry_run_and_what_an_arm_would_need(tmp_path):
+    """`robokit info` named a confusing shape mismatch ([27] vs [15]) for an object-task policy: it
+    checked against Reach's layout, not the policy's task."""
+    from robokit.cli.info import fits_robot
+    from robokit.policies import scripted_policy
+    from robokit.policies.policy_file import read_policy_spec
+
+    stack = read_policy_spec(untrained_policy_file(tmp_path, "robokit/PandaStack-v0"))
+    line = fits_robot(stack)
+    assert line.startswith("dry run only") and "object1, object2" in line
+    reach = scripted_policy("robokit/ServoArmReach-v0").typed_spec
+    assert fits_robot(reach).startswith("yes")
