@@ -19,6 +19,8 @@ from robokit.core.kinematics import Kinematics
 from robokit.envs.bullet import Bullet
 from robokit.robots import RobotSpec, SceneBox
 
+DEFAULT_THRESHOLD_M = 0.05  # success distance of a task whose robot gives none (panda-gym's)
+
 
 class SceneReader(Protocol):
     """Where a task reads its bodies by name: the simulator (``Bullet``) or, on a real arm, the deploy
@@ -47,10 +49,21 @@ class Task(ABC):
     default_settings: Mapping[str, Any] = {}
 
     def __init__(
-        self, spec: RobotSpec, kinematics: Kinematics, reward_type: str, distance_threshold_m: float
+        self,
+        spec: RobotSpec,
+        kinematics: Kinematics,
+        reward_type: str = "sparse",
+        distance_threshold_m: float | None = None,
+        settings: Mapping[str, Any] | None = None,
     ):
+        """``settings``: the robot's for this task (robot.yaml ``tasks.<task>``), merged into
+        ``default_settings`` (``self.settings``; ValueError for an unknown key). The success distance:
+        ``distance_threshold_m``, else the settings', else DEFAULT_THRESHOLD_M."""
         if reward_type not in ("sparse", "dense"):
             raise ValueError(f"reward_type must be 'sparse' or 'dense', not {reward_type!r}")
+        self.settings = self.robot_settings(settings)
+        if distance_threshold_m is None:
+            distance_threshold_m = self.settings.get("distance_threshold_m", DEFAULT_THRESHOLD_M)
         self.spec, self.kin = spec, kinematics
         self.reward_type = reward_type
         self.distance_threshold_m = distance_threshold_m

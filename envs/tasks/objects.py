@@ -168,7 +168,7 @@ class ObjectTask(Task):
         if distance_threshold_m is not None:
             name = type(self).__name__
             s["distance_threshold_m"] = _number(name, "distance_threshold_m", distance_threshold_m, 0, 1)
-        super().__init__(spec, kinematics, reward_type, s["distance_threshold_m"])
+        super().__init__(spec, kinematics, reward_type, s["distance_threshold_m"], s)
         self.settings = s
         self.object_size_m = s["object_size_m"]
         mass = s["object_mass_kg"]

@@ -78,7 +78,7 @@ class Reach(Task):
         _check_range("joint_fraction", joint_fraction, 0.0, 1.0)
         _check_range("min_goal_z_m", min_goal_z_m, -10.0, 10.0, low_open=False)
         _check_range("min_radius_m", min_radius_m, 0.0, 10.0, low_open=False)
-        super().__init__(spec, kinematics, reward_type, distance_threshold_m)
+        super().__init__(spec, kinematics, reward_type, distance_threshold_m, settings)
         self.joint_fraction, self.min_goal_z_m, self.min_radius_m = joint_fraction, min_goal_z_m, min_radius_m
         self.goal_box_m = _goal_box(settings["goal_box_m"])  # checked by robot_settings; converted here
         self.marker_radius_m = settings["marker_radius_m"] or distance_threshold_m / 2

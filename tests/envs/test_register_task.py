@@ -11,7 +11,7 @@ import pytest
 
 from robokit.envs import registration
 from robokit.envs.registration import register_task
-from robokit.envs.tasks import TASKS
+from robokit.envs.tasks import TASKS, Task
 from robokit.envs.tasks.reach import Reach
 from robokit.robots import register_robot, registry
 
@@ -68,3 +68,29 @@ def test_bad_task_registrations_are_refused(args, words):
     with pytest.raises(ValueError, match=words):
         register_task(*args)
     assert "High-Reach" not in TASKS and TASKS.get("other_reach") is None
+
+
+class Hover(Task):  # a subclass that writes no constructor of its own
+    """Hold the end effector at a fixed point: the smallest Task a user can write."""
+
+    default_settings = {"distance_threshold_m": 0.03, "height_m": 0.2}
+
+    def reset(self, np_random):
+        self.set_goal(np.array([0.15, 0.0, self.settings["height_m"]]))
+        return self.goal.copy()
+
+    def achieved_goal(self, state):
+        return np.asarray(self.kin.fk(state.q), dtype=np.float32)
+
+
+@pytest.mark.usefixtures("clean_tasks")
+def test_a_task_without_its_own_constructor_takes_the_robots_settings():
+    from robokit.envs.robot_env import RobotTaskEnv
+
+    register_task("hover", Hover)
+    env = RobotTaskEnv(robot="servo_arm", task="hover")
+    obs, _ = env.reset(seed=0)
+    assert env.unwrapped.task.distance_threshold_m == 0.03 and obs["desired_goal"][2] == pytest.approx(0.2)
+    env.close()
+    with pytest.raises(ValueError, match="unknown robot setting"):
+        Hover(env.robot, env.kin, settings={"height": 1.0})
