@@ -230,10 +230,7 @@ class Kinematics:
         """
         q = np.asarray(q, dtype=np.float64)
         idx, cols, home, lower, upper = self._subset(self.spec.arm_indices if joints is None else joints)
-        if type(target_pos_m) is list and len(target_pos_m) == 3:  # the Controller's: no array round trip
-            tx, ty, tz = (float(v) for v in target_pos_m)
-        else:
-            tx, ty, tz = np.asarray(target_pos_m, dtype=np.float64).tolist()
+        tx, ty, tz = _xyz(target_pos_m)
         jac_t = self._jacobian_rows(q)  # also sets q: _ee_cached is fk(q)
         cx, cy, cz = self._ee_cached.tolist()
         ex, ey, ez = tx - cx, ty - cy, tz - cz
@@ -285,6 +282,13 @@ class Kinematics:
         """Disconnect the private client; calling it again does nothing."""
         self._finalizer()
         self._client = -1
+
+
+def _xyz(target_pos_m: np.ndarray | list) -> list[float]:
+    """A position (3,) as three Python floats (a list of three, the Controller's, without an array)."""
+    if type(target_pos_m) is list and len(target_pos_m) == 3:
+        return [float(v) for v in target_pos_m]
+    return np.asarray(target_pos_m, dtype=np.float64).tolist()
 
 
 def _pull_gain(home_gain: float, hold_radius_m: float, err_m: float) -> float:
