@@ -31,7 +31,6 @@ VIDEO_PATH = "videos/{video_key}/" + CHUNK_FILE + ".mp4"
 CHUNKS_SIZE = 1000  # files per chunk folder (LeRobot's DEFAULT_CHUNK_SIZE)
 DATA_FILES_SIZE_MB = 100  # LeRobot's DEFAULT_DATA_FILE_SIZE_IN_MB
 VIDEO_FILES_SIZE_MB = 200  # LeRobot's DEFAULT_VIDEO_FILE_SIZE_IN_MB
-NUMERIC_DTYPES = ("float32", "float64", "int64", "int32", "int16", "int8", "uint8", "bool")
 INDEX_FEATURES = ("timestamp", "frame_index", "episode_index", "index", "task_index")
 EPISODE_COLUMNS = (  # what a reader needs from meta/episodes
     "episode_index",
@@ -61,8 +60,12 @@ def arrow_type(feature: dict[str, Any]) -> Any:
 def inside(root: Path, relative: str, what: str) -> Path:
     """``root / relative`` when it stays inside ``root`` (a path from a file is untrusted); else
     DatasetError."""
-    path = (root / relative).resolve()
-    if Path(relative).is_absolute() or not path.is_relative_to(root.resolve()):
+    try:
+        path = (root / relative).resolve()
+        outside = Path(relative).is_absolute() or not path.is_relative_to(root.resolve())
+    except (OSError, RuntimeError, ValueError) as exc:  # a symlink loop, a NUL byte
+        raise DatasetError(f"{what} {relative!r} in {root}: not a usable path ({exc})") from None
+    if outside:
         raise DatasetError(f"{what} {relative!r} points outside the dataset folder {root}")
     return path
 

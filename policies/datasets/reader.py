@@ -14,6 +14,17 @@ from typing import Any
 
 import numpy as np
 
+from robokit.policies.datasets.checks import (
+    DATA_FIELDS,
+    MAX_COUNT,
+    VIDEO_FIELDS,
+    check_episode_row,
+    check_feature,
+    check_template,
+    column_array,
+    is_int,
+    video_location,
+)
 from robokit.policies.datasets.format import (
     CODEBASE_VERSION,
     EPISODE_COLUMNS,
@@ -38,8 +49,12 @@ def _json(root: Path, relative: str, required: bool = True) -> Any:
         raise DatasetError(f"{path}: larger than {MAX_JSON_BYTES // 2**20} MiB")
     try:
         return json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise DatasetError(f"{path}: not valid JSON ({exc})") from None
+    except RecursionError:
+        raise DatasetError(f"{path}: nested too deeply to be dataset metadata") from None
+    except (UnicodeDecodeError, ValueError) as exc:  # JSONDecodeError, a number too long to convert
+        raise DatasetError(f"{path}: not valid JSON ({' '.join(str(exc).split())[:200]})") from None
+    except OSError as exc:
+        raise DatasetError(f"{path}: cannot be read ({exc.strerror or exc})") from None
 
 
 def _table(path: Path, columns: list[str] | None = None) -> Any:
@@ -70,23 +85,16 @@ def check_info(info: Any, where: Path) -> dict[str, Any]:
     ):
         raise DatasetError(f"{where}: fps must be a number in (0, 10000], not {fps!r}")
     for key in ("total_episodes", "total_frames"):
-        if isinstance(info.get(key), bool) or not isinstance(info.get(key), int) or info[key] < 0:
-            raise DatasetError(f"{where}: {key} must be an integer >= 0, not {info.get(key)!r}")
-    if not isinstance(info.get("data_path"), str):
-        raise DatasetError(f"{where}: data_path must be a path template")
+        if not is_int(info.get(key)):
+            raise DatasetError(f"{where}: {key} must be an integer in 0..{MAX_COUNT}, not {info.get(key)!r}")
+    check_template(info.get("data_path"), DATA_FIELDS, "data_path", where)
     features = info.get("features")
     if not isinstance(features, dict) or not features:
         raise DatasetError(f"{where}: features must be a non-empty object")
     for name, ft in features.items():
-        shape = ft.get("shape") if isinstance(ft, dict) else None
-        if not isinstance(ft, dict) or not isinstance(ft.get("dtype"), str) or not isinstance(shape, list):
-            raise DatasetError(f"{where}: feature {name!r} needs a dtype and a shape list")
-        if not shape or not all(isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in shape):
-            raise DatasetError(f"{where}: feature {name!r} has a bad shape {shape!r}")
-    if any(ft["dtype"] == "video" for ft in features.values()) and not isinstance(
-        info.get("video_path"), str
-    ):
-        raise DatasetError(f"{where}: video features need a video_path template")
+        check_feature(name, ft, where)
+    if any(ft["dtype"] == "video" for ft in features.values()):
+        check_template(info.get("video_path"), VIDEO_FIELDS, "video_path", where)
     return info
 
 
@@ -102,6 +110,8 @@ class LeRobotDatasetReader:
         self.fps = float(self.info["fps"])
         self.features: dict[str, dict[str, Any]] = self.info["features"]
         self.stats = _json(self.root, STATS_PATH, required=False)
+        if self.stats is not None and not isinstance(self.stats, dict):
+            raise DatasetError(f"{self.root / STATS_PATH}: not a JSON object")
         self.tasks = self._read_tasks()
         self.episodes = self._read_episodes()
 
@@ -115,7 +125,12 @@ class LeRobotDatasetReader:
         text = next((c for c in ("task", "__index_level_0__") if c in names), None)
         if "task_index" not in names or text is None:
             raise DatasetError(f"{self.root / TASKS_PATH}: needs task_index and task columns, has {names}")
-        return dict(zip(table.column("task_index").to_pylist(), table.column(text).to_pylist()))
+        tasks = dict(zip(table.column("task_index").to_pylist(), table.column(text).to_pylist()))
+        if not all(is_int(i) and isinstance(t, str) for i, t in tasks.items()) or len(tasks) != len(table):
+            raise DatasetError(
+                f"{self.root / TASKS_PATH}: task_index must be distinct integers >= 0, task text"
+            )
+        return tasks
 
     def _read_episodes(self) -> list[dict[str, Any]]:
         import pyarrow as pa
@@ -133,6 +148,8 @@ class LeRobotDatasetReader:
             rows = pa.concat_tables([t.select(keep) for t in tables]).to_pylist()
         except (pa.ArrowException, KeyError) as exc:
             raise DatasetError(f"{self.root / EPISODES_DIR}: episode tables disagree ({exc})") from None
+        for row in rows:
+            check_episode_row(row, self.root / EPISODES_DIR)
         rows.sort(key=lambda r: r["episode_index"])
         self._check_boundaries(rows)
         return rows
@@ -145,11 +162,7 @@ class LeRobotDatasetReader:
             raise DatasetError(f"{where}: {len(rows)} episodes, info.json says {self.info['total_episodes']}")
         start = 0
         for r in rows:
-            if (
-                r["dataset_from_index"] != start
-                or r["dataset_to_index"] - start != r["length"]
-                or r["length"] < 1
-            ):
+            if r["dataset_from_index"] != start or r["dataset_to_index"] - start != r["length"]:
                 raise DatasetError(f"{where}: episode {r['episode_index']} has inconsistent boundaries")
             start = r["dataset_to_index"]
         if start != self.info["total_frames"]:
@@ -160,11 +173,9 @@ class LeRobotDatasetReader:
     def data_file(self, k: int) -> Path:
         """The Parquet file that holds episode ``k``."""
         ep = self.episode_row(k)
-        template = self.info["data_path"]
-        try:
-            relative = template.format(chunk_index=ep["data/chunk_index"], file_index=ep["data/file_index"])
-        except (KeyError, IndexError, ValueError) as exc:
-            raise DatasetError(f"{self.root / INFO_PATH}: bad data_path {template!r} ({exc})") from None
+        relative = self.info["data_path"].format(
+            chunk_index=ep["data/chunk_index"], file_index=ep["data/file_index"]
+        )  # both checked: a plain template (check_info), integers >= 0 (check_episode_row)
         return inside(self.root, relative, "data_path")
 
     def episode_row(self, k: int) -> dict[str, Any]:
@@ -173,27 +184,31 @@ class LeRobotDatasetReader:
         return self.episodes[k]
 
     def episode(self, k: int) -> dict[str, np.ndarray]:
-        """Episode ``k``'s frames: every non-video feature as an array (L,) or (L, n), in frame order.
-        DatasetError when the data file misses a feature or frames of the episode."""
+        """Episode ``k``'s frames: every numeric feature as an array (L,) for shape (1,) or (L, *shape) of
+        its dtype, a "string" feature as str objects, in frame order ("image" and "video" features are not
+        decoded here). DatasetError when the data file misses a feature or frames of the episode, or a
+        column's values do not have the feature's type and shape."""
+        import pyarrow as pa
         import pyarrow.compute as pc
 
         ep, path = self.episode_row(k), self.data_file(k)
         table = _table(path)
-        keys = [name for name, ft in self.features.items() if ft["dtype"] != "video"]
+        keys = [name for name, ft in self.features.items() if ft["dtype"] not in ("video", "image")]
         missing = [name for name in [*keys, "episode_index", "frame_index"] if name not in table.column_names]
         if missing:
             raise DatasetError(f"{path}: missing column(s) {sorted(set(missing))}")
+        for name in ("episode_index", "frame_index"):
+            if not pa.types.is_integer(table.schema.field(name).type):
+                raise DatasetError(
+                    f"{path}: column {name!r} holds {table.schema.field(name).type}, not integers"
+                )
         table = table.filter(pc.equal(table.column("episode_index"), k))
         table = table.sort_by("frame_index")
         if table.num_rows != ep["length"] or table.column("frame_index").to_pylist() != list(
             range(ep["length"])
         ):
             raise DatasetError(f"{path}: episode {k} should have frames 0..{ep['length'] - 1}")
-        out = {}
-        for name in keys:
-            values = table.column(name).to_pylist()
-            out[name] = np.asarray(values, dtype=np.dtype(self.features[name]["dtype"]))
-        return out
+        return {name: column_array(table.column(name), name, self.features[name], path) for name in keys}
 
     def video_frames(self, key: str, k: int) -> np.ndarray:
         """Episode ``k``'s frames of camera feature ``key`` as (L, H, W, 3) uint8, decoded with
@@ -203,19 +218,9 @@ class LeRobotDatasetReader:
         if key not in self.video_keys:
             raise DatasetError(f"{self.root}: no video feature {key!r}; it has {self.video_keys}")
         ep = self.episode_row(k)
-        try:
-            relative = self.info["video_path"].format(
-                video_key=key,
-                chunk_index=ep[f"videos/{key}/chunk_index"],
-                file_index=ep[f"videos/{key}/file_index"],
-            )
-            start_s = float(ep[f"videos/{key}/from_timestamp"])
-        except (KeyError, IndexError, ValueError, TypeError) as exc:
-            raise DatasetError(
-                f"{self.root / EPISODES_DIR}: episode {k} lacks video columns of {key} ({exc})"
-            ) from None
+        chunk, file, first = video_location(ep, key, self.fps, self.root / EPISODES_DIR)
+        relative = self.info["video_path"].format(video_key=key, chunk_index=chunk, file_index=file)
         path = inside(self.root, relative, "video_path")
-        first = int(round(start_s * self.fps))
         return read_episode_frames(path, first, ep["length"])
 
 

@@ -8,16 +8,20 @@ resets with seed ``seed + i``; the seed and the env id are stored so ``replay`` 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import signal
 import tempfile
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from robokit.policies.datasets.format import DatasetError
+from robokit.policies.datasets.format import INFO_PATH, DatasetError
 from robokit.policies.datasets.writer import DatasetWriter
 
 # camera name -> Bullet.render overrides of the robot folder's camera ("front" is that camera unchanged)
@@ -28,6 +32,11 @@ VIEWS: dict[str, dict[str, float]] = {
 }
 OBS_FEATURES = {"observation": "observation.state", "achieved_goal": "observation.achieved_goal"}
 OBS_FEATURES["desired_goal"] = "observation.desired_goal"
+HELD_SIGNALS = tuple(getattr(signal, n) for n in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, n))
+FRAME_WIDTH, FRAME_HEIGHT = (
+    (16, 1920),
+    (16, 1080),
+)  # camera frame sizes, px (robokit record's --width/--height)
 
 
 class RecordError(ValueError):
@@ -49,16 +58,38 @@ def check_cameras(cameras: list[str], width: int, height: int) -> None:
         raise RecordError(f"unknown camera {unknown[0]!r}; cameras: {', '.join(VIEWS)}")
     if len(set(cameras)) != len(cameras):
         raise RecordError(f"camera named twice: {cameras}")
+    for what, value, (low, high) in (("width", width, FRAME_WIDTH), ("height", height, FRAME_HEIGHT)):
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise RecordError(f"frame {what} must be an integer in {low}..{high}, not {value!r}")
     if width % 2 or height % 2:
         raise RecordError(f"frame size {width}x{height}: width and height must be even (H.264 yuv420p)")
 
 
 def check_out(out: Path, overwrite: bool) -> None:
-    """RecordError when ``out`` is a file, or a non-empty folder and ``overwrite`` is not given."""
+    """RecordError when ``out`` cannot take the dataset: a file; the filesystem root, the home folder, a
+    mount point or a folder that holds the current directory (it cannot be moved aside); a non-empty
+    folder without ``overwrite``, or with it when the folder is not a LeRobot dataset (no meta/info.json:
+    --overwrite never deletes other files)."""
     if out.exists() and not out.is_dir():
         raise RecordError(f"--out {out} is a file; name a folder")
-    if out.is_dir() and any(out.iterdir()) and not overwrite:
-        raise RecordError(f"--out {out} is not empty; pass --overwrite to replace it")
+    try:
+        where, cwd = out.resolve(), Path.cwd().resolve()
+    except (OSError, RuntimeError) as exc:
+        raise RecordError(f"--out {out}: not a usable path ({exc})") from None
+    if where == Path(where.anchor) or where == Path.home().resolve() or os.path.ismount(where):
+        raise RecordError(
+            f"--out {out} is {where}, a root, home or mount folder; name a folder for the dataset"
+        )
+    if cwd.is_relative_to(where):
+        raise RecordError(f"--out {out} holds the current directory; name a folder beside or below it")
+    if out.is_dir() and any(out.iterdir()):
+        if not overwrite:
+            raise RecordError(f"--out {out} is not empty; pass --overwrite to replace it")
+        if not (out / INFO_PATH).is_file():
+            raise RecordError(
+                f"--out {out} is not empty and not a LeRobot dataset (no {INFO_PATH}); "
+                "--overwrite only replaces a dataset: name a new or empty folder"
+            )
 
 
 def features_of(env: Any) -> dict[str, dict[str, Any]]:
@@ -122,7 +153,6 @@ def record(
     """Record ``episodes`` expert episodes of ``env_id`` into ``out``. Everything is checked before a file is
     written; the dataset is built in a temporary folder beside ``out`` and moved into place at the end, so
     a failed or interrupted run leaves ``out`` as it was. RecordError for a bad request."""
-    from robokit.console import progress_bar
     from robokit.policies.experts import NoExpertError, expert_for
 
     cameras = list(cameras or [])
@@ -139,8 +169,7 @@ def record(
         views = {name: {**base.camera, **VIEWS[name]} for name in cameras}
         extra = {"env_id": env_id, "render": bool(cameras), "cameras": views, "expert": type(expert).__name__}
         extra.update(width=width, height=height)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.recording-", dir=out.parent))
+        tmp: Path | None = _temporary_folder(out)
         try:
             writer = DatasetWriter(
                 tmp,
@@ -151,33 +180,87 @@ def record(
                 robot_type=base.robot.name,
                 extra=extra,
             )
-            successes = 0
-            with progress_bar(episodes, "record", "episodes", enabled=progress) as bar:
-                for i in range(episodes):
-                    frames, images = run_episode(env, expert, seed + i, views)
-                    writer.add_episode(frames, images, seed=seed + i)
-                    successes += bool(frames["next.success"][-1])
-                    bar.update(1)
+            successes = _record_episodes(writer, env, expert, range(seed, seed + episodes), views, progress)
             writer.close()
-            _move_into_place(tmp, out)
+            try:
+                _move_into_place(tmp, out)
+            except DatasetError:
+                tmp = None  # the recording is kept there; the message says where
+                raise
         finally:
-            shutil.rmtree(tmp, ignore_errors=True)
+            if tmp is not None:
+                shutil.rmtree(tmp, ignore_errors=True)
     finally:
         env.close()
     return RecordResult(out, episodes, writer.total_frames, successes)
 
 
-def _move_into_place(tmp: Path, out: Path) -> None:
-    """Replace ``out`` by ``tmp``: the old folder is moved aside first and removed only after the move."""
-    old = None
-    if out.exists():
-        old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
-        os.rename(out, old / "dataset")
+def _record_episodes(
+    writer: DatasetWriter, env: Any, expert: Any, seeds: range, views: dict[str, dict], progress: bool
+) -> int:
+    """One episode per seed into ``writer``; returns how many ended in success."""
+    from robokit.console import progress_bar
+
+    successes = 0
+    with progress_bar(len(seeds), "record", "episodes", enabled=progress) as bar:
+        for s in seeds:
+            frames, images = run_episode(env, expert, s, views)
+            writer.add_episode(frames, images, seed=s)
+            successes += bool(frames["next.success"][-1])
+            bar.update(1)
+    return successes
+
+
+def _temporary_folder(out: Path) -> Path:
+    """A new hidden folder beside ``out`` to record into; RecordError if none can be made there."""
     try:
-        os.rename(tmp, out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        return Path(tempfile.mkdtemp(prefix=f".{out.name}.recording-", dir=out.parent))
     except OSError as exc:
+        raise RecordError(
+            f"--out {out}: cannot make a folder in {out.parent} ({exc.strerror or exc})"
+        ) from None
+
+
+@contextlib.contextmanager
+def _signals_held() -> Iterator[list[int]]:
+    """Within the block SIGINT, SIGTERM and SIGHUP are noted, not acted on, so the final move is never
+    left half done; the run then ends normally (the block is short). Main thread only (where Python
+    handles signals); elsewhere a no-op."""
+    caught: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield caught
+        return
+    previous = {s: signal.signal(s, lambda n, _f: caught.append(n)) for s in HELD_SIGNALS}
+    try:
+        yield caught
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, signal.SIG_DFL if handler is None else handler)
+
+
+def _move_into_place(tmp: Path, out: Path) -> None:
+    """Replace ``out`` by ``tmp``: the old folder is moved aside first and removed only after the move.
+    DatasetError if a rename fails: ``out`` is put back and the recording stays in ``tmp``."""
+    with _signals_held():
+        old = None
+        try:
+            if out.exists():
+                old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
+                os.rename(out, old / "dataset")
+            os.rename(tmp, out)
+        except OSError as exc:
+            kept = f"the recording is kept in {tmp}"
+            if old is not None and (old / "dataset").exists():
+                try:
+                    os.rename(old / "dataset", out)
+                except OSError:
+                    kept += f", the old {out} is in {old / 'dataset'}"
+            if old is not None:
+                with contextlib.suppress(OSError):
+                    old.rmdir()  # only when empty
+            raise DatasetError(
+                f"could not move the recording into {out} ({exc.strerror or exc}); {kept}"
+            ) from None
         if old is not None:
-            os.rename(old / "dataset", out)
-        raise DatasetError(f"could not move the recording into {out}: {exc}") from None
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+            shutil.rmtree(old, ignore_errors=True)

@@ -13,9 +13,10 @@ from typing import Any
 
 import numpy as np
 
+from robokit.policies.datasets.checks import is_int
 from robokit.policies.datasets.format import ROBOKIT_KEY, SEED_COLUMN, DatasetError
 from robokit.policies.datasets.reader import read_dataset
-from robokit.policies.datasets.record import OBS_FEATURES, make_env
+from robokit.policies.datasets.record import FRAME_HEIGHT, FRAME_WIDTH, OBS_FEATURES, make_env
 
 TOLERANCE = 1e-6  # largest accepted |replayed - recorded| of any observation entry
 
@@ -44,6 +45,14 @@ def recording_settings(dataset: Any, k: int) -> tuple[dict[str, Any], int]:
 
     if msg := unknown_env_message(extra["env_id"]):
         raise DatasetError(f"{dataset.root}: {msg}")
+    where = dataset.root / "meta/info.json"
+    if not isinstance(extra.get("render", False), bool):
+        raise DatasetError(f"{where}: robokit.render must be true or false, not {extra['render']!r:.40}")
+    for key, (low, high), default in (("width", FRAME_WIDTH, 320), ("height", FRAME_HEIGHT, 240)):
+        if not is_int(extra.get(key, default), low, high):
+            raise DatasetError(
+                f"{where}: robokit.{key} must be an integer in {low}..{high}, not {extra[key]!r:.40}"
+            )
     seed = dataset.episode_row(k).get(SEED_COLUMN)
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise DatasetError(f"{dataset.root}: episode {k} has no reset seed ({SEED_COLUMN})")
@@ -60,17 +69,47 @@ def _deviation(
     return worst
 
 
-def replay(root: str | Path, episode: int, video: str | Path | None = None) -> ReplayResult:
-    """Replay episode ``episode`` of the dataset at ``root``; write an mp4 of it to ``video`` if given.
-    DatasetError for a dataset or episode that cannot be replayed."""
-    dataset = read_dataset(root)
-    extra, seed = recording_settings(dataset, episode)
-    frames = dataset.episode(episode)
+def check_frames(dataset: Any, k: int, frames: dict[str, np.ndarray]) -> None:
+    """DatasetError unless episode ``k`` has the observation features and finite actions, all numeric
+    (L, n); a scalar feature (L,) becomes (L, 1) in ``frames``."""
     missing = [n for n in [*OBS_FEATURES.values(), "action"] if n not in frames]
     if missing:
         raise DatasetError(f"{dataset.root}: features {missing} missing; replay needs them")
+    for name in [*OBS_FEATURES.values(), "action"]:
+        if frames[name].ndim == 1:  # a shape (1,) feature is a scalar column
+            frames[name] = frames[name].reshape(-1, 1)
+        if frames[name].dtype.kind not in "fiu" or frames[name].ndim != 2:
+            ft = dataset.features[name]
+            raise DatasetError(
+                f"{dataset.root}: {name} is {ft['dtype']} {ft['shape']}; replay needs a vector of numbers"
+            )
+    bad = np.flatnonzero(~np.isfinite(frames["action"]).all(axis=1))
+    if bad.size:
+        raise DatasetError(
+            f"{dataset.root}: episode {k}: the action of frame {bad[0]} is not finite (NaN or inf)"
+        )
+
+
+def check_video_path(video: str | Path) -> Path:
+    """``video`` as a Path if it names an .mp4 file; ValueError otherwise (checked before a replay)."""
+    path = Path(video)
+    if path.suffix.lower() != ".mp4":
+        raise ValueError(f"--video {video}: name an .mp4 file (the replay is written as H.264 mp4)")
+    return path
+
+
+def replay(root: str | Path, episode: int, video: str | Path | None = None) -> ReplayResult:
+    """Replay episode ``episode`` of the dataset at ``root``; write an mp4 of it to ``video`` if given.
+    DatasetError for a dataset or episode that cannot be replayed (checked before the env is made);
+    ValueError for a ``video`` that is not an .mp4 path."""
+    if video is not None:
+        check_video_path(video)
+    dataset = read_dataset(root)
+    extra, seed = recording_settings(dataset, episode)
+    frames = dataset.episode(episode)
+    check_frames(dataset, episode, frames)
     render = bool(extra.get("render")) or video is not None
-    size = (int(extra.get("width", 320)), int(extra.get("height", 240)))
+    size = (extra.get("width", 320), extra.get("height", 240))
     env = make_env(extra["env_id"], render, *size)
     images: list[np.ndarray] = []
     try:

@@ -16,12 +16,16 @@ def read_episode_frames(path: Path, first: int, count: int) -> np.ndarray:
 
     if not path.is_file():
         raise DatasetError(f"{path} is missing")
+    if first < 0 or count < 1:
+        raise ValueError(f"frames {first}..{first + count - 1}: first must be >= 0 and count >= 1")
     frames: list[np.ndarray] = []
+    seen = 0
     try:
         reader = imageio_ffmpeg.read_frames(str(path), pix_fmt="rgb24")
         meta = next(reader)
         width, height = meta["size"]
         for i, raw in enumerate(reader):
+            seen = i + 1
             if i >= first + count:
                 break
             if i >= first:
@@ -30,5 +34,7 @@ def read_episode_frames(path: Path, first: int, count: int) -> np.ndarray:
     except (RuntimeError, OSError, StopIteration, ValueError) as exc:
         raise DatasetError(f"{path}: not a readable video ({' '.join(str(exc).split())[:200]})") from None
     if len(frames) != count:
-        raise DatasetError(f"{path}: has {first + len(frames)} frames, the episode needs {first + count}")
+        raise DatasetError(
+            f"{path}: has only {seen} frames; the episode's are frames {first}..{first + count - 1}"
+        )
     return np.stack(frames)

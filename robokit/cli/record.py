@@ -4,11 +4,13 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 
 from robokit.cli.parser import EXIT_USAGE, OneLineParser, int_in
 
 PROG = "robokit record"
+SIGNALS = tuple(getattr(signal, n) for n in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, n))
 CAMERAS = ("front", "side", "top")  # robokit.policies.datasets.record.VIEWS (kept here: --help stays light)
 
 
@@ -60,6 +62,8 @@ def main(argv: list[str]) -> int:
         return _usage(str(exc))
     from robokit.policies.datasets import DatasetError, RecordError, record
 
+    stopped: list[int] = []
+    previous = _stop_on_signals(stopped)
     try:
         result = record(
             args.env_id,
@@ -78,8 +82,13 @@ def main(argv: list[str]) -> int:
         print(f"{PROG}: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print(f"{PROG}: interrupted; {args.out} left as it was", file=sys.stderr)
-        return 130
+        signum = stopped[0] if stopped else signal.SIGINT
+        how = "interrupted" if signum == signal.SIGINT else f"stopped by {signal.Signals(signum).name}"
+        print(f"{PROG}: {how}; {args.out} left as it was", file=sys.stderr)
+        return 128 + signum
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, signal.SIG_DFL if handler is None else handler)
     print(
         f"recorded {result.episodes} episodes, {result.frames} frames "
         f"({result.successes}/{result.episodes} successful) in {result.root}"
@@ -90,3 +99,21 @@ def main(argv: list[str]) -> int:
 def _usage(message: str) -> int:
     print(f"{PROG}: {' '.join(message.split())}", file=sys.stderr)
     return EXIT_USAGE
+
+
+def _stop_on_signals(stopped: list[int]) -> dict[int, object]:
+    """SIGINT, SIGTERM and SIGHUP end the run as Ctrl-C does (KeyboardInterrupt: the temporary folder is
+    removed, --out left as it was; the signal is noted in ``stopped``); once one came, further ones are
+    ignored so the cleanup finishes. Returns the previous handlers."""
+
+    def stop(signum: int, _frame: object) -> None:
+        for s in SIGNALS:
+            signal.signal(s, signal.SIG_IGN)
+        stopped.append(signum)
+        raise KeyboardInterrupt
+
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():  # only the main thread sets handlers
+        return {}
+    return {s: signal.signal(s, stop) for s in SIGNALS}

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from robokit.cli.parser import EXIT_USAGE, OneLineParser, int_in
 
@@ -32,6 +33,8 @@ def main(argv: list[str]) -> int:
     if args.video is not None:
         from robokit.paths import PathError, check_output_file
 
+        if Path(args.video).suffix.lower() != ".mp4":  # as policies.datasets.replay.check_video_path
+            return _usage(f"--video {args.video}: name an .mp4 file (the replay is written as H.264 mp4)")
         try:
             check_output_file(args.video, "--video")
         except PathError as exc:

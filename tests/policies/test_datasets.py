@@ -226,3 +226,147 @@ def test_writer_refuses_a_mismatched_episode(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="no episode recorded"):
         writer.close()
     shutil.rmtree(tmp_path)
+
+
+def _edit_info(change):  # noqa: ANN001, ANN202
+    def edit(root: Path) -> None:
+        path = root / "meta/info.json"
+        info = json.loads(path.read_text())
+        change(info)
+        path.write_text(json.dumps(info))
+
+    return edit
+
+
+def _edit_column(relative: str, name: str, make):  # noqa: ANN001, ANN202
+    """Replace column ``name`` of a Parquet file by ``make(n_rows)`` (a pyarrow array)."""
+
+    def edit(root: Path) -> None:
+        import pyarrow.parquet as pq
+
+        table = pq.read_table(root / relative)
+        table = table.set_column(table.column_names.index(name), name, make(table.num_rows))
+        pq.write_table(table, root / relative)
+
+    return edit
+
+
+EPISODES = "meta/episodes/chunk-000/file-000.parquet"
+DATA = "data/chunk-000/file-000.parquet"
+FROM_TS = "videos/observation.images.cam/from_timestamp"
+
+
+def _malformed_cases() -> dict:
+    """What a tester found the reader crashed on (tracebacks, not DatasetError), and kin of each."""
+    import pyarrow as pa
+
+    def feature(key: str, **change):  # noqa: ANN202
+        return _edit_info(lambda i: i["features"][key].update(change))
+
+    def deep(root: Path) -> None:
+        (root / "meta/info.json").write_text("[" * 100000 + "]" * 100000)
+
+    return {
+        "attr template": (
+            _edit_info(lambda i: i.update(data_path="data/{chunk_index.real}/{file_index.foo}.parquet")),
+            "data_path 'data/{chunk_index.real}/{file_index.foo}.parquet' may only use the fields",
+        ),
+        "index template": (
+            _edit_info(lambda i: i.update(data_path="d/{0}.parquet")),
+            "may only use the fields",
+        ),
+        "conversion template": (
+            _edit_info(lambda i: i.update(video_path="v/{video_key!r}/{chunk_index}/{file_index}.mp4")),
+            "video_path",
+        ),
+        "nested spec": (
+            _edit_info(lambda i: i.update(data_path="d/{chunk_index:{file_index}}")),
+            "format spec",
+        ),
+        "unbalanced": (_edit_info(lambda i: i.update(data_path="d/{chunk_index")), "not a valid template"),
+        "dtype unknown": (feature("action", dtype="complex-thing"), "has dtype 'complex-thing'"),
+        "dtype string": (feature("action", dtype="string"), "column 'action' holds fixed_size_list"),
+        "dtype not text": (feature("action", dtype=5), "has dtype 5"),
+        "shape huge": (feature("action", shape=[10**12]), "feature 'action' has a bad shape [1000000000000]"),
+        "shape too many": (feature("action", shape=[2, 2, 2, 2, 2]), "bad shape"),
+        "shape wrong": (
+            feature("observation.state", shape=[5]),
+            "holds values of shape (4,), info.json says (5,)",
+        ),
+        "deep json": (deep, "meta/info.json: nested too deeply"),
+        "total huge": (
+            _edit_info(lambda i: i.update(total_frames=10**30)),
+            "total_frames must be an integer",
+        ),
+        "chunk null": (
+            _edit_column(EPISODES, "data/chunk_index", lambda n: pa.array([None] * n, pa.int64())),
+            "episode 0: data/chunk_index must be an integer >= 0, not None",
+        ),
+        "length float": (
+            _edit_column(EPISODES, "length", lambda n: pa.array([5.0, 8.0, 3.0])),
+            "episode 0: length must be an integer >= 1, not 5.0",
+        ),
+        "episode index text": (
+            _edit_column(EPISODES, "episode_index", lambda n: pa.array(["0", "1", "2"])),
+            "episode_index must be an integer >= 0, not '0'",
+        ),
+        "from_timestamp nan": (
+            _edit_column(EPISODES, FROM_TS, lambda n: pa.array([float("nan")] * n)),
+            "episode 1: videos/observation.images.cam/from_timestamp must be a finite time >= 0 s",
+        ),
+        "from_timestamp negative": (
+            _edit_column(EPISODES, FROM_TS, lambda n: pa.array([-5.0] * n)),
+            "from_timestamp must be a finite time >= 0 s (frame <= 2147483648), not -5.0",
+        ),
+        "from_timestamp huge": (
+            _edit_column(EPISODES, FROM_TS, lambda n: pa.array([1e300] * n)),
+            "not 1e+300",
+        ),
+        "action text": (
+            _edit_column(DATA, "action", lambda n: pa.array(["x"] * n)),
+            "holds string, not float32",
+        ),
+        "action ragged": (
+            _edit_column(DATA, "action", lambda n: pa.array([[0.1] * (1 + i % 3) for i in range(n)])),
+            "column 'action' does not fit dtype float32",
+        ),
+        "action null": (
+            _edit_column(DATA, "action", lambda n: pa.array([None] * n, pa.list_(pa.float32(), 2))),
+            "column 'action' has empty (null) values",
+        ),
+        "action null inside": (
+            _edit_column(DATA, "action", lambda n: pa.array([[0.1, None]] * n, pa.list_(pa.float32(), 2))),
+            "column 'action' has empty (null) values",
+        ),
+        "frame index float": (
+            _edit_column(DATA, "frame_index", lambda n: pa.array([0.0] * n)),
+            "column 'frame_index' holds double, not integers",
+        ),
+    }
+
+
+@pytest.mark.parametrize("case", list(_malformed_cases()))
+def test_malformed_metadata_and_tables_are_one_dataset_error(
+    known: tuple[Path, list], tmp_path: Path, case: str
+) -> None:
+    """Each of these once escaped as AttributeError, TypeError, RecursionError or a plain ValueError."""
+    damage, words = _malformed_cases()[case]
+    root = tmp_path / "ds"
+    shutil.copytree(known[0], root)
+    damage(root)
+    with pytest.raises(DatasetError) as err:
+        ds = read_dataset(root)
+        ds.episode(1)
+        ds.video_frames("observation.images.cam", 1)
+    message = str(err.value)
+    assert words in message and "\n" not in message, message
+
+
+def test_a_video_shorter_than_the_episode_says_which_frames_it_lacks(
+    known: tuple[Path, list], tmp_path: Path
+) -> None:
+    root = tmp_path / "ds"
+    shutil.copytree(known[0], root)
+    _edit_column(EPISODES, FROM_TS, lambda n: __import__("pyarrow").array([1.0] * n))(root)  # frame 10
+    with pytest.raises(DatasetError, match=r"has only 16 frames; the episode's are frames 10\.\.17"):
+        read_dataset(root).video_frames("observation.images.cam", 1)
