@@ -7,7 +7,7 @@ tables and metadata of any v3.0 dataset, ``replay(root, episode)`` redoes a reco
 
 from robokit.policies.datasets.format import DatasetError
 from robokit.policies.datasets.reader import LeRobotDatasetReader, read_dataset
-from robokit.policies.datasets.record import VIEWS, RecordError, record
+from robokit.policies.datasets.record import VIEWS, RecordError, RecordStopped, record
 from robokit.policies.datasets.replay import TOLERANCE, replay
 from robokit.policies.datasets.writer import DatasetWriter
 
@@ -18,6 +18,7 @@ __all__ = [
     "DatasetWriter",
     "LeRobotDatasetReader",
     "RecordError",
+    "RecordStopped",
     "read_dataset",
     "record",
     "replay",

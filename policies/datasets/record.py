@@ -14,7 +14,7 @@ import shutil
 import signal
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -41,6 +41,10 @@ FRAME_WIDTH, FRAME_HEIGHT = (
 
 class RecordError(ValueError):
     """A bad record request (unknown camera, env without an expert, an output folder in the way)."""
+
+
+class RecordStopped(KeyboardInterrupt):
+    """``record``'s ``stop()`` said to stop (a signal the caller noted): handled like Ctrl-C."""
 
 
 @dataclass
@@ -105,8 +109,11 @@ def features_of(env: Any) -> dict[str, dict[str, Any]]:
     return feats
 
 
-def run_episode(env: Any, expert: Any, seed: int, cameras: dict[str, dict]) -> tuple[dict, dict]:
-    """One episode to termination or the time limit: (frames by feature, images by camera)."""
+def run_episode(
+    env: Any, expert: Any, seed: int, cameras: dict[str, dict], stop: Callable[[], bool] = bool
+) -> tuple[dict, dict]:
+    """One episode to termination or the time limit: (frames by feature, images by camera). RecordStopped
+    as soon as ``stop()`` is true (asked before every step)."""
     rows: dict[str, list] = {
         name: [] for name in [*OBS_FEATURES.values(), "action", "next.reward", "next.done", "next.success"]
     }
@@ -114,6 +121,8 @@ def run_episode(env: Any, expert: Any, seed: int, cameras: dict[str, dict]) -> t
     obs, _ = env.reset(seed=seed)
     done = False
     while not done:
+        if stop():
+            raise RecordStopped
         for name, view in cameras.items():
             env.unwrapped.camera = view
             images[name].append(env.render())
@@ -149,10 +158,12 @@ def record(
     height: int = 240,
     overwrite: bool = False,
     progress: bool = True,
+    stop: Callable[[], bool] = bool,
 ) -> RecordResult:
     """Record ``episodes`` expert episodes of ``env_id`` into ``out``. Everything is checked before a file is
     written; the dataset is built in a temporary folder beside ``out`` and moved into place at the end, so
-    a failed or interrupted run leaves ``out`` as it was. RecordError for a bad request."""
+    a failed or interrupted run (KeyboardInterrupt, or RecordStopped once ``stop()`` is true: a caller's
+    signal handler sets what it returns) leaves ``out`` as it was. RecordError for a bad request."""
     from robokit.policies.experts import NoExpertError, expert_for
 
     cameras = list(cameras or [])
@@ -180,7 +191,8 @@ def record(
                 robot_type=base.robot.name,
                 extra=extra,
             )
-            successes = _record_episodes(writer, env, expert, range(seed, seed + episodes), views, progress)
+            seeds = range(seed, seed + episodes)
+            successes = _record_episodes(writer, env, expert, seeds, views, progress, stop)
             writer.close()
             try:
                 _move_into_place(tmp, out)
@@ -189,25 +201,37 @@ def record(
                 raise
         finally:
             if tmp is not None:
-                shutil.rmtree(tmp, ignore_errors=True)
+                with _signals_held():  # a second signal must not leave half a folder
+                    shutil.rmtree(tmp, ignore_errors=True)
     finally:
         env.close()
     return RecordResult(out, episodes, writer.total_frames, successes)
 
 
 def _record_episodes(
-    writer: DatasetWriter, env: Any, expert: Any, seeds: range, views: dict[str, dict], progress: bool
+    writer: DatasetWriter,
+    env: Any,
+    expert: Any,
+    seeds: range,
+    views: dict[str, dict],
+    progress: bool,
+    stop: Callable[[], bool],
 ) -> int:
-    """One episode per seed into ``writer``; returns how many ended in success."""
+    """One episode per seed into ``writer``; returns how many ended in success. On any exception the
+    writer's files are closed first (``abort``), so no encoder still writes when the folder is removed."""
     from robokit.console import progress_bar
 
     successes = 0
-    with progress_bar(len(seeds), "record", "episodes", enabled=progress) as bar:
-        for s in seeds:
-            frames, images = run_episode(env, expert, s, views)
-            writer.add_episode(frames, images, seed=s)
-            successes += bool(frames["next.success"][-1])
-            bar.update(1)
+    try:
+        with progress_bar(len(seeds), "record", "episodes", enabled=progress) as bar:
+            for s in seeds:
+                frames, images = run_episode(env, expert, s, views, stop)
+                writer.add_episode(frames, images, seed=s)
+                successes += bool(frames["next.success"][-1])
+                bar.update(1)
+    except BaseException:
+        writer.abort()
+        raise
     return successes
 
 

@@ -8,6 +8,7 @@ LeRobot's own loader reads the result (tests/policies/test_datasets.py).
 
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
 from typing import Any
@@ -195,6 +196,15 @@ class DatasetWriter:
         self._write_json(STATS_PATH, self.stats.as_json())
         self._write_json(INFO_PATH, self.info())
         return self.root
+
+    def abort(self) -> None:
+        """Close the open files without writing the metadata (the folder is not a dataset then): the
+        Parquet writer, and each camera's encoder (waiting for FFmpeg to exit). Errors are ignored."""
+        for writer in [self._data_writer, *self._videos.values()]:
+            if writer is not None:
+                with contextlib.suppress(Exception):
+                    writer.close()
+        self._data_writer, self._videos = None, {}
 
     def info(self) -> dict[str, Any]:
         """meta/info.json (LeRobot's ``create_empty_dataset_info`` keys, filled in)."""

@@ -75,6 +75,7 @@ def main(argv: list[str]) -> int:
             height=args.height,
             overwrite=args.overwrite,
             progress=not args.no_progress,
+            stop=lambda: bool(stopped),
         )
     except RecordError as exc:
         return _usage(str(exc))
@@ -102,15 +103,16 @@ def _usage(message: str) -> int:
 
 
 def _stop_on_signals(stopped: list[int]) -> dict[int, object]:
-    """SIGINT, SIGTERM and SIGHUP end the run as Ctrl-C does (KeyboardInterrupt: the temporary folder is
-    removed, --out left as it was; the signal is noted in ``stopped``); once one came, further ones are
-    ignored so the cleanup finishes. Returns the previous handlers."""
+    """SIGINT, SIGTERM and SIGHUP end the run as Ctrl-C does: the first is noted in ``stopped`` and the
+    recording stops before its next env step (RecordStopped: the temporary folder is removed, --out left
+    as it was); a second raises KeyboardInterrupt at once. Noting, not raising, the first one matters: an
+    exception raised in a handler that runs inside an at-fork or __del__ callback is swallowed. Returns
+    the previous handlers."""
 
     def stop(signum: int, _frame: object) -> None:
-        for s in SIGNALS:
-            signal.signal(s, signal.SIG_IGN)
         stopped.append(signum)
-        raise KeyboardInterrupt
+        if len(stopped) > 1:
+            raise KeyboardInterrupt
 
     import threading
 

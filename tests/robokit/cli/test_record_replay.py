@@ -231,11 +231,13 @@ def test_replay_refuses_a_recording_it_cannot_replay(
     _fails(["replay", str(copy), "--episode", "0"], words, capsys)
 
 
-@pytest.mark.parametrize("name, code", [("SIGTERM", 143), ("SIGHUP", 129)])
+@pytest.mark.parametrize("name, code", [("SIGTERM", 143), ("SIGHUP", 129), ("SIGINT", 130)])
 def test_a_signal_during_record_leaves_out_as_it_was(
     recorded: Path, tmp_path: Path, name: str, code: int
 ) -> None:
-    """SIGTERM / SIGHUP end `robokit record` as Ctrl-C does: the temporary folder goes, --out stays."""
+    """SIGTERM / SIGHUP end `robokit record` as Ctrl-C does: the temporary folder goes, --out stays. The
+    signal comes as the first episode is written, as the camera's FFmpeg starts (a fork: a handler that
+    raised there was swallowed and the run went on)."""
     import shutil
     import signal
     import subprocess
@@ -269,7 +271,8 @@ def test_a_signal_during_record_leaves_out_as_it_was(
         time.sleep(0.05)
     proc.send_signal(getattr(signal, name))
     _, err = proc.communicate(timeout=60)
-    assert proc.returncode == code and err == f"robokit record: stopped by {name}; {out} left as it was\n"
+    how = "interrupted" if name == "SIGINT" else f"stopped by {name}"
+    assert proc.returncode == code and err == f"robokit record: {how}; {out} left as it was\n"
     assert [p.name for p in tmp_path.iterdir()] == ["ds"]  # no hidden temporary folder left
     assert {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
 
@@ -315,3 +318,17 @@ def test_a_failed_move_keeps_the_recording_and_the_old_folder(tmp_path: Path, mo
         record_module._move_into_place(tmp, out)
     assert (out / "meta/info.json").read_text() == "old" and (tmp / "new.txt").read_text() == "new"
     assert sorted(p.name for p in tmp_path.iterdir()) == [".ds.recording-x", "ds"]
+
+
+def test_record_stops_before_the_next_step_when_asked(tmp_path: Path) -> None:
+    from robokit.policies.datasets import RecordStopped, record
+
+    asked: list[int] = []
+
+    def stop() -> bool:  # true from the 5th step on
+        asked.append(1)
+        return len(asked) >= 5
+
+    with pytest.raises(RecordStopped):
+        record("robokit/ServoArmReach-v0", tmp_path / "ds", 50, stop=stop, progress=False)
+    assert len(asked) == 5 and list(tmp_path.iterdir()) == []
