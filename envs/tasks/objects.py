@@ -1,5 +1,5 @@
 """What the object tasks (Push, Slide, PickAndPlace, Stack) share: free objects on the table, each with a
-translucent goal marker, their observation entries, goal sampling in the robot base frame, and the
+goal marker, their observation entries, goal sampling in the robot base frame, and the
 settings a robot gives them.
 
 Observation entries per object, as panda-gym v3's tasks: position (3, m), orientation (3, Euler XYZ rad),
@@ -164,12 +164,12 @@ class ObjectTask(Task):
         distance_threshold_m: float | None = None,
         settings: Mapping[str, Any] | None = None,
     ) -> None:
-        s = self.robot_settings(settings)
         if distance_threshold_m is not None:
             name = type(self).__name__
-            s["distance_threshold_m"] = _number(name, "distance_threshold_m", distance_threshold_m, 0, 1)
-        super().__init__(spec, kinematics, reward_type, s["distance_threshold_m"], s)
-        self.settings = s
+            distance_threshold_m = _number(name, "distance_threshold_m", distance_threshold_m, 0, 1)
+        super().__init__(spec, kinematics, reward_type, distance_threshold_m, settings)  # checks settings
+        s = self.settings
+        s["distance_threshold_m"] = self.distance_threshold_m
         self.object_size_m = s["object_size_m"]
         mass = s["object_mass_kg"]
         self.masses_kg = list(mass) if isinstance(mass, list | tuple) else [mass] * len(self.objects)
