@@ -282,8 +282,8 @@ class DeployLoop:
             self.scene.refresh()
         t_read = time.monotonic()
         task = self.task  # the env's Task code: its observation entries and achieved goal
-        task_obs = task.observation() if task.obs_dim else None
-        obs = self.observer.observe(state, goal, self._last_action, task_obs, task.achieved_goal(state))
+        task_obs, achieved = task.observe(state)  # one read of the scene for both
+        obs = self.observer.observe(state, goal, self._last_action, task_obs, achieved)
         if stopped := arm_stopped(state):
             self._write(gi, late_ms, state, obs, np.zeros(0), None)
             raise DeployAborted(f"the arm stopped following targets: {stopped}")
