@@ -139,22 +139,9 @@ class Bullet:
         self._remember(name, mass_kg, col, vis, {})
         return self._named(name, p.createMultiBody(mass_kg, col, vis, position, physicsClientId=self.client))
 
-    def add_marker(
-        self,
-        radius_m: float,
-        rgba=(0.1, 0.9, 0.1, 0.5),
-        name: str | None = None,
-        half_extents_m=None,
-        height_m: float | None = None,
-    ) -> int:
-        """A visual-only shape (no collision shape): goals and targets. A sphere of ``radius_m``; a box
-        with ``half_extents_m`` (3,); an upright cylinder of ``radius_m`` with ``height_m``."""
-        if half_extents_m is not None:
-            kw = {"shapeType": p.GEOM_BOX, "halfExtents": half_extents_m}
-        elif height_m is not None:
-            kw = {"shapeType": p.GEOM_CYLINDER, "radius": radius_m, "length": height_m}
-        else:
-            kw = {"shapeType": p.GEOM_SPHERE, "radius": radius_m}
+    def add_marker(self, radius_m: float, rgba=(0.1, 0.9, 0.1, 0.5), name: str | None = None) -> int:
+        """A visual-only sphere of ``radius_m`` (no collision shape): goals and targets."""
+        kw = {"shapeType": p.GEOM_SPHERE, "radius": radius_m}
         vis = p.createVisualShape(rgbaColor=rgba, physicsClientId=self.client, **kw)
         return self._named(name, p.createMultiBody(0, -1, vis, [0, 0, -1], physicsClientId=self.client))
 
