@@ -202,9 +202,11 @@ def connect_arm(request: DeployRequest, loop: DeployLoop, say: Say) -> Arm:
         say(
             f"dry run: a simulated {robot.name} in real time; ticks.jsonl shows the TARGETS bytes that would be sent"
         )
+        from robokit.runtime.sim_task_state import SimulatedTaskState
+
         arm = RealtimeSimArm(robot)
         for source in request.sources:
-            if hasattr(source, "attach"):  # a SimulatedTaskState: the task's objects in the arm's sim
+            if isinstance(source, SimulatedTaskState):  # the task's objects, in the arm's own sim
                 source.attach(arm)
                 say(f"dry run: {', '.join(source.bodies)} simulated beside the arm (seed {source.seed})")
         return arm

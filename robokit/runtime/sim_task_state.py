@@ -46,11 +46,7 @@ class SimulatedTaskState:
         """{body name: BodyState} in the base frame (the simulated arm's base sits at the origin)."""
         if self._bullet is None:
             raise RuntimeError("the simulated task state is not attached to a simulated arm yet")
-        b = self._bullet
-        return {
-            name: BodyState(b.position(name), b.orientation(name), b.velocity(name), b.angular_velocity(name))
-            for name in self.bodies
-        }
+        return {name: BodyState(*self._bullet.body_state(name)) for name in self.bodies}
 
     def close(self) -> None:
         """Close the kinematics client the source's own task holds."""
