@@ -13,9 +13,13 @@ from ``train_time_s``. SB3 is imported here, lazily by the CLI; deploying never 
 
 from __future__ import annotations
 
+import contextlib
 import json
+import signal
+import threading
 import time
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +60,7 @@ from robokit.policies.policy_spec import MAX_HIDDEN_LAYERS, MAX_HIDDEN_SIZE  # p
 from robokit.policies.shaping import make_train_env
 
 ALGO_CLASSES = {"sac": SAC, "td3": TD3, "ppo": PPO}
+REPLAY_ALGOS = frozenset({"sac", "td3"})  # off-policy: a replay buffer goes into every checkpoint
 
 
 class RunExistsError(FileExistsError):
@@ -102,6 +107,8 @@ def make_vec_env(config: TrainConfig) -> VecMonitor:
 
     def factory(rank: int):
         def make() -> gym.Env:
+            if config.n_envs > 1:  # a worker process: Ctrl-C on the terminal is the parent's to handle
+                signal.signal(signal.SIGINT, signal.SIG_IGN)
             env = make_train_env(config)
             env.reset(seed=config.seed + rank)
             return env
@@ -156,6 +163,10 @@ def build_model(config: TrainConfig, venv: Any, tb_dir: Path) -> Any:
 # ---- the callback: progress bar, periodic evaluation, checkpoints, early stop ---------------------------
 
 
+class StopTraining(Exception):
+    """Raised by RunCallback at the end of an off-policy rollout to leave ``model.learn`` there."""
+
+
 class RunCallback(BaseCallback):
     """Evaluates every ``eval_every`` steps, checkpoints every ``checkpoint_every`` steps, shows progress,
     and stops when ``stop_patience`` evaluations in a row reach ``stop_success_rate``. Keeps ``train_time_s`` (evaluation time
@@ -168,6 +179,8 @@ class RunCallback(BaseCallback):
         self.next_eval = (state["steps"] // config.eval_every + 1) * config.eval_every
         self.next_ckpt = (state["steps"] // config.checkpoint_every + 1) * config.checkpoint_every
         self.solved = False
+        self.interrupted = False  # set by the first Ctrl-C; training stops at the next step, cleanly
+        self._replay = config.algo in REPLAY_ALGOS
 
     def _on_training_start(self) -> None:
         # a tqdm bar on a terminal; plain lines (no \r) every 10 s into a pipe or a log file
@@ -188,20 +201,38 @@ class RunCallback(BaseCallback):
 
     def _on_step(self) -> bool:
         self.bar.update(self.num_timesteps - self.bar.n)
-        if self.num_timesteps >= self.next_eval:
+        if self.num_timesteps >= self.next_eval and not self.interrupted:
             self._pause()
             self.next_eval += self.config.eval_every
-            row = self.evaluate()
-            self.bar.set_postfix(success=f"{row['success_rate']:.2f}", train_s=f"{row['train_time_s']:.1f}")
-            stop = self.config.stop_success_rate
-            hit = stop is not None and row["success_rate"] >= stop
-            self.state["streak"] = self.state.get("streak", 0) + 1 if hit else 0
-            self.solved = hit and self.state["streak"] >= self.config.stop_patience
+            row = self.evaluate()  # None: Ctrl-C came during it
+            if row is not None:
+                self.bar.set_postfix(
+                    success=f"{row['success_rate']:.2f}", train_s=f"{row['train_time_s']:.1f}"
+                )
+                stop = self.config.stop_success_rate
+                hit = stop is not None and row["success_rate"] >= stop
+                self.state["streak"] = self.state.get("streak", 0) + 1 if hit else 0
+                self.solved = hit and self.state["streak"] >= self.config.stop_patience
             self._resume()
+        if self._replay:  # checkpoints and stops wait for the step's transition (``_on_rollout_end``)
+            return True
+        self._checkpoint_if_due()
+        return not (self.solved or self.interrupted)
+
+    def _on_rollout_end(self) -> None:
+        """Off-policy: SB3 has stored the rollout's transitions, so the replay buffer holds exactly
+        ``num_timesteps`` of them; checkpoint here, and stop here (raising ``StopTraining``)."""
+        if not self._replay:
+            return
+        self.num_timesteps = self.model.num_timesteps
+        if self.solved or self.interrupted:
+            raise StopTraining
+        self._checkpoint_if_due()
+
+    def _checkpoint_if_due(self) -> None:
         if self.num_timesteps >= self.next_ckpt:  # part of training time: a run pays for it
             self.next_ckpt += self.config.checkpoint_every
             self.checkpoint()
-        return not self.solved
 
     def _on_training_end(self) -> None:
         self._pause()
@@ -213,13 +244,15 @@ class RunCallback(BaseCallback):
             self.model, self.venv_norm, self.eval_env, self.config, self.state["train_time_s"]
         )
 
-    def evaluate(self) -> dict[str, Any]:
+    def evaluate(self) -> dict[str, Any] | None:
+        """Evaluate the exported policy, append a row to evals.jsonl; None if Ctrl-C came meanwhile."""
         policy = self.current_policy()
         c = self.config
-        results = [
-            run_episode(self.eval_env, policy, c.eval_seed + i, i)[0].to_dict()
-            for i in range(c.eval_episodes)
-        ]
+        results = []
+        for i in range(c.eval_episodes):
+            if self.interrupted:
+                return None
+            results.append(run_episode(self.eval_env, policy, c.eval_seed + i, i)[0].to_dict())
         agg = aggregate(results)
         row = {
             "steps": int(self.num_timesteps),
@@ -345,14 +378,20 @@ def _learn(
     callback = RunCallback(config, run, venv_norm, state)
     try:
         if model.num_timesteps < config.steps:
-            model.learn(
-                config.steps - model.num_timesteps,
-                callback=callback,
-                reset_num_timesteps=fresh,
-                tb_log_name="run",
-            )
+            with _stop_on_first_sigint(callback):
+                try:
+                    model.learn(
+                        config.steps - model.num_timesteps,
+                        callback=callback,
+                        reset_num_timesteps=fresh,
+                        tb_log_name="run",
+                    )
+                except StopTraining:
+                    callback.on_training_end()
         state["solved"] = callback.solved
         callback.checkpoint()  # so ``--resume --steps MORE`` continues from the end
+        if callback.interrupted:
+            raise KeyboardInterrupt
     except KeyboardInterrupt:
         callback.checkpoint()
         raise
@@ -363,6 +402,27 @@ def _learn(
         callback.eval_env.close()
         venv.close()
     return path
+
+
+@contextlib.contextmanager
+def _stop_on_first_sigint(callback: RunCallback) -> Iterator[None]:
+    """The first Ctrl-C asks ``callback`` to stop at the next step (model, replay buffer and step count stay
+    consistent: SB3 counts that step and does not store its transition, always exactly one); a second Ctrl-C
+    interrupts at once. Off the main thread (no signal handlers there) a Ctrl-C interrupts at once."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.getsignal(signal.SIGINT)
+
+    def first(signum: int, frame: Any) -> None:
+        callback.interrupted = True
+        signal.signal(signal.SIGINT, previous)
+
+    signal.signal(signal.SIGINT, first)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _truncate_evals(run: Path, steps: int) -> None:
