@@ -33,7 +33,7 @@ RESULTS = Path(__file__).parent / "results" / "env_throughput.json"
 
 
 # ("cmd", targets, velocities or None, gains or None) | ("step",) | ("restore",) | ("move", body, pos, orn)
-# | ("renew", names)
+# | ("renew", name, pos, orn)
 Motion = list[tuple]
 
 
@@ -69,7 +69,9 @@ def _spies(cid: int, motion: Motion) -> dict[tuple[object, str], object]:
         (p, "resetBasePositionAndOrientation"): spy(
             p, "resetBasePositionAndOrientation", lambda body, pos, orn, **kw: ("move", body, pos, orn)
         ),
-        (Bullet, "renew"): spy(Bullet, "renew", lambda self, names: ("renew", list(names))),
+        (Bullet, "renew"): spy(
+            Bullet, "renew", lambda self, name, pos, orn=(0.0, 0.0, 0.0, 1.0): ("renew", name, pos, orn)
+        ),
     }
 
 
@@ -150,7 +152,7 @@ def raw_pybullet(
                 body, joints, control, targetPositions=event[1], forces=forces, physicsClientId=cid, **kw
             )
         elif event[0] == "renew":
-            b.renew(event[1])
+            b.renew(event[1], event[2], event[3])
         elif event[0] == "move":
             p.resetBasePositionAndOrientation(event[1], event[2], event[3], physicsClientId=cid)
         else:

@@ -60,6 +60,11 @@ class Bullet:
         if self.client < 0:  # e.g. a second GUI client in one process
             raise RuntimeError(f"PyBullet refused a {'GUI' if gui else 'DIRECT'} connection")
         self._finalizer = disconnect_when_collected(self, self.client)
+        # the all-pairs broadphase: it drops a pair the step its bodies part. Bullet's default (a dynamic
+        # AABB tree) drops a few stale pairs per step from a cursor that runs on across episodes, so which
+        # contact manifolds exist, in which order, depended on earlier episodes, and so did a seeded
+        # reset's steps. A scene here has a few dozen bodies and links: the O(n^2) pass costs nothing.
+        p.resetSimulation(p.RESET_USE_SIMPLE_BROADPHASE, physicsClientId=self.client)
         self.timestep_s = timestep_s
         self.bodies: dict[str, int] = {}
         self._recipes: dict[str, tuple[float, int, int, dict]] = {}  # free bodies: how to make them again
@@ -143,7 +148,10 @@ class Bullet:
         """A visual-only sphere of ``radius_m`` (no collision shape): goals and targets."""
         kw = {"shapeType": p.GEOM_SPHERE, "radius": radius_m}
         vis = p.createVisualShape(rgbaColor=rgba, physicsClientId=self.client, **kw)
-        return self._named(name, p.createMultiBody(0, -1, vis, [0, 0, -1], physicsClientId=self.client))
+        body = p.createMultiBody(0, -1, vis, [0, 0, -1], physicsClientId=self.client)
+        # PyBullet still gives it a (point-sized) broadphase proxy: keep it out of every collision pair
+        p.setCollisionFilterGroupMask(body, -1, 0, 0, physicsClientId=self.client)
+        return self._named(name, body)
 
     def set_lateral_friction(self, body: str | int, friction: float) -> None:
         """A body's base lateral friction coefficient (PyBullet multiplies the two of a contact)."""
@@ -151,23 +159,20 @@ class Bullet:
         if isinstance(body, str) and body in self._recipes:
             self._recipes[body][3]["lateralFriction"] = friction
 
-    def renew(self, names) -> None:
-        """Make the free bodies ``names`` again (same shapes, mass and contact settings, same pose, at
-        rest), under the same names: Bullet keeps a body's contact history (persistent manifolds, their
-        warm-start impulses) through ``restoreState``, so a reset that only moved the objects stepped
-        differently after different earlier episodes. A new body has none, so a seeded reset steps the
-        same whatever came before (moving the bodies apart and running collision detection was not
-        enough)."""
+    def renew(self, name: str, position, orientation=(0.0, 0.0, 0.0, 1.0)) -> None:
+        """Make the free body ``name`` again (same shape, mass and contact settings, same name), at rest at
+        ``position`` (3,) m, ``orientation`` (4,) xyzw. Bullet keeps a body's contact history (persistent
+        manifolds, their warm-start impulses) through ``restoreState``, so a reset that only moved the
+        objects stepped differently after different earlier episodes; a new body has none. It is made
+        where it goes, not where it was: Bullet pairs a new body at once with all it overlaps there, and
+        such a pair (with a manifold) lingers for a few steps, again a history."""
         cid = self.client
-        for name in names:
-            mass_kg, col, vis, dynamics = self._recipes[name]
-            old = self.bodies[name]
-            pos, orn = p.getBasePositionAndOrientation(old, physicsClientId=cid)
-            p.removeBody(old, physicsClientId=cid)
-            body = p.createMultiBody(mass_kg, col, vis, pos, orn, physicsClientId=cid)
-            if dynamics:
-                p.changeDynamics(body, -1, physicsClientId=cid, **dynamics)
-            self.bodies[name] = body
+        mass_kg, col, vis, dynamics = self._recipes[name]
+        p.removeBody(self.bodies[name], physicsClientId=cid)
+        body = p.createMultiBody(mass_kg, col, vis, position, orientation, physicsClientId=cid)
+        if dynamics:
+            p.changeDynamics(body, -1, physicsClientId=cid, **dynamics)
+        self.bodies[name] = body
 
     def _body(self, body: str | int) -> int:
         if isinstance(body, str):

@@ -18,6 +18,10 @@ if TYPE_CHECKING:
     from stable_baselines3.common.vec_env import VecNormalize
 
 
+class RunExistsError(FileExistsError):
+    """``--out`` already holds a run and ``resume`` was not asked for."""
+
+
 class ResumeError(ValueError):
     """``resume`` was asked for, but the run has no checkpoint or was trained on another env."""
 
@@ -95,3 +99,11 @@ def nothing_to_do(run: Path, steps: int) -> str | None:
             "pass a larger --steps to train on"
         )
     return None
+
+
+def truncate_evals(run: Path, steps: int) -> None:
+    """Drop evaluation rows written after the checkpoint we resume from (they will be redone)."""
+    path = run / rf.EVALS_FILE
+    if path.is_file():
+        rows = [r for r in path.read_text().splitlines() if r.strip() and json.loads(r)["steps"] <= steps]
+        write_atomic(path, "".join(r + "\n" for r in rows).encode())

@@ -13,13 +13,10 @@ from ``train_time_s``. SB3 is imported here, lazily by the CLI; deploying never 
 
 from __future__ import annotations
 
-import contextlib
 import json
 import signal
-import threading
 import time
 import warnings
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -44,27 +41,26 @@ from robokit.core.run_files import (
 )
 from robokit.policies.checkpoints import (  # noqa: F401  (the run-folder API, used by `robokit train`)
     ResumeError,
+    RunExistsError,
     checkpoint_state,
     latest_checkpoint,
     nothing_to_do,
     save_checkpoint,
     saved_config,
+    truncate_evals,
 )
 from robokit.policies.config import SEED_MAX, TrainConfig
 from robokit.policies.device import resolve_device
 from robokit.policies.eval_stats import aggregate
 from robokit.policies.evaluation import run_episode
 from robokit.policies.export import policy_from_sb3
-from robokit.policies.policy_file import Policy, write_atomic
+from robokit.policies.policy_file import Policy
 from robokit.policies.policy_spec import MAX_HIDDEN_LAYERS, MAX_HIDDEN_SIZE  # policy files must load
 from robokit.policies.shaping import make_train_env
+from robokit.policies.stopping import StopTraining, stop_on_first_sigint
 
 ALGO_CLASSES = {"sac": SAC, "td3": TD3, "ppo": PPO}
 REPLAY_ALGOS = frozenset({"sac", "td3"})  # off-policy: a replay buffer goes into every checkpoint
-
-
-class RunExistsError(FileExistsError):
-    """``--out`` already holds a run and ``resume`` was not asked for."""
 
 
 class TrainConfigError(ValueError):
@@ -163,10 +159,6 @@ def build_model(config: TrainConfig, venv: Any, tb_dir: Path) -> Any:
 # ---- the callback: progress bar, periodic evaluation, checkpoints, early stop ---------------------------
 
 
-class StopTraining(Exception):
-    """Raised by RunCallback at the end of an off-policy rollout to leave ``model.learn`` there."""
-
-
 class RunCallback(BaseCallback):
     """Evaluates every ``eval_every`` steps, checkpoints every ``checkpoint_every`` steps, shows progress,
     and stops when ``stop_patience`` evaluations in a row reach ``stop_success_rate``. Keeps ``train_time_s`` (evaluation time
@@ -181,6 +173,10 @@ class RunCallback(BaseCallback):
         self.solved = False
         self.interrupted = False  # set by the first Ctrl-C; training stops at the next step, cleanly
         self._replay = config.algo in REPLAY_ALGOS
+
+    def interrupt(self) -> None:
+        """Stop at the end of the step under way (the first Ctrl-C)."""
+        self.interrupted = True
 
     def _on_training_start(self) -> None:
         # a tqdm bar on a terminal; plain lines (no \r) every 10 s into a pipe or a log file
@@ -367,7 +363,7 @@ def _make_model(config: TrainConfig, run: Path, venv: Any, ckpt: Path | None) ->
             # HER drops the episode that was running at the checkpoint: right, as the envs restart
             warnings.filterwarnings("ignore", message="The last trajectory in the replay buffer")
             model.load_replay_buffer(ckpt / CHECKPOINT_REPLAY_FILE)
-    _truncate_evals(run, state["steps"])
+    truncate_evals(run, state["steps"])
     return model, state
 
 
@@ -378,7 +374,7 @@ def _learn(
     callback = RunCallback(config, run, venv_norm, state)
     try:
         if model.num_timesteps < config.steps:
-            with _stop_on_first_sigint(callback):
+            with stop_on_first_sigint(callback.interrupt):
                 try:
                     model.learn(
                         config.steps - model.num_timesteps,
@@ -402,32 +398,3 @@ def _learn(
         callback.eval_env.close()
         venv.close()
     return path
-
-
-@contextlib.contextmanager
-def _stop_on_first_sigint(callback: RunCallback) -> Iterator[None]:
-    """The first Ctrl-C asks ``callback`` to stop at the next step (model, replay buffer and step count stay
-    consistent: SB3 counts that step and does not store its transition, always exactly one); a second Ctrl-C
-    interrupts at once. Off the main thread (no signal handlers there) a Ctrl-C interrupts at once."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = signal.getsignal(signal.SIGINT)
-
-    def first(signum: int, frame: Any) -> None:
-        callback.interrupted = True
-        signal.signal(signal.SIGINT, previous)
-
-    signal.signal(signal.SIGINT, first)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
-
-
-def _truncate_evals(run: Path, steps: int) -> None:
-    """Drop evaluation rows written after the checkpoint we resume from (they will be redone)."""
-    path = run / EVALS_FILE
-    if path.is_file():
-        rows = [r for r in path.read_text().splitlines() if r.strip() and json.loads(r)["steps"] <= steps]
-        write_atomic(path, "".join(r + "\n" for r in rows).encode())

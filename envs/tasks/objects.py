@@ -227,9 +227,8 @@ class ObjectTask(Task):
         goal = self.sample_goal(np_random)
         starts = self.sample_objects(np_random)
         if self.bullet is not None:
-            self.bullet.renew(self.objects)  # no contact history: a seeded reset steps the same
-            for name, start in zip(self.objects, starts):
-                self.bullet.move(name, start.tolist())
+            for name, start in zip(self.objects, starts):  # no contact history: a seeded reset steps the same
+                self.bullet.renew(name, start.tolist())
         self.set_goal(goal)
         return self.goal.copy()
 

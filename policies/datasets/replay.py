@@ -108,7 +108,7 @@ def replay(root: str | Path, episode: int, video: str | Path | None = None) -> R
     extra, seed = recording_settings(dataset, episode)
     frames = dataset.episode(episode)
     check_frames(dataset, episode, frames)
-    render = bool(extra.get("render")) or video is not None
+    render = video is not None  # rendering, and the goal markers it adds, do not change the physics
     size = (extra.get("width", 320), extra.get("height", 240))
     env = make_env(extra["env_id"], render, *size)
     images: list[np.ndarray] = []
