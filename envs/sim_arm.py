@@ -19,7 +19,7 @@ import numpy as np
 from robokit.core.arm import ArmDisconnected, ArmState, SoftLifecycle
 from robokit.core.bullet_client import p
 from robokit.core.kinematics import joint_index_map
-from robokit.core.servo import servo_step
+from robokit.core.servo import servo_step_floats
 from robokit.core.units import SERVO_FRAME_S
 from robokit.envs.bullet import Bullet
 from robokit.robots import RobotSpec
@@ -43,7 +43,9 @@ class SimArm(SoftLifecycle):
         self._max_speed = np.asarray(spec.max_speed, dtype=np.float64)
         self._forces = list(spec.joint_force)
         steps_per_frame = max(1, round(SERVO_FRAME_S / spec.sim_timestep_s))
-        self._ramp_fracs = np.arange(1, steps_per_frame + 1) / steps_per_frame
+        self._ramp_fracs = (np.arange(1, steps_per_frame + 1) / steps_per_frame).tolist()
+        self._max_delta = (self._max_speed * SERVO_FRAME_S).tolist()  # rad per servo frame
+        self._gains = [SERVO_POSITION_GAIN] * len(self._joints)
         for j, q in zip(self._joints, self._home):
             p.resetJointState(self.body, j, float(q), 0.0, physicsClientId=self._cid)
         self._saved: int | None = None
@@ -122,28 +124,30 @@ class SimArm(SoftLifecycle):
         ArmDisconnected once closed."""
         self._check_open()
         if self.spec.servo_driven:
-            cid, body, joints, forces = self._cid, self.body, self._joints, self._forces
-            gains = [SERVO_POSITION_GAIN] * len(joints)
-            for _ in range(max(1, round(duration_s / SERVO_FRAME_S))):  # at least one frame
-                new = servo_step(self._setpoint, self._target, self._max_speed)
-                qd = ((new - self._setpoint) / SERVO_FRAME_S).tolist()
+            cid, body, joints, forces, gains = self._cid, self.body, self._joints, self._forces, self._gains
+            control, frame_s = p.POSITION_CONTROL, SERVO_FRAME_S
+            sp, target = self._setpoint.tolist(), self._target.tolist()
+            for _ in range(max(1, round(duration_s / frame_s))):  # at least one frame
+                new = servo_step_floats(sp, target, self._max_delta)
+                delta = [b - a for a, b in zip(sp, new)]
+                qd = [d / frame_s for d in delta]
                 # the motors follow the setpoint's 20 ms ramp, one physics step at a time
-                ramp = (self._setpoint + np.outer(self._ramp_fracs, new - self._setpoint)).tolist()
-                for row in ramp:
+                for f in self._ramp_fracs:
                     p.setJointMotorControlArray(
                         body,
                         joints,
-                        p.POSITION_CONTROL,
-                        targetPositions=row,
+                        control,
+                        targetPositions=[s + f * d for s, d in zip(sp, delta)],
                         targetVelocities=qd,
                         forces=forces,
                         positionGains=gains,
                         physicsClientId=cid,
                     )
                     p.stepSimulation(physicsClientId=cid)
-                self._setpoint = new
+                sp = new
                 self.frame += 1
-                self.t_s += SERVO_FRAME_S
+                self.t_s += frame_s
+            self._setpoint = np.array(sp)
         else:
             n = max(1, round(duration_s / self.spec.sim_timestep_s))
             self.bullet.step(n)

@@ -13,8 +13,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-ALGOS = ("sac", "td3", "ppo")
+ALGOS = ("sac", "td3", "ppo", "bc")  # bc: behaviour cloning from a dataset (robokit.policies.bc)
 SEED_MAX = 2**32 - 1 - 256  # numpy seeds are < 2**32; training env i uses seed + i
+
+
+class TrainConfigError(ValueError):
+    """A setting training cannot run with (a count below 1, a device this torch does not have, ...)."""
 
 
 @dataclass
@@ -63,6 +67,7 @@ class TrainConfig:
     checkpoint_every: int = 2_000  # env steps; a SIGKILL loses at most this much
     keep_checkpoints: int = 2
     progress: bool = True
+    dataset: str | None = None  # bc: the LeRobotDataset v3.0 folder it learns from
 
     def __post_init__(self) -> None:
         if not isinstance(self.terminate_on_success, bool):
@@ -103,6 +108,15 @@ class TrainConfig:
 ALGO_DEFAULTS: dict[str, dict[str, Any]] = {
     "sac": {},
     "td3": {},
+    "bc": {  # steps are gradient steps of batch_size samples; evaluation as for RL (every eval_every steps)
+        "her": False,
+        "norm_obs": True,
+        "net_arch": [256, 256],
+        "learning_rate": 1e-3,
+        "batch_size": 256,
+        "steps": 20_000,
+        "eval_every": 2_000,
+    },
     "ppo": {
         "her": False,
         "learning_rate": 3e-4,

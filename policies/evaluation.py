@@ -67,10 +67,16 @@ def overlay_lines(
     first_success: int | None,
     distance_m: float,
     gripper_open: float | None = None,
+    task: str = "reach",
 ) -> list[str]:
-    """The text filmed on a frame: episode and time, reaching or holding (for how long), distance, and
+    """The text filmed on a frame: episode and time, before or since the first success (Reach: reaching,
+    holding for how long; an object task: not yet at the goal, at the goal for how long), distance, and
     how far the gripper is open (0..1) where the task actuates it."""
-    state = "reaching" if first_success is None else f"holding {(step - first_success) / hz:.2f} s"
+    since = None if first_success is None else f"{(step - first_success) / hz:.2f} s"
+    if task == "reach":
+        state = "reaching" if since is None else f"holding {since}"
+    else:
+        state = "not at the goal yet" if since is None else f"at the goal for {since}"
     lines = [f"episode {episode}  {step / hz:.2f} s", state, f"{100 * distance_m:.1f} cm to goal"]
     if gripper_open is not None:
         lines.append(f"gripper {100 * gripper_open:.0f}% open")
@@ -107,7 +113,10 @@ def run_episode(
     positions after reset and after every step of the episode (with ``record_q``).
     """
     u = env.unwrapped
+    from robokit.envs.tasks import task_key
+
     hz = float(u.robot.control_hz)
+    task = task_key(u.task)
     layout = u.observer.layout()
     ee_sl, q_sl = slice(*layout["ee_pos_m"]), slice(*layout["q"])
     obs, info = env.reset(seed=seed)
@@ -118,7 +127,8 @@ def run_episode(
     def film() -> None:
         if render:
             grip = gripper_opening(env, obs["observation"][q_sl])
-            frames.append((env.render(), overlay_lines(episode, steps, hz, first, info["distance_m"], grip)))
+            lines = overlay_lines(episode, steps, hz, first, info["distance_m"], grip, task)
+            frames.append((env.render(), lines))
 
     film()
     done = False

@@ -49,7 +49,7 @@ from robokit.policies.checkpoints import (  # noqa: F401  (the run-folder API, u
     saved_config,
     truncate_evals,
 )
-from robokit.policies.config import SEED_MAX, TrainConfig
+from robokit.policies.config import SEED_MAX, TrainConfig, TrainConfigError
 from robokit.policies.device import resolve_device
 from robokit.policies.eval_stats import aggregate
 from robokit.policies.evaluation import run_episode
@@ -61,10 +61,6 @@ from robokit.policies.stopping import StopTraining, stop_on_first_sigint
 
 ALGO_CLASSES = {"sac": SAC, "td3": TD3, "ppo": PPO}
 REPLAY_ALGOS = frozenset({"sac", "td3"})  # off-policy: a replay buffer goes into every checkpoint
-
-
-class TrainConfigError(ValueError):
-    """A setting training cannot run with (a count below 1, a device this torch does not have, ...)."""
 
 
 def check_config(config: TrainConfig) -> TrainConfig:
@@ -301,6 +297,10 @@ def train(config: TrainConfig, resume: bool = False) -> Path:
     run = Path(config.out)
     gym.spec(config.env_id)  # an unknown id raises here, before the run folder is touched
     config = check_config(config)
+    if config.algo == "bc":
+        from robokit.policies.bc import start_bc_run
+
+        return start_bc_run(config, resume)
     ckpt = latest_checkpoint(run) if resume else None
     if resume:
         config = _resume_config(run, config, ckpt)

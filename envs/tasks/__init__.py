@@ -15,4 +15,14 @@ TASKS: dict[str, type[Task]] = {
     "stack": Stack,
 }
 
-__all__ = ["TASKS", "PickAndPlace", "Push", "Reach", "Slide", "Stack", "Task"]
+
+def task_key(task: Task) -> str:
+    """``task``'s name in ``TASKS`` (registered with ``register_task`` included); its class name in
+    lower case for a class registered nowhere."""
+    for name, cls in TASKS.items():
+        if type(task) is cls:
+            return name
+    return type(task).__name__.lower()
+
+
+__all__ = ["TASKS", "task_key", "PickAndPlace", "Push", "Reach", "Slide", "Stack", "Task"]

@@ -32,13 +32,12 @@ class NoExpertError(ValueError):
 
 def task_name(env: Any) -> str:
     """The task name (a key of ``robokit.envs.tasks.TASKS``) of a RobotTaskEnv, wrapped or not."""
-    from robokit.envs.tasks import TASKS
+    from robokit.envs.tasks import TASKS, task_key
 
-    task = env.unwrapped.task
-    for name, cls in TASKS.items():
-        if type(task) is cls:
-            return name
-    raise NoExpertError(f"unknown task {type(task).__name__}")
+    name = task_key(env.unwrapped.task)
+    if name not in TASKS:
+        raise NoExpertError(f"unknown task {type(env.unwrapped.task).__name__}")
+    return name
 
 
 def expert_for(env: Any) -> Any:

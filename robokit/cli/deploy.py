@@ -145,7 +145,8 @@ def _report(outcome) -> None:
                 if hold.get("tip_path_cm_per_s") is not None
                 else ""
             )
-            print(f"goal {i + 1} ({goal}) m: reach error {g['reach_error_m'] * 100:.2f} cm{held}")
+            error = "reach error" if summary.task == "reach" else f"{summary.task} error (object to goal)"
+            print(f"goal {i + 1} ({goal}) m: {error} {g['reach_error_m'] * 100:.2f} cm{held}")
             print(f"  {_goal_verdict(g, summary.success_threshold_m)}")
         for note in summary.notes:
             if not note.startswith("safety: "):

@@ -45,7 +45,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("env_id", help="environment id, e.g. robokit/ServoArmReach-v0 (see `robokit envs`)")
     p.add_argument("--out", required=True, help="run folder (created); with --resume, the run to continue")
     p.add_argument(
-        "--algo", choices=["td3", "sac", "ppo"], help="algorithm (default: td3; with --resume: the run's)"
+        "--algo",
+        choices=["td3", "sac", "ppo", "bc"],
+        help="algorithm (default: td3; with --resume: the run's); bc: behaviour cloning from --dataset",
+    )
+    p.add_argument(
+        "--dataset",
+        help="with --algo bc: a LeRobotDataset v3.0 folder whose features fit the env (robokit record "
+        "writes one); --steps then counts gradient steps",
     )
     p.add_argument(
         "--resume",
@@ -108,6 +115,8 @@ def args_problem(args: argparse.Namespace) -> str | None:
     """A usage problem the parser cannot see (contradictions, --out, options --resume ignores), or None."""
     if args.no_stop and args.stop_success is not None:
         return "--stop-success and --no-stop contradict each other; give one"
+    if (args.dataset is not None) != (args.algo == "bc"):
+        return "--dataset goes with --algo bc (behaviour cloning), and --algo bc needs --dataset DIR"
     if problem := out_problem(args.out):
         return problem
     if args.resume:
@@ -138,6 +147,8 @@ def main(argv: list[str]) -> int:
     if msg := unknown_env_message(args.env_id):  # before anything is written or SB3 is imported
         print(f"{PROG}: {msg}", file=sys.stderr)
         return 2
+    from robokit.core.run_files import POLICY_FILE
+    from robokit.policies.datasets.format import DatasetError
     from robokit.policies.training import ResumeError, RunExistsError, TrainConfigError, train
 
     try:
@@ -145,17 +156,19 @@ def main(argv: list[str]) -> int:
         if code is not None:
             return code
         path = train(_config(args, steps, device), resume=args.resume)
-    except (RunExistsError, ResumeError, TrainConfigError) as exc:
+    except (RunExistsError, ResumeError, TrainConfigError, DatasetError) as exc:
         print(f"{PROG}: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         from robokit.console import is_terminal
 
         end_bar = "\n" if is_terminal(sys.stderr) else ""  # a tqdm bar may still be open on the terminal
-        print(
-            f"{end_bar}interrupted: checkpoint written; continue with --resume --out {args.out}",
-            file=sys.stderr,
+        done = (
+            f"the policy so far: {Path(args.out) / POLICY_FILE}"
+            if args.algo == "bc"
+            else f"checkpoint written; continue with --resume --out {args.out}"
         )
+        print(f"{end_bar}interrupted: {done}", file=sys.stderr)
         return 130
     from robokit.policies.plots import read_evals
 
@@ -210,6 +223,7 @@ def _config(args: argparse.Namespace, steps: int | None, device: str | None) -> 
         checkpoint_every=args.checkpoint_every,
         stop_success_rate=args.stop_success,
         progress=not args.no_progress,
+        dataset=args.dataset,
     )
     if args.no_stop:
         config.stop_success_rate = None

@@ -125,8 +125,12 @@ class RobotSpec:
         ws = self.workspace
         where = f"{self.name} workspace: {ws.describe(self.floor_z_m)}"
         text = "(" + ", ".join(f"{v:.3g}" for v in goal.ravel().tolist()) + ")"
-        if goal.shape != (3,) or not np.all(np.isfinite(goal)):
-            raise GoalOutsideWorkspace(f"goal {text} is not three finite numbers; {where}")
+        if goal.shape != (3,):
+            raise GoalOutsideWorkspace(
+                f"goal {text} has {goal.size} numbers; a goal is x, y, z in m; {where}"
+            )
+        if not np.all(np.isfinite(goal)):
+            raise GoalOutsideWorkspace(f"goal {text} is not finite; {where}")
         with np.errstate(over="ignore"):  # a goal of 1e308 m is far, not an error
             dist = float(np.linalg.norm(goal - np.asarray(ws.shoulder_m)))
         if goal[2] < self.floor_z_m:

@@ -36,7 +36,7 @@ from robokit.core.control import Controller
 from robokit.core.kinematics import Kinematics
 from robokit.core.observer import Observer
 from robokit.core.safety import Safety, UnsafeTarget
-from robokit.envs.tasks import Task
+from robokit.envs.tasks import Task, task_key
 from robokit.robots import RobotSpec, get_robot
 from robokit.runtime.deploy_log import DeployLog, LogWriteFailed
 from robokit.runtime.policy_checks import (
@@ -331,6 +331,7 @@ class DeployLoop:
             safety={**self.safety.settings.to_dict(), "notes": list(self.safety_notes)},
             notes=list(notes),
             success_threshold_m=tolerance,
+            task=task_key(self.task),
         )
 
     def close(self) -> None:

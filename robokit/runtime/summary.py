@@ -34,6 +34,9 @@ class DeploySummary:
     safety: dict[str, Any] = field(default_factory=dict)  # the envelope enforced, and why
     notes: list[str] = field(default_factory=list)
     success_threshold_m: float | None = None  # the distance that counted a goal reached (policy spec)
+    task: str = (
+        "reach"  # the task's name: "reach error" is the tip's, else the object(s)' distance to the goal
+    )
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

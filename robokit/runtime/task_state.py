@@ -91,8 +91,8 @@ class SensedScene:
         if missing:
             raise MissingTaskState(
                 f"task {self.task_name!r} needs task state ({', '.join(missing)}) and no task-state source "
-                "gives it; pass a source (e.g. a camera tracking the object) to run it on an arm; "
-                "refusing to deploy"
+                "gives it (the CLI has none for a real arm yet; the Python API takes TaskStateSources); "
+                "--dry-run runs it in simulation; refusing to deploy"
             )
         self.sources = list(dict.fromkeys(by_body[b] for b in self.needed))
 

@@ -283,3 +283,12 @@ def test_videos_keep_the_asked_frame_size(tmp_path):
 
     frames = [np.full((360, 200, 3), v, np.uint8) for v in (0, 128, 255)]
     assert read_mp4(write_mp4(tmp_path / "v.mp4", frames, fps=10)) == (3, (360, 200))
+
+
+def test_the_overlay_of_an_object_task_says_at_the_goal():
+    assert overlay_lines(1, 5, 25.0, None, 0.05, 0.4, "push")[1:] == [
+        "not at the goal yet",
+        "5.0 cm to goal",
+        "gripper 40% open",
+    ]
+    assert overlay_lines(1, 30, 25.0, 10, 0.004, None, "stack")[1] == "at the goal for 0.80 s"

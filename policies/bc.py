@@ -1,0 +1,183 @@
+"""Behaviour cloning: a policy file from a dataset alone (``robokit train ENV --algo bc --dataset DIR``).
+
+The network is the policy file's own MLP (``Policy``: normalised observation -> tanh -> action bounds),
+fitted by mean squared error to the dataset's actions; the normalisation is the dataset's mean and
+variance per observation key. The dataset is any LeRobotDataset v3.0 folder (robokit-recorded or not)
+whose features fit the env: ``observation.state`` (the env's ``observation``), ``observation.desired_goal``
+and ``action``, with the env's shapes; a robokit recording of another env id is refused. Everything is
+checked before the run folder is touched.
+
+RUN/config.yaml, RUN/evals.jsonl (``steps`` counts gradient steps) and RUN/policy.safetensors, as RL
+runs write them. Ctrl-C saves the policy so far, then re-raises KeyboardInterrupt.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import torch
+
+from robokit.console import progress_bar
+from robokit.core.run_files import CONFIG_FILE, EVALS_FILE, POLICY_FILE
+from robokit.policies.checkpoints import ResumeError, RunExistsError, latest_checkpoint
+from robokit.policies.config import TrainConfig, TrainConfigError
+from robokit.policies.datasets.format import DatasetError
+from robokit.policies.datasets.reader import read_dataset
+from robokit.policies.datasets.record import OBS_FEATURES
+from robokit.policies.eval_stats import aggregate
+from robokit.policies.evaluation import run_episode
+from robokit.policies.policy_file import Policy, spec_from_env
+from robokit.policies.stopping import stop_on_first_sigint
+
+BC_OBS_KEYS = ("observation", "desired_goal")  # what the policy reads (achieved_goal is in observation)
+NORM_EPSILON = 1e-8
+
+
+def dataset_arrays(root: str | Path, env: Any, env_id: str) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """(observations {key: (N, dim)} for BC_OBS_KEYS, actions (N, action_dim)) of every episode of the
+    dataset at ``root``, float32. DatasetError (one line) for a dataset that is not one, has no episodes,
+    lacks a feature, has one of another shape, non-finite values, or was recorded on another env id."""
+    dataset = read_dataset(root)
+    extra = dataset.info.get("robokit")
+    if isinstance(extra, dict) and extra.get("env_id") not in (None, env_id):
+        raise DatasetError(f"{dataset.root}: recorded on {extra.get('env_id')!r:.80}, not {env_id}")
+    spaces = env.observation_space.spaces
+    want = {OBS_FEATURES[k]: tuple(spaces[k].shape) for k in BC_OBS_KEYS}
+    want["action"] = tuple(env.action_space.shape)
+    features = dataset.info["features"]
+    for name, shape in want.items():
+        if name not in features:
+            raise DatasetError(f"{dataset.root}: no feature {name!r}; {env_id} needs {sorted(want)}")
+        got = tuple(features[name].get("shape", ()))
+        if got != shape:
+            raise DatasetError(f"{dataset.root}: feature {name!r} has shape {got}, {env_id} needs {shape}")
+    if not dataset.episodes:
+        raise DatasetError(f"{dataset.root}: no episodes")
+    parts: dict[str, list[np.ndarray]] = {name: [] for name in want}
+    for k in range(len(dataset.episodes)):
+        frames = dataset.episode(k)
+        for name in want:
+            parts[name].append(np.asarray(frames[name], dtype=np.float32).reshape(-1, *want[name]))
+    arrays = {name: np.concatenate(chunks) for name, chunks in parts.items()}
+    for name, values in arrays.items():
+        if not np.all(np.isfinite(values)):
+            raise DatasetError(f"{dataset.root}: feature {name!r} has values that are not finite")
+    obs = {k: arrays[OBS_FEATURES[k]] for k in BC_OBS_KEYS}
+    return obs, arrays["action"]
+
+
+def new_policy(env: Any, env_id: str, obs: dict[str, np.ndarray], config: TrainConfig) -> Policy:
+    """An untrained policy for ``env`` (torch's default initialisation, seeded by the caller) whose input
+    normalisation is the mean and variance of ``obs`` per key."""
+    spec = spec_from_env(env, env_id)
+    spec["obs_keys"] = list(BC_OBS_KEYS)
+    spec["obs_norm"] = {
+        "mean": {k: obs[k].astype(np.float64).mean(0).tolist() for k in BC_OBS_KEYS},
+        "var": {k: obs[k].astype(np.float64).var(0).tolist() for k in BC_OBS_KEYS},
+        "clip": float(config.clip_obs),
+        "epsilon": NORM_EPSILON,
+    }
+    spec["network"] = {"hidden": list(config.net_arch), "activation": "relu", "output": "tanh"}
+    spec.update(algo="bc", training_steps=0, seed=config.seed, train_time_s=0.0)
+    spec["hyperparameters"] = config.to_dict()
+    return Policy(spec)
+
+
+def _evaluate(env: Any, policy: Policy, config: TrainConfig, step: int, train_s: float) -> dict[str, Any]:
+    policy.eval()
+    results = [
+        run_episode(env, policy, config.eval_seed + i, i)[0].to_dict() for i in range(config.eval_episodes)
+    ]
+    agg = aggregate(results)
+    return {
+        "steps": step,
+        "train_time_s": round(train_s, 3),
+        "success_rate": agg["success_rate"],
+        "mean_return": agg["mean_return"],
+        "mean_length": agg["mean_length"],
+        "mean_final_distance_m": agg["mean_final_distance_m"],
+    }
+
+
+def start_bc_run(config: TrainConfig, resume: bool) -> Path:
+    """``train`` for ``config.algo == "bc"`` (config already checked): a dataset is needed, the run folder
+    must be new (bc runs take minutes and are not resumed). TrainConfigError, ResumeError, RunExistsError
+    or DatasetError before anything is written."""
+    run = Path(config.out)
+    if not config.dataset:
+        raise TrainConfigError(
+            "--algo bc learns from a dataset: pass --dataset DIR (robokit record writes one)"
+        )
+    if resume:
+        raise ResumeError(f"{run}: bc runs are not resumed (they take minutes); start a new --out")
+    if latest_checkpoint(run) or (run / POLICY_FILE).exists():
+        raise RunExistsError(f"{run} already holds a run; choose another --out")
+    return train_bc(config, config.dataset)
+
+
+def train_bc(config: TrainConfig, dataset: str | Path) -> Path:
+    """Fit a policy to the dataset's actions for ``config.steps`` gradient steps of ``config.batch_size``
+    samples (Adam, ``config.learning_rate``), evaluating every ``config.eval_every`` steps and stopping
+    early as RL runs do; returns the policy file's path. DatasetError before anything is written for a
+    dataset that does not fit the env; the run folder must be new (the caller checks)."""
+    env = gym.make(config.env_id)
+    try:
+        obs, actions = dataset_arrays(dataset, env, config.env_id)
+        torch.manual_seed(config.seed)
+        policy = new_policy(env, config.env_id, obs, config)
+        run = Path(config.out)
+        run.mkdir(parents=True, exist_ok=True)
+        config.save_yaml(run / CONFIG_FILE)
+        (run / EVALS_FILE).unlink(missing_ok=True)
+        return _fit(config, run, env, policy, obs, actions)
+    finally:
+        env.close()
+
+
+def _fit(config, run: Path, env, policy: Policy, obs, actions) -> Path:
+    x = policy.flatten_obs(obs)  # normalised once: (N, obs_dim)
+    y = torch.as_tensor(actions)
+    gen = torch.Generator().manual_seed(config.seed)
+    opt = torch.optim.Adam(policy.net.parameters(), lr=config.learning_rate)
+    stop = {"now": False}
+    bar = progress_bar(config.steps, config.env_id.split("/")[-1], unit="step", enabled=config.progress)
+    train_s, streak, step = 0.0, 0, 0
+    try:
+        with stop_on_first_sigint(lambda: stop.update(now=True)):
+            while step < config.steps and not stop["now"]:
+                t0 = time.perf_counter()
+                policy.train()
+                idx = torch.randint(len(x), (min(config.batch_size, len(x)),), generator=gen)
+                loss = torch.mean((policy(x[idx]) - y[idx]) ** 2)
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+                step += 1
+                train_s += time.perf_counter() - t0
+                bar.update(1)
+                if step % config.eval_every == 0 or step == config.steps:
+                    row = _evaluate(env, policy, config, step, train_s)
+                    with open(run / EVALS_FILE, "a") as f:
+                        f.write(json.dumps({**row, "loss": round(loss.item(), 6)}) + "\n")
+                    bar.set_postfix(success=f"{row['success_rate']:.2f}", loss=f"{loss.item():.4f}")
+                    hit = (
+                        config.stop_success_rate is not None
+                        and row["success_rate"] >= config.stop_success_rate
+                    )
+                    streak = streak + 1 if hit else 0
+                    if hit and streak >= config.stop_patience:
+                        break
+    finally:
+        bar.close()
+        policy.eval()
+        policy.spec.update(training_steps=step, train_time_s=round(train_s, 3))
+        if step > 0:
+            Policy(policy.spec, policy.weight_tensors()).save(run / POLICY_FILE)
+    if stop["now"]:
+        raise KeyboardInterrupt
+    return run / POLICY_FILE
