@@ -6,7 +6,8 @@ table, Panda), timestep and solver settings as the env and replays the env's own
 steps and resets (for the servo arm, the servo model's per-physics-step motor ramp): a loop of nothing but
 the physics the env must run. Each round measures every case back to back; a ratio is
 the median over rounds of the ratio within a round (paired, so a slow spell of a shared machine hits
-both sides of it), and the steps/s columns are medians over rounds.
+both sides of it), and the steps/s columns are medians over rounds. The object tasks pair finer: the env
+and its raw loop alternate every 25 env steps within one measurement (``paired_rates``).
 
     python benchmarks/env_throughput.py [--steps 2000] [--rounds 7] [--out FILE]
 """
@@ -33,7 +34,7 @@ RESULTS = Path(__file__).parent / "results" / "env_throughput.json"
 
 
 # ("cmd", targets, velocities or None, gains or None) | ("step",) | ("restore",) | ("move", body, pos, orn)
-# | ("renew", name, pos, orn)
+# | ("renew", name, pos, orn) | ("tick",) (an env step ends)
 Motion = list[tuple]
 
 
@@ -93,6 +94,7 @@ def record_motion(env_id: str, steps: int, **kwargs) -> Motion:
             _, _, term, trunc, _ = env.step(env.action_space.sample())
             if term or trunc:
                 env.reset()
+            motion.append(("tick",))  # the end of an env step (its reset included)
     finally:
         for (owner, attr), original in originals.items():
             setattr(owner, attr, original)
@@ -123,6 +125,38 @@ def _raw_scene(env_id: str, b: Bullet) -> tuple[int, list[int], list[float]]:
     return body, joints, list(spec.joint_force)
 
 
+def _raw_replayer(env_id: str, timestep_s: float | None = None, solver_iterations: int | None = None):
+    """(Bullet, replay(events)): ``env_id``'s scene in a new client and a function that replays recorded
+    events on it (the physics alone: no env code runs in it)."""
+    from robokit.envs.registration import ENV_SPECS
+
+    spec = get_robot(ENV_SPECS[env_id]["robot"])
+    b = Bullet(timestep_s or spec.sim_timestep_s, solver_iterations=solver_iterations)
+    body, joints, forces = _raw_scene(env_id, b)
+    saved = b.save_state()
+    cid, control = b.client, p.POSITION_CONTROL
+
+    def replay(events: Motion) -> None:
+        for event in events:
+            if event[0] == "step":
+                p.stepSimulation(physicsClientId=cid)
+            elif event[0] == "cmd":
+                kw = {}
+                if event[2] is not None:
+                    kw = {"targetVelocities": event[2], "positionGains": event[3]}
+                p.setJointMotorControlArray(
+                    body, joints, control, targetPositions=event[1], forces=forces, physicsClientId=cid, **kw
+                )
+            elif event[0] == "renew":
+                b.renew(event[1], event[2], event[3])
+            elif event[0] == "move":
+                p.resetBasePositionAndOrientation(event[1], event[2], event[3], physicsClientId=cid)
+            elif event[0] == "restore":
+                b.restore_state(saved)
+
+    return b, replay
+
+
 def raw_pybullet(
     env_id: str,
     motion: Motion,
@@ -133,33 +167,44 @@ def raw_pybullet(
     """Env-steps/s of the physics alone: the same scene as ``env_id``'s, replaying the env's own motor
     commands, physics steps, restores and object placements (the limit for the env's own motion);
     ``steps`` env steps in all."""
-    from robokit.envs.registration import ENV_SPECS
-
-    spec = get_robot(ENV_SPECS[env_id]["robot"])
-    b = Bullet(timestep_s or spec.sim_timestep_s, solver_iterations=solver_iterations)
-    body, joints, forces = _raw_scene(env_id, b)
-    saved = b.save_state()
-    cid, control = b.client, p.POSITION_CONTROL
+    b, replay = _raw_replayer(env_id, timestep_s, solver_iterations)
     t0 = time.perf_counter()
-    for event in motion:
-        if event[0] == "step":
-            p.stepSimulation(physicsClientId=cid)
-        elif event[0] == "cmd":
-            kw = {}
-            if event[2] is not None:
-                kw = {"targetVelocities": event[2], "positionGains": event[3]}
-            p.setJointMotorControlArray(
-                body, joints, control, targetPositions=event[1], forces=forces, physicsClientId=cid, **kw
-            )
-        elif event[0] == "renew":
-            b.renew(event[1], event[2], event[3])
-        elif event[0] == "move":
-            p.resetBasePositionAndOrientation(event[1], event[2], event[3], physicsClientId=cid)
-        else:
-            b.restore_state(saved)
+    replay(motion)
     rate = steps / (time.perf_counter() - t0)
     b.close()
     return rate
+
+
+def paired_rates(env_id: str, motion: Motion, steps: int, chunk: int = 25) -> tuple[float, float]:
+    """(env steps/s, raw steps/s) measured in alternating chunks of ``chunk`` env steps: the env steps a
+    chunk, then the raw loop replays that chunk's physics, and so on. A slow spell of a shared machine
+    lasts seconds; chunks of a few tens of ms put it on both sides almost equally (the round-level
+    pairing alone left per-round ratios between 0.6 and 1.05 on this machine)."""
+    ticks = [i for i, e in enumerate(motion) if e[0] == "tick"]
+    if len(ticks) != steps:
+        raise ValueError(f"the motion holds {len(ticks)} env steps, not {steps}")
+    b, replay = _raw_replayer(env_id)
+    env = gym.make(env_id)
+    env.action_space.seed(0)
+    actions = [env.action_space.sample() for _ in range(steps)]
+    env.reset(seed=0)
+    t_env = t_raw = 0.0
+    start = 0
+    for c in range(0, steps, chunk):
+        t0 = time.perf_counter()
+        for a in actions[c : c + chunk]:
+            _, _, term, trunc, _ = env.step(a)
+            if term or trunc:
+                env.reset()
+        t1 = time.perf_counter()
+        end = ticks[min(c + chunk, steps) - 1] + 1
+        replay(motion[start:end])
+        t_raw += time.perf_counter() - t1
+        t_env += t1 - t0
+        start = end
+    env.close()
+    b.close()
+    return steps / t_env, steps / t_raw
 
 
 def env_rate(env_id: str, steps: int, **kwargs) -> float:
@@ -210,7 +255,8 @@ def _have_panda_gym() -> bool:
 
 
 def _cases(n: int, have_panda_gym: bool) -> dict:
-    """The measurements, each a callable giving env steps/s over ``n`` steps (raw motions recorded once)."""
+    """The measurements, each a callable giving env steps/s over ``n`` steps (raw motions recorded once);
+    a tuple key names the rates of a callable that gives several."""
     panda = record_motion("robokit/PandaReach-v0", n)
     panda_fast = record_motion("robokit/PandaReach-v0", n, **FAST)
     servo = record_motion("robokit/ServoArmReach-v0", n)
@@ -226,8 +272,10 @@ def _cases(n: int, have_panda_gym: bool) -> dict:
         if env_id in gym.registry:
             name = env_id.split("/")[1].removesuffix("-v0")
             motion = record_motion(env_id, n)
-            cases[f"raw_pybullet_{name}"] = lambda e=env_id, m=motion: raw_pybullet(e, m, n)
-            cases[f"robokit_{name}"] = lambda e=env_id: env_rate(e, n)
+            # one measurement gives both (paired_rates: alternating chunks of 25 env steps)
+            cases[(f"robokit_{name}", f"raw_pybullet_{name}")] = lambda e=env_id, m=motion: paired_rates(
+                e, m, n
+            )
     if have_panda_gym:
         cases["panda_gym_PandaReach_v3"] = lambda: env_rate("PandaReach-v3", n)
         cases["panda_gym_PandaPush_v3"] = lambda: env_rate("PandaPush-v3", n)
@@ -260,10 +308,13 @@ def main() -> None:
         os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
     have_panda_gym = _have_panda_gym()
     cases = _cases(args.steps, have_panda_gym)
-    samples: dict[str, list[float]] = {k: [] for k in cases}
+    names = [n for key in cases for n in (key if isinstance(key, tuple) else (key,))]
+    samples: dict[str, list[float]] = {k: [] for k in names}
     for r in range(args.rounds):
-        for name, fn in cases.items():
-            samples[name].append(fn())
+        for key, fn in cases.items():  # a tuple key: the case measures several at once
+            rates = fn()
+            for name, rate in zip(key, rates) if isinstance(key, tuple) else [(key, rates)]:
+                samples[name].append(rate)
         print(f"round {r + 1}/{args.rounds}: " + ", ".join(f"{k} {v[-1]:.0f}" for k, v in samples.items()))
     med = {k: float(np.median(v)) for k, v in samples.items()}
     per_round = {  # samples[a] / samples[b] within each round; the ratio is their median
