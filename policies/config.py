@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-ALGOS = ("sac", "td3", "ppo", "bc")  # bc: behaviour cloning from a dataset (robokit.policies.bc)
+ALGOS = ("sac", "td3", "tqc", "ppo", "bc")  # bc: behaviour cloning from a dataset (robokit.policies.bc)
 SEED_MAX = 2**32 - 1 - 256  # numpy seeds are < 2**32; training env i uses seed + i
 
 
@@ -108,6 +108,7 @@ class TrainConfig:
 ALGO_DEFAULTS: dict[str, dict[str, Any]] = {
     "sac": {},
     "td3": {},
+    "tqc": {},  # sb3-contrib's TQC (truncated quantile critics), SAC's settings otherwise
     "bc": {  # steps are gradient steps of batch_size samples; evaluation as for RL (every eval_every steps)
         "her": False,
         "norm_obs": True,

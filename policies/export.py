@@ -34,10 +34,10 @@ def _linears_and_activation(modules: list[nn.Module]) -> tuple[list[nn.Linear], 
 
 
 def actor_layers(model: Any) -> tuple[list[nn.Linear], str, str]:
-    """(linear layers, hidden activation, output) of an SB3 SAC/TD3/PPO model's deterministic actor."""
+    """(linear layers, hidden activation, output) of an SB3 SAC/TQC/TD3/PPO model's deterministic actor."""
     name = type(model).__name__
     policy = model.policy
-    if name == "SAC":
+    if name in ("SAC", "TQC"):  # TQC (sb3-contrib): SAC's actor, distributional critics
         actor = policy.actor
         if getattr(actor, "use_sde", False):
             raise PolicyFileError("SAC with gSDE cannot be exported")
@@ -51,7 +51,7 @@ def actor_layers(model: Any) -> tuple[list[nn.Linear], str, str]:
     if name == "PPO":
         linears, act, _ = _linears_and_activation([policy.mlp_extractor.policy_net, policy.action_net])
         return linears, act, "clip"
-    raise PolicyFileError(f"cannot export {name}: supported are SAC, TD3 and PPO")
+    raise PolicyFileError(f"cannot export {name}: supported are SAC, TQC, TD3 and PPO")
 
 
 def norm_stats(vec_normalize: Any | None) -> dict[str, Any] | None:

@@ -23,6 +23,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 import torch
+from sb3_contrib import TQC
 from stable_baselines3 import PPO, SAC, TD3, HerReplayBuffer
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.utils import set_random_seed
@@ -59,8 +60,8 @@ from robokit.policies.policy_spec import MAX_HIDDEN_LAYERS, MAX_HIDDEN_SIZE  # p
 from robokit.policies.shaping import make_train_env
 from robokit.policies.stopping import StopTraining, stop_on_first_sigint
 
-ALGO_CLASSES = {"sac": SAC, "td3": TD3, "ppo": PPO}
-REPLAY_ALGOS = frozenset({"sac", "td3"})  # off-policy: a replay buffer goes into every checkpoint
+ALGO_CLASSES = {"sac": SAC, "td3": TD3, "tqc": TQC, "ppo": PPO}
+REPLAY_ALGOS = frozenset({"sac", "td3", "tqc"})  # off-policy: a replay buffer goes into every checkpoint
 
 
 def check_config(config: TrainConfig) -> TrainConfig:
@@ -279,9 +280,6 @@ def export_policy(model: Any, venv_norm: Any, env: Any, config: TrainConfig, tra
         seed=config.seed,
         hyperparameters=config.to_dict(),
     )
-
-
-# ---- the entry point -------------------------------------------------------------------------------
 
 
 def train(config: TrainConfig, resume: bool = False) -> Path:

@@ -46,8 +46,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="run folder (created); with --resume, the run to continue")
     p.add_argument(
         "--algo",
-        choices=["td3", "sac", "ppo", "bc"],
-        help="algorithm (default: td3; with --resume: the run's); bc: behaviour cloning from --dataset",
+        choices=["td3", "sac", "tqc", "ppo", "bc"],
+        help="algorithm (default: td3; with --resume: the run's); tqc: sb3-contrib's TQC; bc: behaviour "
+        "cloning from --dataset",
     )
     p.add_argument(
         "--dataset",

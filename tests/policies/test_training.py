@@ -142,7 +142,7 @@ def test_ctrl_c_to_the_process_group_with_worker_processes(tmp_path: Path) -> No
     assert (run / "policy.safetensors").is_file()
 
 
-@pytest.mark.parametrize("algo", ["sac", "ppo"])
+@pytest.mark.parametrize("algo", ["sac", "tqc", "ppo"])
 def test_other_algos_write_loadable_policies(algo: str, tmp_path: Path) -> None:
     config = default_config(ENV_ID, algo, out=str(tmp_path / algo), steps=256, eval_every=128, progress=False)
     config.eval_episodes, config.learning_starts, config.n_steps, config.batch_size = 5, 64, 64, 64
