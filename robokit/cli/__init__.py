@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+import warnings
 
 from robokit.cli.parser import OneLineParser, stdout_closed
 
@@ -57,6 +58,15 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 0 if not argv else 2
     module_name, _ = known[argv[0]]
+    formatter, warnings.formatwarning = warnings.formatwarning, _one_line_warning
+    try:
+        return _run(module_name, argv)
+    finally:
+        warnings.formatwarning = formatter
+
+
+def _run(module_name: str, argv: list[str]) -> int:
+    """Import the subcommand's module and run its ``main``."""
     try:
         module = importlib.import_module(module_name)
     except ModuleNotFoundError as exc:
@@ -68,3 +78,8 @@ def main(argv: list[str] | None = None) -> int:
         return int(module.main(argv[1:]) or 0)
     except BrokenPipeError:  # `robokit info --json | head`: the reader left; end quietly, as cat does
         return stdout_closed()
+
+
+def _one_line_warning(message, category, filename, lineno, line=None) -> str:  # noqa: ANN001
+    """A warning on the command line: one line in robokit's words, not Python's file:line and source."""
+    return f"robokit: warning: {' '.join(str(message).split())}\n"

@@ -181,3 +181,27 @@ def test_robot_folders_named_in_robokit_robots_are_registered_for_the_shell(tmp_
     assert "robokit/DeskArmReach-v0" in done.stdout and "robokit/ServoArmReach-v0" in done.stdout
     assert done.stderr.count("ROBOKIT_ROBOTS") == 1 and "missing" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_a_robot_folder_the_env_table_refuses_is_named_in_one_line_on_the_command_line(tmp_path):
+    """ROBOKIT_ROBOTS names a folder with a task setting Push does not know: the command says so in one
+    line (robokit's words, not Python's file:line warning format) and lists the other robots' envs."""
+    import os
+    import subprocess
+    import sys
+
+    import yaml
+
+    folder = copy_servo_arm(tmp_path, "typo_arm")
+    doc = yaml.safe_load((folder / "robot.yaml").read_text())
+    doc["tasks"]["push"]["bogus_setting"] = 1
+    (folder / "robot.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
+    env = {**os.environ, "ROBOKIT_ROBOTS": str(folder)}
+    done = subprocess.run(
+        [sys.executable, "-m", "robokit", "envs"], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    lines = [ln for ln in done.stderr.splitlines() if "pybullet build time" not in ln]
+    assert len(lines) == 1 and lines[0].startswith("robokit: warning: robot folder"), done.stderr
+    assert "unknown robot setting(s) ['bogus_setting']" in lines[0] and ".py:" not in lines[0]
+    assert "robokit/ServoArmReach-v0" in done.stdout and "TypoArm" not in done.stdout
