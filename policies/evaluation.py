@@ -68,12 +68,16 @@ def overlay_lines(
     distance_m: float,
     gripper_open: float | None = None,
     task: str = "reach",
+    success_now: bool | None = None,
 ) -> list[str]:
     """The text filmed on a frame: episode and time, before or since the first success (Reach: reaching,
     holding for how long; an object task: not yet at the goal, at the goal for how long), distance, and
-    how far the gripper is open (0..1) where the task actuates it."""
+    how far the gripper is open (0..1) where the task actuates it. ``success_now`` False after a first
+    success: the frame says the goal was left (how long since the first success) instead."""
     since = None if first_success is None else f"{(step - first_success) / hz:.2f} s"
-    if task == "reach":
+    if since is not None and success_now is False:
+        state = f"left the goal ({since} after the first success)"
+    elif task == "reach":
         state = "reaching" if since is None else f"holding {since}"
     else:
         state = "not at the goal yet" if since is None else f"at the goal for {since}"
@@ -127,7 +131,9 @@ def run_episode(
     def film() -> None:
         if render:
             grip = gripper_opening(env, obs["observation"][q_sl])
-            lines = overlay_lines(episode, steps, hz, first, info["distance_m"], grip, task)
+            lines = overlay_lines(
+                episode, steps, hz, first, info["distance_m"], grip, task, info["is_success"]
+            )
             frames.append((env.render(), lines))
 
     film()

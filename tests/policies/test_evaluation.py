@@ -292,3 +292,8 @@ def test_the_overlay_of_an_object_task_says_at_the_goal():
         "gripper 40% open",
     ]
     assert overlay_lines(1, 30, 25.0, 10, 0.004, None, "stack")[1] == "at the goal for 0.80 s"
+    # after a first success, a frame away from the goal says so (not "holding" while it drifts)
+    assert overlay_lines(1, 30, 25.0, 10, 0.07, None, "stack", False)[1] == (
+        "left the goal (0.80 s after the first success)"
+    )
+    assert overlay_lines(1, 30, 25.0, 10, 0.004, None, "reach", True)[1] == "holding 0.80 s"
