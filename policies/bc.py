@@ -1,4 +1,6 @@
-"""Behaviour cloning: a policy file from a dataset alone (``robokit train ENV --algo bc --dataset DIR``).
+"""Behaviour cloning: a policy file from a dataset (``robokit train ENV --algo bc --dataset DIR``) or,
+without one, from ``demo_episodes`` episodes of the task's scripted expert made in memory
+(``robokit.policies.demos``).
 
 The network is the policy file's own MLP (``Policy``: normalised observation -> tanh -> action bounds),
 fitted by mean squared error to the dataset's actions; the normalisation is the dataset's mean and
@@ -29,6 +31,7 @@ from robokit.policies.config import TrainConfig, TrainConfigError
 from robokit.policies.datasets.format import DatasetError
 from robokit.policies.datasets.reader import read_dataset
 from robokit.policies.datasets.record import OBS_FEATURES
+from robokit.policies.demos import expert_arrays
 from robokit.policies.eval_stats import aggregate
 from robokit.policies.evaluation import run_episode
 from robokit.policies.policy_file import Policy, spec_from_env
@@ -110,9 +113,17 @@ def start_bc_run(config: TrainConfig, resume: bool) -> Path:
     or DatasetError before anything is written."""
     run = Path(config.out)
     if not config.dataset:
-        raise TrainConfigError(
-            "--algo bc learns from a dataset: pass --dataset DIR (robokit record writes one)"
-        )
+        from robokit.envs.tasks import task_key
+        from robokit.policies.experts import EXPERTS
+
+        env = gym.make(config.env_id)
+        name = task_key(env.unwrapped.task)
+        env.close()
+        if name not in EXPERTS:
+            raise TrainConfigError(
+                f"--algo bc without --dataset learns from the task's scripted expert, and {name!r} has none;"
+                " pass --dataset DIR"
+            )
     if resume:
         raise ResumeError(f"{run}: bc runs are not resumed (they take minutes); start a new --out")
     if latest_checkpoint(run) or (run / POLICY_FILE).exists():
@@ -120,14 +131,20 @@ def start_bc_run(config: TrainConfig, resume: bool) -> Path:
     return train_bc(config, config.dataset)
 
 
-def train_bc(config: TrainConfig, dataset: str | Path) -> Path:
+def train_bc(config: TrainConfig, dataset: str | Path | None) -> Path:
     """Fit a policy to the dataset's actions for ``config.steps`` gradient steps of ``config.batch_size``
     samples (Adam, ``config.learning_rate``), evaluating every ``config.eval_every`` steps and stopping
     early as RL runs do; returns the policy file's path. DatasetError before anything is written for a
     dataset that does not fit the env; the run folder must be new (the caller checks)."""
     env = gym.make(config.env_id)
     try:
-        obs, actions = dataset_arrays(dataset, env, config.env_id)
+        if dataset is None:  # the scripted expert's episodes, made here (their time counts in the run's)
+            obs, actions = expert_arrays(
+                config.env_id, config.demo_episodes, config.seed, BC_OBS_KEYS, config.progress
+            )
+        else:
+            obs, actions = dataset_arrays(dataset, env, config.env_id)
+        torch.set_num_threads(config.torch_threads)
         torch.manual_seed(config.seed)
         policy = new_policy(env, config.env_id, obs, config)
         run = Path(config.out)

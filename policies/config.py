@@ -67,7 +67,8 @@ class TrainConfig:
     checkpoint_every: int = 2_000  # env steps; a SIGKILL loses at most this much
     keep_checkpoints: int = 2
     progress: bool = True
-    dataset: str | None = None  # bc: the LeRobotDataset v3.0 folder it learns from
+    dataset: str | None = None  # bc: the LeRobotDataset v3.0 folder it learns from (None: the expert)
+    demo_episodes: int = 1000  # bc without a dataset: the scripted expert's episodes it learns from
 
     def __post_init__(self) -> None:
         if not isinstance(self.terminate_on_success, bool):
@@ -112,11 +113,11 @@ ALGO_DEFAULTS: dict[str, dict[str, Any]] = {
     "bc": {  # steps are gradient steps of batch_size samples; evaluation as for RL (every eval_every steps)
         "her": False,
         "norm_obs": True,
-        "net_arch": [256, 256],
+        "net_arch": [512, 512, 512],
         "learning_rate": 1e-3,
         "batch_size": 256,
-        "steps": 20_000,
-        "eval_every": 2_000,
+        "steps": 12_000,
+        "eval_every": 4_000,
     },
     "ppo": {
         "her": False,

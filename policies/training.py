@@ -68,6 +68,7 @@ def check_config(config: TrainConfig) -> TrainConfig:
     """Raise TrainConfigError unless training can run with ``config``; returns it with the device resolved
     (``auto`` -> cuda or cpu). Nothing is written."""
     positive = ("steps", "n_envs", "eval_every", "eval_episodes", "checkpoint_every", "keep_checkpoints")
+    positive += ("demo_episodes",)
     for name in positive:
         value = getattr(config, name)
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:

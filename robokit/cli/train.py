@@ -53,7 +53,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--dataset",
         help="with --algo bc: a LeRobotDataset v3.0 folder whose features fit the env (robokit record "
-        "writes one); --steps then counts gradient steps",
+        "writes one); without it bc learns from 1000 episodes of the task's scripted expert; --steps then "
+        "counts gradient steps",
     )
     p.add_argument(
         "--resume",
@@ -116,8 +117,8 @@ def args_problem(args: argparse.Namespace) -> str | None:
     """A usage problem the parser cannot see (contradictions, --out, options --resume ignores), or None."""
     if args.no_stop and args.stop_success is not None:
         return "--stop-success and --no-stop contradict each other; give one"
-    if (args.dataset is not None) != (args.algo == "bc"):
-        return "--dataset goes with --algo bc (behaviour cloning), and --algo bc needs --dataset DIR"
+    if args.dataset is not None and args.algo != "bc":
+        return "--dataset goes with --algo bc (behaviour cloning)"
     if problem := out_problem(args.out):
         return problem
     if args.resume:

@@ -35,14 +35,14 @@ def _mse(policy, obs, actions) -> float:
 def test_bc_fits_the_expert_and_writes_a_run(push_dataset, tmp_path, capsys):
     run = tmp_path / "run"
     args = ["train", ENV_ID, "--algo", "bc", "--dataset", str(push_dataset), "--out", str(run)]
-    args += ["--steps", "400", "--eval-every", "200", "--eval-episodes", "3", "--no-progress"]
+    args += ["--steps", "150", "--eval-every", "75", "--eval-episodes", "2", "--no-progress"]
     assert main(args) == 0
     assert "policy:" in capsys.readouterr().out
     policy = load_policy(run / "policy.safetensors")
-    assert policy.spec["algo"] == "bc" and policy.spec["training_steps"] == 400
+    assert policy.spec["algo"] == "bc" and policy.spec["training_steps"] == 150
     assert policy.spec["obs_keys"] == ["observation", "desired_goal"]
     rows = [json.loads(r) for r in (run / "evals.jsonl").read_text().splitlines()]
-    assert [r["steps"] for r in rows] == [200, 400] and rows[1]["loss"] < rows[0]["loss"]
+    assert [r["steps"] for r in rows] == [75, 150] and rows[1]["loss"] < rows[0]["loss"]
     env = gym.make(ENV_ID)
     obs, actions = dataset_arrays(push_dataset, env, ENV_ID)
     torch.manual_seed(0)
@@ -57,11 +57,28 @@ def test_bc_refuses_what_does_not_fit(push_dataset, tmp_path, capsys):
     base = ["train", "--out", str(tmp_path / "r"), "--steps", "10", "--no-progress"]
     assert main([*base, "robokit/PandaPickAndPlace-v0", "--algo", "bc", "--dataset", str(push_dataset)]) == 2
     assert "recorded on 'robokit/PandaPush-v0', not robokit/PandaPickAndPlace-v0" in capsys.readouterr().err
-    assert main([*base, ENV_ID, "--algo", "bc"]) == 2
-    assert "--algo bc needs --dataset" in capsys.readouterr().err
     assert main([*base, ENV_ID, "--dataset", str(push_dataset)]) == 2
     assert "--dataset goes with --algo bc" in capsys.readouterr().err
     assert main([*base, ENV_ID, "--algo", "bc", "--dataset", str(tmp_path / "none")]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "Traceback" not in err
     assert not (tmp_path / "r").exists()  # nothing written for a refused run
+
+
+def test_bc_without_a_dataset_learns_from_the_scripted_expert(tmp_path):
+    from robokit.policies import train
+    from robokit.policies.demos import DEMO_SEED_LOW, demo_seeds, expert_arrays
+
+    seeds = demo_seeds(0, 50)
+    assert len(set(seeds)) == 50 and min(seeds) >= DEMO_SEED_LOW and seeds == demo_seeds(0, 50)
+    config = default_config(ENV_ID, "bc", out=str(tmp_path / "run"), steps=300, progress=False)
+    config.eval_every, config.eval_episodes, config.demo_episodes, config.net_arch = 300, 2, 4, [64, 64]
+    policy = load_policy(train(config))
+    assert policy.spec["algo"] == "bc" and policy.spec["training_steps"] == 300
+    obs, actions = expert_arrays(ENV_ID, 4, 0, ("observation", "desired_goal"), progress=False)
+    assert len(actions) == 4 * 50  # whole episodes: the expert holds at the goal to the time limit
+    env = gym.make(ENV_ID)
+    torch.manual_seed(0)
+    untrained = new_policy(env, ENV_ID, obs, config)
+    env.close()
+    assert _mse(policy, obs, actions) < 0.5 * _mse(untrained, obs, actions)
