@@ -47,14 +47,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--algo",
         choices=["td3", "sac", "tqc", "ppo", "bc"],
-        help="algorithm (default: td3; with --resume: the run's); tqc: sb3-contrib's TQC; bc: behaviour "
-        "cloning from --dataset",
+        help="algorithm (default: td3; with --resume: the run's); tqc: sb3-contrib's TQC; bc: cloning",
     )
     p.add_argument(
         "--dataset",
-        help="with --algo bc: a LeRobotDataset v3.0 folder whose features fit the env (robokit record "
-        "writes one); without it bc learns from 1000 episodes of the task's scripted expert; --steps then "
-        "counts gradient steps",
+        help="--algo bc learns from this LeRobotDataset v3.0 folder (robokit record writes one), or without "
+        "it from 1000 episodes of the task's scripted expert; --steps then counts gradient steps",
     )
     p.add_argument(
         "--resume",
