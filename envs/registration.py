@@ -33,7 +33,7 @@ ID_PARTS: dict[str, dict[str, str]] = {
 VERSION = "v0"
 
 ENV_SPECS: dict[str, dict[str, Any]] = {}  # env id -> RobotTaskEnv keyword arguments
-TRAIN_DEFAULTS: dict[str, dict[str, dict[str, Any]]] = {}  # env id -> algo -> TrainConfig fields
+TRAIN_DEFAULTS: dict[str, dict[str, Any]] = {}  # env id -> algo -> TrainConfig fields (+ "default": algo)
 
 
 def robot_id_part(robot: str) -> str:
@@ -104,9 +104,16 @@ def register_robot_envs(robot: Any) -> None:
             gym.register(env_id, entry_point=ENTRY_POINT, kwargs=dict(kwargs), max_episode_steps=steps)
 
 
-def train_defaults(env_id: str) -> dict[str, dict[str, Any]]:
-    """The training defaults of ``env_id`` per algorithm, a copy (empty for an id robokit did not generate)."""
+def train_defaults(env_id: str) -> dict[str, Any]:
+    """The training defaults of ``env_id`` per algorithm, a copy (empty for an id robokit did not generate);
+    ``default`` names the env's own algorithm, if it has one."""
     return copy.deepcopy(TRAIN_DEFAULTS.get(env_id, {}))
+
+
+def default_algo(env_id: str) -> str:
+    """The algorithm ``robokit train ENV`` uses when none is named: the env's own (robot.yaml
+    ``envs[].train.default``), else td3."""
+    return TRAIN_DEFAULTS.get(env_id, {}).get("default", "td3")
 
 
 _listening = False

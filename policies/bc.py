@@ -34,7 +34,7 @@ from robokit.policies.datasets.record import OBS_FEATURES
 from robokit.policies.demos import expert_arrays
 from robokit.policies.eval_stats import aggregate
 from robokit.policies.evaluation import run_episode
-from robokit.policies.policy_file import Policy, spec_from_env
+from robokit.policies.policy_file import Policy, PolicyFileError, spec_from_env
 from robokit.policies.stopping import stop_on_first_sigint
 
 BC_OBS_KEYS = ("observation", "desired_goal")  # what the policy reads (achieved_goal is in observation)
@@ -70,6 +70,11 @@ def dataset_arrays(root: str | Path, env: Any, env_id: str) -> tuple[dict[str, n
     for name, values in arrays.items():
         if not np.all(np.isfinite(values)):
             raise DatasetError(f"{dataset.root}: feature {name!r} has values that are not finite")
+    low, high = env.action_space.low, env.action_space.high
+    if np.any(arrays["action"] < low - 1e-6) or np.any(arrays["action"] > high + 1e-6):
+        raise DatasetError(
+            f"{dataset.root}: actions outside {env_id}'s action space [{low.min():g}, {high.max():g}]"
+        )
     obs = {k: arrays[OBS_FEATURES[k]] for k in BC_OBS_KEYS}
     return obs, arrays["action"]
 
@@ -146,7 +151,12 @@ def train_bc(config: TrainConfig, dataset: str | Path | None) -> Path:
             obs, actions = dataset_arrays(dataset, env, config.env_id)
         torch.set_num_threads(config.torch_threads)
         torch.manual_seed(config.seed)
-        policy = new_policy(env, config.env_id, obs, config)
+        try:
+            policy = new_policy(env, config.env_id, obs, config)
+        except PolicyFileError as exc:  # e.g. a feature's variance beyond what a policy file may hold
+            raise DatasetError(
+                f"{dataset or 'the expert demonstrations'}: cannot be normalised ({exc})"
+            ) from None
         run = Path(config.out)
         run.mkdir(parents=True, exist_ok=True)
         config.save_yaml(run / CONFIG_FILE)

@@ -134,10 +134,12 @@ ALGO_DEFAULTS: dict[str, dict[str, Any]] = {
 }
 
 
-def default_config(env_id: str, algo: str = "td3", **overrides: Any) -> TrainConfig:
-    """The resolved defaults for ``env_id`` and ``algo``, with ``overrides`` (None values ignored)."""
-    from robokit.envs.registration import train_defaults  # the env's robot folder; gymnasium only
+def default_config(env_id: str, algo: str | None = None, **overrides: Any) -> TrainConfig:
+    """The resolved defaults for ``env_id`` and ``algo`` (None: the env's own, else td3), with
+    ``overrides`` (None values ignored)."""
+    from robokit.envs.registration import default_algo, train_defaults  # the env's robot folder
 
+    algo = algo or default_algo(env_id)
     if algo not in ALGOS:
         raise ValueError(f"unknown algo {algo!r}; choose one of {ALGOS}")
     d: dict[str, Any] = {"env_id": env_id, "algo": algo}

@@ -47,7 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--algo",
         choices=["td3", "sac", "tqc", "ppo", "bc"],
-        help="algorithm (default: td3; with --resume: the run's); tqc: sb3-contrib's TQC; bc: cloning",
+        help="algorithm (default: the env's, bc for object tasks, else td3; with --resume: the run's)",
     )
     p.add_argument(
         "--dataset",
@@ -115,7 +115,7 @@ def args_problem(args: argparse.Namespace) -> str | None:
     """A usage problem the parser cannot see (contradictions, --out, options --resume ignores), or None."""
     if args.no_stop and args.stop_success is not None:
         return "--stop-success and --no-stop contradict each other; give one"
-    if args.dataset is not None and args.algo != "bc":
+    if args.dataset is not None and args.algo not in (None, "bc"):
         return "--dataset goes with --algo bc (behaviour cloning)"
     if problem := out_problem(args.out):
         return problem
@@ -163,12 +163,7 @@ def main(argv: list[str]) -> int:
         from robokit.console import is_terminal
 
         end_bar = "\n" if is_terminal(sys.stderr) else ""  # a tqdm bar may still be open on the terminal
-        done = (
-            f"the policy so far: {Path(args.out) / POLICY_FILE}"
-            if args.algo == "bc"
-            else f"checkpoint written; continue with --resume --out {args.out}"
-        )
-        print(f"{end_bar}interrupted: {done}", file=sys.stderr)
+        print(f"{end_bar}interrupted: {_what_is_kept(Path(args.out), POLICY_FILE)}", file=sys.stderr)
         return 130
     from robokit.policies.plots import read_evals
 
@@ -176,6 +171,18 @@ def main(argv: list[str]) -> int:
     last = f", last eval success {rows[-1]['success_rate']:.2f} at {rows[-1]['steps']} steps" if rows else ""
     print(f"policy: {path}{last}")
     return 0
+
+
+def _what_is_kept(run: Path, policy_file: str) -> str:
+    """After Ctrl-C: what the run folder holds now, in words (a checkpoint to resume, only the policy so
+    far, or nothing yet)."""
+    from robokit.policies.checkpoints import latest_checkpoint
+
+    if latest_checkpoint(run) is not None:
+        return f"checkpoint written; continue with --resume --out {run}"
+    if (run / policy_file).is_file():
+        return f"the policy so far: {run / policy_file}"
+    return "stopped before anything was saved; nothing to resume"
 
 
 def _resume_settings(args: argparse.Namespace) -> tuple[int | None, str | None, int | None]:
@@ -212,7 +219,7 @@ def _config(args: argparse.Namespace, steps: int | None, device: str | None) -> 
 
     config = default_config(
         args.env_id,
-        args.algo or "td3",
+        args.algo,
         out=args.out,
         steps=steps,
         seed=args.seed,
@@ -227,4 +234,8 @@ def _config(args: argparse.Namespace, steps: int | None, device: str | None) -> 
     )
     if args.no_stop:
         config.stop_success_rate = None
+    if args.dataset is not None and config.algo != "bc":
+        from robokit.policies.config import TrainConfigError
+
+        raise TrainConfigError(f"--dataset goes with --algo bc; {args.env_id} trains with {config.algo}")
     return config

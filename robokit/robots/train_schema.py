@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from robokit.robots.folder import _Checker
 
-TRAIN_ALGOS = ("sac", "td3", "ppo")
+TRAIN_ALGOS = ("sac", "td3", "tqc", "ppo", "bc")
 # key -> (kind, low, high): kind int | float | bool | str | ints (a list of ints) | float? (a float or null)
 TRAIN_KEYS: dict[str, tuple[str, float, float]] = {
     "steps": ("int", 1, 10**9),
@@ -46,6 +46,7 @@ TRAIN_KEYS: dict[str, tuple[str, float, float]] = {
     "checkpoint_every": ("int", 1, 10**9),
     "keep_checkpoints": ("int", 1, 10**6),
     "progress": ("bool", 0, 0),
+    "demo_episodes": ("int", 1, 10**6),
 }
 
 
@@ -76,12 +77,20 @@ def train_value_problem(key: str, value: Any) -> str | None:
     return None
 
 
-def check_train(check: _Checker, raw: Any, where: str) -> dict[str, dict[str, Any]]:
-    """{algorithm: {TrainConfig field: value}}, each checked against robots.train_schema."""
+def check_train(check: _Checker, raw: Any, where: str) -> dict[str, Any]:
+    """{algorithm: {TrainConfig field: value}}, each checked against robots.train_schema, and optionally
+    ``default``: the algorithm ``robokit train`` uses for the env when none is named."""
     if not isinstance(raw, dict):
         raise check.fail(where, f"want a mapping, got {type(raw).__name__}")
-    out: dict[str, dict[str, Any]] = {}
+    out: dict[str, Any] = {}
     for algo, table in raw.items():
+        if algo == "default":
+            if table not in TRAIN_ALGOS:
+                raise check.fail(
+                    f"{where}.default", f"unknown algorithm {str(table)[:40]!r}; known: {list(TRAIN_ALGOS)}"
+                )
+            out["default"] = table
+            continue
         if algo not in TRAIN_ALGOS:
             raise check.fail(where, f"unknown algorithm {str(algo)[:40]!r}; known: {list(TRAIN_ALGOS)}")
         if not isinstance(table, dict):

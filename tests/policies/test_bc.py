@@ -57,8 +57,10 @@ def test_bc_refuses_what_does_not_fit(push_dataset, tmp_path, capsys):
     base = ["train", "--out", str(tmp_path / "r"), "--steps", "10", "--no-progress"]
     assert main([*base, "robokit/PandaPickAndPlace-v0", "--algo", "bc", "--dataset", str(push_dataset)]) == 2
     assert "recorded on 'robokit/PandaPush-v0', not robokit/PandaPickAndPlace-v0" in capsys.readouterr().err
-    assert main([*base, ENV_ID, "--dataset", str(push_dataset)]) == 2
+    assert main([*base, ENV_ID, "--algo", "td3", "--dataset", str(push_dataset)]) == 2
     assert "--dataset goes with --algo bc" in capsys.readouterr().err
+    assert main([*base, "robokit/PandaReach-v0", "--dataset", str(push_dataset)]) == 2  # Reach: td3
+    assert "--dataset goes with --algo bc; robokit/PandaReach-v0 trains with td3" in capsys.readouterr().err
     assert main([*base, ENV_ID, "--algo", "bc", "--dataset", str(tmp_path / "none")]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "Traceback" not in err
@@ -82,3 +84,42 @@ def test_bc_without_a_dataset_learns_from_the_scripted_expert(tmp_path):
     untrained = new_policy(env, ENV_ID, obs, config)
     env.close()
     assert _mse(policy, obs, actions) < 0.5 * _mse(untrained, obs, actions)
+
+
+def test_bc_refuses_values_a_policy_file_cannot_normalise(push_dataset, tmp_path, capsys):
+    """A state feature of +-3e38 (finite float32) has a variance no policy file may hold: one line, exit 2,
+    nothing written (it was a PolicyFileError traceback)."""
+    import shutil
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    bad = tmp_path / "huge"
+    shutil.copytree(push_dataset, bad)
+    for path in (bad / "data").rglob("*.parquet"):
+        table = pq.read_table(path)
+        rows = table.column("observation.state").to_pylist()
+        for i, row in enumerate(rows):
+            row[0] = 3e38 if i % 2 else -3e38
+        col = pa.array(rows, type=table.schema.field("observation.state").type)
+        idx = table.schema.get_field_index("observation.state")
+        pq.write_table(table.set_column(idx, "observation.state", col), path)
+    out = tmp_path / "r"
+    assert (
+        main(["train", ENV_ID, "--algo", "bc", "--dataset", str(bad), "--out", str(out), "--no-progress"])
+        == 2
+    )
+    err = capsys.readouterr().err
+    assert "cannot be normalised" in err and err.count("\n") == 1 and not out.exists()
+
+
+def test_after_ctrl_c_the_message_says_what_the_run_folder_holds(tmp_path):
+    from robokit.cli.train import _what_is_kept
+
+    assert _what_is_kept(tmp_path / "none", "policy.safetensors").startswith("stopped before anything")
+    (tmp_path / "policy.safetensors").write_bytes(b"x")
+    assert _what_is_kept(tmp_path, "policy.safetensors").startswith("the policy so far")
+    ckpt = tmp_path / "checkpoints" / "step-000000010"
+    ckpt.mkdir(parents=True)
+    (ckpt / "state.json").write_text("{}")
+    assert _what_is_kept(tmp_path, "policy.safetensors").startswith("checkpoint written")

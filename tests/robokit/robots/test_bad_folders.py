@@ -183,7 +183,8 @@ def test_the_train_schema_matches_train_config():
     from robokit.policies.config import ALGOS, TrainConfig
 
     hints = typing.get_type_hints(TrainConfig)
-    fields = {f.name for f in dataclasses.fields(TrainConfig)} - {"env_id", "out", "algo"}
+    # a dataset is a run's input (a path), not a robot's default
+    fields = {f.name for f in dataclasses.fields(TrainConfig)} - {"env_id", "out", "algo", "dataset"}
     assert set(TRAIN_KEYS) == fields and set(TRAIN_ALGOS) == set(ALGOS)
     kinds = {int: "int", float: "float", bool: "bool", str: "str", list[int]: "ints", float | None: "float?"}
     assert {k: kinds[hints[k]] for k in fields} == {k: v[0] for k, v in TRAIN_KEYS.items()}
