@@ -123,3 +123,15 @@ def test_after_ctrl_c_the_message_says_what_the_run_folder_holds(tmp_path):
     ckpt.mkdir(parents=True)
     (ckpt / "state.json").write_text("{}")
     assert _what_is_kept(tmp_path, "policy.safetensors").startswith("checkpoint written")
+
+
+@pytest.mark.slow
+def test_defaults_solve_panda_push(tmp_path):
+    """Issue 12's bar for Push on the Panda: `robokit train robokit/PandaPush-v0 --out RUN` (bc from the
+    scripted expert) reaches >= 90% on 100 held-out episodes (seeds 0-99; training never resets to them)."""
+    from robokit.policies import evaluate, train
+
+    path = train(default_config(ENV_ID, out=str(tmp_path / "run"), progress=False))
+    assert load_policy(path).spec["algo"] == "bc"
+    report = evaluate(path, episodes=100, video=False, workers=2, plot=False, progress=False)
+    assert report["success_rate"] >= 0.90, report["aggregate"]
