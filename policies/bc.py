@@ -142,6 +142,7 @@ def train_bc(config: TrainConfig, dataset: str | Path | None) -> Path:
     early as RL runs do; returns the policy file's path. DatasetError before anything is written for a
     dataset that does not fit the env; the run folder must be new (the caller checks)."""
     env = gym.make(config.env_id)
+    t0 = time.perf_counter()
     try:
         if dataset is None:  # the scripted expert's episodes, made here (their time counts in the run's)
             obs, actions = expert_arrays(
@@ -161,19 +162,22 @@ def train_bc(config: TrainConfig, dataset: str | Path | None) -> Path:
         run.mkdir(parents=True, exist_ok=True)
         config.save_yaml(run / CONFIG_FILE)
         (run / EVALS_FILE).unlink(missing_ok=True)
-        return _fit(config, run, env, policy, obs, actions)
+        demo_s = time.perf_counter() - t0 if dataset is None else 0.0
+        return _fit(config, run, env, policy, obs, actions, demo_s)
     finally:
         env.close()
 
 
-def _fit(config, run: Path, env, policy: Policy, obs, actions) -> Path:
+def _fit(config, run: Path, env, policy: Policy, obs, actions, demo_s: float) -> Path:
+    """The gradient steps, evaluations and the policy file; ``train_time_s`` counts ``demo_s`` (making the
+    expert's demonstrations is part of training) and the steps, not the evaluations."""
     x = policy.flatten_obs(obs)  # normalised once: (N, obs_dim)
     y = torch.as_tensor(actions)
     gen = torch.Generator().manual_seed(config.seed)
     opt = torch.optim.Adam(policy.net.parameters(), lr=config.learning_rate)
     stop = {"now": False}
     bar = progress_bar(config.steps, config.env_id.split("/")[-1], unit="step", enabled=config.progress)
-    train_s, streak, step = 0.0, 0, 0
+    train_s, streak, step = demo_s, 0, 0
     try:
         with stop_on_first_sigint(lambda: stop.update(now=True)):
             while step < config.steps and not stop["now"]:
