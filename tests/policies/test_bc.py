@@ -126,6 +126,7 @@ def test_after_ctrl_c_the_message_says_what_the_run_folder_holds(tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1800)  # about 7 minutes on 2 cores: demonstrations, 12k gradient steps, evaluations
 def test_defaults_solve_panda_push(tmp_path):
     """Issue 12's bar for Push on the Panda: `robokit train robokit/PandaPush-v0 --out RUN` (bc from the
     scripted expert) reaches >= 90% on 100 held-out episodes (seeds 0-99; training never resets to them)."""
