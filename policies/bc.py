@@ -32,8 +32,7 @@ from robokit.policies.datasets.format import DatasetError
 from robokit.policies.datasets.reader import read_dataset
 from robokit.policies.datasets.record import OBS_FEATURES
 from robokit.policies.demos import expert_arrays
-from robokit.policies.eval_stats import aggregate
-from robokit.policies.evaluation import run_episode
+from robokit.policies.periodic_eval import evaluation_row
 from robokit.policies.policy_file import Policy, PolicyFileError, spec_from_env
 from robokit.policies.stopping import stop_on_first_sigint
 
@@ -96,34 +95,22 @@ def new_policy(env: Any, env_id: str, obs: dict[str, np.ndarray], config: TrainC
     return Policy(spec)
 
 
-def _evaluate(env: Any, policy: Policy, config: TrainConfig, step: int, train_s: float) -> dict[str, Any]:
-    policy.eval()
-    results = [
-        run_episode(env, policy, config.eval_seed + i, i)[0].to_dict() for i in range(config.eval_episodes)
-    ]
-    agg = aggregate(results)
-    return {
-        "steps": step,
-        "train_time_s": round(train_s, 3),
-        "success_rate": agg["success_rate"],
-        "mean_return": agg["mean_return"],
-        "mean_length": agg["mean_length"],
-        "mean_final_distance_m": agg["mean_final_distance_m"],
-    }
-
-
 def start_bc_run(config: TrainConfig, resume: bool) -> Path:
     """``train`` for ``config.algo == "bc"`` (config already checked): a dataset is needed, the run folder
     must be new (bc runs take minutes and are not resumed). TrainConfigError, ResumeError, RunExistsError
     or DatasetError before anything is written."""
     run = Path(config.out)
     if not config.dataset:
-        from robokit.envs.tasks import task_key
+        from robokit.envs.registration import ENV_SPECS
         from robokit.policies.experts import EXPERTS
 
-        env = gym.make(config.env_id)
-        name = task_key(env.unwrapped.task)
-        env.close()
+        name = ENV_SPECS.get(config.env_id, {}).get("task")  # ids robokit generated; others: build one
+        if name is None:
+            from robokit.envs.tasks import task_key
+
+            env = gym.make(config.env_id)
+            name = task_key(env.unwrapped.task)
+            env.close()
         if name not in EXPERTS:
             raise TrainConfigError(
                 f"--algo bc without --dataset learns from the task's scripted expert, and {name!r} has none;"
@@ -192,7 +179,18 @@ def _fit(config, run: Path, env, policy: Policy, obs, actions, demo_s: float) ->
                 train_s += time.perf_counter() - t0
                 bar.update(1)
                 if step % config.eval_every == 0 or step == config.steps:
-                    row = _evaluate(env, policy, config, step, train_s)
+                    policy.eval()
+                    row = evaluation_row(
+                        env,
+                        policy,
+                        config.eval_seed,
+                        config.eval_episodes,
+                        step,
+                        train_s,
+                        lambda: stop["now"],
+                    )
+                    if row is None:  # Ctrl-C during the evaluation: no row, stop
+                        break
                     with open(run / EVALS_FILE, "a") as f:
                         f.write(json.dumps({**row, "loss": round(loss.item(), 6)}) + "\n")
                     bar.set_postfix(success=f"{row['success_rate']:.2f}", loss=f"{loss.item():.4f}")

@@ -52,9 +52,8 @@ from robokit.policies.checkpoints import (  # noqa: F401  (the run-folder API, u
 )
 from robokit.policies.config import SEED_MAX, TrainConfig, TrainConfigError
 from robokit.policies.device import resolve_device
-from robokit.policies.eval_stats import aggregate
-from robokit.policies.evaluation import run_episode
 from robokit.policies.export import policy_from_sb3
+from robokit.policies.periodic_eval import evaluation_row
 from robokit.policies.policy_file import Policy
 from robokit.policies.policy_spec import MAX_HIDDEN_LAYERS, MAX_HIDDEN_SIZE  # policy files must load
 from robokit.policies.shaping import make_train_env
@@ -240,22 +239,18 @@ class RunCallback(BaseCallback):
 
     def evaluate(self) -> dict[str, Any] | None:
         """Evaluate the exported policy, append a row to evals.jsonl; None if Ctrl-C came meanwhile."""
-        policy = self.current_policy()
         c = self.config
-        results = []
-        for i in range(c.eval_episodes):
-            if self.interrupted:
-                return None
-            results.append(run_episode(self.eval_env, policy, c.eval_seed + i, i)[0].to_dict())
-        agg = aggregate(results)
-        row = {
-            "steps": int(self.num_timesteps),
-            "train_time_s": round(self.state["train_time_s"], 3),
-            "success_rate": agg["success_rate"],
-            "mean_return": agg["mean_return"],
-            "mean_length": agg["mean_length"],
-            "mean_final_distance_m": agg["mean_final_distance_m"],
-        }
+        row = evaluation_row(
+            self.eval_env,
+            self.current_policy(),
+            c.eval_seed,
+            c.eval_episodes,
+            self.num_timesteps,
+            self.state["train_time_s"],
+            lambda: self.interrupted,
+        )
+        if row is None:
+            return None
         with open(self.run / EVALS_FILE, "a") as f:
             f.write(json.dumps(row) + "\n")
         self.logger.record("eval/success_rate", row["success_rate"])

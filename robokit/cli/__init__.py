@@ -68,20 +68,19 @@ def main(argv: list[str] | None = None) -> int:
 def _run(module_name: str, argv: list[str]) -> int:
     """Import the subcommand's module and run its ``main``."""
     try:
-        module = importlib.import_module(module_name)
-    except KeyboardInterrupt:  # Ctrl-C while the command's libraries load (torch takes seconds)
-        print(f"\nrobokit {argv[0]}: interrupted", file=sys.stderr)
-        return 130
-    except ModuleNotFoundError as exc:
-        if exc.name and exc.name.startswith("robokit."):
-            print(f"robokit {argv[0]}: not available in this build ({exc.name} is missing)", file=sys.stderr)
-            return 2
-        raise
-    try:
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name and exc.name.startswith("robokit."):
+                print(
+                    f"robokit {argv[0]}: not available in this build ({exc.name} is missing)", file=sys.stderr
+                )
+                return 2
+            raise
         return int(module.main(argv[1:]) or 0)
     except BrokenPipeError:  # `robokit info --json | head`: the reader left; end quietly, as cat does
         return stdout_closed()
-    except KeyboardInterrupt:  # a Ctrl-C its command does not handle (e.g. while it starts): one line
+    except KeyboardInterrupt:  # a Ctrl-C the command does not handle (e.g. while torch loads): one line
         print(f"\nrobokit {argv[0]}: interrupted", file=sys.stderr)
         return 130
 
