@@ -1,6 +1,6 @@
 """Markdown tables from benchmarks/results/*.json, written into the README between markers.
 
-    python benchmarks/tables.py            # rewrite README.md's performance section in place
+    python benchmarks/tables.py            # rewrite README.md's (and docs/training.md's) tables in place
     python benchmarks/tables.py --print    # only print the tables
 
 Each table sits between ``<!-- perf:NAME -->`` and ``<!-- /perf:NAME -->`` in README.md, so a rerun of
@@ -126,19 +126,29 @@ def deploy_loop(d: dict) -> str:
     return "\n".join(rows)
 
 
+def time_to_solve_objects(d: dict) -> str:
+    import object_cells  # beside this script
+
+    return object_cells.table(d)
+
+
 TABLES: dict[str, Callable[[dict], str]] = {
     "env_throughput": env_throughput,
     "time_to_solve": time_to_solve,
+    "time_to_solve_objects": time_to_solve_objects,
     "video_throughput": video_throughput,
     "firmware_roundtrip": firmware_roundtrip,
     "deploy_loop": deploy_loop,
 }
 
 
+SOURCES = {"time_to_solve_objects": "time_to_solve"}  # tables read from another table's results file
+
+
 def render_all() -> dict[str, str]:
     out = {}
     for name, fn in TABLES.items():
-        d = _load(name)
+        d = _load(SOURCES.get(name, name))
         out[name] = fn(d) if d else f"(no results yet: run `python benchmarks/{name}.py`)"
     return out
 
@@ -166,8 +176,9 @@ def main() -> None:
         for name, t in tables.items():
             print(f"## {name}\n\n{t}\n")
         return
-    done = update_readme(ROOT / "README.md", tables)
-    print(f"README.md: updated {', '.join(done) or 'nothing (no markers found)'}")
+    for doc in ("README.md", "docs/training.md"):
+        done = update_readme(ROOT / doc, tables)
+        print(f"{doc}: updated {', '.join(done) or 'nothing (no markers found)'}")
 
 
 if __name__ == "__main__":

@@ -16,6 +16,13 @@ medians of how still the arm holds at the goal (tip path cm/s and the largest jo
     python benchmarks/time_to_solve.py            # 3 seeds each (about 10 minutes)
     python benchmarks/time_to_solve.py --quick    # 1 seed, SB3-defaults baseline capped at 4000 steps;
                                                   # writes results/time_to_solve_quick.json instead
+
+Object tasks (issue 12; one cell at a time, merged into results/time_to_solve.json; see object_cells.py):
+
+    python benchmarks/time_to_solve.py --env robokit/PandaPush-v0 --seed 0   # one robokit cell
+    python benchmarks/time_to_solve.py --anchor PandaPush-v3 --seed 0        # one panda-gym TQC+HER cell
+    python benchmarks/time_to_solve.py --all       # every cell not in the file yet, in the table's order
+    python benchmarks/time_to_solve.py --table     # print the object-task table
 """
 
 from __future__ import annotations
@@ -32,6 +39,7 @@ from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
+import object_cells
 import torch
 
 import robokit.envs  # noqa: F401
@@ -219,7 +227,9 @@ def summarise(runs: list[dict]) -> dict:
 
 
 def _parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument(
         "--quick", action="store_true", help="1 seed; SB3-defaults baseline capped at 4000 steps"
     )
@@ -228,6 +238,20 @@ def _parse_args() -> argparse.Namespace:
     )
     parser.add_argument("--skip-baselines", action="store_true", help="robokit only")
     parser.add_argument("--skip-holding", action="store_true", help="no holding runs")
+    obj = parser.add_argument_group("object tasks (issue 12)").add_mutually_exclusive_group()
+    obj.add_argument(
+        "--env", choices=list(object_cells.TARGETS), help="measure this robokit cell (with --seed)"
+    )
+    obj.add_argument(
+        "--anchor", choices=list(object_cells.ANCHORS), help="measure this panda-gym cell (with --seed)"
+    )
+    obj.add_argument("--all", action="store_true", help="measure every cell not in the results file yet")
+    obj.add_argument("--table", action="store_true", help="print the object-task table from the results file")
+    parser.add_argument("--seed", type=int_in(0, 99), default=0, help="with --env/--anchor: the cell's seed")
+    parser.add_argument(
+        "--redo", action="store_true", help="with --env/--anchor: measure even if in the file"
+    )
+    parser.add_argument("--keep", type=Path, help="copy each robokit cell's run and eval folders here")
     return parser.parse_args()
 
 
@@ -278,8 +302,40 @@ def _print_tables(results: dict) -> None:
         )
 
 
+def _objects(args: argparse.Namespace) -> None:
+    """The object-task cells: one (--env/--anchor), every missing one (--all), or the table."""
+    if args.table:
+        print(object_cells.table(object_cells.load()))
+        return
+    if args.all:
+        todo = [
+            c
+            for c in object_cells.plan()
+            if object_cells.cell_key(c[1], c[2]) not in object_cells.done_keys()
+        ]
+    else:
+        kind, env = ("robokit", args.env) if args.env else ("anchor", args.anchor)
+        todo = [(kind, env, args.seed)]
+        if not args.redo and object_cells.cell_key(env, args.seed) in object_cells.done_keys():
+            print(
+                f"{object_cells.cell_key(env, args.seed)}: already in {object_cells.RESULTS} (--redo to measure again)"
+            )
+            return
+    for i, (kind, env, seed) in enumerate(todo, 1):
+        print(f"[{i}/{len(todo)}] {kind} {env} seed {seed} ...", flush=True)
+        try:
+            rec = object_cells.run_cell(kind, env, seed, args.keep)
+        except object_cells.CellError as e:
+            raise SystemExit(f"time_to_solve: {e}") from None
+        print(f"    success {rec['success_rate']:.0%}, train wall {rec['train_wall_s']:.0f} s", flush=True)
+    print(object_cells.table(object_cells.load()))
+
+
 def main() -> None:
     args = _parse_args()
+    if args.env or args.anchor or args.all or args.table:
+        _objects(args)
+        return
     torch.set_num_threads(1)
     seeds = list(range(1 if args.quick else args.seeds))
     results: dict = {
@@ -312,6 +368,8 @@ def main() -> None:
     results["machine"]["load_avg_at_end"] = os.getloadavg()
     path = RESULTS.with_name("time_to_solve_quick.json") if args.quick or args.skip_baselines else RESULTS
     path.parent.mkdir(parents=True, exist_ok=True)
+    if path == RESULTS and "object_tasks" in object_cells.load():  # issue 12's cells live in the same file
+        results["object_tasks"] = object_cells.load()["object_tasks"]
     path.write_text(json.dumps(results, indent=1))
     _print_tables(results)
     print(f"-> {path}")
