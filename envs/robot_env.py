@@ -216,6 +216,20 @@ class RobotTaskEnv(gym.Env):
         success, distance_m = self.task.outcome(obs["achieved_goal"], obs["desired_goal"])
         return {"is_success": success, "distance_m": distance_m}
 
+    def grip_squeeze(self) -> float | None:
+        """How far the gripper's position command lies inside where its jaws stand, as a fraction of the
+        full opening (the opening's error: mean over the gripper's joints, so a cube shifted between two
+        fingers counts as its width; 0 when the jaws are where they are commanded or beyond): a Panda
+        commanded shut on its 4 cm cube is at about 0.5. A position servo's torque
+        grows with this error up to stall, so gripping at a large squeeze for long burns hobby servos.
+        None for a task whose gripper does not act. Simulation only (the jaws' measured q)."""
+        if not self.task.gripper_actuated or self.robot.gripper is None:
+            return None
+        idx = list(self.robot.gripper_indices)
+        span = np.asarray(self.robot.gripper.open_q, dtype=float) - np.asarray(self.robot.gripper.closed_q)
+        error = (self.arm.measured_q()[idx] - self.arm.commanded_q()[idx]) / span
+        return max(0.0, float(np.mean(error)))
+
     def compute_reward(self, achieved_goal: np.ndarray, desired_goal: np.ndarray, info: Any) -> np.ndarray:
         """Vectorised over a batch, as SB3's HER calls it: (B, 3), (B, 3) -> (B,)."""
         return self.task.compute_reward(achieved_goal, desired_goal, info)

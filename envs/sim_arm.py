@@ -153,6 +153,11 @@ class SimArm(SoftLifecycle):
             self.bullet.step(n)
             self.t_s += n * self.spec.sim_timestep_s
 
+    def commanded_q(self) -> np.ndarray:
+        """Where the joints are driven to now (n_joints,), joint units: a servo-driven arm's setpoint (its
+        servos' position command this frame), otherwise the last accepted target."""
+        return (self._setpoint if self.spec.servo_driven else self._target).copy()
+
     def measured_q(self) -> np.ndarray:
         """Joint positions of the simulated bodies (n_joints,), whatever the arm reports."""
         states = p.getJointStates(self.body, self._joints, physicsClientId=self._cid)

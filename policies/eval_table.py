@@ -37,6 +37,8 @@ def print_table(report: dict[str, Any]) -> None:
             "holding: joint std, max (rad)",
             f"{h['median_q_std_max_rad']:.4f}  (with approach {h0['median_q_std_max_rad']:.4f})",
         )
+        if h.get("median_grip_squeeze") is not None:
+            t.add_row("holding: grip squeeze (of full opening)", f"{h['median_grip_squeeze']:.2f}")
         t.caption = (
             f"holding: medians over {h['episodes']} episodes, from {HOLD_SETTLE_S:g} s after the first "
             "success to the end (with approach: from the first success); joint std: the largest joint's"

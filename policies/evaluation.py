@@ -125,6 +125,7 @@ def run_episode(
     ee_sl, q_sl = slice(*layout["ee_pos_m"]), slice(*layout["q"])
     obs, info = env.reset(seed=seed)
     ee, qs = [obs["observation"][ee_sl]], [obs["observation"][q_sl]]
+    squeeze = [u.grip_squeeze()] if u.grip_squeeze() is not None else None
     frames: list[tuple[np.ndarray, list[str]]] = []
     total, steps, first = 0.0, 0, None
 
@@ -144,11 +145,13 @@ def run_episode(
         steps += 1
         ee.append(obs["observation"][ee_sl])
         qs.append(obs["observation"][q_sl])
+        if squeeze is not None:
+            squeeze.append(u.grip_squeeze())
         if first is None and info["is_success"]:
             first = steps
         film()
         done = terminated or truncated
-    result = _episode_result(episode, seed, total, steps, first, info, hz, ee, qs)
+    result = _episode_result(episode, seed, total, steps, first, info, hz, ee, qs, squeeze)
     n_episode_steps = steps
     if render and first is not None:  # film the holding for a while even past the time limit
         while steps - first < math.ceil(film_after_success_s * hz - 1e-9):
@@ -160,9 +163,19 @@ def run_episode(
 
 
 def _episode_result(
-    episode: int, seed: int, total: float, steps: int, first: int | None, info: dict, hz: float, ee, qs
+    episode: int,
+    seed: int,
+    total: float,
+    steps: int,
+    first: int | None,
+    info: dict,
+    hz: float,
+    ee,
+    qs,
+    squeeze=None,
 ) -> EpisodeResult:
-    """The episode's metrics; holding from the tip positions ``ee`` and joints ``qs`` (one per step + 1)."""
+    """The episode's metrics; holding from the tip positions ``ee``, joints ``qs`` and, for a gripper
+    that acts, its squeeze (``RobotTaskEnv.grip_squeeze``), one per step + 1."""
     result = EpisodeResult(
         episode=episode,
         seed=seed,
@@ -176,7 +189,7 @@ def _episode_result(
     )
     if first is not None:
         ee_a, q_a = np.array(ee), np.array(qs)
-        result.holding = holding_after_success(ee_a, q_a, first, hz, HOLD_SETTLE_S)
+        result.holding = holding_after_success(ee_a, q_a, first, hz, HOLD_SETTLE_S, squeeze)
         result.holding_from_first_success = holding_metrics(ee_a[first:], q_a[first:], hz)
     return result
 

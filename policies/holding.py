@@ -58,26 +58,42 @@ def holding_metrics(ee_positions_m: Any, q: Any, control_hz: float) -> dict[str,
 
 
 def holding_after_success(
-    ee_positions_m: Any, q: Any, first_success: int, control_hz: float, settle_s: float | None = None
+    ee_positions_m: Any,
+    q: Any,
+    first_success: int,
+    control_hz: float,
+    settle_s: float | None = None,
+    grip_squeeze: Any = None,
 ) -> dict[str, Any]:
     """``holding_metrics`` over ticks ``first_success + settle`` to the end, where settle is ``settle_s``
     (default ``HOLD_SETTLE_S``) in ticks, rounded; ``start_s`` in the result is the window's start (s,
-    counted from tick 0). ``ee_positions_m`` (T, 3) and ``q`` (T, n) hold every tick of the run."""
+    counted from tick 0). ``ee_positions_m`` (T, 3) and ``q`` (T, n) hold every tick of the run. With
+    ``grip_squeeze`` (T,) (see ``RobotTaskEnv.grip_squeeze``), ``grip_squeeze`` in the result is its
+    median over the window (None for an empty window)."""
     settle = HOLD_SETTLE_S if settle_s is None else settle_s
     start = first_success + round(settle * control_hz)
     ee, qs = np.asarray(ee_positions_m, dtype=float), np.asarray(q, dtype=float)
     window = holding_metrics(ee[start:].reshape(-1, 3), qs[start:].reshape(-1, qs.shape[-1]), control_hz)
-    return {"start_s": start / float(control_hz), **window}
+    out = {"start_s": start / float(control_hz), **window}
+    if grip_squeeze is not None:
+        tail = np.asarray(grip_squeeze, dtype=float)[start:]
+        out["grip_squeeze"] = float(np.median(tail)) if tail.size else None
+    return out
 
 
 def median_holding(episodes: list[dict[str, Any]], key: str = "holding") -> dict[str, Any]:
     """Medians over the episodes whose ``key`` entry was measured (see ``holding_metrics``):
-    ``episodes`` (how many), ``median_tip_path_cm_per_s``, ``median_q_std_max_rad`` (None if none)."""
+    ``episodes`` (how many), ``median_tip_path_cm_per_s``, ``median_q_std_max_rad`` (None if none), and
+    ``median_grip_squeeze`` where episodes measured a gripper's squeeze."""
     held = [e[key] for e in episodes if e.get(key) and e[key]["tip_path_cm_per_s"] is not None]
     if not held:
         return {"episodes": 0, "median_tip_path_cm_per_s": None, "median_q_std_max_rad": None}
-    return {
+    out = {
         "episodes": len(held),
         "median_tip_path_cm_per_s": float(np.median([h["tip_path_cm_per_s"] for h in held])),
         "median_q_std_max_rad": float(np.median([h["q_std_max_rad"] for h in held])),
     }
+    squeezes = [h["grip_squeeze"] for h in held if h.get("grip_squeeze") is not None]
+    if squeezes:
+        out["median_grip_squeeze"] = float(np.median(squeezes))
+    return out

@@ -34,6 +34,10 @@ NUMBER_RANGES = {
     "object_size_m": (0.0, 0.5),
     "object_mass_kg": (0.0, 100.0),
     "lateral_friction": (0.0, 10.0),
+    "grip_opening_on_object": (
+        0.0,
+        1.0,
+    ),  # PickAndPlace: the gripper's opening (0 shut .. 1 open) on the cube
 }
 
 
@@ -101,7 +105,7 @@ def check_xy_box(task: str, key: str, value: Any) -> np.ndarray:
 
 def check_setting(task: str, key: str, value: Any, n_objects: int) -> None:
     """ValueError naming ``key`` unless ``value`` is a valid object-task setting."""
-    if key in ("table_xy_m", "lateral_friction") and value is None:
+    if key in ("table_xy_m", "lateral_friction", "grip_opening_on_object") and value is None:
         return
     if key == "friction_anchor":
         if not isinstance(value, bool):

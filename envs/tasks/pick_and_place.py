@@ -17,14 +17,17 @@ from robokit.envs.tasks.objects import ObjectTask
 
 class PickAndPlace(ObjectTask):
     """One cube (``object``) carried to a goal (3,). Robot settings (robot.yaml ``tasks.pick_and_place``):
-    those of Push plus ``goal_height_m`` ([low, high] m above the resting cube's centre) and
-    ``goal_on_table_probability``."""
+    those of Push plus ``goal_height_m`` ([low, high] m above the resting cube's centre),
+    ``goal_on_table_probability`` and ``grip_opening_on_object`` (the gripper's opening, 0 closed .. 1
+    open, at which its jaws close on the cube; None: the cube's width over the full opening, right for
+    parallel jaws such as the Panda's; the expert grips just inside it instead of at full force)."""
 
     gripper_actuated = True
     default_settings: Mapping[str, Any] = {
         **ObjectTask.default_settings,
         "goal_height_m": [0.0, 0.2],
         "goal_on_table_probability": 0.3,
+        "grip_opening_on_object": None,
     }
 
     def sample_goal(self, np_random: np.random.Generator) -> np.ndarray:

@@ -121,3 +121,21 @@ def test_train_defaults_hold_still_at_the_goal(env_id: str, q_std_bound_rad: flo
     assert a["success_rate"] >= 0.95 and a["holding"]["episodes"] >= 90, a
     assert a["holding"]["median_tip_path_cm_per_s"] < 0.5, a["holding"]
     assert a["holding"]["median_q_std_max_rad"] < q_std_bound_rad, a["holding"]
+
+
+def test_grip_squeeze_is_the_median_over_the_holding_window_and_aggregates_where_measured():
+    """Pure logic (no simulator): squeeze samples before the window do not count."""
+    from robokit.policies.holding import holding_after_success, median_holding
+
+    ee, q = np.zeros((40, 3)), np.zeros((40, 2))
+    squeeze = np.r_[np.full(20, 0.5), np.full(20, 0.1)]  # shut while carrying, gentle once there
+    held = holding_after_success(ee, q, first_success=8, control_hz=25.0, settle_s=0.5, grip_squeeze=squeeze)
+    assert held["start_s"] == pytest.approx(20 / 25) and held["grip_squeeze"] == pytest.approx(0.1)
+    assert "grip_squeeze" not in holding_after_success(ee, q, 8, 25.0, 0.5)
+    eps = [
+        {"holding": held},
+        {"holding": {**held, "grip_squeeze": 0.3}},
+        {"holding": {**held, "grip_squeeze": None}},
+    ]
+    assert median_holding(eps)["median_grip_squeeze"] == pytest.approx(0.2)
+    assert "median_grip_squeeze" not in median_holding([{"holding": {**held, "grip_squeeze": None}}])
