@@ -1,9 +1,13 @@
 """The demo (``robokit demo``): the whole product in a few minutes, as ``run_demo`` and its stages.
 
-1. train a ServoArmReach policy (or reuse the one an earlier demo left in the output folder);
+1. train a ServoArmReach policy (``task="push"``: ServoArmPush, cloned from the scripted expert), or
+   reuse the one an earlier demo left in the output folder;
 2. evaluate it on 100 episodes, with the evaluation video grid and plots;
-3. start the emulated arm (the real firmware in simavr) and deploy the same policy file over the
-   pseudo-terminal to reach a few goals, measuring the reach error from the servo pulse widths;
+3. Reach: start the emulated arm (the real firmware in simavr) and deploy the same policy file over the
+   pseudo-terminal to reach a few goals, measuring the reach error from the servo pulse widths. Push: the
+   emulated arm has no cube to push, so the same policy file runs through the same deploy loop on a
+   simulated arm in real time with the cube simulated beside it (``robokit deploy --dry-run``); on a
+   real arm a task-state source (a camera) gives the cube's position instead;
 4. write one report to ``OUT/summary.json`` (``robokit demo`` prints it).
 """
 
@@ -18,7 +22,9 @@ from typing import Any
 from robokit.core.run_files import POLICY_FILE, SUMMARY_FILE
 
 ENV_ID = "robokit/ServoArmReach-v0"
+DEMO_ENVS = {"reach": ENV_ID, "push": "robokit/ServoArmPush-v0"}  # --task: the env it trains
 FAST_TRAIN_STEPS = 3_000
+FAST_BC = {"demo_episodes": 20, "steps": 300, "eval_every": 300}  # --task push --fast: a CI-sized clone
 # the demo trains what `robokit train` trains: TD3+HER with the training env that teaches holding
 # still (docs/training.md, "Holding still": it holds as still as SAC and its update costs half)
 DEMO_ALGO = "td3"
@@ -39,17 +45,23 @@ TARGET_SUCCESS = 0.95
 DONE_MARKER = "demo-train.json"  # written once a demo's training stage has finished
 
 
-def stage_train(out: Path, fast: bool, seed: int) -> tuple[Path, dict[str, Any]]:
+def train_folder(out: Path, fast: bool, task: str = "reach") -> Path:
+    """OUT/train (Reach) or OUT/train-push, with ``-fast`` for a --fast run."""
+    return out / ("train" + ("" if task == "reach" else f"-{task}") + ("-fast" if fast else ""))
+
+
+def stage_train(out: Path, fast: bool, seed: int, task: str = "reach") -> tuple[Path, dict[str, Any]]:
     """Train (or reuse) the policy; returns its path and a small report.
 
-    A full run trains in OUT/train, a --fast run in OUT/train-fast, so a quick CI policy is never
-    mistaken for a trained one. A finished run is reused; an interrupted one resumes from its last
-    checkpoint."""
+    A full run trains in OUT/train, a --fast run in OUT/train-fast (push: OUT/train-push[-fast]), so a
+    quick CI policy is never mistaken for a trained one. A finished run is reused; an interrupted RL run
+    resumes from its last checkpoint, an interrupted clone (minutes) starts again."""
     from robokit.policies import default_config, read_spec, train
     from robokit.policies.plots import read_evals
     from robokit.policies.training import latest_checkpoint
 
-    run = out / ("train-fast" if fast else "train")
+    env_id = DEMO_ENVS[task]
+    run = train_folder(out, fast, task)
     policy = run / POLICY_FILE
     if policy.is_file() and (run / DONE_MARKER).is_file():
         spec = read_spec(policy)
@@ -60,9 +72,10 @@ def stage_train(out: Path, fast: bool, seed: int) -> tuple[Path, dict[str, Any]]
         return policy, {"reused": True, "policy": str(policy), **json.loads((run / DONE_MARKER).read_text())}
     overrides: dict[str, Any] = {"out": str(run), "seed": seed}
     if fast:
-        overrides.update(steps=FAST_TRAIN_STEPS, eval_episodes=20, stop_success_rate=None)
-    config = default_config(ENV_ID, DEMO_ALGO, **overrides)
-    resume = latest_checkpoint(run) is not None
+        fast_steps = {"steps": FAST_TRAIN_STEPS} if task == "reach" else FAST_BC
+        overrides.update(eval_episodes=20, stop_success_rate=None, **fast_steps)
+    config = default_config(env_id, DEMO_ALGO if task == "reach" else None, **overrides)
+    resume = config.algo != "bc" and latest_checkpoint(run) is not None
     if resume:
         print(f"resuming the interrupted training in {run} from its last checkpoint")
     elif run.exists():  # an interrupted run with no checkpoint yet: nothing worth keeping
@@ -80,7 +93,9 @@ def stage_train(out: Path, fast: bool, seed: int) -> tuple[Path, dict[str, Any]]
         print(
             f"warning: training stopped at {done['eval_success_rate'] or 0.0:.0%} success "
             f"(< {TARGET_SUCCESS:.0%}); "
-            f"train longer with `robokit train {ENV_ID} --out {run} --resume --steps N`"
+            f"train longer with `robokit train {env_id} --out {run} --resume --steps N`"
+            if config.algo != "bc"
+            else f"delete {run} to train again"
         )
     return path, {"reused": False, "policy": str(path), "wall_s": time.perf_counter() - t0, **done}
 
@@ -131,6 +146,45 @@ def stage_deploy(policy_path: Path, out: Path, fast: bool, seed: int) -> dict[st
     return {"summary": summary.to_dict(), "joints_png": str(png), "log_dir": str(log_dir), "link": link}
 
 
+def stage_deploy_simulated(
+    policy_path: Path, out: Path, fast: bool, seed: int, env_id: str
+) -> dict[str, Any]:
+    """An object task: the deploy loop on a real-time simulated arm with the task's objects simulated
+    beside it (``robokit deploy --dry-run``), for a few goals of seeded episodes."""
+    import gymnasium as gym
+
+    import robokit.envs  # noqa: F401
+    from robokit.console import StatusLine
+    from robokit.runtime.session import DeployRequest, run_deploy
+    from robokit.runtime.summary import plot_joints
+
+    env = gym.make(env_id)
+    goals = [env.reset(seed=seed + 1000 + i)[0]["desired_goal"].astype(float) for i in range(2)]
+    env.close()
+    seconds = 3.0 if fast else 6.0  # per goal: the cube has to be reached first, then pushed
+    request = DeployRequest(
+        policy=policy_path,
+        goals=[",".join(f"{v:.4f}" for v in g) for g in goals],
+        duration_s=seconds * len(goals),
+        dry_run=True,
+        log_dir=_fresh_deploy_dir(out),
+    )
+    status = StatusLine()
+    try:
+        outcome = run_deploy(request, status=status)
+    finally:
+        status.end()
+    if outcome.summary is None or outcome.aborted:
+        raise RuntimeError(f"the deploy stopped: {outcome.aborted or 'no summary'}")
+    png = plot_joints(outcome.log_dir, outcome.robot)
+    return {
+        "summary": outcome.summary.to_dict(),
+        "joints_png": str(png),
+        "log_dir": str(outcome.log_dir),
+        "link": "simulated arm in real time (no serial link)",
+    }
+
+
 def _fresh_deploy_dir(out: Path) -> Path:
     """``OUT/deploy``, free for this run: an earlier demo's deploy log there is kept, renamed to
     ``OUT/deploy-<its start time>`` (a deploy never writes into an earlier run's log)."""
@@ -177,35 +231,51 @@ def _pulse_reach_errors(emu, arm, summary) -> dict[str, Any]:
     return arm.link_stats()
 
 
-def run_demo(out: Path, fast: bool = False, hardware: bool = True, seed: int = 0) -> dict[str, Any]:
-    """Train, evaluate and (with ``hardware``) deploy on the emulated arm, into the folder ``out`` (checked
-    and created by the caller); returns the report, also written to ``OUT/summary.json``. Raises
-    StageFailed (the report, with its "error", is written first)."""
+def run_demo(
+    out: Path, fast: bool = False, hardware: bool = True, seed: int = 0, task: str = "reach"
+) -> dict[str, Any]:
+    """Train, evaluate and (with ``hardware``) deploy, into the folder ``out`` (checked and created by the
+    caller); ``task``: "reach" (deploy on the emulated arm) or "push" (deploy on a simulated arm in real
+    time, see the module docstring). Returns the report, also written to ``OUT/summary.json``. Raises
+    StageFailed (the report, with its "error", is written first); KeyError for an unknown task."""
+    env_id = DEMO_ENVS[task]
     total = 3 if hardware else 2
-    report: dict[str, Any] = {"env_id": ENV_ID, "fast": fast}
+    report: dict[str, Any] = {"env_id": env_id, "task": task, "fast": fast}
     t0 = time.perf_counter()
+    how = "TD3+HER" if task == "reach" else "behaviour cloning of the scripted expert"
     try:
-        _banner(1, total, f"train {ENV_ID} with TD3+HER (the `robokit train` defaults)")
+        _banner(1, total, f"train {env_id} with {how} (the `robokit train` defaults)")
         try:
-            policy, report["train"] = stage_train(out, fast, seed)
+            policy, report["train"] = stage_train(out, fast, seed, task)
         except Exception as exc:
+            again = "resume from the last checkpoint" if task == "reach" else "train again"
             raise StageFailed(
                 "train",
                 exc,
-                f"check the message above; run the demo again to resume from the last checkpoint, "
-                f"or delete {out / ('train-fast' if fast else 'train')} to start over",
+                f"check the message above; run the demo again to {again}, "
+                f"or delete {train_folder(out, fast, task)} to start over",
             ) from exc
         _banner(2, total, "evaluate on seeded episodes, write videos and plots")
         try:
             report["eval"] = stage_eval(policy, out, fast)
         except Exception as exc:
             raise StageFailed("evaluate", exc, f"run `robokit eval {policy}` to see the error alone") from exc
-        if hardware:
+        if hardware and task == "reach":
             _banner(3, total, "deploy on the emulated arm (real firmware in simavr, real pty)")
             try:
                 report["deploy"] = stage_deploy(policy, out, fast, seed)
             except Exception as exc:
                 raise StageFailed("deploy", exc, _deploy_hint(exc)) from exc
+        elif hardware:
+            _banner(
+                3, total, "deploy on a simulated arm in real time, the cube simulated beside it (--dry-run)"
+            )
+            try:
+                report["deploy"] = stage_deploy_simulated(policy, out, fast, seed, env_id)
+            except Exception as exc:
+                raise StageFailed(
+                    "deploy", exc, "check the message above; the deploy log is in deploy/"
+                ) from exc
     except StageFailed as exc:
         (out / SUMMARY_FILE).write_text(json.dumps({**report, "error": str(exc)}, indent=2, default=str))
         raise

@@ -79,3 +79,23 @@ def test_demo_out_naming_a_file_is_a_usage_error(tmp_path, capsys):
     f.write_text("keep")
     assert main(["demo", "--fast", "--out", str(f)]) == 2
     assert "existing file" in capsys.readouterr().err and f.read_text() == "keep"
+
+
+def test_demo_push_fast_trains_a_clone_evaluates_and_deploys_it_on_a_simulated_arm(tmp_path, capsys):
+    """`robokit demo --task push --fast`: a bc clone of the Push expert (CI-sized), 20 evaluation episodes
+    with videos, and the deploy loop on a real-time simulated arm with the cube beside it."""
+    from robokit.policies import read_spec
+
+    out = tmp_path / "demo"
+    assert main(["demo", "--task", "push", "--fast", "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "behaviour cloning" in text and "push error (cube to goal)" in text and "control loop" in text
+    policy = out / "train-push-fast" / "policy.safetensors"
+    assert read_spec(policy)["env_id"] == "robokit/ServoArmPush-v0" and read_spec(policy)["algo"] == "bc"
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["task"] == "push" and summary["eval"]["aggregate"]["episodes"] == 20
+    assert (out / "eval" / "videos" / "grid.mp4").stat().st_size > 1000
+    deploy = summary["deploy"]["summary"]
+    assert deploy["task"] == "push" and deploy["exit_reason"] == "completed" and len(deploy["goals"]) == 2
+    assert deploy["missed_deadlines"] <= 3 and all(g["reach_error_m"] < 0.5 for g in deploy["goals"])
+    assert (out / "deploy" / "ticks.jsonl").is_file()
