@@ -55,6 +55,8 @@ ANCHORS: dict[str, str] = {  # panda-gym env -> the robokit env whose budget it 
     "PandaPickAndPlace-v3": "robokit/PandaPickAndPlace-v0",
 }
 ANCHOR_SEEDS = 3
+# holding (issue 9's thresholds, medians over the eval's episodes) and a gentle grip (RobotTaskEnv.grip_squeeze)
+HOLD_TIP_CM_PER_S, HOLD_Q_STD_RAD, GENTLE_SQUEEZE = 0.5, 0.003, 0.15
 # rl-baselines3-zoo hyperparams/tqc.yml, Panda envs ("her-defaults"), as quoted in issue 12
 ZOO_TQC_PANDA: dict[str, Any] = {
     "buffer_size": 1_000_000,
@@ -261,7 +263,7 @@ def table(data: dict) -> str:
     cells, anchors = obj.get("cells", {}), obj.get("anchors", {})
     rows = [
         "| task | arm | target | seeds measured | success, 100 held-out | `robokit train` wall s | "
-        "holding cm/s, rad | met | panda-gym TQC+HER at the budget (rl-zoo) |",
+        "holding: tip cm/s, joint std rad; grip squeeze | met | panda-gym TQC+HER at the budget (rl-zoo) |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for env, t in TARGETS.items():
@@ -272,6 +274,9 @@ def table(data: dict) -> str:
         tips = [h["median_tip_path_cm_per_s"] for h in held]
         stds = [h["median_q_std_max_rad"] for h in held]
         hold = f"{_spread(tips, '{:.2f}')}, {_spread(stds, '{:.4f}')}" if held else "-"
+        squeezes = [h["median_grip_squeeze"] for h in held if h.get("median_grip_squeeze") is not None]
+        if squeezes:
+            hold += f"; squeeze {_spread(squeezes, '{:.2f}')}"
         met = (
             "yes"
             if runs and len(runs) == t.seeds and all(r["met"] for r in runs)
@@ -284,6 +289,28 @@ def table(data: dict) -> str:
             f"{_anchor_cell_text(env, anchors, walls)} |"
         )
     return "\n".join(rows)
+
+
+def holds(run: dict) -> bool:
+    """The cell's policy holds still at the goal and grips gently (medians over its eval episodes)."""
+    h = run["holding"]
+    if not h.get("episodes"):
+        return False
+    squeeze = h.get("median_grip_squeeze")
+    return (
+        h["median_tip_path_cm_per_s"] < HOLD_TIP_CM_PER_S
+        and h["median_q_std_max_rad"] < HOLD_Q_STD_RAD
+        and (squeeze is None or squeeze < GENTLE_SQUEEZE)
+    )
+
+
+def _verdict(runs: list[dict], seeds: int) -> str:
+    """ "yes" when every seed met success and budget and holds; else what is missing."""
+    if any(not r["met"] for r in runs):
+        return "no (success or time)"
+    if any(not holds(r) for r in runs):
+        return "no (holding)"
+    return "yes" if len(runs) == seeds else "not yet"
 
 
 def _anchor_cell_text(env: str, anchors: dict, robokit_walls: list[float]) -> str:

@@ -105,7 +105,8 @@ class LeRobotDatasetReader:
     def __init__(self, root: str | Path) -> None:
         self.root = Path(root)
         if not self.root.is_dir():
-            raise DatasetError(f"{self.root}: no such dataset folder")
+            what = "is a file, not a dataset folder" if self.root.exists() else "no such dataset folder"
+            raise DatasetError(f"{self.root}: {what}")
         self.info = check_info(_json(self.root, INFO_PATH), self.root / INFO_PATH)
         self.fps = float(self.info["fps"])
         self.features: dict[str, dict[str, Any]] = self.info["features"]

@@ -234,8 +234,14 @@ def _config(args: argparse.Namespace, steps: int | None, device: str | None) -> 
     )
     if args.no_stop:
         config.stop_success_rate = None
-    if args.dataset is not None and config.algo != "bc":
-        from robokit.policies.config import TrainConfigError
+    from robokit.policies.config import TrainConfigError
 
+    if args.dataset is not None and config.algo != "bc":
         raise TrainConfigError(f"--dataset goes with --algo bc; {args.env_id} trains with {config.algo}")
+    rl_only = [f for f, v in (("--n-envs", args.n_envs), ("--checkpoint-every", args.checkpoint_every)) if v]
+    if config.algo == "bc" and rl_only:
+        raise TrainConfigError(
+            f"{' and '.join(rl_only)} only mean something to RL; bc fits one network in one process and "
+            "keeps no checkpoints: drop " + ("them" if len(rl_only) > 1 else "it")
+        )
     return config

@@ -131,6 +131,11 @@ def prepare(request: DeployRequest, say: Say, warn: Say, status: Say | None) -> 
     if calibration is not None and not calibration.is_file():
         raise DeployRefused(f"calibration file {calibration} does not exist")
     request.calibration = calibration
+    if str(request.policy).startswith("expert:") and not Path(request.policy).exists():
+        raise DeployRefused(
+            f"{request.policy} names a scripted expert, which `robokit eval` runs in simulation; deploy takes "
+            "a policy file: `robokit train ENV --out RUN` clones the expert into RUN/policy.safetensors"
+        )
     try:
         # the spec alone first, so a mistyped goal is named before the weights are read
         goal_dim = math.prod(read_policy_spec(request.policy).obs_shapes.get("desired_goal", (3,)))

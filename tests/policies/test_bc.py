@@ -63,7 +63,13 @@ def test_bc_refuses_what_does_not_fit(push_dataset, tmp_path, capsys):
     assert "--dataset goes with --algo bc; robokit/PandaReach-v0 trains with td3" in capsys.readouterr().err
     assert main([*base, ENV_ID, "--algo", "bc", "--dataset", str(tmp_path / "none")]) == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "Traceback" not in err
+    assert err.count("\n") == 1 and "Traceback" not in err and "no such dataset folder" in err
+    a_file = tmp_path / "data.parquet"
+    a_file.write_bytes(b"x")
+    assert main([*base, ENV_ID, "--algo", "bc", "--dataset", str(a_file)]) == 2
+    assert "is a file, not a dataset folder" in capsys.readouterr().err
+    assert main([*base, ENV_ID, "--n-envs", "4"]) == 2  # bc is the object tasks' default
+    assert "--n-envs only mean something to RL" in capsys.readouterr().err
     assert not (tmp_path / "r").exists()  # nothing written for a refused run
 
 

@@ -88,3 +88,12 @@ def test_info_says_an_object_policy_deploys_in_a_dry_run_and_what_an_arm_would_n
     assert line.startswith("dry run only") and "object1, object2" in line
     reach = scripted_policy("robokit/ServoArmReach-v0").typed_spec
     assert fits_robot(reach).startswith("yes")
+
+
+def test_deploying_an_expert_reference_says_what_deploy_takes(tmp_path, capsys, monkeypatch):
+    """`expert:ENV` works with `robokit eval`; deploy names the difference instead of "no such file"."""
+    monkeypatch.chdir(tmp_path)
+    code = main(["deploy", "expert:robokit/PandaPush-v0", "--dry-run", "--goal", "0.6,0,0.02"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and "names a scripted expert" in err and "robokit train" in err
+    assert not any(tmp_path.iterdir())  # no log folder
