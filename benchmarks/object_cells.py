@@ -81,15 +81,20 @@ def load() -> dict:
 
 
 def merge(section: str, key: str, value: dict) -> None:
-    """Write one cell into the results file (read, update, atomic replace): other keys are kept."""
-    data = load()
-    obj = data.setdefault("object_tasks", {})
-    obj["protocol"] = __doc__.split("\n\n")[1].replace("\n", " ")
-    obj.setdefault(section, {})[key] = value
+    """Write one cell into the results file (read, update, atomic replace, under a lock so that two
+    queues of cells can share the file): other keys are kept."""
+    import fcntl
+
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    tmp = RESULTS.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(data, indent=1) + "\n")
-    os.replace(tmp, RESULTS)
+    with open(RESULTS.with_suffix(".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        data = load()
+        obj = data.setdefault("object_tasks", {})
+        obj["protocol"] = __doc__.split("\n\n")[1].replace("\n", " ")
+        obj.setdefault(section, {})[key] = value
+        tmp = RESULTS.with_suffix(".json.tmp")
+        tmp.write_text(json.dumps(data, indent=1) + "\n")
+        os.replace(tmp, RESULTS)
 
 
 def machine() -> dict:
