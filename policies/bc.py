@@ -91,6 +91,8 @@ def new_policy(env: Any, env_id: str, obs: dict[str, np.ndarray], config: TrainC
     }
     spec["network"] = {"hidden": list(config.net_arch), "activation": "relu", "output": "tanh"}
     spec.update(algo="bc", training_steps=0, seed=config.seed, train_time_s=0.0)
+    if config.action_deadband:
+        spec["action_deadband"] = float(config.action_deadband)
     spec["hyperparameters"] = config.to_dict()
     return Policy(spec)
 

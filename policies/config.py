@@ -69,6 +69,7 @@ class TrainConfig:
     progress: bool = True
     dataset: str | None = None  # bc: the LeRobotDataset v3.0 folder it learns from (None: the expert)
     demo_episodes: int = 1000  # bc without a dataset: the scripted expert's episodes it learns from
+    action_deadband: float = 0.0  # bc: the policy file's deadband (action units; Policy.act zeroes smaller moves)
 
     def __post_init__(self) -> None:
         if not isinstance(self.terminate_on_success, bool):
@@ -118,6 +119,7 @@ ALGO_DEFAULTS: dict[str, dict[str, Any]] = {
         "batch_size": 256,
         "steps": 12_000,
         "eval_every": 4_000,
+        "action_deadband": 0.05,
     },
     "ppo": {
         "her": False,

@@ -112,6 +112,9 @@ class Policy(nn.Module):
         self.register_buffer("obs_mean", torch.as_tensor(mean))
         self.register_buffer("obs_scale", torch.as_tensor(scale))
         self.obs_clip = clip
+        # the deadband acts on the arm's motion elements only (a gripper command is a position, not a move)
+        self._deadband = typed.action_deadband
+        self._n_motion = typed.action_dim - (1 if typed.gripper_actuated else 0)
         if state_dict is not None:
             self.load_weights(state_dict)
         self.eval()
@@ -156,9 +159,14 @@ class Policy(nn.Module):
 
     @torch.no_grad()
     def act(self, obs: dict[str, np.ndarray]) -> np.ndarray:
-        """Deterministic action float32 (action_dim,) for one observation dict; (B, action_dim) if batched."""
+        """Deterministic action float32 (action_dim,) for one observation dict; (B, action_dim) if batched.
+        With the spec's ``action_deadband`` d > 0, motion elements with |a| < d are 0: a cloned policy's
+        small leftover outputs at the goal would otherwise keep the arm creeping (servos buzzing)."""
         batched = np.ndim(obs[self.obs_keys[-1]]) > len(self.typed_spec.obs_shapes[self.obs_keys[-1]])
         a = self.forward(self.flatten_obs(obs)).numpy()
+        if self._deadband:
+            motion = a[..., : self._n_motion]
+            motion[np.abs(motion) < self._deadband] = 0.0
         return a if batched else a[0]
 
     def save(self, path: str | os.PathLike) -> Path:

@@ -87,6 +87,7 @@ KNOWN_KEYS = frozenset(
         "safety",
         "distance_threshold_m",
         "gripper_actuated",
+        "action_deadband",
         "algo",
         "training_steps",
         "seed",
@@ -95,6 +96,9 @@ KNOWN_KEYS = frozenset(
         "sha256",
     ]
 )
+
+
+MAX_DEADBAND = 0.2  # action units: a larger deadband would swallow real moves (a deadband only removes motion)
 
 
 @dataclass(frozen=True)
@@ -119,6 +123,7 @@ class PolicySpec:
     distance_threshold_m: float | None
     gripper_actuated: bool
     sha256: str | None
+    action_deadband: float = 0.0
     robokit_version: str | None = None
     algo: str | None = None
     training_steps: int | None = None
@@ -187,6 +192,8 @@ class PolicySpec:
             "distance_threshold_m": self.distance_threshold_m,
             "gripper_actuated": self.gripper_actuated,
         }
+        if self.action_deadband:  # written only when set: files without it keep their bytes
+            out["action_deadband"] = self.action_deadband
         for key in ("robokit_version", "algo", "training_steps", "seed", "train_time_s", "hyperparameters"):
             out[key] = getattr(self, key)
         if self.sha256 is not None:
@@ -247,6 +254,8 @@ def validate_spec(spec: Any, tensors: Any = None, *, require_digest: bool = True
         safety=read_safety(spec),
         distance_threshold_m=threshold,
         gripper_actuated=_gripper_actuated(spec, version),
+        action_deadband=f.num(spec, "action_deadband", "action_deadband", 0.0, MAX_DEADBAND, required=False)
+        or 0.0,
         sha256=f.digest(spec, require_digest),
         **provenance,
         extra={k: v for k, v in spec.items() if k not in KNOWN_KEYS},

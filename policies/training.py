@@ -55,7 +55,11 @@ from robokit.policies.device import resolve_device
 from robokit.policies.export import policy_from_sb3
 from robokit.policies.periodic_eval import evaluation_row
 from robokit.policies.policy_file import Policy
-from robokit.policies.policy_spec import MAX_HIDDEN_LAYERS, MAX_HIDDEN_SIZE  # policy files must load
+from robokit.policies.policy_spec import (  # policy files must load what training writes
+    MAX_DEADBAND,
+    MAX_HIDDEN_LAYERS,
+    MAX_HIDDEN_SIZE,
+)
 from robokit.policies.shaping import make_train_env
 from robokit.policies.stopping import StopTraining, stop_on_first_sigint
 
@@ -72,6 +76,9 @@ def check_config(config: TrainConfig) -> TrainConfig:
         value = getattr(config, name)
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
             raise TrainConfigError(f"{name} must be a whole number of at least 1, not {value!r}")
+    band = config.action_deadband
+    if isinstance(band, bool) or not isinstance(band, (int, float)) or not 0.0 <= band <= MAX_DEADBAND:
+        raise TrainConfigError(f"action_deadband must be a number in [0, {MAX_DEADBAND}], not {band!r}")
     rate = config.stop_success_rate
     if rate is not None and not (isinstance(rate, (int, float)) and 0.0 < rate <= 1.0):
         raise TrainConfigError(f"stop_success_rate must be in (0, 1] or None, not {rate!r}")

@@ -47,6 +47,7 @@ TRAIN_KEYS: dict[str, tuple[str, float, float]] = {
     "keep_checkpoints": ("int", 1, 10**6),
     "progress": ("bool", 0, 0),
     "demo_episodes": ("int", 1, 10**6),
+    "action_deadband": ("float", 0, 0.2),
 }
 
 

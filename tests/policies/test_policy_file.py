@@ -293,6 +293,11 @@ INVALID_SPECS = [  # (key path, value or "DELETE", fragment of the message)
     ),
     (("algo",), "sac\nx", "algo: 'sac\\nx' holds control characters"),
     (("obs_layout", "q\x1b"), [3, 9], "obs_layout: key 'q\\x1b' is not a printable name"),
+    # issue 12: the deadband only ever removes motion, and only a little
+    (("action_deadband",), 0.5, "action_deadband: 0.5 is outside [0, 0.2]"),
+    (("action_deadband",), -0.01, "action_deadband: -0.01 is outside [0, 0.2]"),
+    (("action_deadband",), "0.05", "action_deadband: want a number"),
+    (("action_deadband",), NAN, "action_deadband: nan is not finite"),
 ]
 
 
@@ -570,3 +575,22 @@ def test_a_file_written_by_the_documented_recipe_loads(
     path.write_bytes(bytes(flipped))
     with pytest.raises(PolicyFileError, match="do not match their recorded sha256"):
         load_policy(path)
+
+
+def test_the_deadband_zeroes_small_moves_only_and_survives_a_round_trip(scripted_file: Path, tmp_path: Path) -> None:
+    """``action_deadband``: motion elements with |a| < d become 0, larger ones pass unchanged (bit for bit)."""
+    plain = load_policy(scripted_file)
+    path = tmp_path / "band.safetensors"
+    _rewrite(scripted_file, path, _edit(("action_deadband",), 0.2))
+    banded = load_policy(path)
+    assert banded.typed_spec.action_deadband == 0.2 and plain.typed_spec.action_deadband == 0.0
+    env = gym.make(plain.spec["env_id"])
+    small = big = 0
+    for obs in _random_obs(env, 40):
+        a, b = plain.act(obs), banded.act(obs)
+        inside = np.abs(a) < 0.2
+        assert np.all(b[inside] == 0.0) and np.array_equal(b[~inside], a[~inside])
+        small, big = small + inside.sum(), big + (~inside).sum()
+    env.close()
+    assert small > 0 and big > 0  # both cases were exercised
+    assert load_policy(banded.save(tmp_path / "again.safetensors")).typed_spec.action_deadband == 0.2
