@@ -282,11 +282,7 @@ def table(data: dict) -> str:
         squeezes = [h["median_grip_squeeze"] for h in held if h.get("median_grip_squeeze") is not None]
         if squeezes:
             hold += f"; squeeze {_spread(squeezes, '{:.2f}')}"
-        met = (
-            "yes"
-            if runs and len(runs) == t.seeds and all(r["met"] for r in runs)
-            else ("no" if any(not r["met"] for r in runs) else "not yet")
-        )
+        met = _verdict(runs, t.seeds)
         seeds = f"{len(runs)}/{t.seeds}" + (" (one seed)" if t.seeds == 1 else "")
         rows.append(
             f"| {t.task} | {t.arm} | {t.success:.0%} in {t.budget_s / 60:.0f} min | {seeds} | "

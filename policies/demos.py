@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import gymnasium as gym
@@ -22,31 +23,80 @@ def demo_seeds(seed: int, episodes: int) -> list[int]:
     return [int(s) for s in seeds]
 
 
+CHUNK = 25  # episodes per task handed to a worker process (progress moves in these steps)
+
+
 def expert_arrays(
-    env_id: str, episodes: int, seed: int, keys: tuple[str, ...], progress: bool = True
+    env_id: str,
+    episodes: int,
+    seed: int,
+    keys: tuple[str, ...],
+    progress: bool = True,
+    workers: int | None = None,
 ) -> tuple[dict[str, np.ndarray], np.ndarray]:
     """(observations {key: (N, dim)} float32, actions (N, action_dim) float32) of ``episodes`` whole
     episodes of ``env_id``'s scripted expert: each runs to the time limit, success or not (the expert
-    holds still at the goal, and so learns the clone). NoExpertError for a task without an expert."""
-    env: Any = gym.make(env_id, terminate_on_success=False)
+    holds still at the goal, and so learns the clone). ``workers`` processes make them (default: one per
+    CPU, at most 2; 1: in this process); the arrays are the same, in seed order, whatever the count.
+    NoExpertError for a task without an expert; EvalWorkerError if a worker process dies."""
+    seeds = demo_seeds(seed, episodes)
+    chunks = [(i, seeds[i : i + CHUNK]) for i in range(0, len(seeds), CHUNK)]
+    workers = min(2, os.cpu_count() or 1) if workers is None else workers
+    bar = progress_bar(episodes, "expert demos", unit="episode", enabled=progress)
+    parts: dict[int, tuple[dict[str, np.ndarray], np.ndarray]] = {}
     try:
-        expert = expert_for(env)
-        obs_parts: dict[str, list[np.ndarray]] = {k: [] for k in keys}
-        actions: list[np.ndarray] = []
-        bar = progress_bar(episodes, "expert demos", unit="episode", enabled=progress)
-        for s in demo_seeds(seed, episodes):
-            obs, _ = env.reset(seed=s)
-            done = False
-            while not done:
-                a = expert.act(obs)
-                for k in keys:
-                    obs_parts[k].append(obs[k])
-                actions.append(a)
-                obs, _, term, trunc, _ = env.step(a)
-                done = term or trunc
-            bar.update(1)
-        bar.close()
+        if workers <= 1 or len(chunks) == 1:
+            _init(env_id, keys)
+            try:
+                for chunk in chunks:
+                    parts[chunk[0]] = _episodes(chunk)[1]
+                    bar.update(len(chunk[1]))
+            finally:
+                _close()
+        else:
+            from robokit.policies.eval_pool import run_in_workers
+
+            describe = "expert episodes {0[1][0]}..{0[1][-1]}".format
+            sizes = {start: len(chunk) for start, chunk in chunks}
+            for start, part in run_in_workers(chunks, workers, _init, (env_id, keys), _episodes, describe):
+                parts[start] = part
+                bar.update(sizes[start])
     finally:
-        env.close()
+        bar.close()
+    ordered = [parts[start] for start, _ in chunks]
+    obs = {k: np.concatenate([o[k] for o, _ in ordered]) for k in keys}
+    return obs, np.concatenate([a for _, a in ordered])
+
+
+# ---- one env and expert per process (the worker's, or this process's for workers=1) ----------------
+
+_W: dict[str, Any] = {}
+
+
+def _init(env_id: str, keys: tuple[str, ...]) -> None:
+    env: Any = gym.make(env_id, terminate_on_success=False)
+    _W.update(env=env, expert=expert_for(env), keys=keys)
+
+
+def _close() -> None:
+    if "env" in _W:
+        _W.pop("env").close()
+
+
+def _episodes(chunk: tuple[int, list[int]]) -> tuple[int, tuple[dict[str, np.ndarray], np.ndarray]]:
+    """The chunk's episodes: (its start index, (observations by key, actions))."""
+    env, expert, keys = _W["env"], _W["expert"], _W["keys"]
+    obs_parts: dict[str, list[np.ndarray]] = {k: [] for k in keys}
+    actions: list[np.ndarray] = []
+    for s in chunk[1]:
+        obs, _ = env.reset(seed=s)
+        done = False
+        while not done:
+            a = expert.act(obs)
+            for k in keys:
+                obs_parts[k].append(obs[k])
+            actions.append(a)
+            obs, _, term, trunc, _ = env.step(a)
+            done = term or trunc
     out = {k: np.asarray(v, dtype=np.float32) for k, v in obs_parts.items()}
-    return out, np.asarray(actions, dtype=np.float32)
+    return chunk[0], (out, np.asarray(actions, dtype=np.float32))

@@ -142,3 +142,27 @@ def test_defaults_solve_panda_push(tmp_path):
     assert load_policy(path).spec["algo"] == "bc"
     report = evaluate(path, episodes=100, video=False, workers=2, plot=False, progress=False)
     assert report["success_rate"] >= 0.90, report["aggregate"]
+
+
+def test_demonstrations_are_the_same_from_two_worker_processes_as_from_one():
+    """expert_arrays splits the seeds over processes in chunks and reassembles them in seed order."""
+    from robokit.policies.demos import CHUNK, expert_arrays
+
+    n = CHUNK + 5  # two chunks, the second short
+    keys = ("observation", "desired_goal")
+    one = expert_arrays("robokit/ServoArmPush-v0", n, 3, keys, progress=False, workers=1)
+    two = expert_arrays("robokit/ServoArmPush-v0", n, 3, keys, progress=False, workers=2)
+    assert len(one[1]) == n * 50 and np.array_equal(one[1], two[1])
+    assert all(np.array_equal(one[0][k], two[0][k]) for k in keys)
+
+
+def test_bc_writes_its_deadband_into_the_policy_file(tmp_path):
+    from robokit.policies import train
+
+    config = default_config(ENV_ID, "bc", out=str(tmp_path / "run"), steps=50, progress=False)
+    config.eval_every, config.eval_episodes, config.demo_episodes, config.net_arch = 50, 1, 2, [16]
+    assert config.action_deadband == 0.05  # the bc default
+    assert load_policy(train(config)).typed_spec.action_deadband == 0.05
+    config.action_deadband, config.out = 0.5, str(tmp_path / "run2")
+    with pytest.raises(ValueError, match="action_deadband must be a number in"):
+        train(config)

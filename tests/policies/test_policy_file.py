@@ -577,7 +577,9 @@ def test_a_file_written_by_the_documented_recipe_loads(
         load_policy(path)
 
 
-def test_the_deadband_zeroes_small_moves_only_and_survives_a_round_trip(scripted_file: Path, tmp_path: Path) -> None:
+def test_the_deadband_zeroes_small_moves_only_and_survives_a_round_trip(
+    scripted_file: Path, tmp_path: Path
+) -> None:
     """``action_deadband``: motion elements with |a| < d become 0, larger ones pass unchanged (bit for bit)."""
     plain = load_policy(scripted_file)
     path = tmp_path / "band.safetensors"
