@@ -135,7 +135,12 @@ def train_bc(config: TrainConfig, dataset: str | Path | None) -> Path:
     try:
         if dataset is None:  # the scripted expert's episodes, made here (their time counts in the run's)
             obs, actions = expert_arrays(
-                config.env_id, config.demo_episodes, config.seed, BC_OBS_KEYS, config.progress
+                config.env_id,
+                config.demo_episodes,
+                config.seed,
+                BC_OBS_KEYS,
+                config.progress,
+                noise=config.demo_noise,
             )
         else:
             obs, actions = dataset_arrays(dataset, env, config.env_id)

@@ -33,12 +33,17 @@ def expert_arrays(
     keys: tuple[str, ...],
     progress: bool = True,
     workers: int | None = None,
+    noise: float = 0.0,
 ) -> tuple[dict[str, np.ndarray], np.ndarray]:
     """(observations {key: (N, dim)} float32, actions (N, action_dim) float32) of ``episodes`` whole
     episodes of ``env_id``'s scripted expert: each runs to the time limit, success or not (the expert
     holds still at the goal, and so learns the clone). ``workers`` processes make them (default: one per
     CPU, at most 2; 1: in this process); the arrays are the same, in seed order, whatever the count.
-    NoExpertError for a task without an expert; EvalWorkerError if a worker process dies."""
+    ``noise`` > 0: the arm executes the expert's move plus Gaussian noise of that standard deviation
+    (action units; a gripper command is executed as given) while the recorded label stays the expert's
+    own action, so the clone also sees states off the expert's path with the move that corrects them
+    (DART: Laskey et al., "DART: Noise Injection for Robust Imitation Learning", CoRL 2017); the noise
+    of each episode is drawn from its seed. NoExpertError for a task without an expert; EvalWorkerError if a worker process dies."""
     seeds = demo_seeds(seed, episodes)
     chunks = [(i, seeds[i : i + CHUNK]) for i in range(0, len(seeds), CHUNK)]
     workers = min(2, os.cpu_count() or 1) if workers is None else workers
@@ -46,7 +51,7 @@ def expert_arrays(
     parts: dict[int, tuple[dict[str, np.ndarray], np.ndarray]] = {}
     try:
         if workers <= 1 or len(chunks) == 1:
-            _init(env_id, keys)
+            _init(env_id, keys, noise)
             try:
                 for chunk in chunks:
                     parts[chunk[0]] = _episodes(chunk)[1]
@@ -58,7 +63,9 @@ def expert_arrays(
 
             describe = "expert episodes {0[1][0]}..{0[1][-1]}".format
             sizes = {start: len(chunk) for start, chunk in chunks}
-            for start, part in run_in_workers(chunks, workers, _init, (env_id, keys), _episodes, describe):
+            for start, part in run_in_workers(
+                chunks, workers, _init, (env_id, keys, noise), _episodes, describe
+            ):
                 parts[start] = part
                 bar.update(sizes[start])
     finally:
@@ -73,9 +80,11 @@ def expert_arrays(
 _W: dict[str, Any] = {}
 
 
-def _init(env_id: str, keys: tuple[str, ...]) -> None:
+def _init(env_id: str, keys: tuple[str, ...], noise: float = 0.0) -> None:
     env: Any = gym.make(env_id, terminate_on_success=False)
-    _W.update(env=env, expert=expert_for(env), keys=keys)
+    expert = expert_for(env)
+    n_motion = expert.action_dim - (1 if expert.gripper_actuated else 0)
+    _W.update(env=env, expert=expert, keys=keys, noise=float(noise), n_motion=n_motion)
 
 
 def _close() -> None:
@@ -85,18 +94,23 @@ def _close() -> None:
 
 def _episodes(chunk: tuple[int, list[int]]) -> tuple[int, tuple[dict[str, np.ndarray], np.ndarray]]:
     """The chunk's episodes: (its start index, (observations by key, actions))."""
-    env, expert, keys = _W["env"], _W["expert"], _W["keys"]
+    env, expert, keys, noise, n_motion = _W["env"], _W["expert"], _W["keys"], _W["noise"], _W["n_motion"]
     obs_parts: dict[str, list[np.ndarray]] = {k: [] for k in keys}
     actions: list[np.ndarray] = []
     for s in chunk[1]:
         obs, _ = env.reset(seed=s)
+        rng = np.random.default_rng([s, 0xDA27])
         done = False
         while not done:
             a = expert.act(obs)
             for k in keys:
                 obs_parts[k].append(obs[k])
             actions.append(a)
-            obs, _, term, trunc, _ = env.step(a)
+            executed = a
+            if noise > 0:
+                executed = a.copy()
+                executed[:n_motion] = np.clip(a[:n_motion] + rng.normal(0.0, noise, n_motion), -1.0, 1.0)
+            obs, _, term, trunc, _ = env.step(executed)
             done = term or trunc
     out = {k: np.asarray(v, dtype=np.float32) for k, v in obs_parts.items()}
     return chunk[0], (out, np.asarray(actions, dtype=np.float32))

@@ -79,6 +79,9 @@ def check_config(config: TrainConfig) -> TrainConfig:
     band = config.action_deadband
     if isinstance(band, bool) or not isinstance(band, (int, float)) or not 0.0 <= band <= MAX_DEADBAND:
         raise TrainConfigError(f"action_deadband must be a number in [0, {MAX_DEADBAND}], not {band!r}")
+    noise = config.demo_noise
+    if isinstance(noise, bool) or not isinstance(noise, (int, float)) or not 0.0 <= noise <= 1.0:
+        raise TrainConfigError(f"demo_noise must be a number in [0, 1], not {noise!r}")
     rate = config.stop_success_rate
     if rate is not None and not (isinstance(rate, (int, float)) and 0.0 < rate <= 1.0):
         raise TrainConfigError(f"stop_success_rate must be in (0, 1] or None, not {rate!r}")

@@ -48,6 +48,7 @@ TRAIN_KEYS: dict[str, tuple[str, float, float]] = {
     "progress": ("bool", 0, 0),
     "demo_episodes": ("int", 1, 10**6),
     "action_deadband": ("float", 0, 0.2),
+    "demo_noise": ("float", 0, 1),
 }
 
 

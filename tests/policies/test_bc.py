@@ -166,3 +166,24 @@ def test_bc_writes_its_deadband_into_the_policy_file(tmp_path):
     config.action_deadband, config.out = 0.5, str(tmp_path / "run2")
     with pytest.raises(ValueError, match="action_deadband must be a number in"):
         train(config)
+
+
+def test_demo_noise_moves_the_arm_off_the_path_but_labels_stay_the_experts():
+    """DART-style demonstrations: the executed move is noisy, the recorded action is what the expert
+    says for the state actually visited; the same seed gives the same arrays."""
+    from robokit.policies.demos import expert_arrays
+    from robokit.policies.experts import expert_for
+
+    keys = ("observation", "desired_goal")
+    clean = expert_arrays(ENV_ID, 2, 0, keys, progress=False, workers=1)
+    noisy = expert_arrays(ENV_ID, 2, 0, keys, progress=False, workers=1, noise=0.2)
+    again = expert_arrays(ENV_ID, 2, 0, keys, progress=False, workers=1, noise=0.2)
+    assert np.array_equal(noisy[1], again[1]) and np.array_equal(
+        noisy[0]["observation"], again[0]["observation"]
+    )
+    assert not np.array_equal(clean[0]["observation"], noisy[0]["observation"])
+    env = gym.make(ENV_ID)
+    expert = expert_for(env)
+    env.close()
+    relabelled = np.stack([expert.act({k: noisy[0][k][i] for k in keys}) for i in range(len(noisy[1]))])
+    assert np.allclose(relabelled, noisy[1], atol=1e-6)
