@@ -69,9 +69,8 @@ class TrainConfig:
     progress: bool = True
     dataset: str | None = None  # bc: the LeRobotDataset v3.0 folder it learns from (None: the expert)
     demo_episodes: int = 1000  # bc without a dataset: the scripted expert's episodes it learns from
-    action_deadband: float = (
-        0.0  # bc: the policy file's deadband (action units; Policy.act zeroes smaller moves)
-    )
+    demo_noise: float = 0.0  # bc without a dataset: std of the noise on the expert's executed moves (DART)
+    action_deadband: float = 0.0  # bc: the policy file's deadband (action units; smaller moves are 0)
 
     def __post_init__(self) -> None:
         if not isinstance(self.terminate_on_success, bool):
