@@ -121,6 +121,7 @@ ALGO_DEFAULTS: dict[str, dict[str, Any]] = {
         "steps": 12_000,
         "eval_every": 4_000,
         "action_deadband": 0.05,
+        "demo_noise": 0.1,
     },
     "ppo": {
         "her": False,
