@@ -81,9 +81,11 @@ def test_bc_without_a_dataset_learns_from_the_scripted_expert(tmp_path):
     assert len(set(seeds)) == 50 and min(seeds) >= DEMO_SEED_LOW and seeds == demo_seeds(0, 50)
     config = default_config(ENV_ID, "bc", out=str(tmp_path / "run"), steps=300, progress=False)
     config.eval_every, config.eval_episodes, config.demo_episodes, config.net_arch = 300, 2, 4, [64, 64]
+    config.action_deadband = 0.0  # the fit itself, measured on the demonstrations it learnt from
     policy = load_policy(train(config))
     assert policy.spec["algo"] == "bc" and policy.spec["training_steps"] == 300
-    obs, actions = expert_arrays(ENV_ID, 4, 0, ("observation", "desired_goal"), progress=False)
+    keys = ("observation", "desired_goal")
+    obs, actions = expert_arrays(ENV_ID, 4, 0, keys, progress=False, noise=config.demo_noise)
     assert len(actions) == 4 * 50  # whole episodes: the expert holds at the goal to the time limit
     env = gym.make(ENV_ID)
     torch.manual_seed(0)
