@@ -43,7 +43,8 @@ def expert_arrays(
     (action units; a gripper command is executed as given) while the recorded label stays the expert's
     own action, so the clone also sees states off the expert's path with the move that corrects them
     (DART: Laskey et al., "DART: Noise Injection for Robust Imitation Learning", CoRL 2017); the noise
-    of each episode is drawn from its seed. NoExpertError for a task without an expert; EvalWorkerError if a worker process dies."""
+    of each episode is drawn from its seed. NoExpertError for a task without an expert; EvalWorkerError
+    if a worker process dies."""
     seeds = demo_seeds(seed, episodes)
     chunks = [(i, seeds[i : i + CHUNK]) for i in range(0, len(seeds), CHUNK)]
     workers = min(2, os.cpu_count() or 1) if workers is None else workers

@@ -50,6 +50,7 @@ def _rows(spec: dict[str, Any]) -> list[tuple[str, Any]]:
             "network",
             f"MLP {net['hidden']} {net.get('activation', 'relu')}, output {net.get('output', 'tanh')}",
         ),
+        ("action deadband", spec.get("action_deadband") or "none"),
         ("algo", spec.get("algo")),
         ("training steps", spec.get("training_steps")),
         ("training time (s)", spec.get("train_time_s")),
