@@ -31,11 +31,13 @@ FIXED_ON_RESUME = {
 def build_parser() -> argparse.ArgumentParser:
     p = OneLineParser(
         prog=PROG,
-        description="Train a policy on a robokit env with Stable-Baselines3 (SAC/TD3 + HER, or PPO). "
+        description="Train a policy on a robokit env: Reach with Stable-Baselines3 (TD3/SAC/TQC + HER, or PPO), "
+        "object tasks by behaviour cloning of the task's scripted expert (bc; minutes on a CPU). "
         "Per-env defaults live in each robot folder's robot.yaml (envs[].train). Writes RUN/policy.safetensors, "
         "RUN/checkpoints/, RUN/tb/ (TensorBoard), RUN/config.yaml and RUN/evals.jsonl. A usage error "
         "(exit code 2) writes nothing.",
         epilog="examples:\n  robokit train robokit/ServoArmReach-v0 --out runs/reach\n"
+        "  robokit train robokit/PandaPush-v0 --out runs/push   # bc from 1000 expert episodes\n"
         "  robokit train robokit/ServoArmReach-v0 --out runs/reach --resume   # after Ctrl-C or a crash\n"
         "  robokit train robokit/ServoArmReach-v0 --out runs/reach --resume --steps 20000   # train on\n\n"
         "With --resume the run's config.yaml fixes the settings: only --steps, --device and --no-progress\n"
