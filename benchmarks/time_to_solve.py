@@ -33,6 +33,7 @@ import os
 import platform
 import shutil
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -247,7 +248,11 @@ def _parse_args() -> argparse.Namespace:
     )
     obj.add_argument("--all", action="store_true", help="measure every cell not in the results file yet")
     obj.add_argument("--table", action="store_true", help="print the object-task table from the results file")
-    parser.add_argument("--seed", type=int_in(0, 99), default=0, help="with --env/--anchor: the cell's seed")
+    parser.add_argument(
+        "--seed",
+        type=int_in(0, 99),
+        help="with --env/--anchor: the cell's seed (default 0; below the cell's seed count: 3, Slide/Stack 1)",
+    )
     parser.add_argument(
         "--redo", action="store_true", help="with --env/--anchor: measure even if in the file"
     )
@@ -331,9 +336,30 @@ def _objects(args: argparse.Namespace) -> None:
     print(object_cells.table(object_cells.load()))
 
 
+def _cell_args_problem(args: argparse.Namespace) -> str | None:
+    """--seed/--redo/--keep belong to the object cells; a seed must be one the table counts."""
+    cell = args.env or args.anchor
+    if not cell and (args.seed is not None or args.redo):
+        return "--seed and --redo go with --env or --anchor"
+    if args.keep is not None and not (args.env or args.all):
+        return "--keep goes with --env or --all (robokit cells)"
+    if (args.env or args.anchor or args.all or args.table) and (args.quick or args.skip_baselines):
+        return "--quick and --skip-baselines are for the Reach comparison (no --env/--anchor/--all/--table)"
+    if cell and args.seed is not None:
+        n = object_cells.TARGETS[args.env].seeds if args.env else object_cells.ANCHOR_SEEDS
+        if args.seed >= n:
+            return f"{cell} is measured on seeds 0..{n - 1}; --seed {args.seed} would not count in the table"
+    return None
+
+
 def main() -> None:
     args = _parse_args()
+    if problem := _cell_args_problem(args):
+        print(f"time_to_solve: {problem}", file=sys.stderr)
+        raise SystemExit(2)
     if args.env or args.anchor or args.all or args.table:
+        if args.seed is None:
+            args.seed = 0
         _objects(args)
         return
     torch.set_num_threads(1)

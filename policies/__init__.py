@@ -24,6 +24,7 @@ _LAZY = {
     "save_policy": "robokit.policies.policy_file",
     "scripted_policy": "robokit.policies.scripted",
     "TrainConfig": "robokit.policies.config",
+    "TrainConfigError": "robokit.policies.config",
     "default_config": "robokit.policies.config",
     "train": "robokit.policies.training",
     "evaluate": "robokit.policies.evaluation",
@@ -36,6 +37,7 @@ __all__ = [
     "PolicyMismatchError",
     "PolicySpec",
     "TrainConfig",
+    "TrainConfigError",
     "check_compatible",
     "check_fits_robot",
     "default_config",
@@ -51,7 +53,7 @@ __all__ = [
 
 if TYPE_CHECKING:
     from robokit.policies.compat import PolicyMismatchError, check_compatible, check_fits_robot
-    from robokit.policies.config import TrainConfig, default_config
+    from robokit.policies.config import TrainConfig, TrainConfigError, default_config
     from robokit.policies.evaluation import evaluate
     from robokit.policies.policy_file import (
         FORMAT_VERSION,

@@ -239,6 +239,9 @@ def validate_spec(spec: Any, tensors: Any = None, *, require_digest: bool = True
     )
     layout = read_layout(spec, shapes)
     provenance = read_provenance(spec)
+    deadband = f.num(spec, "action_deadband", "action_deadband", 0.0, MAX_DEADBAND, required=False) or 0.0
+    if deadband and mode == "joint_absolute":
+        f.fail("action_deadband", "has no meaning for joint_absolute control (an action is a position there)")
     typed = PolicySpec(
         format_version=version,
         robot=robot,
@@ -256,8 +259,7 @@ def validate_spec(spec: Any, tensors: Any = None, *, require_digest: bool = True
         safety=read_safety(spec),
         distance_threshold_m=threshold,
         gripper_actuated=_gripper_actuated(spec, version),
-        action_deadband=f.num(spec, "action_deadband", "action_deadband", 0.0, MAX_DEADBAND, required=False)
-        or 0.0,
+        action_deadband=deadband,
         sha256=f.digest(spec, require_digest),
         **provenance,
         extra={k: v for k, v in spec.items() if k not in KNOWN_KEYS},

@@ -14,6 +14,8 @@ from ``train_time_s``. SB3 is imported here, lazily by the CLI; deploying never 
 from __future__ import annotations
 
 import json
+import math
+import numbers
 import signal
 import time
 import warnings
@@ -76,12 +78,7 @@ def check_config(config: TrainConfig) -> TrainConfig:
         value = getattr(config, name)
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
             raise TrainConfigError(f"{name} must be a whole number of at least 1, not {value!r}")
-    band = config.action_deadband
-    if isinstance(band, bool) or not isinstance(band, (int, float)) or not 0.0 <= band <= MAX_DEADBAND:
-        raise TrainConfigError(f"action_deadband must be a number in [0, {MAX_DEADBAND}], not {band!r}")
-    noise = config.demo_noise
-    if isinstance(noise, bool) or not isinstance(noise, (int, float)) or not 0.0 <= noise <= 1.0:
-        raise TrainConfigError(f"demo_noise must be a number in [0, 1], not {noise!r}")
+    _check_bc_settings(config)
     rate = config.stop_success_rate
     if rate is not None and not (isinstance(rate, (int, float)) and 0.0 < rate <= 1.0):
         raise TrainConfigError(f"stop_success_rate must be in (0, 1] or None, not {rate!r}")
@@ -102,6 +99,17 @@ def check_config(config: TrainConfig) -> TrainConfig:
     except ValueError as exc:
         raise TrainConfigError(str(exc)) from None
     return TrainConfig.from_dict({**config.to_dict(), "device": device})
+
+
+def _check_bc_settings(config: TrainConfig) -> None:
+    """``action_deadband`` (0..MAX_DEADBAND) and ``demo_noise`` (0..1) are numbers, and only bc's."""
+    for name, top in (("action_deadband", MAX_DEADBAND), ("demo_noise", 1.0)):
+        value = getattr(config, name)
+        ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
+        if not ok or not 0.0 <= value <= top:
+            raise TrainConfigError(f"{name} must be a number in [0, {top:g}], not {value!r}")
+        if value and config.algo != "bc":
+            raise TrainConfigError(f"{name} is a behaviour-cloning setting; {config.algo} would ignore it")
 
 
 def make_vec_env(config: TrainConfig) -> VecMonitor:

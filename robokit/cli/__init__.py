@@ -12,7 +12,7 @@ from robokit.cli.parser import OneLineParser, stdout_closed
 
 # name -> (module with ``main(argv) -> int``, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
-    "demo": ("robokit.cli.demo", "train, evaluate, film and deploy a ServoArmReach policy end to end"),
+    "demo": ("robokit.cli.demo", "train, evaluate, film and deploy a policy end to end (Reach; --task push)"),
     "envs": ("robokit.cli.envs", "list the registered environments"),
     "rollout": ("robokit.cli.rollout", "run an env with random (or zero) actions, save a PNG frame"),
     "train": ("robokit.cli.train", "train a policy (SB3) into a run folder"),

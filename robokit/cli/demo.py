@@ -108,6 +108,8 @@ def print_summary(report: dict[str, Any], out: Path) -> None:
         f"sim success rate  {agg['success_rate'] * 100:.1f}% over {agg.get('episodes', '?')} episodes "
         f"(95% CI {lo * 100:.0f}-{hi * 100:.0f}%)"
     )
+    if "final_success_rate" in agg:
+        print(f"still at the goal {agg['final_success_rate'] * 100:.1f}% at the episodes' end")
     print(f"holding in sim    {_holding_text(agg.get('holding'))}")
     eval_dir = Path(ev.get("out_dir", out / "eval"))
     for key in ("videos", "plots"):
@@ -123,10 +125,12 @@ def print_summary(report: dict[str, Any], out: Path) -> None:
                     "cm (from measured pulse widths)"
                 )
             else:
-                verdict = "reached" if g.get("reached") else "not reached"
+                from robokit.cli.deploy import goal_verdict
+
                 print(
-                    f"sim arm goal {i + 1} ({goal}) m: {d.get('task', 'push')} error (cube to goal) "
-                    f"{g['reach_error_m'] * 100:.2f} cm, {verdict} (real-time simulated arm, as --dry-run)"
+                    f"sim arm goal {i + 1} ({goal}) m: {d.get('task', 'push')} error (object to goal) "
+                    f"{g['reach_error_m'] * 100:.2f} cm at the end; {goal_verdict(g, d.get('success_threshold_m'))}"
+                    " (real-time simulated arm, as --dry-run)"
                 )
         print(
             f"control loop      {d['achieved_hz']:.1f} Hz (target {d['target_hz']:g}), lateness p50 "

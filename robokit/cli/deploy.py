@@ -147,7 +147,7 @@ def _report(outcome) -> None:
             )
             error = "reach error" if summary.task == "reach" else f"{summary.task} error (object to goal)"
             print(f"goal {i + 1} ({goal}) m: {error} {g['reach_error_m'] * 100:.2f} cm{held}")
-            print(f"  {_goal_verdict(g, summary.success_threshold_m)}")
+            print(f"  {goal_verdict(g, summary.success_threshold_m)}")
         for note in summary.notes:
             if not note.startswith("safety: "):
                 print(f"note: {note}")
@@ -155,7 +155,7 @@ def _report(outcome) -> None:
     print(f"log: {outcome.log_dir}/{files}")
 
 
-def _goal_verdict(goal: dict, threshold_m: float | None) -> str:
+def goal_verdict(goal: dict, threshold_m: float | None) -> str:
     """Whether a goal was reached and whether the arm was still there at the end, in words."""
     limit = "" if threshold_m is None else f" (success within {threshold_m * 100:.1f} cm)"
     if not goal.get("reached"):

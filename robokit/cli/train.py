@@ -34,7 +34,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Train a policy on a robokit env: Reach with Stable-Baselines3 (TD3/SAC/TQC + HER, or PPO), "
         "object tasks by behaviour cloning of the task's scripted expert (bc; minutes on a CPU). "
         "Per-env defaults live in each robot folder's robot.yaml (envs[].train). Writes RUN/policy.safetensors, "
-        "RUN/checkpoints/, RUN/tb/ (TensorBoard), RUN/config.yaml and RUN/evals.jsonl. A usage error "
+        "RUN/config.yaml and RUN/evals.jsonl, and for RL RUN/checkpoints/ and RUN/tb/ (TensorBoard); bc runs "
+        "are not resumed and count gradient steps. A usage error "
         "(exit code 2) writes nothing.",
         epilog="examples:\n  robokit train robokit/ServoArmReach-v0 --out runs/reach\n"
         "  robokit train robokit/PandaPush-v0 --out runs/push   # bc from 1000 expert episodes\n"
@@ -78,7 +79,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="torch device: cpu, cuda, cuda:N, mps or auto (default: cpu; with --resume: the run's); "
         "a device this torch does not have is refused",
     )
-    p.add_argument("--eval-every", type=int_in(1), help="env steps between evaluations (default: 500)")
+    p.add_argument(
+        "--eval-every",
+        type=int_in(1),
+        help="env steps (bc: gradient steps) between evaluations (default: per algo, 500; bc 4000)",
+    )
     p.add_argument("--eval-episodes", type=int_in(1), help="episodes per evaluation (default: 50)")
     p.add_argument("--checkpoint-every", type=int_in(1), help="env steps between checkpoints (default: 2000)")
     p.add_argument(
@@ -242,8 +247,9 @@ def _config(args: argparse.Namespace, steps: int | None, device: str | None) -> 
         raise TrainConfigError(f"--dataset goes with --algo bc; {args.env_id} trains with {config.algo}")
     rl_only = [f for f, v in (("--n-envs", args.n_envs), ("--checkpoint-every", args.checkpoint_every)) if v]
     if config.algo == "bc" and rl_only:
+        one = len(rl_only) == 1
         raise TrainConfigError(
-            f"{' and '.join(rl_only)} only mean something to RL; bc fits one network in one process and "
-            "keeps no checkpoints: drop " + ("them" if len(rl_only) > 1 else "it")
+            f"{' and '.join(rl_only)} only {'means' if one else 'mean'} something to RL; bc fits one network "
+            f"in one process and keeps no checkpoints: drop {'it' if one else 'them'}"
         )
     return config

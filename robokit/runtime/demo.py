@@ -90,12 +90,14 @@ def stage_train(out: Path, fast: bool, seed: int, task: str = "reach") -> tuple[
     }
     (run / DONE_MARKER).write_text(json.dumps(done))
     if not fast and (done["eval_success_rate"] or 0.0) < TARGET_SUCCESS:
-        print(
-            f"warning: training stopped at {done['eval_success_rate'] or 0.0:.0%} success "
-            f"(< {TARGET_SUCCESS:.0%}); "
+        what = (
             f"train longer with `robokit train {env_id} --out {run} --resume --steps N`"
             if config.algo != "bc"
-            else f"delete {run} to train again"
+            else f"delete {run} and run the demo again to clone anew"
+        )
+        print(
+            f"warning: training stopped at {done['eval_success_rate'] or 0.0:.0%} success "
+            f"(< {TARGET_SUCCESS:.0%}); {what}"
         )
     return path, {"reused": False, "policy": str(path), "wall_s": time.perf_counter() - t0, **done}
 
@@ -248,13 +250,15 @@ def run_demo(
         try:
             policy, report["train"] = stage_train(out, fast, seed, task)
         except Exception as exc:
-            again = "resume from the last checkpoint" if task == "reach" else "train again"
-            raise StageFailed(
-                "train",
-                exc,
-                f"check the message above; run the demo again to {again}, "
-                f"or delete {train_folder(out, fast, task)} to start over",
-            ) from exc
+            folder = train_folder(out, fast, task)
+            hint = (
+                f"check the message above; run the demo again to resume from the last checkpoint, "
+                f"or delete {folder} to start over"
+                if task == "reach"
+                else f"check the message above; delete {folder} and run the demo again (a finished "
+                "clone there is reused as it is)"
+            )
+            raise StageFailed("train", exc, hint) from exc
         _banner(2, total, "evaluate on seeded episodes, write videos and plots")
         try:
             report["eval"] = stage_eval(policy, out, fast)
@@ -276,6 +280,8 @@ def run_demo(
                 raise StageFailed(
                     "deploy", exc, "check the message above; the deploy log is in deploy/"
                 ) from exc
+        if not hardware and (out / "deploy").exists():  # not this run's: keep it under its own name
+            _fresh_deploy_dir(out)
     except StageFailed as exc:
         (out / SUMMARY_FILE).write_text(json.dumps({**report, "error": str(exc)}, indent=2, default=str))
         raise

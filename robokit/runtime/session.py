@@ -132,9 +132,10 @@ def prepare(request: DeployRequest, say: Say, warn: Say, status: Say | None) -> 
         raise DeployRefused(f"calibration file {calibration} does not exist")
     request.calibration = calibration
     if str(request.policy).startswith("expert:") and not Path(request.policy).exists():
+        env_id = str(request.policy).removeprefix("expert:") or "ENV"
         raise DeployRefused(
-            f"{request.policy} names a scripted expert, which `robokit eval` runs in simulation; deploy takes "
-            "a policy file: `robokit train ENV --out RUN` clones the expert into RUN/policy.safetensors"
+            f"{request.policy}: deploy takes a policy file, not a scripted expert (`robokit eval` runs "
+            f"those in simulation); train one with `robokit train {env_id} --out RUN`"
         )
     try:
         # the spec alone first, so a mistyped goal is named before the weights are read

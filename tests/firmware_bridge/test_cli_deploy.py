@@ -116,11 +116,11 @@ def test_bad_duration_or_rate_is_a_usage_error(tmp_path, capsys, flag, value):
 def test_a_goal_that_is_not_reached_or_left_is_said_in_words():
     """A goal the arm parked outside the success distance used to print only its error (the attack on
     issue 9 found goal 2 parked at 3.0 cm with a 2 cm threshold and no word of it)."""
-    from robokit.cli.deploy import _goal_verdict
+    from robokit.cli.deploy import goal_verdict
 
-    assert _goal_verdict({"reached": False}, 0.02) == "NOT reached (success within 2.0 cm)"
-    left = _goal_verdict({"reached": True, "time_to_reach_s": 0.4, "reach_error_m": 0.03}, 0.02)
+    assert goal_verdict({"reached": False}, 0.02) == "NOT reached (success within 2.0 cm)"
+    left = goal_verdict({"reached": True, "time_to_reach_s": 0.4, "reach_error_m": 0.03}, 0.02)
     assert left.startswith("reached after 0.40 s") and "ended outside the success distance" in left
-    assert _goal_verdict({"reached": True, "time_to_reach_s": 0.4, "reach_error_m": 0.01}, 0.02) == (
+    assert goal_verdict({"reached": True, "time_to_reach_s": 0.4, "reach_error_m": 0.01}, 0.02) == (
         "reached after 0.40 s"
     )

@@ -69,7 +69,7 @@ def test_bc_refuses_what_does_not_fit(push_dataset, tmp_path, capsys):
     assert main([*base, ENV_ID, "--algo", "bc", "--dataset", str(a_file)]) == 2
     assert "is a file, not a dataset folder" in capsys.readouterr().err
     assert main([*base, ENV_ID, "--n-envs", "4"]) == 2  # bc is the object tasks' default
-    assert "--n-envs only mean something to RL" in capsys.readouterr().err
+    assert "--n-envs only means something to RL" in capsys.readouterr().err
     assert not (tmp_path / "r").exists()  # nothing written for a refused run
 
 
@@ -171,6 +171,16 @@ def test_bc_writes_its_deadband_into_the_policy_file(tmp_path):
     config.action_deadband, config.out = 0.5, str(tmp_path / "run2")
     with pytest.raises(ValueError, match="action_deadband must be a number in"):
         train(config)
+    config.action_deadband, config.demo_noise = np.float32(0.05), np.float64(0.1)  # numpy numbers are numbers
+    from robokit.policies import TrainConfigError
+    from robokit.policies.training import check_config
+
+    check_config(config)
+    reach = default_config("robokit/ServoArmReach-v0", out=str(tmp_path / "run3"))
+    reach.action_deadband = 0.05  # RL would drop it silently: refused instead
+    with pytest.raises(TrainConfigError, match="action_deadband is a behaviour-cloning setting; td3"):
+        check_config(reach)
+    assert not (tmp_path / "run2").exists() and not (tmp_path / "run3").exists()
 
 
 def test_demo_noise_moves_the_arm_off_the_path_but_labels_stay_the_experts():

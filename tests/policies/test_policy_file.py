@@ -299,6 +299,7 @@ INVALID_SPECS = [  # (key path, value or "DELETE", fragment of the message)
     (("action_deadband",), "0.05", "action_deadband: want a number"),
     (("action_deadband",), NAN, "action_deadband: nan is not finite"),
 ]
+DEADBAND_JOINT_ABSOLUTE = "action_deadband: has no meaning for joint_absolute control"
 
 
 @pytest.mark.parametrize(
@@ -596,3 +597,14 @@ def test_the_deadband_zeroes_small_moves_only_and_survives_a_round_trip(
     env.close()
     assert small > 0 and big > 0  # both cases were exercised
     assert load_policy(banded.save(tmp_path / "again.safetensors")).typed_spec.action_deadband == 0.2
+
+
+def test_a_deadband_on_joint_absolute_control_is_refused(scripted_file: Path, tmp_path: Path) -> None:
+    """There an action is a joint position, and 0 the middle of the range: zeroing it is no 'no move'."""
+    path = tmp_path / "abs.safetensors"
+
+    def edit(spec: dict) -> dict:
+        return {**spec, "control_mode": "joint_absolute", "action_deadband": 0.05}
+
+    _rewrite(scripted_file, path, edit)
+    _one_line_refusal(path, DEADBAND_JOINT_ABSOLUTE)

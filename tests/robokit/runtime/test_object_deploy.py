@@ -95,5 +95,5 @@ def test_deploying_an_expert_reference_says_what_deploy_takes(tmp_path, capsys, 
     monkeypatch.chdir(tmp_path)
     code = main(["deploy", "expert:robokit/PandaPush-v0", "--dry-run", "--goal", "0.6,0,0.02"])
     err = capsys.readouterr().err
-    assert code == 2 and err.count("\n") == 1 and "names a scripted expert" in err and "robokit train" in err
+    assert code == 2 and err.count("\n") == 1 and "not a scripted expert" in err and "robokit train" in err
     assert not any(tmp_path.iterdir())  # no log folder
