@@ -98,7 +98,15 @@ def merge(section: str, key: str, value: dict) -> None:
 
 
 def machine() -> dict:
+    """Where and on what code a cell ran (the commit of this checkout; "unknown" outside git)."""
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=Path(__file__).parent, capture_output=True, text=True
+        ).stdout.strip()
+    except OSError:
+        commit = ""
     return {
+        "commit": commit or "unknown",
         "cpus": os.cpu_count(),
         "platform": platform.platform(),
         "python": platform.python_version(),
