@@ -29,6 +29,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from robokit.core.run_files import CONFIG_FILE, EVAL_FILE, EVALS_FILE, POLICY_FILE
+
 RESULTS = Path(__file__).parent / "results" / "time_to_solve.json"
 EVAL_EPISODES = 100
 
@@ -140,7 +142,7 @@ def robokit_cell(env_id: str, seed: int, keep: Path | None = None) -> dict:
         _robokit(
             [
                 "eval",
-                str(run / "policy.safetensors"),
+                str(run / POLICY_FILE),
                 "--episodes",
                 str(EVAL_EPISODES),
                 "--out",
@@ -150,9 +152,9 @@ def robokit_cell(env_id: str, seed: int, keep: Path | None = None) -> dict:
             ],
             work / "eval.log",
         )
-        report = json.loads((work / "eval" / "eval.json").read_text())
-        config = yaml.safe_load((run / "config.yaml").read_text())
-        evals = [json.loads(line) for line in (run / "evals.jsonl").read_text().splitlines() if line]
+        report = json.loads((work / "eval" / EVAL_FILE).read_text())
+        config = yaml.safe_load((run / CONFIG_FILE).read_text())
+        evals = [json.loads(line) for line in (run / EVALS_FILE).read_text().splitlines() if line]
         if keep is not None:
             keep.mkdir(parents=True, exist_ok=True)
             shutil.copytree(work, keep / f"{env_id.split('/')[-1]}-seed{seed}", dirs_exist_ok=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import numbers
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -151,3 +152,17 @@ def default_config(env_id: str, algo: str | None = None, **overrides: Any) -> Tr
     d.update(train_defaults(env_id).get(algo, {}))
     d.update({k: v for k, v in overrides.items() if v is not None})
     return TrainConfig.from_dict(d)
+
+
+def check_bc_settings(config: TrainConfig) -> None:
+    """TrainConfigError unless ``action_deadband`` (0..MAX_DEADBAND) and ``demo_noise`` (0..1) are
+    numbers, and zero for every algo but bc (RL would drop them silently)."""
+    from robokit.policies.policy_spec import MAX_DEADBAND
+
+    for name, top in (("action_deadband", MAX_DEADBAND), ("demo_noise", 1.0)):
+        value = getattr(config, name)
+        ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
+        if not ok or not 0.0 <= value <= top:
+            raise TrainConfigError(f"{name} must be a number in [0, {top:g}], not {value!r}")
+        if value and config.algo != "bc":
+            raise TrainConfigError(f"{name} is a behaviour-cloning setting; {config.algo} would ignore it")

@@ -151,7 +151,7 @@ def run_episode(
             first = steps
         film()
         done = terminated or truncated
-    result = _episode_result(episode, seed, total, steps, first, info, hz, ee, qs, squeeze)
+    result = _episode_result(episode, seed, total, steps, first, info, hz, (ee, qs, squeeze))
     n_episode_steps = steps
     if render and first is not None:  # film the holding for a while even past the time limit
         while steps - first < math.ceil(film_after_success_s * hz - 1e-9):
@@ -163,19 +163,11 @@ def run_episode(
 
 
 def _episode_result(
-    episode: int,
-    seed: int,
-    total: float,
-    steps: int,
-    first: int | None,
-    info: dict,
-    hz: float,
-    ee,
-    qs,
-    squeeze=None,
+    episode: int, seed: int, total: float, steps: int, first: int | None, info: dict, hz: float, trace: tuple
 ) -> EpisodeResult:
-    """The episode's metrics; holding from the tip positions ``ee``, joints ``qs`` and, for a gripper
-    that acts, its squeeze (``RobotTaskEnv.grip_squeeze``), one per step + 1."""
+    """The episode's metrics; ``trace``: the tip positions, joints and (for a gripper that acts, else None)
+    its squeeze (``RobotTaskEnv.grip_squeeze``), one per step + 1, for the holding."""
+    ee, qs, squeeze = trace
     result = EpisodeResult(
         episode=episode,
         seed=seed,

@@ -14,8 +14,6 @@ from ``train_time_s``. SB3 is imported here, lazily by the CLI; deploying never 
 from __future__ import annotations
 
 import json
-import math
-import numbers
 import signal
 import time
 import warnings
@@ -52,16 +50,12 @@ from robokit.policies.checkpoints import (  # noqa: F401  (the run-folder API, u
     saved_config,
     truncate_evals,
 )
-from robokit.policies.config import SEED_MAX, TrainConfig, TrainConfigError
+from robokit.policies.config import SEED_MAX, TrainConfig, TrainConfigError, check_bc_settings
 from robokit.policies.device import resolve_device
 from robokit.policies.export import policy_from_sb3
 from robokit.policies.periodic_eval import evaluation_row
 from robokit.policies.policy_file import Policy
-from robokit.policies.policy_spec import (  # policy files must load what training writes
-    MAX_DEADBAND,
-    MAX_HIDDEN_LAYERS,
-    MAX_HIDDEN_SIZE,
-)
+from robokit.policies.policy_spec import MAX_HIDDEN_LAYERS, MAX_HIDDEN_SIZE  # policy files must load
 from robokit.policies.shaping import make_train_env
 from robokit.policies.stopping import StopTraining, stop_on_first_sigint
 
@@ -78,7 +72,7 @@ def check_config(config: TrainConfig) -> TrainConfig:
         value = getattr(config, name)
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
             raise TrainConfigError(f"{name} must be a whole number of at least 1, not {value!r}")
-    _check_bc_settings(config)
+    check_bc_settings(config)
     rate = config.stop_success_rate
     if rate is not None and not (isinstance(rate, (int, float)) and 0.0 < rate <= 1.0):
         raise TrainConfigError(f"stop_success_rate must be in (0, 1] or None, not {rate!r}")
@@ -99,17 +93,6 @@ def check_config(config: TrainConfig) -> TrainConfig:
     except ValueError as exc:
         raise TrainConfigError(str(exc)) from None
     return TrainConfig.from_dict({**config.to_dict(), "device": device})
-
-
-def _check_bc_settings(config: TrainConfig) -> None:
-    """``action_deadband`` (0..MAX_DEADBAND) and ``demo_noise`` (0..1) are numbers, and only bc's."""
-    for name, top in (("action_deadband", MAX_DEADBAND), ("demo_noise", 1.0)):
-        value = getattr(config, name)
-        ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
-        if not ok or not 0.0 <= value <= top:
-            raise TrainConfigError(f"{name} must be a number in [0, {top:g}], not {value!r}")
-        if value and config.algo != "bc":
-            raise TrainConfigError(f"{name} is a behaviour-cloning setting; {config.algo} would ignore it")
 
 
 def make_vec_env(config: TrainConfig) -> VecMonitor:

@@ -28,15 +28,22 @@ FIXED_ON_RESUME = {
 }
 
 
+DESCRIPTION = (
+    "Train a policy on a robokit env: Reach with Stable-Baselines3 (TD3/SAC/TQC + HER, or PPO), object tasks "
+    "by behaviour cloning of the task's scripted expert (bc; minutes on a CPU). Per-env defaults live in each "
+    "robot folder's robot.yaml (envs[].train). Writes RUN/policy.safetensors, RUN/config.yaml and "
+    "RUN/evals.jsonl, and for RL RUN/checkpoints/ and RUN/tb/ (TensorBoard); bc runs are not resumed and "
+    "count gradient steps. A usage error (exit code 2) writes nothing."
+)
+
+
+EVAL_EVERY_HELP = "env steps (bc: gradient steps) between evaluations (default: per algo, 500; bc 4000)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = OneLineParser(
         prog=PROG,
-        description="Train a policy on a robokit env: Reach with Stable-Baselines3 (TD3/SAC/TQC + HER, or PPO), "
-        "object tasks by behaviour cloning of the task's scripted expert (bc; minutes on a CPU). "
-        "Per-env defaults live in each robot folder's robot.yaml (envs[].train). Writes RUN/policy.safetensors, "
-        "RUN/config.yaml and RUN/evals.jsonl, and for RL RUN/checkpoints/ and RUN/tb/ (TensorBoard); bc runs "
-        "are not resumed and count gradient steps. A usage error "
-        "(exit code 2) writes nothing.",
+        description=DESCRIPTION,
         epilog="examples:\n  robokit train robokit/ServoArmReach-v0 --out runs/reach\n"
         "  robokit train robokit/PandaPush-v0 --out runs/push   # bc from 1000 expert episodes\n"
         "  robokit train robokit/ServoArmReach-v0 --out runs/reach --resume   # after Ctrl-C or a crash\n"
@@ -79,11 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="torch device: cpu, cuda, cuda:N, mps or auto (default: cpu; with --resume: the run's); "
         "a device this torch does not have is refused",
     )
-    p.add_argument(
-        "--eval-every",
-        type=int_in(1),
-        help="env steps (bc: gradient steps) between evaluations (default: per algo, 500; bc 4000)",
-    )
+    p.add_argument("--eval-every", type=int_in(1), help=EVAL_EVERY_HELP)
     p.add_argument("--eval-episodes", type=int_in(1), help="episodes per evaluation (default: 50)")
     p.add_argument("--checkpoint-every", type=int_in(1), help="env steps between checkpoints (default: 2000)")
     p.add_argument(
