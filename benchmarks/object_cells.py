@@ -20,7 +20,6 @@ import json
 import os
 import platform
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -57,8 +56,6 @@ ANCHORS: dict[str, str] = {  # panda-gym env -> the robokit env whose budget it 
     "PandaPickAndPlace-v3": "robokit/PandaPickAndPlace-v0",
 }
 ANCHOR_SEEDS = 3
-# holding (issue 9's thresholds, medians over the eval's episodes) and a gentle grip (RobotTaskEnv.grip_squeeze)
-HOLD_TIP_CM_PER_S, HOLD_Q_STD_RAD, GENTLE_SQUEEZE = 0.5, 0.003, 0.15
 # rl-baselines3-zoo hyperparams/tqc.yml, Panda envs ("her-defaults"), as quoted in issue 12
 ZOO_TQC_PANDA: dict[str, Any] = {
     "buffer_size": 1_000_000,
@@ -181,23 +178,52 @@ def robokit_cell(env_id: str, seed: int, keep: Path | None = None) -> dict:
 def anchor_cell(pg_env: str, seed: int, budget_s: float) -> dict:
     """panda-gym ``pg_env`` with TQC+HER at rl-zoo's settings for ``budget_s`` of training wall-clock, then
     100 deterministic episodes (seeds 0-99; success at any step, as robokit eval counts it)."""
-    import gymnasium as gym
     import numpy as np
-    import panda_gym  # noqa: F401
-    from sb3_contrib import TQC
+    import torch
+
+    m = machine()
+    model, wall = _train_anchor(pg_env, seed, budget_s)
+    steps = int(model.num_timesteps)
+    success = _anchor_success(model, pg_env)
+    m["load_avg_at_end"] = [round(x, 2) for x in os.getloadavg()]
+    return {
+        "env_id": pg_env,
+        "seed": seed,
+        "algo": "tqc+her (rl-zoo)",
+        "budget_s": budget_s,
+        "train_wall_s": round(wall, 1),
+        "steps": steps,
+        "steps_per_s": round(steps / wall, 2),
+        "success_rate": success,
+        "when": time.strftime("%Y-%m-%d %H:%M:%S"),
+        "machine": m,
+        "torch_threads": torch.get_num_threads(),
+        "numpy": np.__version__,
+    }
+
+
+def _anchor_env(pg_env: str) -> Any:
+    import gymnasium as gym
+    import panda_gym  # noqa: F401  (registers its ids)
     from sb3_contrib.common.wrappers import TimeFeatureWrapper
+
+    return TimeFeatureWrapper(gym.make(pg_env))  # rl-zoo's env_wrapper for these envs
+
+
+def _train_anchor(pg_env: str, seed: int, budget_s: float) -> tuple[Any, float]:
+    """(the TQC model after ``budget_s`` of wall-clock, counted from before its set-up as robokit's is; the
+    wall-clock in s)."""
+    from sb3_contrib import TQC
     from stable_baselines3 import HerReplayBuffer
     from stable_baselines3.common.callbacks import BaseCallback
 
-    m = machine()
-
-    t0 = time.perf_counter()  # the budget counts from here, like robokit's wall-clock (set-up included)
+    t0 = time.perf_counter()
 
     class Budget(BaseCallback):
         def _on_step(self) -> bool:
             return time.perf_counter() - t0 < budget_s
 
-    env = TimeFeatureWrapper(gym.make(pg_env))
+    env = _anchor_env(pg_env)
     model = TQC(
         "MultiInputPolicy",
         env,
@@ -210,35 +236,25 @@ def anchor_cell(pg_env: str, seed: int, budget_s: float) -> dict:
     )
     model.learn(1_000_000, callback=Budget())
     wall = time.perf_counter() - t0
-    steps = int(model.num_timesteps)
-    eval_env = TimeFeatureWrapper(gym.make(pg_env))
+    env.close()
+    return model, wall
+
+
+def _anchor_success(model: Any, pg_env: str) -> float:
+    """Success rate of ``model`` (deterministic) over EVAL_EPISODES episodes seeded 0.., counted at any step."""
+    env = _anchor_env(pg_env)
     wins = 0
     for i in range(EVAL_EPISODES):
-        obs, _ = eval_env.reset(seed=i)
+        obs, _ = env.reset(seed=i)
         done, won = False, False
         while not done:
             action, _ = model.predict(obs, deterministic=True)
-            obs, _, term, trunc, info = eval_env.step(action)
+            obs, _, term, trunc, info = env.step(action)
             won = won or bool(info["is_success"])
             done = term or trunc
         wins += won
     env.close()
-    eval_env.close()
-    m["load_avg_at_end"] = [round(x, 2) for x in os.getloadavg()]
-    return {
-        "env_id": pg_env,
-        "seed": seed,
-        "algo": "tqc+her (rl-zoo)",
-        "budget_s": budget_s,
-        "train_wall_s": round(wall, 1),
-        "steps": steps,
-        "steps_per_s": round(steps / wall, 2),
-        "success_rate": wins / EVAL_EPISODES,
-        "when": time.strftime("%Y-%m-%d %H:%M:%S"),
-        "machine": m,
-        "torch_threads": __import__("torch").get_num_threads(),
-        "numpy": np.__version__,
-    }
+    return wins / EVAL_EPISODES
 
 
 def plan() -> list[tuple[str, str, int]]:
@@ -264,77 +280,45 @@ def done_keys() -> set[str]:
     return set(obj.get("cells", {})) | set(obj.get("anchors", {}))
 
 
-def _spread(values: list[float], fmt: str) -> str:
-    if not values:
-        return "-"
-    if len(values) == 1:
-        return fmt.format(values[0])
-    return f"{fmt.format(statistics.median(values))} ({fmt.format(min(values))}-{fmt.format(max(values))})"
+def args_problem(args: Any) -> str | None:
+    """time_to_solve's argument combinations: --seed/--redo/--keep belong to the object cells, and a seed
+    must be one the table counts. None when they make sense."""
+    cell = args.env or args.anchor
+    if not cell and (args.seed is not None or args.redo):
+        return "--seed and --redo go with --env or --anchor"
+    if args.keep is not None and not (args.env or args.all):
+        return "--keep goes with --env or --all (robokit cells)"
+    if (args.env or args.anchor or args.all or args.table) and (args.quick or args.skip_baselines):
+        return "--quick and --skip-baselines are for the Reach comparison (no --env/--anchor/--all/--table)"
+    if cell and args.seed is not None:
+        n = TARGETS[args.env].seeds if args.env else ANCHOR_SEEDS
+        if args.seed >= n:
+            return f"{cell} is measured on seeds 0..{n - 1}; --seed {args.seed} would not count in the table"
+    return None
 
 
-def table(data: dict) -> str:
-    """The markdown table (one row per env; median and range over the seeds measured)."""
-    obj = data.get("object_tasks", {})
-    cells, anchors = obj.get("cells", {}), obj.get("anchors", {})
-    rows = [
-        "| task | arm | target | seeds measured | success, 100 held-out | `robokit train` wall s | "
-        "holding: tip cm/s, joint std rad; grip squeeze | met | panda-gym TQC+HER at the budget (rl-zoo) |",
-        "|---|---|---|---|---|---|---|---|---|",
-    ]
-    for env, t in TARGETS.items():
-        runs = [cells[k] for s in range(t.seeds) if (k := cell_key(env, s)) in cells]
-        succ = [r["success_rate"] * 100 for r in runs]
-        walls = [r["train_wall_s"] for r in runs]
-        held = [r["holding"] for r in runs if r["holding"].get("episodes")]
-        tips = [h["median_tip_path_cm_per_s"] for h in held]
-        stds = [h["median_q_std_max_rad"] for h in held]
-        hold = f"{_spread(tips, '{:.2f}')}, {_spread(stds, '{:.4f}')}" if held else "-"
-        squeezes = [h["median_grip_squeeze"] for h in held if h.get("median_grip_squeeze") is not None]
-        if squeezes:
-            hold += f"; squeeze {_spread(squeezes, '{:.2f}')}"
-        met = _verdict(runs, t.seeds)
-        seeds = f"{len(runs)}/{t.seeds}" + (" (one seed)" if t.seeds == 1 else "")
-        rows.append(
-            f"| {t.task} | {t.arm} | {t.success:.0%} in {t.budget_s / 60:.0f} min | {seeds} | "
-            f"{_spread(succ, '{:.0f}%')} | {_spread(walls, '{:.0f}')} | {hold} | {met} | "
-            f"{_anchor_cell_text(env, anchors, walls)} |"
-        )
-    return "\n".join(rows)
+def run_from_args(args: Any) -> None:
+    """The object-task cells of time_to_solve's arguments: one (--env/--anchor), every missing one
+    (--all), or the table (--table). SystemExit naming the log when a cell's command fails."""
+    from object_table import table
 
-
-def holds(run: dict) -> bool:
-    """The cell's policy holds still at the goal and grips gently (medians over its eval episodes)."""
-    h = run["holding"]
-    if not h.get("episodes"):
-        return False
-    squeeze = h.get("median_grip_squeeze")
-    return (
-        h["median_tip_path_cm_per_s"] < HOLD_TIP_CM_PER_S
-        and h["median_q_std_max_rad"] < HOLD_Q_STD_RAD
-        and (squeeze is None or squeeze < GENTLE_SQUEEZE)
-    )
-
-
-def _verdict(runs: list[dict], seeds: int) -> str:
-    """ "yes" when every seed met success and budget and holds; else what is missing."""
-    if any(not r["met"] for r in runs):
-        return "no (success or time)"
-    if any(not holds(r) for r in runs):
-        return "no (holding)"
-    return "yes" if len(runs) == seeds else "not yet"
-
-
-def _anchor_cell_text(env: str, anchors: dict, robokit_walls: list[float]) -> str:
-    pg = next((p for p, e in ANCHORS.items() if e == env), None)
-    if pg is None:
-        return ""
-    runs = [anchors[k] for s in range(ANCHOR_SEEDS) if (k := cell_key(pg, s)) in anchors]
-    if not runs:
-        return f"{pg}: not measured yet"
-    succ = [r["success_rate"] * 100 for r in runs]
-    steps = [r["steps"] for r in runs]
-    text = f"{pg}, {len(runs)} seed(s): {_spread(succ, '{:.0f}%')} after {_spread(steps, '{:.0f}')} steps"
-    if robokit_walls and max(succ) < 90:
-        budget = runs[0]["budget_s"]
-        text += f"; speed-up > {budget / statistics.median(robokit_walls):.1f}x (budget / robokit's median)"
-    return text
+    if args.table:
+        print(table(load()))
+        return
+    done = done_keys()
+    if args.all:
+        todo = [c for c in plan() if cell_key(c[1], c[2]) not in done]
+    else:
+        kind, env = ("robokit", args.env) if args.env else ("anchor", args.anchor)
+        todo = [(kind, env, args.seed)]
+        if not args.redo and cell_key(env, args.seed) in done:
+            print(f"{cell_key(env, args.seed)}: already in {RESULTS} (--redo to measure again)")
+            return
+    for i, (kind, env, seed) in enumerate(todo, 1):
+        print(f"[{i}/{len(todo)}] {kind} {env} seed {seed} ...", flush=True)
+        try:
+            rec = run_cell(kind, env, seed, args.keep)
+        except CellError as e:
+            raise SystemExit(f"time_to_solve: {e}") from None
+        print(f"    success {rec['success_rate']:.0%}, train wall {rec['train_wall_s']:.0f} s", flush=True)
+    print(table(load()))

@@ -127,9 +127,9 @@ def deploy_loop(d: dict) -> str:
 
 
 def time_to_solve_objects(d: dict) -> str:
-    import object_cells  # beside this script
+    import object_table  # beside this script
 
-    return object_cells.table(d)
+    return object_table.table(d)
 
 
 TABLES: dict[str, Callable[[dict], str]] = {

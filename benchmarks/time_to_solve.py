@@ -307,60 +307,15 @@ def _print_tables(results: dict) -> None:
         )
 
 
-def _objects(args: argparse.Namespace) -> None:
-    """The object-task cells: one (--env/--anchor), every missing one (--all), or the table."""
-    if args.table:
-        print(object_cells.table(object_cells.load()))
-        return
-    if args.all:
-        todo = [
-            c
-            for c in object_cells.plan()
-            if object_cells.cell_key(c[1], c[2]) not in object_cells.done_keys()
-        ]
-    else:
-        kind, env = ("robokit", args.env) if args.env else ("anchor", args.anchor)
-        todo = [(kind, env, args.seed)]
-        if not args.redo and object_cells.cell_key(env, args.seed) in object_cells.done_keys():
-            print(
-                f"{object_cells.cell_key(env, args.seed)}: already in {object_cells.RESULTS} (--redo to measure again)"
-            )
-            return
-    for i, (kind, env, seed) in enumerate(todo, 1):
-        print(f"[{i}/{len(todo)}] {kind} {env} seed {seed} ...", flush=True)
-        try:
-            rec = object_cells.run_cell(kind, env, seed, args.keep)
-        except object_cells.CellError as e:
-            raise SystemExit(f"time_to_solve: {e}") from None
-        print(f"    success {rec['success_rate']:.0%}, train wall {rec['train_wall_s']:.0f} s", flush=True)
-    print(object_cells.table(object_cells.load()))
-
-
-def _cell_args_problem(args: argparse.Namespace) -> str | None:
-    """--seed/--redo/--keep belong to the object cells; a seed must be one the table counts."""
-    cell = args.env or args.anchor
-    if not cell and (args.seed is not None or args.redo):
-        return "--seed and --redo go with --env or --anchor"
-    if args.keep is not None and not (args.env or args.all):
-        return "--keep goes with --env or --all (robokit cells)"
-    if (args.env or args.anchor or args.all or args.table) and (args.quick or args.skip_baselines):
-        return "--quick and --skip-baselines are for the Reach comparison (no --env/--anchor/--all/--table)"
-    if cell and args.seed is not None:
-        n = object_cells.TARGETS[args.env].seeds if args.env else object_cells.ANCHOR_SEEDS
-        if args.seed >= n:
-            return f"{cell} is measured on seeds 0..{n - 1}; --seed {args.seed} would not count in the table"
-    return None
-
-
 def main() -> None:
     args = _parse_args()
-    if problem := _cell_args_problem(args):
+    if problem := object_cells.args_problem(args):
         print(f"time_to_solve: {problem}", file=sys.stderr)
         raise SystemExit(2)
     if args.env or args.anchor or args.all or args.table:
         if args.seed is None:
             args.seed = 0
-        _objects(args)
+        object_cells.run_from_args(args)
         return
     torch.set_num_threads(1)
     seeds = list(range(1 if args.quick else args.seeds))
