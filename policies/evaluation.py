@@ -125,7 +125,7 @@ def run_episode(
     ee_sl, q_sl = slice(*layout["ee_pos_m"]), slice(*layout["q"])
     obs, info = env.reset(seed=seed)
     ee, qs = [obs["observation"][ee_sl]], [obs["observation"][q_sl]]
-    squeeze = [u.grip_squeeze()] if u.grip_squeeze() is not None else None
+    squeeze = None if (squeeze0 := u.grip_squeeze()) is None else [squeeze0]
     frames: list[tuple[np.ndarray, list[str]]] = []
     total, steps, first = 0.0, 0, None
 

@@ -98,9 +98,8 @@ KNOWN_KEYS = frozenset(
 )
 
 
-MAX_DEADBAND = (
-    0.2  # action units: a larger deadband would swallow real moves (a deadband only removes motion)
-)
+# action units: a larger deadband would swallow real moves (a deadband only removes motion)
+MAX_DEADBAND = 0.2
 
 
 @dataclass(frozen=True)

@@ -34,10 +34,8 @@ NUMBER_RANGES = {
     "object_size_m": (0.0, 0.5),
     "object_mass_kg": (0.0, 100.0),
     "lateral_friction": (0.0, 10.0),
-    "grip_opening_on_object": (
-        0.0,
-        1.0,
-    ),  # PickAndPlace: the gripper's opening (0 shut .. 1 open) on the cube
+    # PickAndPlace: the gripper's opening (0 shut .. 1 open) on the cube
+    "grip_opening_on_object": (0.0, 1.0),
 }
 
 

@@ -110,9 +110,21 @@ def stage_eval(policy: Path, out: Path, fast: bool) -> dict[str, Any]:
     return evaluate(policy, episodes=episodes, out_dir=out / "eval", video=True, video_episodes=4, workers=2)
 
 
+def demo_goals(env_id: str, seed: int, n: int) -> list:
+    """The desired goals (3,) m of ``n`` episodes of ``env_id`` seeded ``seed + 1000 + i``: goals the
+    evaluation did not use."""
+    import gymnasium as gym
+
+    import robokit.envs  # noqa: F401
+
+    env = gym.make(env_id)
+    goals = [env.reset(seed=seed + 1000 + i)[0]["desired_goal"].astype(float) for i in range(n)]
+    env.close()
+    return goals
+
+
 def stage_deploy(policy_path: Path, out: Path, fast: bool, seed: int) -> dict[str, Any]:
     """Deploy on the emulated arm; per-goal reach error from the measured pulse widths."""
-    import gymnasium as gym
 
     import robokit.envs  # noqa: F401
     from robokit.console import StatusLine
@@ -124,11 +136,7 @@ def stage_deploy(policy_path: Path, out: Path, fast: bool, seed: int) -> dict[st
     from robokit.runtime.summary import plot_joints
 
     policy = load_policy(policy_path)
-    env = gym.make(ENV_ID)
-    goals = [
-        env.reset(seed=seed + 1000 + i)[0]["desired_goal"].astype(float) for i in range(2 if fast else 3)
-    ]
-    env.close()
+    goals = demo_goals(ENV_ID, seed, 2 if fast else 3)
     log_dir = _fresh_deploy_dir(out)
     status = StatusLine()
     loop = DeployLoop(policy, log_dir=log_dir, status=status)  # every check before the arm is touched
@@ -153,16 +161,13 @@ def stage_deploy_simulated(
 ) -> dict[str, Any]:
     """An object task: the deploy loop on a real-time simulated arm with the task's objects simulated
     beside it (``robokit deploy --dry-run``), for a few goals of seeded episodes."""
-    import gymnasium as gym
 
     import robokit.envs  # noqa: F401
     from robokit.console import StatusLine
     from robokit.runtime.session import DeployRequest, run_deploy
     from robokit.runtime.summary import plot_joints
 
-    env = gym.make(env_id)
-    goals = [env.reset(seed=seed + 1000 + i)[0]["desired_goal"].astype(float) for i in range(2)]
-    env.close()
+    goals = demo_goals(env_id, seed, 2)
     seconds = 3.0 if fast else 6.0  # per goal: the cube has to be reached first, then pushed
     request = DeployRequest(
         policy=policy_path,
