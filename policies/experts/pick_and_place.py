@@ -43,7 +43,7 @@ def pick_move(
 ) -> tuple[np.ndarray, float]:
     """(move (3,), gripper command) bringing the cube at ``obj`` to ``target`` (3,) m. While held, it is
     carried ``clearance_m`` above the target's height until over the target (0: straight there), and let
-    go once within ``release_m`` of the target (0: held there)."""
+    go once within ``release_m`` of the target (0: held there, still once within ``expert.hold_m``)."""
     ee = expert.ee(obs)
     opening = expert.opening(obs)
     closed_on = expert.held_opening - 2 * HELD_SLACK < opening < expert.held_opening  # not shut on nothing
@@ -52,7 +52,7 @@ def pick_move(
     if held:
         if float(np.linalg.norm(obj - target)) < release_m:
             return np.zeros(3), OPEN
-        if float(np.linalg.norm(obj - target)) < expert.hold_m:  # there: hold still, do not chase the centre
+        if release_m <= 0 and float(np.linalg.norm(obj - target)) < expert.hold_m:  # there: hold still
             return np.zeros(3), grip
         if clearance_m > 0 and float(np.linalg.norm(obj[:2] - target[:2])) > 0.01:
             high = max(target[2] + clearance_m, obj[2])

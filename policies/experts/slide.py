@@ -11,8 +11,9 @@ From the observation alone: the hand's yaw and forward lean are the forward kine
 PyBullet client on the robot's URDF, built once; near the base the hand leans forward and its fingers
 reach further out). It comes down behind the contact point, pushes slowly until the puck moves, then
 speeds up, each step up to ``SPEED_UP_M_S`` faster than the puck, to the release speed
-``sqrt(2 a d + v_end^2)`` (a: the puck's deceleration, d: the distance left), after which it lifts: the
-puck is still moving when it crosses the goal (an episode ends at its first success). Once the puck is
+``sqrt(2 a d + v_end^2)`` (a: the puck's deceleration, d: the distance left), after which it keeps still
+(as it does once the puck is at the goal, past it, or sliding on its own): the puck is still moving when it
+crosses the goal (an episode ends at its first success). Once the puck is
 fast, its velocity is the contact's normal: the aim turns by ``STEER_GAIN`` times the angle between that
 velocity and the goal direction (a point push drifts; this holds it on the line).
 
@@ -49,6 +50,7 @@ STEER_FROM_M_S = 0.25  # puck speed from which it steers by the puck's velocity
 SIDE_RAD = math.radians(1.0)  # below this angle from the face's normal it pushes with the face
 MOVING_M_S = 0.06  # puck speed (toward the goal) above which the push speeds up
 SPEED_UP_M_S = 0.15  # speed added per step once on the line
+FREE_M = 0.04  # the hand this far beyond the puck's rim is off it: a puck moving then slides on its own
 
 
 class HandFrame(Kinematics):
@@ -86,6 +88,7 @@ class SlideExpert(Expert):
         self.deceleration_m_s2 = friction * G_M_S2 * CONTACT_FACTOR
         self.period_s = float(unwrapped.control_period_s)
         self.radius_m = self.object_size_m / 2
+        self.threshold_m = float(self.settings["distance_threshold_m"])
         self.hand = HandFrame(unwrapped.robot)
         q0, q1 = unwrapped.observer.layout()["q"]
         self._q = slice(q0, q1)
@@ -109,8 +112,8 @@ class SlideExpert(Expert):
         u = d / dist
         v = self.object_velocity(obs)[:2]
         release = math.sqrt(2 * self.deceleration_m_s2 * dist + END_SPEED_M_S**2)
-        if float(v @ u) >= release:
-            return self.action(self.toward(ee, np.array([*ee[:2], puck[2] + self.radius_m + HOVER_M]), 0.3))
+        if self.done_or_sliding(ee, puck, goal, v, dist, release):
+            return self.action(np.zeros(3))
         aim = u
         if float(v @ u) > STEER_FROM_M_S:  # the puck's velocity is the contact's normal: turn it onto u
             err = wrap(math.atan2(u[1], u[0]) - math.atan2(v[1], v[0]))
@@ -120,6 +123,15 @@ class SlideExpert(Expert):
         face = FACE_M + LEAN_M_RAD * (pitch - LEAN0_RAD)
         offset = -self.radius_m * aim - rotate(np.array([face, side]), psi)
         return self.action(self.approach(ee, puck, v, puck[:2] + offset, aim, release))
+
+    def done_or_sliding(self, ee, puck, goal, v, dist, release) -> bool:
+        """Whether to keep still: the puck is at the goal, past it (farther from the base: out of reach),
+        released (as fast as the release speed), or sliding away from the hand."""
+        if dist < self.threshold_m or float(np.linalg.norm(puck[:2])) > float(np.linalg.norm(goal[:2])):
+            return True
+        speed = float(np.linalg.norm(v))
+        away = float(np.linalg.norm(ee[:2] - puck[:2])) > self.radius_m + FREE_M
+        return speed >= release or (speed > MOVING_M_S and away)
 
     def approach(self, ee, puck, v, contact, u, release) -> np.ndarray:
         """ee_delta move (3,): over the puck to behind ``contact`` (2,), the end effector's point of

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from robokit.policies.experts.base import OPEN
 from robokit.policies.experts.pick_and_place import PickAndPlaceExpert, pick_move
 
 PLACED_M = 0.03  # object1's distance from its goal that counts as placed
-RELEASE_M = 0.02  # a carried cube's distance from its target at which the gripper opens
+RELEASE_M = 0.01  # a carried cube's distance from its target at which the gripper opens
 CLEARANCE_M = 0.035  # carrying height above the target's
 ASIDE_M = 0.1  # how far from object1's goal a cube in the way is put
 
@@ -35,4 +36,7 @@ class StackExpert(PickAndPlaceExpert):
                 return self.action(*pick_move(self, obs, second, spot, CLEARANCE_M, RELEASE_M))
             return self.action(*pick_move(self, obs, first, goal[:3], CLEARANCE_M, RELEASE_M))
         on_top = first + np.array([0.0, 0.0, size])
+        let_go = self.opening(obs) > self.held_opening
+        if let_go and float(np.linalg.norm(second - on_top)) < PLACED_M:  # stacked and let go: keep still
+            return self.action(np.zeros(3), OPEN)
         return self.action(*pick_move(self, obs, second, on_top, CLEARANCE_M, RELEASE_M))

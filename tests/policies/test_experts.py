@@ -96,19 +96,30 @@ def test_an_expert_refuses_an_env_it_was_not_written_for(monkeypatch):
     reach.close()
 
 
-@pytest.mark.parametrize("env_id", ["robokit/PandaPush-v0", "robokit/ServoArmPush-v0"])
-def test_the_push_expert_holds_still_once_the_cube_is_at_the_goal(env_id):
+@pytest.mark.parametrize(
+    ("env_id", "episodes", "measured"),
+    [
+        ("robokit/PandaPush-v0", 10, 8),
+        ("robokit/ServoArmPush-v0", 10, 8),
+        ("robokit/PandaSlide-v0", 16, 6),  # a puck past the goal before 0.5 s leaves no holding window
+        ("robokit/PandaStack-v0", 4, 4),
+    ],
+)
+def test_the_expert_holds_still_once_the_task_is_done(env_id, episodes, measured):
     """Issue 9's holding measure (from 0.5 s after the first success) under its thresholds, median over
-    10 episodes: the Panda's expert used to go round the cube again to push it the last centimetres
-    (7.2 cm/s median tip path, and it sometimes knocked the cube out of the goal)."""
+    the episodes. Push's expert used to go round the cube again for the last centimetres (7.2 cm/s median
+    tip path); Slide's chased the puck it had sent past the goal (122 cm/s); Stack's released object2
+    3 cm off object1's top, where it slid off and was stacked again (3.7 cm/s), and before that held
+    object1 forever 5 cm from its goal (15% success)."""
     from robokit.policies.evaluation import run_episode
 
     env = gym.make(env_id, terminate_on_success=False)
     expert = expert_for(env)
-    held = [run_episode(env, expert, seed)[0].holding for seed in range(10)]
+    results = [run_episode(env, expert, seed)[0] for seed in range(episodes)]
     env.close()
-    held = [h for h in held if h is not None and h["tip_path_cm_per_s"] is not None]
-    assert len(held) >= 8
+    assert sum(r.success for r in results) >= measured
+    held = [r.holding for r in results if r.holding and r.holding["tip_path_cm_per_s"] is not None]
+    assert len(held) >= measured
     assert np.median([h["tip_path_cm_per_s"] for h in held]) < 0.5
     assert np.median([h["q_std_max_rad"] for h in held]) < 0.003
 
