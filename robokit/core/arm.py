@@ -72,6 +72,7 @@ class ArmState:
     its own estimate (hobby PWM servos report the setpoint). t_s: time.monotonic() seconds for hardware,
     simulated seconds for SimArm. frame: the servo frame counter (firmware's or the sim's), if any.
     watchdog_tripped / estop_latched / released: the arm's flags (``mode`` and ``faults`` type them).
+    held_by: why a bus driver holds the arm after faults (e.g. a servo that stopped answering); "" if not.
     """
 
     q: np.ndarray
@@ -82,6 +83,7 @@ class ArmState:
     estop_latched: bool = False
     released: bool = False
     extra: dict = field(default_factory=dict)
+    held_by: str = ""  # a driver's reason for holding (a bus fault naming the servo); mode HOLDING
 
     @property
     def mode(self) -> ArmMode:
@@ -90,16 +92,19 @@ class ArmState:
             return ArmMode.ESTOP
         if self.released:
             return ArmMode.RELEASED
-        if self.watchdog_tripped:
+        if self.watchdog_tripped or self.held_by:
             return ArmMode.HOLDING
         return ArmMode.ENABLED
 
     @property
     def faults(self) -> tuple[str, ...]:
-        """Latched faults: "estop", "watchdog"."""
-        return tuple(
-            name for name, on in (("estop", self.estop_latched), ("watchdog", self.watchdog_tripped)) if on
+        """Latched faults: "estop", "watchdog", "bus" (a driver holds the arm: ``held_by`` says why)."""
+        flags = (
+            ("estop", self.estop_latched),
+            ("watchdog", self.watchdog_tripped),
+            ("bus", bool(self.held_by)),
         )
+        return tuple(name for name, on in flags if on)
 
 
 def status_of(state: ArmState, calibration: str = "not applicable") -> ArmStatus:

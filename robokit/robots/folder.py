@@ -1,6 +1,7 @@
 """One robot folder, ``<name>/robot.yaml`` plus its model file, read and checked as untrusted input.
 
-``robot.yaml`` has four sections (see ``servo_arm/robot.yaml``):
+``robot.yaml`` has four sections (see ``servo_arm/robot.yaml``), and a fifth, ``bus``, for an arm on a servo
+bus (``robokit.robots.bus_section``):
 
 - ``spec``: the :class:`RobotSpec` fields (``urdf`` relative to the folder, or ``pybullet_data:<path>``);
 - ``scene``: ``camera`` (Bullet.render's arguments) and ``boxes``, static bodies by name (the table);
@@ -22,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from robokit.core.robot_spec import GripperSpec, RobotSpec, Workspace
+from robokit.robots.bus_section import BusSettings, check_bus
 from robokit.robots.limits import MAX_REACH_M, in_ranges
 from robokit.robots.train_schema import check_train
 
@@ -31,7 +33,7 @@ ROBOT_NAME = re.compile(r"[a-z][a-z0-9]*(_[a-z0-9]+)*")  # also an env id part: 
 NAME = re.compile(r"[a-z][a-z0-9_]*")  # a box's name, a task, a control mode, ...
 IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 PYBULLET_DATA = "pybullet_data:"
-SECTIONS = ("spec", "scene", "tasks", "envs")
+SECTIONS = ("spec", "scene", "tasks", "envs", "bus")
 CAMERA_KEYS = ("target", "distance_m", "yaw_deg", "pitch_deg", "fov_deg")
 BOX_KEYS = ("name", "half_extents_m", "position_m", "rgba")
 CAMERA_RANGES = {
@@ -81,6 +83,7 @@ class RobotFolder:
     boxes: tuple[SceneBox, ...]
     tasks: dict[str, dict[str, Any]]
     envs: tuple[dict[str, Any], ...]  # each: task, control_mode, reward_type (, ...) and train
+    bus: BusSettings | None = None  # how a real arm on a servo bus is wired (robokit.robots.bus_section)
 
     def task_settings(self, task: str) -> dict[str, Any]:
         """This robot's settings for ``task`` (empty when it has none)."""
@@ -355,4 +358,6 @@ def load_robot_folder(path: str | Path) -> RobotFolder:
     spec = _spec(check, name, data["spec"])
     camera, boxes = _scene(check, data.get("scene"))
     tasks = check.tables(data.get("tasks") or {}, "tasks")
-    return RobotFolder(name, folder.resolve(), spec, camera, boxes, tasks, _envs(check, data.get("envs")))
+    bus = check_bus(check, data.get("bus"), spec.n_joints)
+    envs = _envs(check, data.get("envs"))
+    return RobotFolder(name, folder.resolve(), spec, camera, boxes, tasks, envs, bus)

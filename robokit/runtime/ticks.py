@@ -32,6 +32,8 @@ def arm_stopped(state: ArmState) -> str:
         return ""
     if mode is ArmMode.ESTOP:
         return "e-stop latched (check the arm, then `robokit arm clear`)"
+    if state.held_by and mode is ArmMode.HOLDING:
+        return f"the arm holds: {state.held_by}"
     watchdog = "firmware watchdog tripped (no command within its timeout: was the host stalled?)"
     if mode is ArmMode.RELEASED:
         cause = f"; the {watchdog}" if state.watchdog_tripped else ""

@@ -45,7 +45,7 @@ KEYS = ("robot", "task", "control_mode", "reward_type")
 def test_the_id_list_and_kwargs_are_unchanged():
     servo, panda = list(TODAY)[:3], list(TODAY)[3:]
     order = servo + list(SERVO_OBJECT_IDS) + panda + list(OBJECT_IDS)  # in `robokit envs` order
-    assert list(robokit.envs.ENV_SPECS) == order
+    assert [i for i in robokit.envs.ENV_SPECS if not i.startswith("robokit/So101")] == order  # test_so101.py
     for env_id, values in OBJECT_IDS.items():
         assert robokit.envs.ENV_SPECS[env_id] == dict(zip(KEYS, values))
         assert gym.spec(env_id).max_episode_steps == (100 if values[1] == "stack" else 50)

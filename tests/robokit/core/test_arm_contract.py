@@ -1,6 +1,7 @@
 """One contract, every Arm: SimArm (servo arm and Panda), the realtime SimArm `deploy --dry-run` drives,
-the FakeArm (a test double for unit tests of logic, checked here to behave as the real ones do) and
-HardwareArm against the real firmware in simavr over a real pty (skipped without the toolchain)."""
+the FakeArm (a test double for unit tests of logic, checked here to behave as the real ones do),
+HardwareArm against the real firmware in simavr over a real pty (skipped without the toolchain), and
+FeetechArm (the SO-101) against the virtual STS3215 bus over a real pty with a PyBullet SO-101 behind it."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ KINDS = [
     "realtime_sim",
     "fake",
     pytest.param("hardware", marks=needs_emulator),
+    "feetech",
 ]
 
 
@@ -40,6 +42,18 @@ def _make(kind: str, stack: list):
         return RealtimeSimArm(get_robot("servo_arm"))
     if kind == "fake":
         return FakeArm("servo_arm")
+    if kind == "feetech":  # the SO-101 driver on the virtual STS3215 bus, a PyBullet SO-101 behind it
+        import contextlib
+
+        from robokit.firmware_bridge.feetech.arm import FeetechArm
+        from robokit.firmware_bridge.feetech.bullet_plant import BulletPlant
+        from robokit.firmware_bridge.feetech.virtual_bus import VirtualBus
+
+        plant = BulletPlant(get_robot("so101"))
+        stack.append(contextlib.closing(plant))
+        vbus = VirtualBus(range(1, 7), plant, return_delay=0)
+        stack.append(vbus)
+        return FeetechArm(vbus.__enter__(), "so101")
     from robokit.firmware_bridge.hardware_arm import HardwareArm
 
     emu = Emulator()

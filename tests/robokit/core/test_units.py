@@ -17,6 +17,7 @@ SCANNED = ("robokit", "envs", "policies", "firmware_bridge", "benchmarks")
 HOMES = {
     "servo frame": "robokit/core/units.py",
     "baud": "firmware_bridge/link.py",
+    "feetech baud": "firmware_bridge/feetech/bus.py",  # the STS3215's factory rate: another bus's fact
     "fixed point": "firmware_bridge/fixedpoint.py",
     "file name": "robokit/core/run_files.py",
 }
@@ -57,7 +58,7 @@ def copies_in(src: str) -> list[tuple[str, int]]:
                     found.append(("fixed point", node.lineno))
         value = _num(node)
         if value in (1_000_000, 115_200) and "baud" in _statement_text(src, tree, node).lower():
-            found.append(("baud", node.lineno))
+            found.append(("feetech baud" if "feetech" in src.lower() else "baud", node.lineno))
         if isinstance(node, ast.Constant) and node.value in FILE_NAMES:
             found.append(("file name", node.lineno))
     return found

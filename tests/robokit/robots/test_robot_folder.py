@@ -23,7 +23,7 @@ def copy_servo_arm(tmp_path: Path, name: str) -> Path:
 
 
 def test_the_shipped_robots_are_folders_with_their_env_ids():
-    assert set(list_robots()) == {"servo_arm", "panda"}
+    assert set(list_robots()) == {"servo_arm", "panda", "so101"}
     panda = robot_folder("panda")
     assert [b.name for b in panda.boxes] == ["floor", "table"]
     assert panda.task_settings("reach")["distance_threshold_m"] == 0.05

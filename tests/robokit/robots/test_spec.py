@@ -8,7 +8,7 @@ from robokit.core.kinematics import joint_index_map
 from robokit.robots import get_robot, list_robots
 
 
-@pytest.mark.parametrize("name", ["servo_arm", "panda"])
+@pytest.mark.parametrize("name", ["servo_arm", "panda", "so101"])
 def test_spec_matches_its_urdf(name):
     spec = get_robot(name)
     cid = p.connect(p.DIRECT)
@@ -49,7 +49,7 @@ def test_servo_arm_reach_is_so100_class():
 
 
 def test_unknown_robot_and_bad_spec_raise():
-    assert set(list_robots()) == {"servo_arm", "panda"}
+    assert set(list_robots()) == {"servo_arm", "panda", "so101"}
     with pytest.raises(KeyError, match="unknown robot"):
         get_robot("ur5")
     spec = get_robot("servo_arm")

@@ -10,11 +10,15 @@ from robokit.core.bullet_client import p
 from robokit.core.kinematics import Kinematics, link_index
 from robokit.robots import GoalOutsideWorkspace, get_robot
 
-ENV = {"servo_arm": "robokit/ServoArmReach-v0", "panda": "robokit/PandaReach-v0"}
-SHOULDER_JOINT = {"servo_arm": "shoulder", "panda": "panda_joint2"}
+ENV = {
+    "servo_arm": "robokit/ServoArmReach-v0",
+    "panda": "robokit/PandaReach-v0",
+    "so101": "robokit/So101Reach-v0",
+}
+SHOULDER_JOINT = {"servo_arm": "shoulder", "panda": "panda_joint2", "so101": "shoulder_lift"}
 
 
-@pytest.mark.parametrize("name", ["servo_arm", "panda"])
+@pytest.mark.parametrize("name", ["servo_arm", "panda", "so101"])
 def test_reach_shell_contains_every_reachable_tip_position_and_is_tight(name):
     spec = get_robot(name)
     kin = Kinematics(spec)
@@ -30,7 +34,7 @@ def test_reach_shell_contains_every_reachable_tip_position_and_is_tight(name):
     assert d.min() >= spec.workspace.min_reach_m - 1e-6
 
 
-@pytest.mark.parametrize("name", ["servo_arm", "panda"])
+@pytest.mark.parametrize("name", ["servo_arm", "panda", "so101"])
 def test_shoulder_is_where_the_shoulder_joint_is(name):
     spec = get_robot(name)
     cid = p.connect(p.DIRECT)
@@ -48,7 +52,7 @@ def test_shoulder_is_where_the_shoulder_joint_is(name):
     np.testing.assert_allclose(pos, spec.workspace.shoulder_m, atol=1e-3)
 
 
-@pytest.mark.parametrize("name", ["servo_arm", "panda"])
+@pytest.mark.parametrize("name", ["servo_arm", "panda", "so101"])
 def test_every_training_goal_is_accepted_without_a_warning(name):
     spec = get_robot(name)
     env = gym.make(ENV[name])
