@@ -177,6 +177,9 @@ class RobotTaskEnv(gym.Env):
         self.task.reset(self.np_random)  # sampled even with a given goal: the random stream stays the same
         if goal is not None:
             self.task.set_goal(goal)
+        start = self.task.start_q(self.np_random)
+        if start is not None:
+            self.arm.set_pose(start)
         self._state = self.arm.read()
         self._last_action = np.zeros(self.controller.action_dim)
         obs = self._obs()

@@ -68,6 +68,16 @@ class SimArm(SoftLifecycle):
         # restoreState keeps old motor targets
         self._drive(self._home.tolist(), [0.0] * len(self._home) if self.spec.servo_driven else None)
 
+    def set_pose(self, q: np.ndarray) -> None:
+        """Put the arm at rest at ``q`` (n_joints,) rad inside the limits, holding it there (a reset's
+        start pose; ValueError otherwise)."""
+        q = self._checked_pose(q, "start pose")
+        for j, value in zip(self._joints, q):
+            p.resetJointState(self.body, j, float(value), 0.0, physicsClientId=self._cid)
+        self._target = q.copy()
+        self._setpoint = q.copy()
+        self._drive(q.tolist(), [0.0] * len(q) if self.spec.servo_driven else None)
+
     def _drive(self, q: list[float], qd: list[float] | None = None) -> None:
         """Position motors to joint targets q (n_joints,); with qd, servo-model tracking (velocity
         feed-forward, low gain)."""

@@ -129,6 +129,10 @@ class Task(ABC):
     def reset(self, np_random: np.random.Generator) -> np.ndarray:
         """Sample and return a new goal (goal_dim,)."""
 
+    def start_q(self, np_random: np.random.Generator) -> np.ndarray | None:
+        """The arm's start pose (n_joints,) rad for this episode, drawn after the goal; None: home."""
+        return None
+
     def check_goal(self, goal: Any) -> tuple[np.ndarray, list[str]]:
         """A goal given from outside (``reset(options={"goal": ...})``) as (goal_dim,) float32, plus
         warnings. Raises ValueError unless it is goal_dim finite numbers; tasks add their own limits."""

@@ -45,9 +45,18 @@ class Reach(Task):
 
     Robot settings (robot.yaml ``tasks.reach``): ``distance_threshold_m`` (success, m), ``marker_radius_m``
     (the goal marker; None: half the threshold), ``goal_box_m`` ([low corner, high corner] in the base
-    frame, m; None: sample in joint space)."""
+    frame, m; None: sample in joint space), ``start_noise_rad`` (each episode starts with every arm joint
+    up to this far from home, uniform, the tip above the goal box's floor; 0: at home). A deploy reaches
+    goal after goal from wherever the last one left the arm, so a policy that only ever started at home
+    meets poses it never saw (the SO-101's: 7 of 10 chained goals missed by 8-17 cm, every episode from
+    home 96% in sim)."""
 
-    default_settings = {"distance_threshold_m": 0.02, "marker_radius_m": None, "goal_box_m": None}
+    default_settings = {
+        "distance_threshold_m": 0.02,
+        "marker_radius_m": None,
+        "goal_box_m": None,
+        "start_noise_rad": 0.0,
+    }
 
     @classmethod
     def robot_settings(cls, settings: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -58,6 +67,7 @@ class Reach(Task):
         if merged["marker_radius_m"] is not None:
             _check_range("marker_radius_m", merged["marker_radius_m"], 0.0, 1.0)
         _goal_box(merged["goal_box_m"])
+        _check_range("start_noise_rad", merged["start_noise_rad"], 0.0, math.pi, low_open=False)
         return merged
 
     def __init__(
@@ -82,6 +92,7 @@ class Reach(Task):
         self.joint_fraction, self.min_goal_z_m, self.min_radius_m = joint_fraction, min_goal_z_m, min_radius_m
         self.goal_box_m = _goal_box(settings["goal_box_m"])  # checked by robot_settings; converted here
         self.marker_radius_m = settings["marker_radius_m"] or distance_threshold_m / 2
+        self.start_noise_rad = float(settings["start_noise_rad"])
         self.marker: int | None = None
 
     def add_bodies(self, bullet: Bullet, visuals: bool) -> None:
@@ -96,6 +107,24 @@ class Reach(Task):
             goal = self._sample_reachable(np_random)
         self.set_goal(goal)
         return self.goal.copy()
+
+    def start_q(self, np_random: np.random.Generator) -> np.ndarray | None:
+        """The episode's start pose (n_joints,) rad, or None for home (``start_noise_rad`` 0: nothing is
+        drawn, so the random stream is as before). The tip stays at least ``min_goal_z_m`` up."""
+        if self.start_noise_rad <= 0.0:
+            return None
+        lo, hi = self.spec.arrays()
+        home = np.asarray(self.spec.home_q, dtype=np.float64)
+        arm = np.asarray(self.spec.arm_indices)
+        floor = self.goal_box_m[0][2] if self.goal_box_m is not None else self.min_goal_z_m
+        for _ in range(100):
+            q = home.copy()
+            q[arm] = np.clip(
+                home[arm] + np_random.uniform(-1, 1, arm.size) * self.start_noise_rad, lo[arm], hi[arm]
+            )
+            if self.kin.fk(q)[2] >= floor:
+                return q
+        return None
 
     def check_goal(self, goal: Any) -> tuple[np.ndarray, list[str]]:
         """Also refuses a goal the robot cannot reach (its RobotSpec's workspace: reach shell from the

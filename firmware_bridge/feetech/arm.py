@@ -35,7 +35,7 @@ from robokit.core.arm import (
 )
 from robokit.firmware_bridge.feetech.bus import FeetechBus, ServoNotAnswering
 from robokit.firmware_bridge.feetech.control_table import register
-from robokit.firmware_bridge.feetech.protocol import ErrorBit, error_names
+from robokit.firmware_bridge.feetech.protocol import ErrorBit, error_names, sync_write
 from robokit.robots import RobotSpec, robot_folder
 
 COUNTS_PER_TURN = 4096  # STS3215: 12-bit magnetic encoder
@@ -47,7 +47,7 @@ LOAD_BACK_OFF = 0.7  # |Present_Load| (of the servo's torque) at which a joint b
 ENABLE_SLEW_RAD_S = 1.0  # enable(): the pose is approached at this joint speed
 STATE_ADDRESS, STATE_SIZE = 56, 6  # Present_Position, Present_Velocity, Present_Load in one sync read
 
-__all__ = ["ArmMismatch", "FeetechArm", "q_to_counts", "counts_to_q"]
+__all__ = ["ArmMismatch", "FeetechArm", "counts_to_q", "goal_packet", "q_to_counts"]
 
 
 class ArmMismatch(ArmError):
@@ -66,6 +66,14 @@ def q_to_counts(q: np.ndarray, sign: np.ndarray) -> np.ndarray:
     return np.clip(counts, 0, COUNTS_PER_TURN - 1).astype(int)
 
 
+def goal_packet(settings: Any, q: np.ndarray) -> bytes:
+    """The SYNC_WRITE of Goal_Position that sends ``q`` (n,) rad to the servos of a bus section."""
+    sign = np.where(np.asarray(settings.drive_mode) == 1, -1.0, 1.0)
+    reg = register("Goal_Position")
+    goals = q_to_counts(q, sign).tolist()
+    return sync_write(reg.address, reg.size, {i: reg.encode(g) for i, g in zip(settings.ids, goals)})
+
+
 class FeetechArm:
     """A robot on a Feetech bus as an Arm (the whole contract of robokit.core.arm).
 
@@ -76,6 +84,7 @@ class FeetechArm:
     servo of another model."""
 
     q_is_measured = True  # Present_Position is the encoder's
+    enabling_note = "enabling: torque on where the joints stand, then the arm slews home at 1 rad/s"
 
     def __init__(
         self,

@@ -5,10 +5,13 @@ Each servo with torque on drives its joint's position motor toward its goal with
 and no-load speed (the STS3215 closes its own position loop); a servo with torque off leaves its joint to
 the gear train's friction (``LIMP_FRICTION_NM``), so an arm let go sags where gravity beats it. Load is
 the motor's applied torque over its stall torque (-1..1). Counts follow robokit's zero convention
-(``arm.counts_to_q``). ``history`` records (t_s, q) at ``record_hz`` so a run can be filmed afterwards.
+(``arm.counts_to_q``). ``history`` records (simulated s, time.monotonic(), q) at ``record_hz`` so a run can be filmed
+afterwards and lined up with a client's clock.
 """
 
 from __future__ import annotations
+
+import time
 
 import numpy as np
 
@@ -50,7 +53,7 @@ class BulletPlant:
         self.force = np.asarray(spec.joint_force, dtype=np.float64)
         self.t_s, self._debt_s = 0.0, 0.0
         self.record_period_s = 1.0 / record_hz
-        self.history: list[tuple[float, list[float]]] = []
+        self.history: list[tuple[float, float, list[float]]] = []
         self._state = self._measure()
 
     def q(self) -> np.ndarray:
@@ -93,7 +96,7 @@ class BulletPlant:
         self._debt_s -= steps * self.spec.sim_timestep_s
         self.t_s += steps * self.spec.sim_timestep_s
         if steps and (not self.history or self.t_s - self.history[-1][0] >= self.record_period_s):
-            self.history.append((round(self.t_s, 4), self.q().round(5).tolist()))
+            self.history.append((round(self.t_s, 4), time.monotonic(), self.q().round(5).tolist()))
         self._state = self._measure()
         return self._state
 

@@ -18,6 +18,13 @@ from robokit.runtime.demo import DEMO_ENVS, FAST_TRAIN_STEPS
 PROG = "robokit demo"
 
 
+def _bus_robots() -> list[str]:
+    """Robots whose folder has a `bus` section (servo-bus arms with a virtual bus)."""
+    from robokit.robots import list_robots, robot_folder
+
+    return [name for name in list_robots() if robot_folder(name).bus is not None]
+
+
 def _parser() -> argparse.ArgumentParser:
     p = OneLineParser(
         prog=PROG,
@@ -34,6 +41,12 @@ def _parser() -> argparse.ArgumentParser:
         choices=sorted(DEMO_ENVS),
         default="reach",
         help="reach (default; robokit/ServoArmReach-v0) or push (robokit/ServoArmPush-v0)",
+    )
+    p.add_argument(
+        "--robot",
+        choices=_bus_robots(),
+        help="so101: train the SO-101's Reach and deploy it on its virtual Feetech servo bus (a real pty, "
+        "a PyBullet SO-101 behind it) instead of the servo arm's emulated firmware",
     )
     p.add_argument("--out", default="runs/demo", help="output folder (default runs/demo)")
     p.add_argument(
@@ -83,13 +96,25 @@ def _out_folder(text: str) -> Path | None:
 def main(argv: list[str]) -> int:
     """``robokit demo``; returns 0, 1 (a stage failed: said on stderr and in OUT/summary.json) or 2."""
     args = _parser().parse_args(argv)
+    if args.robot is not None and args.task != "reach":
+        print(
+            f"{PROG}: --robot {args.robot} runs Reach; --task {args.task} is the servo arm's", file=sys.stderr
+        )
+        return 2
     out = _out_folder(args.out)
     if out is None:
         return 2
     from robokit.runtime.demo import StageFailed, run_demo
 
     try:
-        report = run_demo(out, fast=args.fast, hardware=not args.no_hardware, seed=args.seed, task=args.task)
+        report = run_demo(
+            out,
+            fast=args.fast,
+            hardware=not args.no_hardware,
+            seed=args.seed,
+            task=args.task,
+            robot=args.robot,
+        )
     except StageFailed as exc:
         print(f"\n{PROG}: {exc}", file=sys.stderr)
         return 1
@@ -119,7 +144,12 @@ def print_summary(report: dict[str, Any], out: Path) -> None:
         d = report["deploy"]["summary"]
         for i, g in enumerate(d["goals"]):
             goal = ", ".join(f"{v:.3f}" for v in g["goal_m"])
-            if "pulse_reach_error_m" in g:
+            if "plant_reach_error_m" in g:
+                print(
+                    f"virtual bus goal {i + 1} ({goal}) m: reach error {g['reach_error_m'] * 100:.2f} cm from the "
+                    f"servos' positions, {g['plant_reach_error_m'] * 100:.2f} cm from the simulated arm's tip"
+                )
+            elif "pulse_reach_error_m" in g:
                 print(
                     f"emulated arm goal {i + 1} ({goal}) m: reach error {g['pulse_reach_error_m'] * 100:.2f} "
                     "cm (from measured pulse widths)"

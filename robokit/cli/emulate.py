@@ -1,4 +1,5 @@
-"""``robokit emulate``: the real firmware in simavr on a pseudo-terminal, until Ctrl-C.
+"""``robokit emulate``: the real firmware in simavr on a pseudo-terminal, until Ctrl-C; with ``--robot so101``
+a virtual Feetech servo bus with a PyBullet arm behind it instead (robokit.firmware_bridge.feetech).
 
 Prints ``PORT /dev/pts/N`` (and with ``--pulses`` one ``PULSE`` line per frame). The emulator's own
 stderr is copied to stderr as it comes. If the emulator dies, says how (exit code or signal) with
@@ -38,6 +39,21 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--pulses", action="store_true", help="also print 'PULSE <frame> <w0_us> .. <w5_us>' for every frame"
     )
+    bus = p.add_argument_group(
+        "a servo-bus arm (--robot so101): virtual Feetech STS3215 servos with a PyBullet arm behind them"
+    )
+    bus.add_argument(
+        "--robot",
+        help="emulate this robot's servo bus instead of the firmware (a robot with a `bus` section)",
+    )
+    bus.add_argument(
+        "--return-delay", type=int, help="Return_Delay_Time of every servo, 0..254 (2 us units; default 250)"
+    )
+    bus.add_argument("--drop-rate", type=float, default=0.0, help="fraction of status packets lost, 0..1")
+    bus.add_argument("--corrupt-rate", type=float, default=0.0, help="fraction of status packets corrupted")
+    bus.add_argument("--silent", type=int, action="append", default=[], help="a servo id that never answers")
+    bus.add_argument("--volts", type=float, help="the supply voltage every servo measures (default 12.0)")
+    bus.add_argument("--record", help="write the arm's joint states (JSON, 50 Hz) to this file at exit")
     return p
 
 
@@ -108,8 +124,60 @@ def run(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None 
     return 0
 
 
+def run_bus(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None = None) -> int:
+    """Serve ``args.robot``'s virtual servo bus until Ctrl-C; exit 2 for a bad setting."""
+    from robokit.firmware_bridge.feetech.virtual_arm import VirtualArm
+
+    out, err = out or sys.stdout, err or sys.stderr
+    try:
+        virtual = VirtualArm(
+            args.robot, return_delay=args.return_delay, drop_rate=args.drop_rate, corrupt_rate=args.corrupt_rate,
+            silent=args.silent, volts=args.volts,
+        )  # fmt: skip
+    except (KeyError, ValueError) as exc:
+        print(f"robokit emulate: {exc.args[0] if exc.args else exc}", file=err)
+        return 2
+    with virtual as port:
+        ids = ", ".join(str(i) for i in virtual.settings.ids)
+        print(f"PORT {port}", file=out, flush=True)
+        print(f"servos {ids} at {virtual.settings.baud} baud; Ctrl-C stops", file=err, flush=True)
+        try:
+            while True:
+                time.sleep(0.2)
+        except (KeyboardInterrupt, BrokenPipeError):
+            pass
+        if args.record:
+            rows = virtual.write_history(Path(args.record))
+            print(f"recorded {rows} joint states to {args.record}", file=err)
+    return 0
+
+
+def _bus_problem(args: argparse.Namespace) -> str | None:
+    """Why the options do not fit together, or None."""
+    bus_only = ("return_delay", "volts", "record")
+    if args.robot is None:
+        used = [f"--{k.replace('_', '-')}" for k in bus_only if getattr(args, k) is not None]
+        used += ["--silent"] * bool(args.silent) + ["--drop-rate"] * bool(args.drop_rate)
+        used += ["--corrupt-rate"] * bool(args.corrupt_rate)
+        return f"{used[0]} needs --robot (a servo-bus arm)" if used else None
+    if args.eeprom or args.pulses or args.no_realtime:
+        return "--eeprom, --pulses and --no-realtime are the firmware emulator's; not with --robot"
+    if args.record:
+        try:
+            check_output_file(args.record, "--record")
+        except PathError as exc:
+            return str(exc)
+    return None
+
+
 def main(argv: list[str]) -> int:
     args = _parser().parse_args(argv)
+    problem = _bus_problem(args)
+    if problem:
+        print(f"robokit emulate: {problem}", file=sys.stderr)
+        return 2
+    if args.robot is not None:
+        return run_bus(args)
     reason = _check_eeprom(args.eeprom)
     if reason:
         print(f"robokit emulate: {reason}", file=sys.stderr)

@@ -66,7 +66,7 @@ def bring_up(
         steps.append("cleared_watchdog")
     if state.released:
         if say is not None:
-            say(ENABLING)
+            say(getattr(arm, "enabling_note", ENABLING))
         state = arm.enable(pose)
         steps.append("enabled")
     if state.mode is not ArmMode.ENABLED:

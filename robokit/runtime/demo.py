@@ -23,6 +23,7 @@ from robokit.core.run_files import POLICY_FILE, SUMMARY_FILE
 
 ENV_ID = "robokit/ServoArmReach-v0"
 DEMO_ENVS = {"reach": ENV_ID, "push": "robokit/ServoArmPush-v0"}  # --task: the env it trains
+BUS_DEMO_TASK = "reach"  # a servo-bus arm's demo (--robot so101): Reach, deployed on its virtual bus
 FAST_TRAIN_STEPS = 3_000
 FAST_BC = {"demo_episodes": 20, "steps": 300, "eval_every": 300}  # --task push --fast: a CI-sized clone
 # the demo trains what `robokit train` trains: TD3+HER with the training env that teaches holding
@@ -45,12 +46,36 @@ TARGET_SUCCESS = 0.95
 DONE_MARKER = "demo-train.json"  # written once a demo's training stage has finished
 
 
-def train_folder(out: Path, fast: bool, task: str = "reach") -> Path:
-    """OUT/train (Reach) or OUT/train-push, with ``-fast`` for a --fast run."""
-    return out / ("train" + ("" if task == "reach" else f"-{task}") + ("-fast" if fast else ""))
+def demo_env(task: str, robot: str | None = None) -> str:
+    """The env the demo trains: the servo arm's for ``task`` (DEMO_ENVS), or a servo-bus robot's Reach
+    (ee_delta, sparse). Raises KeyError (an unknown task, a robot without a bus section or Reach)."""
+    if robot is None:
+        return DEMO_ENVS[task]
+    from robokit.envs.registration import env_row
+    from robokit.robots import robot_folder
+
+    folder = robot_folder(robot)
+    if folder.bus is None or task != BUS_DEMO_TASK:
+        raise KeyError(f"the demo runs --robot on a servo-bus arm's Reach; {robot} with {task} is not one")
+    for entry in folder.envs:
+        if (entry["task"], entry.get("control_mode"), entry.get("reward_type")) == (
+            "reach",
+            "ee_delta",
+            "sparse",
+        ):
+            return env_row(robot, entry)[0]
+    raise KeyError(f"robot {robot} has no ee_delta sparse Reach env")
 
 
-def stage_train(out: Path, fast: bool, seed: int, task: str = "reach") -> tuple[Path, dict[str, Any]]:
+def train_folder(out: Path, fast: bool, task: str = "reach", robot: str | None = None) -> Path:
+    """OUT/train (Reach), OUT/train-push, OUT/train-so101 (--robot so101), with ``-fast`` for a --fast run."""
+    part = f"-{robot}" if robot else ("" if task == "reach" else f"-{task}")
+    return out / ("train" + part + ("-fast" if fast else ""))
+
+
+def stage_train(
+    out: Path, fast: bool, seed: int, task: str = "reach", robot: str | None = None
+) -> tuple[Path, dict[str, Any]]:
     """Train (or reuse) the policy; returns its path and a small report.
 
     A full run trains in OUT/train, a --fast run in OUT/train-fast (push: OUT/train-push[-fast]), so a
@@ -60,8 +85,8 @@ def stage_train(out: Path, fast: bool, seed: int, task: str = "reach") -> tuple[
     from robokit.policies.plots import read_evals
     from robokit.policies.training import latest_checkpoint
 
-    env_id = DEMO_ENVS[task]
-    run = train_folder(out, fast, task)
+    env_id = demo_env(task, robot)
+    run = train_folder(out, fast, task, robot)
     policy = run / POLICY_FILE
     if policy.is_file() and (run / DONE_MARKER).is_file():
         spec = read_spec(policy)
@@ -192,6 +217,33 @@ def stage_deploy_simulated(
     }
 
 
+def stage_deploy_bus(
+    policy_path: Path, out: Path, fast: bool, seed: int, env_id: str, robot: str
+) -> dict[str, Any]:
+    """Deploy on the robot's virtual servo bus (a real pty, a PyBullet arm behind it); each goal's reach
+    error from the servos' reported positions and from the plant's tip."""
+    from robokit.console import StatusLine
+    from robokit.runtime.summary import plot_joints
+    from robokit.runtime.virtual_deploy import deploy_on_virtual_bus
+
+    goals = demo_goals(env_id, seed, 2 if fast else 3)
+    status = StatusLine()
+    try:
+        outcome = deploy_on_virtual_bus(
+            policy_path, robot, goals, 2.0 if fast else 3.0, _fresh_deploy_dir(out), status=status
+        )
+    finally:
+        status.end()
+    png = plot_joints(outcome.log_dir, outcome.robot)
+    link = f"virtual {robot} servo bus on a real pty (PyBullet plant)"
+    return {
+        "summary": outcome.summary.to_dict(),
+        "joints_png": str(png),
+        "log_dir": str(outcome.log_dir),
+        "link": link,
+    }
+
+
 def _fresh_deploy_dir(out: Path) -> Path:
     """``OUT/deploy``, free for this run: an earlier demo's deploy log there is kept, renamed to
     ``OUT/deploy-<its start time>`` (a deploy never writes into an earlier run's log)."""
@@ -238,14 +290,44 @@ def _pulse_reach_errors(emu, arm, summary) -> dict[str, Any]:
     return arm.link_stats()
 
 
+def _deploy_stage(
+    policy: Path, out: Path, fast: bool, seed: int, env_id: str, task: str, robot: str | None, total: int
+) -> dict[str, Any]:
+    """Stage 3: the virtual servo bus (``robot``), the emulated firmware (Reach) or the real-time
+    simulated arm with the task's objects (push). Raises StageFailed."""
+    if robot is not None:
+        _banner(3, total, f"deploy on the virtual {robot} servo bus (a real pty, a PyBullet arm behind it)")
+        try:
+            return stage_deploy_bus(policy, out, fast, seed, env_id, robot)
+        except Exception as exc:
+            raise StageFailed("deploy", exc, "check the message above; the deploy log is in deploy/") from exc
+    if task == "reach":
+        _banner(3, total, "deploy on the emulated arm (real firmware in simavr, real pty)")
+        try:
+            return stage_deploy(policy, out, fast, seed)
+        except Exception as exc:
+            raise StageFailed("deploy", exc, _deploy_hint(exc)) from exc
+    _banner(3, total, "deploy on a simulated arm in real time, the cube simulated beside it (--dry-run)")
+    try:
+        return stage_deploy_simulated(policy, out, fast, seed, env_id)
+    except Exception as exc:
+        raise StageFailed("deploy", exc, "check the message above; the deploy log is in deploy/") from exc
+
+
 def run_demo(
-    out: Path, fast: bool = False, hardware: bool = True, seed: int = 0, task: str = "reach"
+    out: Path,
+    fast: bool = False,
+    hardware: bool = True,
+    seed: int = 0,
+    task: str = "reach",
+    robot: str | None = None,
 ) -> dict[str, Any]:
     """Train, evaluate and (with ``hardware``) deploy, into the folder ``out`` (checked and created by the
     caller); ``task``: "reach" (deploy on the emulated arm) or "push" (deploy on a simulated arm in real
     time, see the module docstring). Returns the report, also written to ``OUT/summary.json``. Raises
-    StageFailed (the report, with its "error", is written first); KeyError for an unknown task."""
-    env_id = DEMO_ENVS[task]
+    StageFailed (the report, with its "error", is written first); KeyError for an unknown task. ``robot``:
+    a servo-bus arm (so101) whose Reach is trained and deployed on its virtual bus."""
+    env_id = demo_env(task, robot)
     total = 3 if hardware else 2
     report: dict[str, Any] = {"env_id": env_id, "task": task, "fast": fast}
     t0 = time.perf_counter()
@@ -253,9 +335,9 @@ def run_demo(
     try:
         _banner(1, total, f"train {env_id} with {how} (the `robokit train` defaults)")
         try:
-            policy, report["train"] = stage_train(out, fast, seed, task)
+            policy, report["train"] = stage_train(out, fast, seed, task, robot)
         except Exception as exc:
-            folder = train_folder(out, fast, task)
+            folder = train_folder(out, fast, task, robot)
             hint = (
                 f"check the message above; run the demo again to resume from the last checkpoint, "
                 f"or delete {folder} to start over"
@@ -269,22 +351,8 @@ def run_demo(
             report["eval"] = stage_eval(policy, out, fast)
         except Exception as exc:
             raise StageFailed("evaluate", exc, f"run `robokit eval {policy}` to see the error alone") from exc
-        if hardware and task == "reach":
-            _banner(3, total, "deploy on the emulated arm (real firmware in simavr, real pty)")
-            try:
-                report["deploy"] = stage_deploy(policy, out, fast, seed)
-            except Exception as exc:
-                raise StageFailed("deploy", exc, _deploy_hint(exc)) from exc
-        elif hardware:
-            _banner(
-                3, total, "deploy on a simulated arm in real time, the cube simulated beside it (--dry-run)"
-            )
-            try:
-                report["deploy"] = stage_deploy_simulated(policy, out, fast, seed, env_id)
-            except Exception as exc:
-                raise StageFailed(
-                    "deploy", exc, "check the message above; the deploy log is in deploy/"
-                ) from exc
+        if hardware:
+            report["deploy"] = _deploy_stage(policy, out, fast, seed, env_id, task, robot, total)
         if not hardware and (out / "deploy").exists():  # not this run's: keep it under its own name
             _fresh_deploy_dir(out)
     except StageFailed as exc:

@@ -171,16 +171,28 @@ def _make_loop(request: DeployRequest, policy: Any, log_dir: Path, status: Say |
 
         request.sources = simulated_sources(policy.spec, robot)
     if request.dry_run:
-        from robokit.firmware_bridge import protocol as pr
-        from robokit.firmware_bridge.fixedpoint import rad_to_100urad
-
-        def wire(q):  # the TARGETS bytes a real arm would be sent
-            return pr.encode_frame(pr.Targets(seq=0, targets_100urad=rad_to_100urad(q))).hex(" ")
+        wire = _wire_preview(robot)
 
     return DeployLoop(
         policy, None, robot=robot, hz=request.hz, log_dir=log_dir, wire_preview=wire, status=status,
         sources=request.sources,
     )  # fmt: skip
+
+
+def _wire_preview(robot: Any) -> Callable[[Any], str]:
+    """q -> the bytes a real arm would be sent for it, as hex: the firmware's TARGETS frame, or a
+    servo-bus arm's SYNC_WRITE of Goal_Position."""
+    from robokit.robots import robot_folder
+
+    if robot_folder(robot.name).bus is not None:
+        from robokit.firmware_bridge.feetech.arm import goal_packet
+
+        bus = robot_folder(robot.name).bus
+        return lambda q: goal_packet(bus, q).hex(" ")
+    from robokit.firmware_bridge import protocol as pr
+    from robokit.firmware_bridge.fixedpoint import rad_to_100urad
+
+    return lambda q: pr.encode_frame(pr.Targets(seq=0, targets_100urad=rad_to_100urad(q))).hex(" ")
 
 
 def _check_run(loop: DeployLoop, goals: list, request: DeployRequest, warn: Say, say: Say) -> None:
@@ -200,7 +212,8 @@ def _check_run(loop: DeployLoop, goals: list, request: DeployRequest, warn: Say,
 
 def connect_arm(request: DeployRequest, loop: DeployLoop, say: Say) -> Arm:
     """The arm, connected and checked against the robot; DeployRefused (nothing moved) otherwise. Dry
-    run: a RealtimeSimArm; else a HardwareArm on ``request.port``."""
+    run: a RealtimeSimArm; else a HardwareArm on ``request.port``, or for a robot whose folder has a
+    ``bus`` section (the SO-101) a FeetechArm."""
     robot = loop.robot
     if request.dry_run:
         from robokit.envs.sim_arm import RealtimeSimArm
@@ -216,6 +229,10 @@ def connect_arm(request: DeployRequest, loop: DeployLoop, say: Say) -> Arm:
                 source.attach(arm)
                 say(f"dry run: {', '.join(source.bodies)} simulated beside the arm (seed {source.seed})")
         return arm
+    from robokit.robots import robot_folder
+
+    if robot_folder(robot.name).bus is not None:
+        return _bus_arm(request, robot)
     from robokit.firmware_bridge.hardware_arm import HardwareArm
 
     try:
@@ -223,6 +240,18 @@ def connect_arm(request: DeployRequest, loop: DeployLoop, say: Say) -> Arm:
             request.port, robot, baud=request.baud, on_close=request.on_exit,
             calibration=request.calibration, control_period_s=1.0 / loop.hz,
         )  # fmt: skip
+    except (ArmError, OSError, ValueError) as exc:
+        raise DeployRefused(str(exc)) from None
+
+
+def _bus_arm(request: DeployRequest, robot: Any) -> Arm:
+    """The servo-bus arm on ``request.port`` (robokit.firmware_bridge.feetech); DeployRefused otherwise."""
+    from robokit.firmware_bridge.feetech.arm import FeetechArm
+
+    if request.calibration is not None:
+        raise DeployRefused(f"--calibration is the robokit firmware's; {robot.name} is a servo-bus arm")
+    try:
+        return FeetechArm(request.port, robot, baud=request.baud, on_close=request.on_exit)
     except (ArmError, OSError, ValueError) as exc:
         raise DeployRefused(str(exc)) from None
 

@@ -71,6 +71,7 @@ def goal_result(
         else None,
         "final_q": final.q.tolist(),
         "frame": final.frame,
+        "t_s": final.t_s,  # the arm's clock at the final reading (time.monotonic() on hardware)
     }
 
 

@@ -185,3 +185,25 @@ def test_observed_end_effector_is_the_kinematics_fk(env_id):
         np.testing.assert_array_equal(env.unwrapped.kin.fk(q), kin.fk(q))
     kin.close()
     env.close()
+
+
+def test_a_reach_start_pose_is_drawn_when_the_robot_asks_for_it_and_only_then():
+    """The SO-101's Reach starts each episode up to start_noise_rad from home (a deploy chains goals from
+    wherever the last one left the arm); the same seed gives the same pose; robots without the setting
+    start at home and draw nothing (their goals are the same as before the setting existed)."""
+    so = gym.make("robokit/So101Reach-v0")
+    u = so.unwrapped
+    noise = u.task.start_noise_rad
+    home = np.asarray(u.robot.home_q)
+    starts = []
+    for seed in (0, 1, 0):
+        so.reset(seed=seed)
+        starts.append(u.arm.read().q.copy())
+    so.close()
+    assert noise > 0 and np.array_equal(starts[0], starts[2]) and not np.allclose(starts[0], starts[1])
+    assert 0.01 < np.max(np.abs(starts[1] - home)) <= noise + 1e-9
+    servo = gym.make("robokit/ServoArmReach-v0")
+    servo.reset(seed=0)
+    assert np.allclose(servo.unwrapped.arm.read().q, servo.unwrapped.robot.home_q)
+    assert servo.unwrapped.task.start_q(np.random.default_rng(0)) is None
+    servo.close()

@@ -1,0 +1,119 @@
+"""A whole virtual servo-bus arm: a robot folder's servos (its ``bus`` section: ids, drive directions) on a
+``VirtualBus`` over a real pseudo-terminal, with the robot in PyBullet as their plant (``BulletPlant``).
+
+``robokit emulate --robot so101`` serves one until Ctrl-C; tests and benchmarks use it in-process:
+
+    with VirtualArm("so101", return_delay=0) as port:
+        arm = FeetechArm(port, "so101")
+        ...
+
+Faults on demand (issue 13): ``drop_rate`` / ``corrupt_rate`` of status packets, ``silent`` servo ids,
+the supply ``volts``; the plant's joint states are kept (``history``) so a run can be filmed afterwards.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+
+from robokit.firmware_bridge.feetech.bullet_plant import BulletPlant
+from robokit.firmware_bridge.feetech.virtual_bus import VirtualBus
+from robokit.robots import robot_folder
+
+
+class VirtualArm:
+    """Robot ``robot`` (its folder needs a ``bus`` section; ValueError otherwise) as virtual servos.
+
+    return_delay: every servo's Return_Delay_Time (2 us units; None: the factory 250 = 500 us).
+    drop_rate / corrupt_rate: fraction of status packets lost / with a bit flipped (0..1). silent: servo
+    ids that do not answer. volts: the supply every servo measures (None: 12.0 V). Raises ValueError for
+    a bad setting (nothing started)."""
+
+    def __init__(
+        self,
+        robot: str,
+        *,
+        return_delay: int | None = None,
+        drop_rate: float = 0.0,
+        corrupt_rate: float = 0.0,
+        silent: Iterable[int] = (),
+        volts: float | None = None,
+        seed: int = 0,
+    ) -> None:
+        folder = robot_folder(robot)
+        if folder.bus is None:
+            raise ValueError(f"robot {robot} has no `bus` section: it is not a servo-bus arm")
+        self.spec, self.settings = folder.spec, folder.bus
+        self.silent = [int(i) for i in silent]
+        unknown = [i for i in self.silent if i not in self.settings.ids]
+        if unknown:
+            raise ValueError(f"no servo with id {unknown[0]} on {robot} (ids {list(self.settings.ids)})")
+        for name, rate in (("drop rate", drop_rate), ("corrupt rate", corrupt_rate)):
+            if not 0.0 <= rate <= 1.0:
+                raise ValueError(f"{name} must be in [0, 1], got {rate}")
+        if return_delay is not None and not 0 <= return_delay <= 254:
+            raise ValueError(f"return delay must be 0..254 (2 us units), got {return_delay}")
+        if volts is not None and not 0.0 <= volts <= 25.5:
+            raise ValueError(f"volts must be 0..25.5, got {volts}")
+        self.return_delay, self.drop_rate, self.corrupt_rate = return_delay, drop_rate, corrupt_rate
+        self.volts, self.seed = volts, seed
+        self.plant: BulletPlant | None = None
+        self.bus: VirtualBus | None = None
+
+    def start(self) -> str:
+        """Build the plant, start serving; returns the pty path a client opens."""
+        sign = np.where(np.asarray(self.settings.drive_mode) == 1, -1.0, 1.0)
+        self.plant = BulletPlant(self.spec, sign)
+        self.bus = VirtualBus(self.settings.ids, self.plant, baud=self.settings.baud, return_delay=self.return_delay,
+                              seed=self.seed)  # fmt: skip
+        self.bus.drop_rate, self.bus.corrupt_rate = self.drop_rate, self.corrupt_rate
+        for servo_id in self.silent:
+            self.bus.servo(servo_id).silent = True
+        if self.volts is not None:
+            for servo_id in self.settings.ids:
+                self.bus.servo(servo_id).set_voltage(self.volts)
+        return self.bus.start()
+
+    def stop(self) -> None:
+        if self.bus is not None:
+            self.bus.stop()
+        if self.plant is not None:
+            self.plant.close()
+
+    def __enter__(self) -> str:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def tip_m(self) -> np.ndarray:
+        """The plant's end-effector position (3,) m, base frame."""
+        assert self.plant is not None and self.bus is not None, "start() first"
+        with self.bus.lock:
+            return self.plant.tip_m()
+
+    def q_at(self, t_monotonic: float) -> np.ndarray:
+        """The plant's joint angles (n,) rad recorded nearest to ``time.monotonic()`` = ``t_monotonic``."""
+        assert self.plant is not None and self.bus is not None, "start() first"
+        with self.bus.lock:
+            rows = list(self.plant.history)
+        if not rows:
+            return self.plant.q()
+        k = int(np.argmin([abs(wall - t_monotonic) for _, wall, _ in rows]))
+        return np.asarray(rows[k][2])
+
+    def write_history(self, path: Path) -> int:
+        """Write the plant's recorded joint states as JSON ({robot, joint_names, t_s, q}); returns rows."""
+        assert self.plant is not None
+        rows = list(self.plant.history)
+        data = {
+            "robot": self.spec.name,
+            "joint_names": list(self.spec.joint_names),
+            "t_s": [t for t, _, _ in rows],
+            "q": [q for _, _, q in rows],
+        }
+        Path(path).write_text(json.dumps(data) + "\n")
+        return len(rows)

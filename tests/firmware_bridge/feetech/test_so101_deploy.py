@@ -1,0 +1,80 @@
+"""The SO-101 end to end without the arm: `robokit emulate --robot so101` serves a virtual bus any client
+opens, its options are checked, and a policy file deploys through `run_deploy` onto the virtual bus with
+the reach error measured from the servos' reported positions and from the PyBullet arm's tip. The policy
+here is the scripted IK policy written to a real policy file (the trained one is the slow test's)."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from robokit.core.arm import ArmMode
+from robokit.firmware_bridge.feetech.arm import FeetechArm
+from robokit.runtime.bringup import bring_up
+
+ENV_ID = "robokit/So101Reach-v0"
+
+
+def test_robokit_emulate_serves_the_so101_bus_and_records_the_arm(tmp_path):
+    record = tmp_path / "arm.json"
+    cmd = [sys.executable, "-m", "robokit", "emulate", "--robot", "so101", "--return-delay", "0"]
+    proc = subprocess.Popen(
+        [*cmd, "--record", str(record)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        line = proc.stdout.readline()
+        assert line.startswith("PORT /dev/"), line
+        with FeetechArm(line.split()[1], "so101", on_close="release") as arm:
+            assert bring_up(arm).state.mode is ArmMode.ENABLED
+            assert np.allclose(arm.read().q, arm.spec.home_q, atol=0.01)
+            target = np.asarray(arm.spec.home_q, dtype=float) + np.array([0.3, 0, 0, 0, 0, 0])
+            for _ in range(25):  # 0.5 s
+                arm.command(target)
+                time.sleep(0.02)
+            assert abs(arm.read().q[0] - 0.3) < 0.01
+    finally:
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=20)
+    assert proc.returncode == 0, err
+    data = json.loads(record.read_text())
+    assert data["joint_names"][0] == "shoulder_pan" and len(data["q"]) == len(data["t_s"]) > 5
+    assert abs(data["q"][-1][0] - 0.3) < 0.01  # the recorded arm went where the servo said it went
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--robot", "panda"], "robot panda has no `bus` section"),
+        (["--robot", "so101", "--silent", "9"], "no servo with id 9 on so101"),
+        (["--robot", "so101", "--drop-rate", "1.5"], "drop rate must be in [0, 1]"),
+        (["--robot", "so101", "--return-delay", "300"], "return delay must be 0..254"),
+        (["--drop-rate", "0.1"], "--drop-rate needs --robot"),
+        (["--robot", "so101", "--pulses"], "not with --robot"),
+    ],
+)
+def test_bad_emulate_options_get_one_line_and_exit_2(args, message):
+    done = subprocess.run([sys.executable, "-m", "robokit", "emulate", *args], capture_output=True, text=True)
+    assert done.returncode == 2 and message in done.stderr and "Traceback" not in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_a_policy_file_deploys_on_the_virtual_bus_and_the_plant_confirms_the_reach(tmp_path: Path):
+    from robokit.policies import scripted_policy
+    from robokit.runtime.demo import demo_goals
+    from robokit.runtime.virtual_deploy import deploy_on_virtual_bus, reach_errors
+
+    policy = scripted_policy(ENV_ID).save(tmp_path / "scripted.safetensors")
+    goals = demo_goals(ENV_ID, 0, 2)
+    outcome = deploy_on_virtual_bus(policy, "so101", goals, 1.5, tmp_path / "deploy")
+    errors = reach_errors(outcome)
+    assert errors["goals"] == 2 and outcome.summary.exit_reason == "completed"
+    assert errors["max_reach_error_m"] < 0.005 and errors["max_plant_reach_error_m"] < 0.005
+    written = json.loads((tmp_path / "deploy" / "summary.json").read_text())
+    assert all("plant_reach_error_m" in g for g in written["goals"])
