@@ -126,6 +126,11 @@ class FeetechArm:
         return f"servo {servo_id}, {self.settings.joint_of(servo_id, self.spec.joint_names)}"
 
     def _silent(self, exc: ServoNotAnswering) -> str:
+        if len(exc.servo_ids) > 1 and set(exc.servo_ids) == set(self.ids):
+            return (
+                f"no servo answers on {self.bus.url} at {exc.baud} baud ({exc.tries} tries): check that it is "
+                "the servo bus adapter's port, the adapter's cable and the servos' supply"
+            )
         names = "; ".join(self.servo_name(i) for i in exc.servo_ids)
         verb = "does" if len(exc.servo_ids) == 1 else "do"
         return f"{names}, {verb} not answer at {exc.baud} baud ({exc.tries} tries)"
@@ -241,6 +246,15 @@ class FeetechArm:
         self._estop, self._held_by, self._fails = False, "", 0
         self._set_torque(False)
         return self.read()
+
+    def link_stats(self) -> dict[str, int]:
+        """Bus counters for the deploy summary: reads, failed (stale) reads, back-offs, commands, and the
+        bus's per-servo tries summed (timeouts, corrupt replies, retries, status packets with error bits)."""
+        counters = self.bus.counters.values()
+        return {
+            **self.stats,
+            **{k: sum(getattr(c, k) for c in counters) for k in ("timeouts", "corrupt", "retries", "errors")},
+        }
 
     def status(self) -> ArmStatus:
         state = self._last if self._last is not None else self.read()

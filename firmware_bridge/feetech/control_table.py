@@ -7,6 +7,7 @@ value the virtual servo starts from. Values are in the servo's own units (counts
 
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass
 from typing import Literal
 
@@ -51,7 +52,10 @@ class Register:
     def encode(self, value: int) -> bytes:
         """``value`` as this register's bytes. Raises FeetechProtocolError when it does not fit."""
         low, high = self.value_range
-        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+            raise FeetechProtocolError(f"{self.name} {value!r} is not a whole number")
+        value = int(value)  # numpy integers too
+        if not low <= value <= high:
             raise FeetechProtocolError(f"{self.name} {value!r} is outside {low}..{high}")
         raw = value if self.sign_bit is None else encode_sign_magnitude(value, self.sign_bit)
         return raw.to_bytes(self.size, "little")

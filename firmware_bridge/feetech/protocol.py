@@ -7,6 +7,7 @@ an instruction packet and the error byte in a status packet. Pure functions and 
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import IntEnum, IntFlag
@@ -85,28 +86,45 @@ def ping(servo_id: int) -> bytes:
     return encode_packet(servo_id, Instruction.PING)
 
 
+def _byte(value: int, what: str) -> int:
+    """``value`` if it is an integer 0..255; FeetechProtocolError otherwise."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or not 0 <= value <= 0xFF:
+        raise FeetechProtocolError(f"{what} {value!r} is not a byte (0..255)")
+    return int(value)
+
+
+def _servo(servo_id: int) -> int:
+    """A unicast id 0..253; FeetechProtocolError otherwise (0xFE is broadcast, 0xFF never an id)."""
+    if _byte(servo_id, "servo id") > MAX_SERVO_ID:
+        raise FeetechProtocolError(f"servo id {servo_id} is outside 0..{MAX_SERVO_ID}")
+    return int(servo_id)
+
+
 def read(servo_id: int, address: int, size: int) -> bytes:
     """READ ``size`` bytes from ``address``."""
-    return encode_packet(servo_id, Instruction.READ, [address, size])
+    return encode_packet(servo_id, Instruction.READ, [_byte(address, "address"), _byte(size, "size")])
 
 
 def write(servo_id: int, address: int, data: bytes) -> bytes:
     """WRITE ``data`` at ``address`` (a broadcast id writes every servo and gets no reply)."""
-    return encode_packet(servo_id, Instruction.WRITE, bytes([address]) + bytes(data))
+    return encode_packet(servo_id, Instruction.WRITE, bytes([_byte(address, "address")]) + bytes(data))
 
 
 def sync_read(address: int, size: int, servo_ids: Iterable[int]) -> bytes:
     """SYNC_READ (to 0xFE): every listed servo answers with its ``size`` bytes from ``address``."""
-    return encode_packet(BROADCAST_ID, Instruction.SYNC_READ, [address, size, *servo_ids])
+    ids = [_servo(i) for i in servo_ids]
+    return encode_packet(
+        BROADCAST_ID, Instruction.SYNC_READ, [_byte(address, "address"), _byte(size, "size"), *ids]
+    )
 
 
 def sync_write(address: int, size: int, data: Mapping[int, bytes]) -> bytes:
     """SYNC_WRITE (to 0xFE; no reply): ``data`` maps servo id -> its ``size`` bytes for ``address``."""
-    params = bytearray([address, size])
+    params = bytearray([_byte(address, "address"), _byte(size, "size")])
     for servo_id, chunk in data.items():
         if len(chunk) != size:
             raise FeetechProtocolError(f"servo {servo_id}: {len(chunk)} bytes, sync write expects {size}")
-        params += bytes([servo_id]) + bytes(chunk)
+        params += bytes([_servo(servo_id)]) + bytes(chunk)
     return encode_packet(BROADCAST_ID, Instruction.SYNC_WRITE, params)
 
 
@@ -189,7 +207,8 @@ class PacketDecoder:
         if len(self.buf) < 4:
             return None, True
         servo_id, length = self.buf[2], self.buf[3]
-        if servo_id == 0xFF or length < 2:  # a third 0xFF or an impossible length: not a header here
+        if servo_id == 0xFF or length < 2 or length > MAX_PARAMS + 2:  # not a header here (a packet is
+            # at most 250 bytes: a longer length byte is noise, not a packet to wait for)
             self._skip(1)
             return None, False
         end = 4 + length
@@ -212,6 +231,9 @@ def encode_sign_magnitude(value: int, sign_bit: int) -> int:
     """``value`` as magnitude in bits below ``sign_bit`` plus that bit for negative values. Raises
     FeetechProtocolError when ``|value| >= 2**sign_bit`` (Homing_Offset, bit 11: at most +-2047)."""
     limit = (1 << sign_bit) - 1
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise FeetechProtocolError(f"{value!r} is not a whole number")
+    value = int(value)
     if not -limit <= value <= limit:
         raise FeetechProtocolError(
             f"{value} does not fit a sign-magnitude field with sign bit {sign_bit} (+-{limit})"

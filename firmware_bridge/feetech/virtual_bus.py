@@ -35,6 +35,7 @@ from robokit.firmware_bridge.feetech.virtual_servo import VirtualServo
 BITS_PER_BYTE = 10  # 8N1
 TICK_S = 0.005  # how often the plant is stepped while the bus is idle
 MAX_STEP_S = 0.05  # a longer pause (a stalled thread) is not simulated as one big step
+PACKET_GAP_S = 0.01  # bytes after a longer pause start afresh: a partial packet before it is dropped (model)
 
 __all__ = ["VirtualBus"]
 
@@ -73,7 +74,15 @@ class VirtualBus:
         self.baud = baud
         self.drop_rate = 0.0
         self.corrupt_rate = 0.0
-        self.stats = {"requests": 0, "replies": 0, "dropped": 0, "corrupted": 0, "bad_checksum": 0}
+        self.stats = {
+            "requests": 0,
+            "replies": 0,
+            "dropped": 0,
+            "corrupted": 0,
+            "bad_checksum": 0,
+            "refused": 0,
+        }
+        self._last_byte = 0.0
         self.port: str | None = None
         self.lock = threading.RLock()
         self._rng = random.Random(seed)
@@ -137,24 +146,33 @@ class VirtualBus:
         master = self._fds[0]
         last = time.monotonic()
         while not self._stop.is_set():
-            ready, _, _ = select.select([master], [], [], TICK_S)
+            ready, _, _ = select.select([master], [], [], max(0.0, last + TICK_S - time.monotonic()))
             now = time.monotonic()
-            with self.lock:
-                self._step(min(now - last, MAX_STEP_S))
-            last = now
-            if not ready:
-                continue
-            try:
-                data = os.read(master, 4096)
-            except (BlockingIOError, OSError):  # EIO while no client has the slave open
-                time.sleep(TICK_S)
-                continue
-            with self.lock:
-                bad = self._decoder.bad_checksum
-                packets = self._decoder.feed(data)
-                self.stats["bad_checksum"] += self._decoder.bad_checksum - bad
-                for packet in packets:
+            if ready:  # answer first: a request does not wait for a physics step
+                self._read_and_answer(master, now)
+            if time.monotonic() - last >= TICK_S:
+                with self.lock:
+                    self._step(min(time.monotonic() - last, MAX_STEP_S))
+                last = time.monotonic()
+
+    def _read_and_answer(self, master: int, now: float) -> None:
+        try:
+            data = os.read(master, 4096)
+        except (BlockingIOError, OSError):  # EIO while no client has the slave open
+            time.sleep(TICK_S)
+            return
+        with self.lock:
+            if now - self._last_byte > PACKET_GAP_S:  # a servo drops a packet cut short by a pause
+                self._decoder.clear()
+            self._last_byte = now
+            bad = self._decoder.bad_checksum
+            packets = self._decoder.feed(data)
+            self.stats["bad_checksum"] += self._decoder.bad_checksum - bad
+            for packet in packets:
+                try:
                     self._answer(master, packet, now)
+                except (fp.FeetechProtocolError, ValueError, IndexError):  # a request no servo can serve
+                    self.stats["refused"] += 1
 
     def _step(self, dt_s: float) -> None:
         goals = np.array([s.goal_counts() for s in self.servos])

@@ -129,6 +129,8 @@ class VirtualServo:
             a = address + offset
             if a >= ct.TABLE_SIZE or a in _READ_ONLY:
                 continue
+            if a == _REG["ID"].address and byte > 253:  # 254 is broadcast, 255 never an id (model)
+                continue
             self.table[a] = byte
         self._persist(address, len(data))
         end = address + len(data)

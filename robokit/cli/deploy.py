@@ -148,6 +148,12 @@ def _report(outcome) -> None:
             error = "reach error" if summary.task == "reach" else f"{summary.task} error (object to goal)"
             print(f"goal {i + 1} ({goal}) m: {error} {g['reach_error_m'] * 100:.2f} cm{held}")
             print(f"  {goal_verdict(g, summary.success_threshold_m)}")
+        link = summary.link or {}
+        if "back_offs" in link:  # a servo-bus arm: its faults as counts
+            print(
+                f"bus: {link['retries']} retries ({link['timeouts']} missing, {link['corrupt']} corrupt replies), "
+                f"{link['stale_reads']} stale reads, {link['back_offs']} back-offs from a stalled joint"
+            )
         for note in summary.notes:
             if not note.startswith("safety: "):
                 print(f"note: {note}")

@@ -137,7 +137,9 @@ def run_bus(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | N
     except (KeyError, ValueError) as exc:
         print(f"robokit emulate: {exc.args[0] if exc.args else exc}", file=err)
         return 2
-    with virtual as port:
+    from robokit.runtime.session import stop_on_signals
+
+    with virtual as port, stop_on_signals():  # SIGTERM/SIGHUP stop it like Ctrl-C: --record is written
         ids = ", ".join(str(i) for i in virtual.settings.ids)
         print(f"PORT {port}", file=out, flush=True)
         print(f"servos {ids} at {virtual.settings.baud} baud; Ctrl-C stops", file=err, flush=True)

@@ -6,7 +6,7 @@
       ids: [1, 2, 3, 4, 5, 6]    # one servo id per joint, in the spec's joint order
       model_number: 777          # every servo must report it (STS3215: 777)
       drive_mode: [0, 0, 0, 0, 0, 0]   # 1: the joint's angle grows as the servo's counts fall
-      supply_v: [10.5, 13.0]     # the bus voltage the arm works at; outside it, enable is refused
+      supply_v: [10.5, 13.5]     # the bus voltage the arm works at; outside it, enable is refused
 
 The section is untrusted input like the rest of robot.yaml: checked here, one RobotFolderError otherwise.
 A robot without it (the Panda, the own-firmware servo arm) has ``RobotFolder.bus`` None.

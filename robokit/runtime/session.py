@@ -87,7 +87,7 @@ def run_deploy(
         raise
     loop.arm = arm
     try:
-        with arm, _stop_on_signals():  # SIGTERM/SIGHUP end the run like Ctrl-C: the arm holds
+        with arm, stop_on_signals():  # SIGTERM/SIGHUP end the run like Ctrl-C: the arm holds
             summary, aborted = _run(loop, goals, request)
     finally:
         loop.close()
@@ -270,7 +270,7 @@ def _closed_on_failure(arm: Arm) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def _stop_on_signals() -> Iterator[None]:
+def stop_on_signals() -> Iterator[None]:
     """Turn SIGTERM and SIGHUP (a closed terminal, `timeout`, a service manager) into KeyboardInterrupt
     named after the signal, which the deploy loop ends cleanly on; the previous handlers come back after.
     Outside the main thread (signals cannot be set there) nothing is changed."""

@@ -32,6 +32,12 @@ def bus(vbus: VirtualBus) -> Iterator[FeetechBus]:
         yield b
 
 
+def move_by_hand(vbus: VirtualBus, joint: int, counts: float) -> None:
+    """Set a plant joint between the bus thread's steps (a step rebinds the plant's array)."""
+    with vbus.lock:
+        vbus.plant.counts[joint] = counts
+
+
 def wait_until(condition: Callable[[], bool], timeout_s: float = 2.0) -> bool:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
@@ -164,7 +170,7 @@ def test_eeprom_writes_are_kept_over_a_power_cycle_only_with_lock_0(bus, vbus):
 
 
 def test_torque_enable_128_makes_the_present_pose_read_2048(bus, vbus):
-    vbus.plant.counts[0] = 3000  # servo 1 moved by hand while limp
+    move_by_hand(vbus, 0, 3000)  # servo 1 moved by hand while limp
     assert wait_until(lambda: bus.read(1, "Present_Position") == 3000)
     bus.write(1, "Torque_Enable", 128)
     assert bus.read(1, "Present_Position") == 2048
@@ -174,7 +180,7 @@ def test_torque_enable_128_makes_the_present_pose_read_2048(bus, vbus):
     bus.write(1, "Goal_Position", 2148)  # goals are in the offset frame too
     assert wait_until(lambda: round(vbus.plant.counts[0]) == 3100)
     bus.write(1, "Torque_Enable", 0)
-    vbus.plant.counts[0] = 1000  # Present_Position = raw - offset, mod 4096
+    move_by_hand(vbus, 0, 1000)  # Present_Position = raw - offset, mod 4096
     assert wait_until(lambda: bus.read(1, "Present_Position") == (1000 - 952) % 4096)
 
 
@@ -191,7 +197,7 @@ def test_a_homing_offset_overflow_is_refused_before_anything_is_sent(bus, vbus):
 
 def test_a_joint_never_crosses_the_encoder_seam_to_reach_a_goal(bus, vbus):
     vbus.plant.speed_counts_s = 20_000.0  # a quick test: the long way round is 3900 counts
-    vbus.plant.counts[4] = 4000  # wrist_roll near the 0/4095 seam
+    move_by_hand(vbus, 4, 4000)  # wrist_roll near the 0/4095 seam
     assert wait_until(lambda: bus.read(5, "Present_Position") == 4000)
     bus.write(5, "Torque_Enable", 1)
     bus.write(5, "Goal_Position", 100)  # 196 counts away across the seam
@@ -225,3 +231,30 @@ def test_a_six_servo_sync_read_takes_at_least_its_wire_time_and_return_delays():
         bus.sync_read("Present_Position", IDS)
         elapsed = time.perf_counter() - t
     assert elapsed >= (14 + 6 * 8) * 10e-6 + 6 * 200e-6
+
+
+def test_requests_no_servo_can_serve_and_line_noise_leave_the_bus_answering(bus, vbus):
+    """Found by attack: a READ of 255 bytes, a SYNC_READ of 250, a WRITE of id 255 killed the virtual bus's
+    thread (nothing answered again); 4 bytes of noise with a long length byte (FF FF 01 FF) left it
+    waiting for a 259-byte packet, deaf for most of a second."""
+    assert bus.ser is not None
+    for body in (bytes([1, 4, 2, 0, 255]), bytes([0xFE, 5, 0x82, 0, 250, 1]), bytes([1, 4, 3, 5, 255])):
+        bus.ser.write(b"\xff\xff" + body + bytes([~sum(body) & 0xFF]))
+    bus.ser.write(b"\xff\xff\x01\xff")
+    time.sleep(0.05)
+    start = time.monotonic()
+    assert bus.ping(1) == 0 and time.monotonic() - start < 0.1
+    assert vbus.stats["refused"] >= 2 and vbus.servo(1).servo_id == 1
+
+
+def test_the_codec_refuses_what_is_not_a_byte_or_an_id_and_takes_numpy_integers():
+    import numpy as np
+
+    from robokit.firmware_bridge.feetech.control_table import register
+
+    for bad in (lambda: fp.read(1, 300, 2), lambda: fp.read(1, 56, -1), lambda: fp.write(1, 256, b"\0"),
+                lambda: fp.sync_read(56, 2, [255]), lambda: fp.sync_write(42, 2, {255: b"\0\0"}),
+                lambda: fp.encode_sign_magnitude(5.5, 11)):  # fmt: skip
+        with pytest.raises(fp.FeetechProtocolError):
+            bad()
+    assert register("Goal_Position").encode(np.int64(2048)) == b"\x00\x08"

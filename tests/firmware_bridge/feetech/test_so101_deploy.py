@@ -78,3 +78,22 @@ def test_a_policy_file_deploys_on_the_virtual_bus_and_the_plant_confirms_the_rea
     assert errors["max_reach_error_m"] < 0.005 and errors["max_plant_reach_error_m"] < 0.005
     written = json.loads((tmp_path / "deploy" / "summary.json").read_text())
     assert all("plant_reach_error_m" in g for g in written["goals"])
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)  # about 2-3 minutes: training (~7000 steps), 100 evaluation episodes, 10 goals
+def test_the_trained_so101_reach_policy_reaches_ten_goals_within_1_5_cm_on_the_virtual_bus(tmp_path):
+    """Issue 13's bar: `robokit train robokit/So101Reach-v0` with the defaults, >= 95% on 100 held-out
+    episodes, then 10 chained goals on the virtual bus each within 1.5 cm, measured from the servos'
+    reported positions and from the PyBullet arm's tip."""
+    from robokit.policies import default_config, evaluate, train
+    from robokit.runtime.demo import demo_goals
+    from robokit.runtime.virtual_deploy import deploy_on_virtual_bus, reach_errors
+
+    path = train(default_config(ENV_ID, out=str(tmp_path / "run"), progress=False))
+    report = evaluate(path, episodes=100, video=False, workers=2, plot=False, progress=False)
+    assert report["success_rate"] >= 0.95, report["aggregate"]
+    outcome = deploy_on_virtual_bus(path, "so101", demo_goals(ENV_ID, 0, 10), 2.0, tmp_path / "deploy")
+    errors = reach_errors(outcome)
+    assert errors["goals"] == 10 and errors["max_reach_error_m"] <= 0.015, errors
+    assert errors["max_plant_reach_error_m"] <= 0.015, errors
