@@ -147,10 +147,18 @@ def test_a_joint_crossing_the_encoder_seam_reads_continuously(rig):
     plant = vbus.plant
     with vbus.lock:
         plant.counts[4] = 4090.0
-    time.sleep(0.03)
-    before = arm.read().q[4]
+    before = _read_until(arm, lambda q: q[4] > 3.0)[4]
     with vbus.lock:
         plant.counts[4] = 4100.0  # past the seam: Present_Position reads 4
-    time.sleep(0.03)
-    after = arm.read().q[4]
+    after = _read_until(arm, lambda q: abs(q[4] - before) > 1e-6)[4]
     assert after - before == pytest.approx(10 * 2 * np.pi / 4096, abs=1e-9)
+
+
+def _read_until(arm: FeetechArm, done, timeout_s: float = 2.0) -> np.ndarray:
+    """q once ``done(q)`` holds (the bus thread shows a plant change at its next step), or the last q."""
+    end = time.monotonic() + timeout_s
+    q = arm.read().q
+    while not done(q) and time.monotonic() < end:
+        time.sleep(0.01)
+        q = arm.read().q
+    return q

@@ -40,8 +40,12 @@ def test_robokit_emulate_serves_the_so101_bus_and_records_the_arm(tmp_path):
                 time.sleep(0.02)
             assert abs(arm.read().q[0] - 0.3) < 0.01
     finally:
-        proc.send_signal(signal.SIGINT)
-        _, err = proc.communicate(timeout=20)
+        proc.send_signal(signal.SIGTERM)  # stops it as Ctrl-C does (a shell's background job ignores SIGINT)
+        try:
+            _, err = proc.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            raise
     assert proc.returncode == 0, err
     data = json.loads(record.read_text())
     assert data["joint_names"][0] == "shoulder_pan" and len(data["q"]) == len(data["t_s"]) > 5
