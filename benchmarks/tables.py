@@ -126,6 +126,44 @@ def deploy_loop(d: dict) -> str:
     return "\n".join(rows)
 
 
+def so101_reach(d: dict) -> str:
+    rows = [
+        "| seed | `robokit train` wall s | training s to 95% (steps) | 100 held-out | 10 goals on the virtual bus: "
+        "max error from servos / from the arm's tip | load after |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in d["rows"]:
+        to95 = (
+            f"{r['train_s_to_95']:.0f} ({r['steps_to_95']})"
+            if r["train_s_to_95"] is not None
+            else "not reached"
+        )
+        rows.append(
+            f"| {r['seed']} | {r['train_wall_s']:.0f} | {to95} | {r['held_out_success']:.0%} | "
+            f"{r['max_reach_error_m'] * 100:.2f} / {r['max_plant_reach_error_m'] * 100:.2f} cm | "
+            f"{r['load_average_1min_after']} |"
+        )
+    lo, hi = d["train_wall_s_range"]
+    rows.append(f"| median (range) | {d['median_train_wall_s']:.0f} ({lo:.0f}-{hi:.0f}) | | | | |")
+    return "\n".join(rows)
+
+
+def so101_bus(d: dict) -> str:
+    r, b = d["loop"], d["bus_budget"]
+    return "\n".join(
+        [
+            "| SO-101 loop vs virtual bus (return delay 0) | achieved | missed deadlines | tick busy p50 / p99 "
+            "| read p99 |",
+            "|---|---|---|---|---|",
+            f"| {r['hz']:g} Hz for {r['seconds']:g} s | {r['achieved_hz']:.1f} Hz | {r['missed_deadlines']} of "
+            f"{r['ticks']} | {r['tick_busy_p50_ms']:.2f} / {r['tick_busy_p99_ms']:.2f} ms | {r['read_p99_ms']:.2f} ms |",
+            f"| bus time per tick: {b['sync_read_bytes']} + {b['reply_bytes']} + {b['sync_write_bytes']} bytes "
+            f"at 1 Mbaud, return delays {b['return_delays_ms']:g} ms | | | {b['tick_bus_ms_without_adapter']:.2f} ms "
+            "+ the USB adapter's latency (FTDI: 1 ms at latency timer 1, 16 ms at its factory 16) | |",
+        ]
+    )
+
+
 def time_to_solve_objects(d: dict) -> str:
     import object_table  # beside this script
 
@@ -139,6 +177,8 @@ TABLES: dict[str, Callable[[dict], str]] = {
     "video_throughput": video_throughput,
     "firmware_roundtrip": firmware_roundtrip,
     "deploy_loop": deploy_loop,
+    "so101_reach": so101_reach,
+    "so101_bus": so101_bus,
 }
 
 

@@ -186,10 +186,13 @@ class VirtualBus:
         self.stats["requests"] += 1
         request_bytes = 6 + len(packet.params)
         t = max(arrived, self._line_free) + request_bytes * BITS_PER_BYTE / self.baud
+        out = bytearray()
         for servo, params in self._replies(packet):
             reply = fp.status(servo.servo_id, servo.error_bits(), params)
             t += servo.return_delay_s + len(reply) * BITS_PER_BYTE / self.baud
-            self._send(master, reply, t)
+            out += self._damaged(reply)
+        if out:  # a sync read's replies leave together once the last would have crossed the wire: one
+            self._send(master, bytes(out), t)  # wake-up, not one per servo (a client reads them all anyway)
         self._line_free = t
 
     def _replies(self, packet: fp.Packet) -> list[tuple[VirtualServo, bytes]]:
@@ -219,18 +222,22 @@ class VirtualBus:
                 s.handle(code, params)
         return []
 
-    def _send(self, master: int, reply: bytes, due: float) -> None:
-        """Write ``reply`` at ``due`` (time.monotonic()), dropped or corrupted at the set rates."""
+    def _damaged(self, reply: bytes) -> bytes:
+        """``reply`` as the wire delivers it: dropped (b"") or corrupted (one bit flipped) at the set rates."""
         if self.drop_rate and self._rng.random() < self.drop_rate:
             self.stats["dropped"] += 1
-            return
+            return b""
+        self.stats["replies"] += 1
         if self.corrupt_rate and self._rng.random() < self.corrupt_rate:
             damaged = bytearray(reply)
             damaged[self._rng.randrange(2, len(damaged))] ^= 1 << self._rng.randrange(8)
-            reply = bytes(damaged)
             self.stats["corrupted"] += 1
+            return bytes(damaged)
+        return reply
+
+    def _send(self, master: int, data: bytes, due: float) -> None:
+        """Write ``data`` at ``due`` (time.monotonic())."""
         while (wait := due - time.monotonic()) > 0:
             time.sleep(wait)
         with contextlib.suppress(BlockingIOError, OSError):  # a full pty (nobody reads): lost, as on a wire
-            os.write(master, reply)
-            self.stats["replies"] += 1
+            os.write(master, data)
