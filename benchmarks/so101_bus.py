@@ -68,17 +68,24 @@ def start_emulator(return_delay: int) -> tuple[subprocess.Popen, str]:
     return proc, line.split()[1]
 
 
-def scripted_policy_file(folder: Path) -> Path:
-    """The scripted IK Reach policy of the SO-101 as a real policy file (the deploy loop's work per tick
-    does not depend on the weights)."""
-    from robokit.policies import scripted_policy
+def mlp_policy_file(folder: Path) -> Path:
+    """An untrained MLP of the training defaults' shape for So101Reach, as a real policy file: a trained
+    policy's cost per tick (the loop's work does not depend on the weights)."""
+    import torch
 
-    return scripted_policy("robokit/So101Reach-v0").save(folder / "scripted-so101.safetensors")
+    from robokit.policies import default_config, scripted_policy
+    from robokit.policies.policy_file import Policy
+
+    spec = dict(scripted_policy("robokit/So101Reach-v0").spec)
+    hidden = list(default_config("robokit/So101Reach-v0").net_arch)
+    spec.update(algo="untrained", network={"hidden": hidden, "activation": "relu", "output": "tanh"})
+    torch.manual_seed(0)
+    return Policy(spec).save(folder / "mlp-so101.safetensors")
 
 
 def run(hz: float, seconds: float, policy: Path | None, return_delay: int) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
-        policy = policy or scripted_policy_file(Path(tmp))
+        policy = policy or mlp_policy_file(Path(tmp))
         proc, port = start_emulator(return_delay)
         log = Path(tmp) / "deploy"
         try:
@@ -115,7 +122,11 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--hz", type=float, default=200.0)
     ap.add_argument("--seconds", type=float, default=60.0)
-    ap.add_argument("--policy", type=Path, help="a So101Reach policy file (default: the scripted IK policy)")
+    ap.add_argument(
+        "--policy",
+        type=Path,
+        help="a So101Reach policy file (default: an untrained MLP of the defaults' shape)",
+    )
     ap.add_argument("--return-delay", type=int, default=0, help="servos' Return_Delay_Time (2 us units)")
     ap.add_argument("--out", type=Path, default=RESULTS)
     args = ap.parse_args()

@@ -241,10 +241,10 @@ class FeetechBus:
                 answers[p.servo_id] = p
 
     def _send(self, packet: bytes) -> None:
-        """Write a packet that gets no reply (broadcast, SYNC_WRITE)."""
+        """Write a packet that gets no reply (broadcast, SYNC_WRITE); stale input is flushed by the next
+        transaction that waits for replies, not here (a syscall less per tick)."""
         ser = self._port()
         try:
-            ser.reset_input_buffer()
             ser.write(packet)
         except (serial.SerialException, OSError) as exc:
             raise ArmDisconnected(f"Feetech bus on {self.url} lost ({exc})") from exc
