@@ -67,6 +67,7 @@ class TickLog:
                 "watchdog": state.watchdog_tripped,
                 "estop": state.estop_latched,
                 "released": state.released,
+                **({"held_by": state.held_by} if state.held_by else {}),  # a bus arm holding after faults
             },
             "obs": obs["observation"].tolist(),
             "ee_m": obs["observation"][:3].tolist(),
