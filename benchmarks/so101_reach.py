@@ -18,6 +18,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from robokit.core.run_files import EVAL_FILE, EVALS_FILE, POLICY_FILE
+
 ENV_ID = "robokit/So101Reach-v0"
 RESULTS = Path(__file__).parent / "results" / "so101_reach.json"
 TARGET = 0.95
@@ -25,7 +27,7 @@ TARGET = 0.95
 
 def first_at_target(run: Path) -> dict | None:
     """The first evaluation row of ``run``/evals.jsonl at TARGET or above."""
-    for line in (run / "evals.jsonl").read_text().splitlines():
+    for line in (run / EVALS_FILE).read_text().splitlines():
         row = json.loads(line)
         if row["success_rate"] >= TARGET:
             return row
@@ -53,12 +55,12 @@ def one_seed(seed: int, folder: Path) -> dict:
     subprocess.run(cmd, check=True, capture_output=True)
     wall = time.perf_counter() - start
     load = os.getloadavg()[0]
-    cmd = [sys.executable, "-m", "robokit", "eval", str(run / "policy.safetensors"), "--episodes", "100",
+    cmd = [sys.executable, "-m", "robokit", "eval", str(run / POLICY_FILE), "--episodes", "100",
            "--out", str(folder / f"eval{seed}"), "--no-plot", "--no-progress"]  # fmt: skip
     subprocess.run(cmd, check=True, capture_output=True)
-    success = json.loads((folder / f"eval{seed}" / "eval.json").read_text())["aggregate"]["success_rate"]
+    success = json.loads((folder / f"eval{seed}" / EVAL_FILE).read_text())["aggregate"]["success_rate"]
     goals = demo_goals(ENV_ID, seed, 10)
-    outcome = deploy_on_virtual_bus(run / "policy.safetensors", "so101", goals, 2.0, folder / f"deploy{seed}")
+    outcome = deploy_on_virtual_bus(run / POLICY_FILE, "so101", goals, 2.0, folder / f"deploy{seed}")
     hit = first_at_target(run)
     return {
         "seed": seed,

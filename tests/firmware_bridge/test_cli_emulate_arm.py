@@ -45,6 +45,8 @@ def test_robokit_emulate_prints_a_port_that_answers_hello():
         stdout=subprocess.PIPE,
         text=True,
         start_new_session=True,
+        # Ctrl-C as from a terminal, even under a runner started in the background (which ignores SIGINT)
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     try:
         port = None

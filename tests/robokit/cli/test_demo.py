@@ -81,6 +81,7 @@ def test_demo_out_naming_a_file_is_a_usage_error(tmp_path, capsys):
     assert "existing file" in capsys.readouterr().err and f.read_text() == "keep"
 
 
+@pytest.mark.slow  # ~35 s; the default suite keeps its margin to 10 minutes (the SO-101 tests joined it)
 def test_demo_push_fast_trains_a_clone_evaluates_and_deploys_it_on_a_simulated_arm(tmp_path, capsys):
     """`robokit demo --task push --fast`: a bc clone of the Push expert (CI-sized), 20 evaluation episodes
     with videos, and the deploy loop on a real-time simulated arm with the cube beside it."""
@@ -100,3 +101,27 @@ def test_demo_push_fast_trains_a_clone_evaluates_and_deploys_it_on_a_simulated_a
     assert deploy["task"] == "push" and deploy["exit_reason"] == "completed" and len(deploy["goals"]) == 2
     assert deploy["missed_deadlines"] <= 3 and all(g["reach_error_m"] < 0.5 for g in deploy["goals"])
     assert (out / "deploy" / "ticks.jsonl").is_file()
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+def test_demo_for_the_so101_trains_evaluates_and_deploys_on_its_virtual_bus(tmp_path):
+    """`robokit demo --robot so101 --fast` (about 70 s): a So101Reach policy, its evaluation with videos,
+    and a deploy on the virtual Feetech bus whose reach errors come from the servos and the plant's tip."""
+    out = tmp_path / "demo"
+    run = subprocess.run(
+        [sys.executable, "-m", "robokit.cli", "demo", "--robot", "so101", "--fast", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=800,
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert "virtual bus goal 1" in run.stdout and "from the simulated arm's tip" in run.stdout
+    summary = json.loads((out / "summary.json").read_text())
+    assert (
+        summary["env_id"] == "robokit/So101Reach-v0"
+        and (out / "train-so101-fast" / "policy.safetensors").is_file()
+    )
+    goals = summary["deploy"]["summary"]["goals"]
+    assert len(goals) == 2 and all("plant_reach_error_m" in g for g in goals)
+    assert any(p.endswith("grid.mp4") for p in summary["eval"]["videos"])
