@@ -16,6 +16,7 @@ runs write them. Ctrl-C saves the policy so far, then re-raises KeyboardInterrup
 from __future__ import annotations
 
 import json
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -61,10 +62,19 @@ def dataset_arrays(root: str | Path, env: Any, env_id: str) -> tuple[dict[str, n
     if not dataset.episodes:
         raise DatasetError(f"{dataset.root}: no episodes")
     parts: dict[str, list[np.ndarray]] = {name: [] for name in want}
+    cut_at_success = 0
     for k in range(len(dataset.episodes)):
         frames = dataset.episode(k)
         for name in want:
             parts[name].append(np.asarray(frames[name], dtype=np.float32).reshape(-1, *want[name]))
+        cut_at_success += _ends_at_first_success(frames, env)
+    if cut_at_success == len(dataset.episodes):
+        print(
+            f"warning: every episode of {dataset.root} ends at its first success (as `robokit record` writes "
+            "them, like panda-gym): the clone sees nothing after success, so it will not learn to hold still "
+            "there; `robokit train ENV` without --dataset demonstrates whole episodes",
+            file=sys.stderr,
+        )
     arrays = {name: np.concatenate(chunks) for name, chunks in parts.items()}
     for name, values in arrays.items():
         if not np.all(np.isfinite(values)):
@@ -123,6 +133,16 @@ def start_bc_run(config: TrainConfig, resume: bool) -> Path:
     if latest_checkpoint(run) or (run / POLICY_FILE).exists():
         raise RunExistsError(f"{run} already holds a run; choose another --out")
     return train_bc(config, config.dataset)
+
+
+def _ends_at_first_success(frames: Any, env: Any) -> bool:
+    """Whether an episode's frames stop at a success before the env's time limit (False when the dataset
+    does not record success)."""
+    if "next.success" not in frames:
+        return False
+    success = np.asarray(frames["next.success"], dtype=bool).reshape(-1)
+    limit = env.spec.max_episode_steps if env.spec is not None else None
+    return bool(success.size and success[-1] and (limit is None or success.size < limit))
 
 
 def train_bc(config: TrainConfig, dataset: str | Path | None) -> Path:

@@ -23,6 +23,7 @@ class ReachExpert:
             raise NoExpertError(f"the Reach expert needs an ee_delta env, not {base.controller.mode}")
         self.scale_m = float(base.robot.ee_delta_scale_m)
         self.action_dim = int(base.action_space.shape[0])
+        self.gripper_actuated = False  # Reach never moves the gripper (demonstrations read this)
 
     def act(self, obs: dict[str, np.ndarray]) -> np.ndarray:
         """obs: the env's dict (achieved_goal, desired_goal: (3,) m) -> action (action_dim,) float32 in

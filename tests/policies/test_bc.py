@@ -37,7 +37,10 @@ def test_bc_fits_the_expert_and_writes_a_run(push_dataset, tmp_path, capsys):
     args = ["train", ENV_ID, "--algo", "bc", "--dataset", str(push_dataset), "--out", str(run)]
     args += ["--steps", "150", "--eval-every", "75", "--eval-episodes", "2", "--no-progress"]
     assert main(args) == 0
-    assert "policy:" in capsys.readouterr().out
+    captured = capsys.readouterr()
+    assert "policy:" in captured.out
+    # found by attack: a recorded dataset stops each episode at its first success, so its clone never holds
+    assert "ends at its first success" in captured.err and "will not learn to hold still" in captured.err
     policy = load_policy(run / "policy.safetensors")
     assert policy.spec["algo"] == "bc" and policy.spec["training_steps"] == 150
     assert policy.spec["obs_keys"] == ["observation", "desired_goal"]
@@ -202,3 +205,15 @@ def test_demo_noise_moves_the_arm_off_the_path_but_labels_stay_the_experts():
     env.close()
     relabelled = np.stack([expert.act({k: noisy[0][k][i] for k in keys}) for i in range(len(noisy[1]))])
     assert np.allclose(relabelled, noisy[1], atol=1e-6)
+
+
+def test_bc_clones_the_reach_expert_too(tmp_path):
+    """Found by attack: `robokit train robokit/ServoArmReach-v0 --algo bc` crashed in the demonstration
+    workers (the Reach expert had no ``gripper_actuated``)."""
+    from robokit.policies import train
+
+    config = default_config(
+        "robokit/ServoArmReach-v0", "bc", out=str(tmp_path / "run"), steps=20, progress=False
+    )
+    config.eval_every, config.eval_episodes, config.demo_episodes, config.net_arch = 20, 1, 2, [16]
+    assert load_policy(train(config)).spec["algo"] == "bc"
