@@ -41,9 +41,11 @@ BC_OBS_KEYS = ("observation", "desired_goal")  # what the policy reads (achieved
 NORM_EPSILON = 1e-8
 
 
-def dataset_arrays(root: str | Path, env: Any, env_id: str) -> tuple[dict[str, np.ndarray], np.ndarray]:
+def dataset_arrays(
+    root: str | Path, env: Any, env_id: str, notes: list[str] | None = None
+) -> tuple[dict[str, np.ndarray], np.ndarray]:
     """(observations {key: (N, dim)} for BC_OBS_KEYS, actions (N, action_dim)) of every episode of the
-    dataset at ``root``, float32. DatasetError (one line) for a dataset that is not one, has no episodes,
+    dataset at ``root``, float32; ``notes`` gets warnings about what the clone will not learn. DatasetError (one line) for a dataset that is not one, has no episodes,
     lacks a feature, has one of another shape, non-finite values, or was recorded on another env id."""
     dataset = read_dataset(root)
     extra = dataset.info.get("robokit")
@@ -68,12 +70,11 @@ def dataset_arrays(root: str | Path, env: Any, env_id: str) -> tuple[dict[str, n
         for name in want:
             parts[name].append(np.asarray(frames[name], dtype=np.float32).reshape(-1, *want[name]))
         cut_at_success += _ends_at_first_success(frames, env)
-    if cut_at_success == len(dataset.episodes):
-        print(
-            f"warning: every episode of {dataset.root} ends at its first success (as `robokit record` writes "
-            "them, like panda-gym): the clone sees nothing after success, so it will not learn to hold still "
-            "there; `robokit train ENV` without --dataset demonstrates whole episodes",
-            file=sys.stderr,
+    if cut_at_success == len(dataset.episodes) and notes is not None:
+        notes.append(
+            f"every episode of {dataset.root} ends at its first success (as `robokit record` writes them, "
+            "like panda-gym): the clone sees nothing after success, so it will not learn to hold still there; "
+            "`robokit train ENV` without --dataset demonstrates whole episodes"
         )
     arrays = {name: np.concatenate(chunks) for name, chunks in parts.items()}
     for name, values in arrays.items():
@@ -162,8 +163,9 @@ def train_bc(config: TrainConfig, dataset: str | Path | None) -> Path:
                 config.progress,
                 noise=config.demo_noise,
             )
-        else:
-            obs, actions = dataset_arrays(dataset, env, config.env_id)
+        notes: list[str] = []
+        if dataset is not None:
+            obs, actions = dataset_arrays(dataset, env, config.env_id, notes)
         torch.set_num_threads(config.torch_threads)
         torch.manual_seed(config.seed)
         try:
@@ -172,6 +174,8 @@ def train_bc(config: TrainConfig, dataset: str | Path | None) -> Path:
             raise DatasetError(
                 f"{dataset or 'the expert demonstrations'}: cannot be normalised ({exc})"
             ) from None
+        for note in notes:  # the dataset is accepted: say what the clone will not learn from it
+            print(f"warning: {note}", file=sys.stderr)
         run = Path(config.out)
         run.mkdir(parents=True, exist_ok=True)
         config.save_yaml(run / CONFIG_FILE)

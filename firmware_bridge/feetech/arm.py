@@ -34,13 +34,15 @@ from robokit.core.arm import (
     status_of,
 )
 from robokit.firmware_bridge.feetech.bus import FeetechBus, ServoNotAnswering
-from robokit.firmware_bridge.feetech.control_table import register
+from robokit.firmware_bridge.feetech.control_table import (
+    COUNTS_PER_TURN,
+    MIDDLE_COUNTS,
+    RAD_PER_COUNT,
+    register,
+)
 from robokit.firmware_bridge.feetech.protocol import ErrorBit, error_names, sync_write
 from robokit.robots import RobotSpec, robot_folder
 
-COUNTS_PER_TURN = 4096  # STS3215: 12-bit magnetic encoder
-MIDDLE_COUNTS = 2048  # q = 0
-RAD_PER_COUNT = 2 * math.pi / COUNTS_PER_TURN
 FAILS_TO_HOLD = 3  # failed reads in a row before the arm holds
 LOAD_BACK_OFF = 0.7  # |Present_Load| (of the servo's torque) at which a joint backs off: below the STS3215's
 # factory Overload_Torque (80 %), whose Protection_Time (2 s) above it latches the torque off

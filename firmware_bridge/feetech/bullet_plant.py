@@ -17,12 +17,10 @@ import numpy as np
 
 from robokit.core.bullet_client import disconnect, p
 from robokit.core.kinematics import joint_index_map
+from robokit.firmware_bridge.feetech.control_table import MIDDLE_COUNTS, RAD_PER_COUNT
 from robokit.firmware_bridge.feetech.plant import PlantState
 from robokit.robots import RobotSpec
 
-COUNTS_PER_TURN = 4096
-MIDDLE_COUNTS = 2048
-RAD_PER_COUNT = 2 * np.pi / COUNTS_PER_TURN
 LIMP_FRICTION_NM = 0.4  # a torque-off STS3215's gear train (1:345) resists this much (model)
 MOVING_RAD_S = 0.02  # Moving reads 1 above this joint speed
 

@@ -7,6 +7,7 @@ value the virtual servo starts from. Values are in the servo's own units (counts
 
 from __future__ import annotations
 
+import math
 import numbers
 from dataclasses import dataclass
 from typing import Literal
@@ -20,7 +21,8 @@ from robokit.firmware_bridge.feetech.protocol import (
 STS3215_MODEL_NUMBER = 777
 FIRMWARE_VERSION = (3, 10)  # (major, minor) the virtual servo reports; real servos vary
 COUNTS_PER_TURN = 4096  # 12-bit magnetic encoder
-MIDDLE_COUNTS = 2048  # what Torque_Enable 128 makes the present position read
+MIDDLE_COUNTS = 2048  # what Torque_Enable 128 makes the present position read; robokit's q = 0
+RAD_PER_COUNT = 2 * math.pi / COUNTS_PER_TURN
 TORQUE_CALIBRATE = 128  # written to Torque_Enable: set the present position as the middle
 RAM_START = 40  # addresses below are EEPROM
 TABLE_SIZE = 87  # addresses 0..86 answer a READ (unlisted ones read 0)
