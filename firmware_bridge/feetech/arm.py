@@ -70,7 +70,7 @@ def q_to_counts(q: np.ndarray, sign: np.ndarray) -> np.ndarray:
 
 def goal_packet(settings: Any, q: np.ndarray) -> bytes:
     """The SYNC_WRITE of Goal_Position that sends ``q`` (n,) rad to the servos of a bus section."""
-    sign = np.where(np.asarray(settings.drive_mode) == 1, -1.0, 1.0)
+    sign = np.asarray(settings.signs)
     reg = register("Goal_Position")
     goals = q_to_counts(q, sign).tolist()
     return sync_write(reg.address, reg.size, {i: reg.encode(g) for i, g in zip(settings.ids, goals)})
@@ -107,7 +107,7 @@ class FeetechArm:
             raise ValueError(f"robot {name} has no `bus` section in its robot.yaml: not a servo-bus arm")
         self.spec, self.settings, self.on_close = folder.spec, folder.bus, on_close
         self.ids = list(self.settings.ids)
-        self.sign = np.where(np.asarray(self.settings.drive_mode) == 1, -1.0, 1.0)
+        self.sign = np.asarray(self.settings.signs)
         self.bus = FeetechBus(port, baud or self.settings.baud, timeout_s=timeout_s, retries=retries)
         self.stats = {"reads": 0, "stale_reads": 0, "back_offs": 0, "commands": 0}
         self._torque = False

@@ -65,8 +65,7 @@ class VirtualArm:
 
     def start(self) -> str:
         """Build the plant, start serving; returns the pty path a client opens."""
-        sign = np.where(np.asarray(self.settings.drive_mode) == 1, -1.0, 1.0)
-        self.plant = BulletPlant(self.spec, sign)
+        self.plant = BulletPlant(self.spec, np.asarray(self.settings.signs))
         self.bus = VirtualBus(self.settings.ids, self.plant, baud=self.settings.baud, return_delay=self.return_delay,
                               seed=self.seed)  # fmt: skip
         self.bus.drop_rate, self.bus.corrupt_rate = self.drop_rate, self.corrupt_rate

@@ -34,6 +34,11 @@ class BusSettings:
     drive_mode: tuple[int, ...]
     supply_v: tuple[float, float]
 
+    @property
+    def signs(self) -> tuple[float, ...]:
+        """Per joint, +1.0, or -1.0 where ``drive_mode`` is 1 (the angle grows as the counts fall)."""
+        return tuple(-1.0 if mode == 1 else 1.0 for mode in self.drive_mode)
+
     def joint_of(self, servo_id: int, joint_names: tuple[str, ...]) -> str:
         """The joint name servo ``servo_id`` drives ("?" for an id not on this arm)."""
         return joint_names[self.ids.index(servo_id)] if servo_id in self.ids else "?"

@@ -184,10 +184,10 @@ def _wire_preview(robot: Any) -> Callable[[Any], str]:
     servo-bus arm's SYNC_WRITE of Goal_Position."""
     from robokit.robots import robot_folder
 
-    if robot_folder(robot.name).bus is not None:
+    bus = robot_folder(robot.name).bus
+    if bus is not None:
         from robokit.firmware_bridge.feetech.arm import goal_packet
 
-        bus = robot_folder(robot.name).bus
         return lambda q: goal_packet(bus, q).hex(" ")
     from robokit.firmware_bridge import protocol as pr
     from robokit.firmware_bridge.fixedpoint import rad_to_100urad
