@@ -6,7 +6,9 @@ tick one SYNC_READ of position, velocity and load from the six servos, the polic
 SYNC_WRITE of the goals. Reported beside the bus-time budget of a tick: its bytes at the baud rate, the
 servos' return delays, and a USB adapter's latency.
 
-    python benchmarks/so101_bus.py [--hz 200] [--seconds 60] [--policy FILE] [--return-delay 0]
+    python benchmarks/so101_bus.py [--hz 200] [--seconds 60] [--runs 3] [--policy FILE] [--return-delay 0]
+
+Each run starts a fresh emulator and deploy; the table shows every run (the spread, not the best one).
 """
 
 from __future__ import annotations
@@ -128,12 +130,18 @@ def main() -> None:
         help="a So101Reach policy file (default: an untrained MLP of the defaults' shape)",
     )
     ap.add_argument("--return-delay", type=int, default=0, help="servos' Return_Delay_Time (2 us units)")
+    ap.add_argument("--runs", type=int, default=3, help="runs, one after the other (default 3)")
     ap.add_argument("--out", type=Path, default=RESULTS)
     args = ap.parse_args()
-    result = run(args.hz, args.seconds, args.policy, args.return_delay)
+    if args.runs < 1:
+        ap.error("--runs must be at least 1")
+    runs = []
+    for k in range(args.runs):
+        runs.append(run(args.hz, args.seconds, args.policy, args.return_delay))
+        print(f"run {k + 1}/{args.runs}: {json.dumps(runs[-1])}", file=sys.stderr, flush=True)
     budget = bus_budget(return_delay_us=2.0 * args.return_delay)
     out = {
-        "loop": result,
+        "runs": runs,
         "bus_budget": budget,
         "adapter_latency_ms": ADAPTER_LATENCY_MS,
         "machine": {"python": platform.python_version(), "cpus": __import__("os").cpu_count()},

@@ -23,7 +23,7 @@ class EvalWorkerError(RuntimeError):
     """A worker process died, failed to start, or raised while running a task."""
 
 
-def _worker_main(conn: Connection, init: Callable[..., None], init_args: tuple, fn: Callable) -> None:
+def worker_main(conn: Connection, init: Callable[..., None], init_args: tuple, fn: Callable) -> None:
     """Worker loop: init once, then answer each task with ("ok", result) or ("error", text)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle; it stops us
     try:
@@ -48,7 +48,7 @@ def _worker_main(conn: Connection, init: Callable[..., None], init_args: tuple, 
 
 
 @dataclass
-class _Worker:
+class Worker:
     proc: Any  # multiprocessing.Process
     conn: Connection
     task: Any = None
@@ -85,14 +85,14 @@ def run_in_workers(
         start_method = "fork" if "fork" in mp.get_all_start_methods() else "spawn"
     ctx = mp.get_context(start_method)
     pending = deque(tasks)
-    pool: list[_Worker] = []
+    pool: list[Worker] = []
     try:
         for _ in range(max(1, min(workers, len(pending)))):
             parent, child = ctx.Pipe()
-            proc = ctx.Process(target=_worker_main, args=(child, init, init_args, fn), daemon=True)
+            proc = ctx.Process(target=worker_main, args=(child, init, init_args, fn), daemon=True)
             proc.start()
             child.close()
-            pool.append(_Worker(proc, parent))
+            pool.append(Worker(proc, parent))
         for w in pool:
             _assign(w, pending)
         while any(w.task is not None for w in pool):
@@ -109,16 +109,16 @@ def run_in_workers(
                         f"while running {describe(w.task)}"
                     )
     finally:
-        _stop(pool)
+        stop_workers(pool)
 
 
-def _assign(w: _Worker, pending: deque) -> None:
+def _assign(w: Worker, pending: deque) -> None:
     w.task = pending.popleft() if pending else None
     with contextlib.suppress(OSError):  # a worker that is gone: its sentinel reports it on the next wait
         w.conn.send(w.task)
 
 
-def _receive(w: _Worker, describe: Callable[[Any], str]) -> Any:
+def _receive(w: Worker, describe: Callable[[Any], str]) -> Any:
     try:
         kind, payload = w.conn.recv()
     except (EOFError, OSError):
@@ -134,7 +134,7 @@ def _receive(w: _Worker, describe: Callable[[Any], str]) -> Any:
     return payload
 
 
-def _stop(pool: list[_Worker]) -> None:
+def stop_workers(pool: list[Worker]) -> None:
     """Terminate and reap every worker (SIGTERM, then SIGKILL after a second)."""
     for w in pool:
         if w.proc.is_alive():

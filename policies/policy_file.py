@@ -29,6 +29,7 @@ import torch
 from torch import nn
 
 from robokit.policies.compat import PolicyMismatchError, check_compatible, spec_summary
+from robokit.policies.numpy_actor import NumpyActor
 from robokit.policies.policy_spec import (
     FORMAT_VERSION,
     PolicyFileError,
@@ -168,6 +169,20 @@ class Policy(nn.Module):
             motion = a[..., : self._n_motion]
             motion[np.abs(motion) < self._deadband] = 0.0
         return a if batched else a[0]
+
+    def numpy_actor(self) -> NumpyActor:
+        """A numpy snapshot of this actor for one observation at a time (the deploy loop's tick): the
+        same actions as ``act`` to float32 rounding, ~20x cheaper per call. Later weight changes are not
+        seen: take a new one."""
+        layers = [(m.weight.detach().numpy().copy(), m.bias.detach().numpy().copy()) for m in self.net
+                  if isinstance(m, nn.Linear)]  # fmt: skip
+        norm = (self.obs_mean.numpy().copy(), self.obs_scale.numpy().copy(), self.obs_clip)
+        box = (self.action_low.numpy().copy(), self.action_high.numpy().copy())
+        net = self.typed_spec.network
+        return NumpyActor(
+            self.spec, self.obs_keys, self._obs_sizes, norm, layers, net.activation, self.output, box,
+            self._deadband, self._n_motion,
+        )  # fmt: skip
 
     def save(self, path: str | os.PathLike) -> Path:
         return save_policy(self, path)

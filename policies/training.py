@@ -7,15 +7,14 @@ RUN/checkpoints/       step-<N>/ {model.zip, replay_buffer.pkl, vecnormalize.pkl
                        temp folder then renamed; ``latest`` names the newest complete one
 RUN/policy.safetensors the exported policy (robokit.policies.load_policy)
 
-Evaluation runs the *exported* policy (the deploy code path) on seeded episodes; its time is excluded
-from ``train_time_s``. SB3 is imported here, lazily by the CLI; deploying never imports this module.
+Evaluation runs the *exported* policy (as the deploy loop does, its numpy snapshot) on seeded episodes
+in a background process while training goes on (``BackgroundEval``); waiting for it is excluded from
+``train_time_s``. An early-stopped run exports the snapshot whose evaluation completed the streak. SB3 is imported here, lazily by the CLI; deploying never imports this module.
 """
 
 from __future__ import annotations
 
-import json
 import signal
-import time
 import warnings
 from pathlib import Path
 from typing import Any
@@ -25,12 +24,10 @@ import numpy as np
 import torch
 from sb3_contrib import TQC
 from stable_baselines3 import PPO, SAC, TD3, HerReplayBuffer
-from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.utils import set_random_seed
 from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecMonitor, VecNormalize
 
 import robokit.envs  # noqa: F401  (registers the ids)
-from robokit.console import progress_bar
 from robokit.core.run_files import (
     CHECKPOINT_MODEL_FILE,
     CHECKPOINT_REPLAY_FILE,
@@ -52,15 +49,12 @@ from robokit.policies.checkpoints import (  # noqa: F401  (the run-folder API, u
 )
 from robokit.policies.config import SEED_MAX, TrainConfig, TrainConfigError, check_bc_settings
 from robokit.policies.device import resolve_device
-from robokit.policies.export import policy_from_sb3
-from robokit.policies.periodic_eval import evaluation_row
-from robokit.policies.policy_file import Policy
 from robokit.policies.policy_spec import MAX_HIDDEN_LAYERS, MAX_HIDDEN_SIZE  # policy files must load
+from robokit.policies.run_callback import RunCallback
 from robokit.policies.shaping import make_train_env
 from robokit.policies.stopping import StopTraining, stop_on_first_sigint
 
 ALGO_CLASSES = {"sac": SAC, "td3": TD3, "tqc": TQC, "ppo": PPO}
-REPLAY_ALGOS = frozenset({"sac", "td3", "tqc"})  # off-policy: a replay buffer goes into every checkpoint
 
 
 def check_config(config: TrainConfig) -> TrainConfig:
@@ -152,131 +146,6 @@ def build_model(config: TrainConfig, venv: Any, tb_dir: Path) -> Any:
         dim = venv.action_space.shape[0]
         off["action_noise"] = NormalActionNoise(np.zeros(dim), config.action_noise_std * np.ones(dim))
     return ALGO_CLASSES[config.algo](**common, **off)
-
-
-# ---- the callback: progress bar, periodic evaluation, checkpoints, early stop ---------------------------
-
-
-class RunCallback(BaseCallback):
-    """Evaluates every ``eval_every`` steps, checkpoints every ``checkpoint_every`` steps, shows progress,
-    and stops when ``stop_patience`` evaluations in a row reach ``stop_success_rate``. Keeps ``train_time_s`` (evaluation time
-    excluded, checkpoints included) across resumes."""
-
-    def __init__(self, config: TrainConfig, run: Path, venv_norm: VecNormalize | None, state: dict) -> None:
-        super().__init__()
-        self.config, self.run, self.venv_norm, self.state = config, run, venv_norm, state
-        self.eval_env = gym.make(config.env_id)
-        self.next_eval = (state["steps"] // config.eval_every + 1) * config.eval_every
-        self.next_ckpt = (state["steps"] // config.checkpoint_every + 1) * config.checkpoint_every
-        self.solved = False
-        self.interrupted = False  # set by the first Ctrl-C; training stops at the next step, cleanly
-        self._replay = config.algo in REPLAY_ALGOS
-
-    def interrupt(self) -> None:
-        """Stop at the end of the step under way (the first Ctrl-C)."""
-        self.interrupted = True
-
-    def _on_training_start(self) -> None:
-        # a tqdm bar on a terminal; plain lines (no \r) every 10 s into a pipe or a log file
-        self.bar = progress_bar(
-            self.config.steps,
-            self.config.env_id.split("/")[-1],
-            unit="step",
-            enabled=self.config.progress,
-            initial=self.num_timesteps,
-        )
-        self.t_mark = time.perf_counter()
-
-    def _pause(self) -> None:
-        self.state["train_time_s"] += time.perf_counter() - self.t_mark
-
-    def _resume(self) -> None:
-        self.t_mark = time.perf_counter()
-
-    def _on_step(self) -> bool:
-        self.bar.update(self.num_timesteps - self.bar.n)
-        if self.num_timesteps >= self.next_eval and not self.interrupted:
-            self._pause()
-            self.next_eval += self.config.eval_every
-            row = self.evaluate()  # None: Ctrl-C came during it
-            if row is not None:
-                self.bar.set_postfix(
-                    success=f"{row['success_rate']:.2f}", train_s=f"{row['train_time_s']:.1f}"
-                )
-                stop = self.config.stop_success_rate
-                hit = stop is not None and row["success_rate"] >= stop
-                self.state["streak"] = self.state.get("streak", 0) + 1 if hit else 0
-                self.solved = hit and self.state["streak"] >= self.config.stop_patience
-            self._resume()
-        if self._replay:  # checkpoints and stops wait for the step's transition (``_on_rollout_end``)
-            return True
-        self._checkpoint_if_due()
-        return not (self.solved or self.interrupted)
-
-    def _on_rollout_end(self) -> None:
-        """Off-policy: SB3 has stored the rollout's transitions, so the replay buffer holds exactly
-        ``num_timesteps`` of them; checkpoint here, and stop here (raising ``StopTraining``)."""
-        if not self._replay:
-            return
-        self.num_timesteps = self.model.num_timesteps
-        if self.solved or self.interrupted:
-            raise StopTraining
-        self._checkpoint_if_due()
-
-    def _checkpoint_if_due(self) -> None:
-        if self.num_timesteps >= self.next_ckpt:  # part of training time: a run pays for it
-            self.next_ckpt += self.config.checkpoint_every
-            self.checkpoint()
-
-    def _on_training_end(self) -> None:
-        self._pause()
-        self._resume()
-        self.bar.close()
-
-    def current_policy(self) -> Policy:
-        return export_policy(
-            self.model, self.venv_norm, self.eval_env, self.config, self.state["train_time_s"]
-        )
-
-    def evaluate(self) -> dict[str, Any] | None:
-        """Evaluate the exported policy, append a row to evals.jsonl; None if Ctrl-C came meanwhile."""
-        c = self.config
-        row = evaluation_row(
-            self.eval_env,
-            self.current_policy(),
-            c.eval_seed,
-            c.eval_episodes,
-            self.num_timesteps,
-            self.state["train_time_s"],
-            lambda: self.interrupted,
-        )
-        if row is None:
-            return None
-        with open(self.run / EVALS_FILE, "a") as f:
-            f.write(json.dumps(row) + "\n")
-        self.logger.record("eval/success_rate", row["success_rate"])
-        self.logger.record("eval/mean_return", row["mean_return"])
-        self.logger.record("eval/train_time_s", row["train_time_s"])
-        self.logger.dump(self.num_timesteps)
-        return row
-
-    def checkpoint(self) -> None:
-        self.state["steps"] = int(self.num_timesteps)
-        save_checkpoint(self.run, self.model, self.venv_norm, self.state, self.config.keep_checkpoints)
-
-
-def export_policy(model: Any, venv_norm: Any, env: Any, config: TrainConfig, train_time_s: float) -> Policy:
-    """The model's deterministic actor as a Policy with the training provenance in its spec."""
-    return policy_from_sb3(
-        model,
-        env,
-        config.env_id,
-        venv_norm,
-        training_steps=int(model.num_timesteps),
-        train_time_s=round(train_time_s, 3),
-        seed=config.seed,
-        hyperparameters=config.to_dict(),
-    )
 
 
 def train(config: TrainConfig, resume: bool = False) -> Path:
@@ -389,7 +258,7 @@ def _learn(
     finally:
         path = run / POLICY_FILE
         if model.num_timesteps > 0:
-            callback.current_policy().save(path)
+            callback.final_policy().save(path)
         callback.eval_env.close()
         venv.close()
     return path

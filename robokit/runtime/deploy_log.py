@@ -3,6 +3,11 @@
 The folder is checked and both files are opened before the arm is touched, so a bad ``--log`` is refused
 up front. ``summary.json`` is filled with spaces at start (``SUMMARY_RESERVE_BYTES``), so the summary can
 still be written over them when the disk fills during the run.
+
+Tick lines are written by a thread of their own: a write to a file now and then blocks for ~10 ms (the
+filesystem's journal, dirty-page throttling), which at 200 Hz is two missed deadlines if the control loop
+waits for it. The loop hands each line over and goes on; a write error is raised (LogWriteFailed) on the
+next tick. A killed process loses at most the lines handed over since the writer last ran (usually none).
 """
 
 from __future__ import annotations
@@ -10,6 +15,8 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import queue
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -55,17 +62,48 @@ class DeployLog:
             except OSError:
                 os.close(self._summary_fd)
                 raise
-            self._ticks = (self.dir / TICKS_FILE).open("w", buffering=1)  # line-buffered: whole up to a fault
+            self._ticks_fd = os.open(self.dir / TICKS_FILE, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
         except OSError as exc:
             raise LogSetupError(f"cannot write the log folder {self.dir}: {exc.strerror or exc}") from None
+        self._lines: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
+        self._error: str | None = None
+        self._writer = threading.Thread(target=self._write_lines, name="DeployLog", daemon=True)
+        self._writer.start()
 
     def write_tick(self, row: dict[str, Any]) -> None:
-        """Append one tick; raises LogWriteFailed on an I/O error."""
+        """Append one tick (handed to the writer thread); raises LogWriteFailed once a write has failed."""
         self._used = True
-        try:
-            self._ticks.write(json.dumps(row) + "\n")
-        except (OSError, ValueError) as exc:  # ValueError: the file was closed by an earlier failure
-            raise LogWriteFailed(f"writing {self.dir / TICKS_FILE} failed: {exc}") from None
+        if self._error is not None:
+            raise LogWriteFailed(self._error)
+        self._lines.put((json.dumps(row) + "\n").encode())
+
+    def finish_ticks(self) -> str | None:
+        """Wait until every tick handed over is written and stop the writer; returns None, or why a write
+        failed. Idempotent."""
+        if self._writer.is_alive():
+            self._lines.put(None)
+            self._writer.join()
+        return self._error
+
+    def _write_lines(self) -> None:
+        """The writer thread: every line in order, in batches of what has piled up; after a failure the
+        rest is dropped (the loop stops on its next tick)."""
+        while True:
+            batch, done = [self._lines.get()], False
+            with contextlib.suppress(queue.Empty):
+                while batch[-1] is not None:
+                    batch.append(self._lines.get_nowait())
+            if batch[-1] is None:
+                batch.pop()
+                done = True
+            data = b"".join(batch)  # type: ignore[arg-type]
+            try:
+                while data and self._error is None:
+                    data = data[os.write(self._ticks_fd, data) :]
+            except OSError as exc:
+                self._error = f"writing {self.dir / TICKS_FILE} failed: {exc.strerror or exc}"
+            if done:
+                return
 
     def write_summary(self, summary: dict[str, Any]) -> str | None:
         """Write summary.json over the reserved space. Returns None, or why it could not."""
@@ -85,8 +123,11 @@ class DeployLog:
     def close(self) -> None:
         """Close both files; a log never used (the run was refused before its first tick) is removed,
         with its folder if this log created it."""
-        with contextlib.suppress(OSError):  # a failing disk: the lines written so far are what there is
-            self._ticks.close()
+        self.finish_ticks()
+        if self._ticks_fd >= 0:
+            with contextlib.suppress(OSError):  # a failing disk: the lines written so far are what there is
+                os.close(self._ticks_fd)
+            self._ticks_fd = -1
         if self._summary_fd >= 0:
             os.close(self._summary_fd)
             self._summary_fd = -1
