@@ -34,6 +34,7 @@ from robokit.core.arm import (
     status_of,
 )
 from robokit.firmware_bridge.feetech.bus import FeetechBus, ServoNotAnswering
+from robokit.firmware_bridge.feetech.calibration import BusCalibration
 from robokit.firmware_bridge.feetech.control_table import (
     COUNTS_PER_TURN,
     MIDDLE_COUNTS,
@@ -49,22 +50,26 @@ LOAD_BACK_OFF = 0.7  # |Present_Load| (of the servo's torque) at which a joint b
 ENABLE_SLEW_RAD_S = 1.0  # enable(): the pose is approached at this joint speed
 STATE_ADDRESS, STATE_SIZE = 56, 6  # Present_Position, Present_Velocity, Present_Load in one sync read
 
-__all__ = ["ArmMismatch", "FeetechArm", "counts_to_q", "goal_packet", "q_to_counts"]
+__all__ = ["ArmMismatch", "CalibrationMismatch", "FeetechArm", "counts_to_q", "goal_packet", "q_to_counts"]
 
 
 class ArmMismatch(ArmError):
     """A servo on the bus is not what the robot folder says (model number, missing id)."""
 
 
-def counts_to_q(counts: np.ndarray, sign: np.ndarray) -> np.ndarray:
+class CalibrationMismatch(ArmMismatch):
+    """A servo's EEPROM (Homing_Offset, position limits) is not what the calibration file says."""
+
+
+def counts_to_q(counts: np.ndarray, sign: np.ndarray, zero: Any = MIDDLE_COUNTS) -> np.ndarray:
     """Joint angles (n,) rad from encoder counts (n,) (robokit's zero convention; ``sign`` -1 for a
-    reversed joint)."""
-    return (np.asarray(counts, dtype=np.float64) - MIDDLE_COUNTS) * RAD_PER_COUNT * sign
+    reversed joint; ``zero``: the counts at q = 0, per joint or one for all, from a calibration)."""
+    return (np.asarray(counts, dtype=np.float64) - zero) * RAD_PER_COUNT * sign
 
 
-def q_to_counts(q: np.ndarray, sign: np.ndarray) -> np.ndarray:
+def q_to_counts(q: np.ndarray, sign: np.ndarray, zero: Any = MIDDLE_COUNTS) -> np.ndarray:
     """Goal counts (n,) int in 0..4095 for joint angles ``q`` (n,) rad."""
-    counts = np.rint(MIDDLE_COUNTS + np.asarray(q, dtype=np.float64) * sign / RAD_PER_COUNT)
+    counts = np.rint(zero + np.asarray(q, dtype=np.float64) * sign / RAD_PER_COUNT)
     return np.clip(counts, 0, COUNTS_PER_TURN - 1).astype(int)
 
 
@@ -83,7 +88,10 @@ class FeetechArm:
     section). on_close: "hold" (torque stays on at the last goals) or "release" (torque off). retries and
     timeout_s: the bus's (per transaction). Raises ValueError for a robot without a bus section, PortError
     (ArmDisconnected) for the port, ArmDisconnected naming a servo that does not answer, ArmMismatch for a
-    servo of another model."""
+    servo of another model. calibration: a BusCalibration (``feetech.calibration``): its zero counts and
+    directions map counts to q, and connect raises CalibrationMismatch (an ArmMismatch) when a servo's
+    EEPROM (Homing_Offset, position limits) differs from it; without one, robokit's zero convention and
+    the robot folder's directions."""
 
     q_is_measured = True  # Present_Position is the encoder's
     enabling_note = "enabling: torque on where the joints stand, then the arm slews home at 1 rad/s"
@@ -98,6 +106,7 @@ class FeetechArm:
         retries: int = 2,
         timeout_s: float = 0.02,
         connect: bool = True,
+        calibration: BusCalibration | None = None,
     ) -> None:
         if on_close not in ("hold", "release"):
             raise ValueError("on_close must be 'hold' or 'release'")
@@ -107,7 +116,11 @@ class FeetechArm:
             raise ValueError(f"robot {name} has no `bus` section in its robot.yaml: not a servo-bus arm")
         self.spec, self.settings, self.on_close = folder.spec, folder.bus, on_close
         self.ids = list(self.settings.ids)
-        self.sign = np.asarray(self.settings.signs)
+        self.calibration = calibration
+        if calibration is not None and calibration.robot != self.spec.name:
+            raise ValueError(f"the calibration is for {calibration.robot}, not {self.spec.name}")
+        self.sign = np.asarray(self.settings.signs) if calibration is None else calibration.signs
+        self.zero = MIDDLE_COUNTS if calibration is None else calibration.zero_counts
         self.bus = FeetechBus(port, baud or self.settings.baud, timeout_s=timeout_s, retries=retries)
         self.stats = {"reads": 0, "stale_reads": 0, "back_offs": 0, "commands": 0}
         self._torque = False
@@ -152,6 +165,8 @@ class FeetechArm:
                         f"{self.servo_name(i)} is model {model}, not {self.settings.model_number} "
                         f"({self.spec.name}'s robot.yaml bus.model_number)"
                     )
+            if self.calibration is not None:
+                self._check_calibration()
             torque = self.bus.sync_read("Torque_Enable", self.ids)
             self.volts = {i: v / 10 for i, v in self.bus.sync_read("Present_Voltage", self.ids).items()}
         except ServoNotAnswering as exc:
@@ -184,7 +199,7 @@ class FeetechArm:
         self._counts = self._unwrapped(counts)
         self._check_errors()
         state = ArmState(
-            q=counts_to_q(self._counts, self.sign),
+            q=counts_to_q(self._counts, self.sign, self.zero),
             q_is_measured=True,
             t_s=time.monotonic(),
             **self._flags(),
@@ -200,7 +215,7 @@ class FeetechArm:
         self._port_open()
         if not self._follows():
             return
-        goals = q_to_counts(q, self.sign)
+        goals = q_to_counts(q, self.sign, self.zero)
         pushing = np.abs(self._load) >= LOAD_BACK_OFF
         if np.any(pushing) and self._counts is not None:
             goals = np.where(pushing, np.clip(np.rint(self._counts), 0, COUNTS_PER_TURN - 1), goals).astype(
@@ -219,7 +234,9 @@ class FeetechArm:
         if problem := self.supply_problem():
             raise ArmRefused(f"enable refused: {problem}")
         start = self.read().q
-        self.bus.sync_write("Goal_Position", dict(zip(self.ids, q_to_counts(start, self.sign).tolist())))
+        self.bus.sync_write(
+            "Goal_Position", dict(zip(self.ids, q_to_counts(start, self.sign, self.zero).tolist()))
+        )
         self._set_torque(True)
         self._slew(start, target)
         return self.read()
@@ -293,6 +310,23 @@ class FeetechArm:
                 )
         return ""
 
+    def _check_calibration(self) -> None:
+        """Raise CalibrationMismatch listing every servo whose EEPROM differs from the calibration."""
+        assert self.calibration is not None
+        differences = []
+        for i, joint in zip(self.ids, self.calibration.joints.values()):
+            for reg, want in (("Homing_Offset", joint.homing_offset), ("Min_Position_Limit", joint.range_min),
+                              ("Max_Position_Limit", joint.range_max)):  # fmt: skip
+                have = self.bus.read(i, reg)
+                if have != want:
+                    differences.append(f"{self.servo_name(i)} {reg} is {have}, the file says {want}")
+        if differences:
+            raise CalibrationMismatch(
+                f"the arm's EEPROM differs from the calibration: {'; '.join(differences)}. Give the file this "
+                "arm was calibrated with, or calibrate it again (robokit arm calibrate --robot "
+                f"{self.spec.name}); nothing was enabled"
+            )
+
     def _failed_read(self, exc: ServoNotAnswering) -> ArmState:
         self._fails += 1
         self.stats["stale_reads"] += 1
@@ -344,7 +378,9 @@ class FeetechArm:
         steps = max(1, math.ceil(float(np.max(np.abs(target - start))) / (ENABLE_SLEW_RAD_S * period_s)))
         for k in range(1, steps + 1):
             q = start + (target - start) * (k / steps)
-            self.bus.sync_write("Goal_Position", dict(zip(self.ids, q_to_counts(q, self.sign).tolist())))
+            self.bus.sync_write(
+                "Goal_Position", dict(zip(self.ids, q_to_counts(q, self.sign, self.zero).tolist()))
+            )
             time.sleep(period_s)
 
     def _port_open(self) -> None:

@@ -4,14 +4,18 @@ show up in Present_Position, Present_Load and the status bits.
 Each servo with torque on drives its joint's position motor toward its goal with the spec's stall torque
 and no-load speed (the STS3215 closes its own position loop); a servo with torque off leaves its joint to
 the gear train's friction (``LIMP_FRICTION_NM``), so an arm let go sags where gravity beats it. Load is
-the motor's applied torque over its stall torque (-1..1). Counts follow robokit's zero convention
-(``arm.counts_to_q``). ``history`` records (simulated s, time.monotonic(), q) at ``record_hz`` so a run can be filmed
+the motor's applied torque over its stall torque (-1..1). Raw counts are ``encoder_at_zero + q / rad per
+count`` (times the drive sign): a freshly assembled arm's encoders read anything at q = 0 (the horn sits
+where it was pressed on), which calibration (Homing_Offset) takes out; the default 2048 is an arm homed
+to robokit's zero convention (``arm.counts_to_q``). ``hand`` stands for a person moving joints with the
+torque off (calibration's range recording): ``hand(t_s) -> {joint index: q}`` is applied every step. ``history`` records (simulated s, time.monotonic(), q) at ``record_hz`` so a run can be filmed
 afterwards and lined up with a client's clock.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 import numpy as np
 
@@ -35,9 +39,13 @@ class BulletPlant:
         sign: np.ndarray | None = None,
         start_q: np.ndarray | None = None,
         record_hz: float = 50.0,
+        encoder_at_zero: np.ndarray | None = None,
     ) -> None:
         self.spec, self.n_joints = spec, spec.n_joints
         self.sign = np.ones(self.n_joints) if sign is None else np.asarray(sign, dtype=np.float64)
+        zero = MIDDLE_COUNTS if encoder_at_zero is None else encoder_at_zero
+        self.encoder_at_zero = np.broadcast_to(np.asarray(zero, dtype=np.float64), (self.n_joints,)).copy()
+        self.hand: Callable[[float], dict[int, float]] | None = None
         self.client = p.connect(p.DIRECT)
         p.setGravity(0, 0, -9.81, physicsClientId=self.client)
         p.setTimeStep(spec.sim_timestep_s, physicsClientId=self.client)
@@ -64,7 +72,7 @@ class BulletPlant:
         q = np.array([s[0] for s in states])
         qd = np.array([s[1] for s in states])
         torque = np.array([s[3] for s in states])
-        counts = MIDDLE_COUNTS + q * self.sign / RAD_PER_COUNT
+        counts = self.encoder_at_zero + q * self.sign / RAD_PER_COUNT
         load = np.clip(torque * self.sign / self.force, -1.0, 1.0)
         return PlantState(counts, qd * self.sign / RAD_PER_COUNT, load, np.abs(qd) > MOVING_RAD_S)
 
@@ -73,7 +81,9 @@ class BulletPlant:
 
     def step(self, goal_counts: np.ndarray, torque_enabled: np.ndarray, dt_s: float) -> PlantState:
         """Advance ``dt_s`` (whole physics steps; the remainder carries over to the next call)."""
-        goal_q = (np.asarray(goal_counts, dtype=np.float64) - MIDDLE_COUNTS) * RAD_PER_COUNT * self.sign
+        goal_q = (
+            (np.asarray(goal_counts, dtype=np.float64) - self.encoder_at_zero) * RAD_PER_COUNT * self.sign
+        )
         on = np.asarray(torque_enabled, dtype=bool)
         for k, j in enumerate(self.joints):
             if on[k]:
@@ -90,6 +100,8 @@ class BulletPlant:
         self._debt_s += dt_s
         steps = int(self._debt_s / self.spec.sim_timestep_s)
         for _ in range(steps):
+            if self.hand is not None:
+                self._held_by_hand()
             p.stepSimulation(physicsClientId=self.client)
         self._debt_s -= steps * self.spec.sim_timestep_s
         self.t_s += steps * self.spec.sim_timestep_s
@@ -97,6 +109,11 @@ class BulletPlant:
             self.history.append((round(self.t_s, 4), time.monotonic(), self.q().round(5).tolist()))
         self._state = self._measure()
         return self._state
+
+    def _held_by_hand(self) -> None:
+        assert self.hand is not None
+        for k, q in self.hand(self.t_s).items():
+            p.resetJointState(self.body, self.joints[k], float(q), 0.0, physicsClientId=self.client)
 
     def tip_m(self) -> np.ndarray:
         """The end-effector link's position (3,) m, base frame (the base sits at the origin)."""

@@ -29,7 +29,8 @@ class VirtualArm:
 
     return_delay: every servo's Return_Delay_Time (2 us units; None: the factory 250 = 500 us).
     drop_rate / corrupt_rate: fraction of status packets lost / with a bit flipped (0..1). silent: servo
-    ids that do not answer. volts: the supply every servo measures (None: 12.0 V). Raises ValueError for
+    ids that do not answer. volts: the supply every servo measures (None: 12.0 V). encoder_at_zero: (n,) raw counts each joint
+    reads at q = 0 before calibration (default 2048: an arm already homed; BulletPlant). Raises ValueError for
     a bad setting (nothing started)."""
 
     def __init__(
@@ -42,6 +43,7 @@ class VirtualArm:
         silent: Iterable[int] = (),
         volts: float | None = None,
         seed: int = 0,
+        encoder_at_zero: Iterable[float] | None = None,
     ) -> None:
         folder = robot_folder(robot)
         if folder.bus is None:
@@ -60,12 +62,20 @@ class VirtualArm:
             raise ValueError(f"volts must be 0..25.5, got {volts}")
         self.return_delay, self.drop_rate, self.corrupt_rate = return_delay, drop_rate, corrupt_rate
         self.volts, self.seed = volts, seed
+        self.encoder_at_zero = None if encoder_at_zero is None else np.asarray(list(encoder_at_zero), float)
+        if self.encoder_at_zero is not None and (
+            self.encoder_at_zero.shape != (self.spec.n_joints,)
+            or not np.all((self.encoder_at_zero >= 0) & (self.encoder_at_zero < 4096))
+        ):
+            raise ValueError(f"encoder_at_zero wants {self.spec.n_joints} counts in 0..4095")
         self.plant: BulletPlant | None = None
         self.bus: VirtualBus | None = None
 
     def start(self) -> str:
         """Build the plant, start serving; returns the pty path a client opens."""
-        self.plant = BulletPlant(self.spec, np.asarray(self.settings.signs))
+        self.plant = BulletPlant(
+            self.spec, np.asarray(self.settings.signs), encoder_at_zero=self.encoder_at_zero
+        )
         self.bus = VirtualBus(self.settings.ids, self.plant, baud=self.settings.baud, return_delay=self.return_delay,
                               seed=self.seed)  # fmt: skip
         self.bus.drop_rate, self.bus.corrupt_rate = self.drop_rate, self.corrupt_rate

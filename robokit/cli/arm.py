@@ -65,18 +65,20 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("action", choices=ACTIONS)
     p.add_argument(
         "--port",
-        required=True,
         type=_port,
-        help="serial port or pyserial URL (/dev/ttyUSB0, /dev/pts/N, socket://...)",
+        help="serial port or pyserial URL (/dev/ttyUSB0, /dev/pts/N, socket://...); required except for "
+        "calibrate --import-lerobot",
     )
     p.add_argument(
         "--baud",
         type=checked(check_baud, int),
-        default=BAUD,
-        help=f"baud rate, {BAUD_MIN}..{BAUD_MAX} (default {BAUD}, the firmware's)",
+        help=f"baud rate, {BAUD_MIN}..{BAUD_MAX} (default {BAUD}, the firmware's; a servo-bus arm: its "
+        "robot folder's, 1000000 for the SO-101)",
     )
     p.add_argument(
-        "--robot", help="RobotSpec the firmware must match (default: the default robot, servo_arm)"
+        "--robot",
+        help="RobotSpec the firmware must match (default: the default robot, servo_arm); so101: the SO-101 "
+        "on its Feetech bus (calibrate only)",
     )
     _add_calibrate_options(p.add_argument_group("calibrate"))
     return p
@@ -127,7 +129,15 @@ def _add_calibrate_options(c: argparse._ArgumentGroup) -> None:
     c.add_argument(
         "--out",
         type=Path,
-        help=f"calibration JSON, checked writable before anything is sent (default {DEFAULT_OUT})",
+        help=f"calibration JSON, checked writable before anything is sent (default {DEFAULT_OUT}; a "
+        "servo-bus arm: ROBOT_calibration.json)",
+    )
+    c.add_argument(
+        "--import-lerobot",
+        type=Path,
+        metavar="FILE",
+        help="servo-bus arm: convert LeRobot's calibration file of this arm onto robokit's joint angles "
+        "(with --port: check the arm's EEPROM against it first)",
     )
 
 
@@ -146,12 +156,25 @@ def _robot(name: str | None):
     return spec
 
 
+def _bus_arm(name: str | None) -> bool:
+    """Whether robot ``name`` is driven over a servo bus (its folder has a ``bus`` section)."""
+    from robokit.robots import list_robots, robot_folder
+
+    return name in list_robots() and robot_folder(name).bus is not None
+
+
 def _validate(args: argparse.Namespace):
     """Check what the arguments mean together, before the port is opened; returns the RobotSpec.
     Raises UsageError."""
     from robokit.firmware_bridge.calibration import check_watchdog_for_period, check_writable
+    from robokit.firmware_bridge.link import BAUD
 
     spec = _robot(args.robot)
+    if args.port is None:
+        raise UsageError("--port is required (the arm's serial port)")
+    if args.import_lerobot is not None:
+        raise UsageError("--import-lerobot is for servo-bus arms (--robot so101)")
+    args.baud = BAUD if args.baud is None else args.baud
     if args.action != "calibrate":
         given = [f for f, v in _calibrate_options(args).items() if v]
         if given:
@@ -320,6 +343,10 @@ def main(argv: list[str], input_fn: Callable[[str], str] = input) -> int:
         args = _parser().parse_args(argv)
     except SystemExit as exc:  # --help (0) or a usage error (2, already printed)
         return int(exc.code or 0)
+    if _bus_arm(args.robot):
+        from robokit.cli.arm_bus import main as bus_main
+
+        return bus_main(args, input_fn)
     try:
         spec = _validate(args)
     except UsageError as exc:

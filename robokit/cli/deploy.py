@@ -94,7 +94,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--on-exit", choices=("hold", "release"), default="hold", help="arm state when done (default hold)"
     )
-    p.add_argument("--calibration", help="calibration JSON the firmware must match (robokit arm calibrate)")
+    p.add_argument(
+        "--calibration",
+        help="calibration JSON the arm must match (robokit arm calibrate): the firmware's, or for a servo-bus arm "
+        "(--robot so101) its EEPROM's homing offsets and limits, whose zero counts and directions it then uses",
+    )
     p.add_argument("--quiet", action="store_true", help="no live status line")
     return p
 

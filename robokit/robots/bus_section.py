@@ -7,6 +7,7 @@
       model_number: 777          # every servo must report it (STS3215: 777)
       drive_mode: [0, 0, 0, 0, 0, 0]   # 1: the joint's angle grows as the servo's counts fall
       supply_v: [10.5, 13.5]     # the bus voltage the arm works at; outside it, enable is refused
+      positive: [turns right, ...]   # per joint, how it moves as its angle grows (calibration's prompts)
 
 The section is untrusted input like the rest of robot.yaml: checked here, one RobotFolderError otherwise.
 A robot without it (the Panda, the own-firmware servo arm) has ``RobotFolder.bus`` None.
@@ -18,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 DRIVERS = ("feetech",)
-KEYS = ("driver", "baud", "ids", "model_number", "drive_mode", "supply_v")
+KEYS = ("driver", "baud", "ids", "model_number", "drive_mode", "supply_v", "positive")
 RATE_RANGE = (9_600, 4_000_000)  # bit/s a USB serial adapter can be asked for
 MAX_SERVO_ID = 253  # 254 (0xFE) is broadcast
 
@@ -33,6 +34,7 @@ class BusSettings:
     model_number: int
     drive_mode: tuple[int, ...]
     supply_v: tuple[float, float]
+    positive: tuple[str, ...] = ()
 
     @property
     def signs(self) -> tuple[float, ...]:
@@ -61,7 +63,11 @@ def check_bus(check: Any, raw: Any, n_joints: int) -> BusSettings | None:
     low, high = check.numbers(raw.get("supply_v", [4.5, 14.0]), "bus.supply_v", 2)
     if not 0 < low < high <= 30:
         raise check.fail("bus.supply_v", f"want 0 < low < high <= 30 V, got {[low, high]}")
-    return BusSettings(driver, rate, ids, model, drive, (low, high))
+    positive = raw.get("positive", ["grows"] * n_joints)
+    if not isinstance(positive, list) or len(positive) != n_joints:
+        raise check.fail("bus.positive", f"want a list of {n_joints} descriptions, got {positive!r}")
+    words = tuple(check.text(v, f"bus.positive[{i}]") for i, v in enumerate(positive))
+    return BusSettings(driver, rate, ids, model, drive, (low, high), words)
 
 
 def _ints(check: Any, value: Any, where: str, n: int, low: int, high: int) -> tuple[int, ...]:

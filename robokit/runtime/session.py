@@ -35,7 +35,7 @@ class DeployRequest:
     """What to deploy where. goals: texts 'x,y,z' (m, base frame). port: serial port or pyserial URL;
     dry_run: a simulated arm in real time instead. hz: override the policy's rate (benchmarks only).
     robot: the arm's robot (default servo_arm on a port, the policy's with dry_run). on_exit: "hold" or
-    "release". calibration: a calibration JSON the firmware must match."""
+    "release". calibration: a calibration JSON the firmware (or a servo-bus arm's EEPROM) must match."""
 
     policy: Path
     goals: Sequence[str]
@@ -247,11 +247,12 @@ def connect_arm(request: DeployRequest, loop: DeployLoop, say: Say) -> Arm:
 def _bus_arm(request: DeployRequest, robot: Any) -> Arm:
     """The servo-bus arm on ``request.port`` (robokit.firmware_bridge.feetech); DeployRefused otherwise."""
     from robokit.firmware_bridge.feetech.arm import FeetechArm
+    from robokit.firmware_bridge.feetech.calibration import read_calibration
 
-    if request.calibration is not None:
-        raise DeployRefused(f"--calibration is the robokit firmware's; {robot.name} is a servo-bus arm")
     try:
-        return FeetechArm(request.port, robot, baud=request.baud, on_close=request.on_exit)
+        # its calibration file (robokit arm calibrate --robot NAME): refused at connect if the EEPROM differs
+        cal = None if request.calibration is None else read_calibration(request.calibration, robot.name)
+        return FeetechArm(request.port, robot, baud=request.baud, on_close=request.on_exit, calibration=cal)
     except (ArmError, OSError, ValueError) as exc:
         raise DeployRefused(str(exc)) from None
 

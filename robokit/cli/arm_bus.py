@@ -1,0 +1,113 @@
+"""``robokit arm calibrate --robot so101``: an arm on a servo bus (its robot folder has a ``bus`` section).
+
+    robokit arm calibrate --robot so101 --port /dev/ttyACM0 --out so101.json      # step by step
+    robokit arm calibrate --robot so101 --import-lerobot ~/.cache/.../follower.json --out so101.json
+            [--port /dev/ttyACM0]        # and check the arm's EEPROM against it
+
+Exit codes: 0 done, 1 failed on the arm, 2 refused before anything was sent (arguments, file, port), 130
+Ctrl-C (the servos' EEPROM is locked again).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+EXIT_OK, EXIT_FAILED, EXIT_REFUSED, EXIT_INTERRUPTED = 0, 1, 2, 130
+BUS_ACTIONS = ("calibrate",)
+
+
+def main(args: argparse.Namespace, input_fn: Callable[[str], str] = input) -> int:
+    """Run ``args.action`` for the bus arm ``args.robot``; one line on stderr for anything refused."""
+    problem = _problem(args)
+    if problem:
+        print(f"robokit arm: {problem}", file=sys.stderr)
+        return EXIT_REFUSED
+    from robokit.firmware_bridge.feetech.calibration import CalibrationError, read_calibration
+
+    if args.import_lerobot is not None:
+        try:
+            calibration = read_calibration(args.import_lerobot, args.robot)
+        except CalibrationError as exc:
+            print(f"robokit arm: {exc}", file=sys.stderr)
+            return EXIT_REFUSED
+        return _check_and_write(args, calibration)
+    return _calibrate(args, input_fn)
+
+
+def _problem(args: argparse.Namespace) -> str | None:
+    """Why the arguments cannot run, or None (checked before the port is opened)."""
+    from robokit.firmware_bridge.calibration import check_writable
+
+    if args.action not in BUS_ACTIONS:
+        return (f"{args.robot} is a servo-bus arm: `robokit arm` does {', '.join(BUS_ACTIONS)} for it "
+                f"(robokit deploy --robot {args.robot} drives it)")  # fmt: skip
+    firmware_only = [name for name in ("zero_us", "us_per_rad", "watchdog_ms", "watchdog_action")
+                     if getattr(args, name) is not None] + ["interactive"] * bool(args.interactive)  # fmt: skip
+    firmware_only += ["joint"] * bool(args.joint)
+    if firmware_only:
+        return f"--{firmware_only[0].replace('_', '-')} is for arms on the robokit firmware, not {args.robot}"
+    if args.import_lerobot is None and args.port is None:
+        return "calibrate needs --port (the arm's servo bus), or --import-lerobot FILE"
+    if args.baud is None:
+        from robokit.robots import robot_folder
+
+        args.baud = robot_folder(args.robot).bus.baud
+    args.out = Path(f"{args.robot}_calibration.json") if args.out is None else args.out
+    try:
+        check_writable(args.out)
+    except ValueError as exc:
+        return str(exc)
+    return None
+
+
+def _check_and_write(args: argparse.Namespace, calibration) -> int:
+    """With --port: connect with the calibration (refused if the EEPROM differs); then write --out."""
+    from robokit.core.arm import ArmError
+    from robokit.firmware_bridge.feetech.arm import FeetechArm
+    from robokit.firmware_bridge.feetech.calibration import write_calibration
+
+    if args.port is not None:
+        try:
+            FeetechArm(args.port, args.robot, calibration=calibration, baud=args.baud).close()
+        except ArmError as exc:
+            print(f"robokit arm: {exc}", file=sys.stderr)
+            return EXIT_FAILED
+        print(f"the arm's EEPROM matches {args.import_lerobot}")
+    write_calibration(args.out, calibration)
+    print(f"wrote {args.out} ({calibration.source} calibration on robokit's joint angles)")
+    return EXIT_OK
+
+
+def _calibrate(args: argparse.Namespace, input_fn: Callable[[str], str]) -> int:
+    from robokit.core.arm import ArmError
+    from robokit.firmware_bridge.feetech.bus import FeetechBus
+    from robokit.firmware_bridge.feetech.calibration import CalibrationError, write_calibration
+    from robokit.runtime.calibrate_bus import calibrate_bus_arm
+
+    finished = threading.Event()
+
+    def ask(prompt: str) -> None:
+        if prompt.startswith("Move every joint"):  # recording runs until Enter, read in a thread
+            print(prompt, flush=True)
+            threading.Thread(target=lambda: (input_fn(""), finished.set()), daemon=True).start()
+            return
+        input_fn(f"{prompt} ")
+
+    try:
+        with FeetechBus(args.port, args.baud) as bus:
+            calibration = calibrate_bus_arm(bus, args.robot, ask, finished.is_set, print)
+    except KeyboardInterrupt:
+        print(
+            "robokit arm: interrupted; the servos' EEPROM is locked again, no file written", file=sys.stderr
+        )
+        return EXIT_INTERRUPTED
+    except (CalibrationError, ArmError, EOFError) as exc:
+        print(f"robokit arm: calibration stopped: {exc or 'no more input'}", file=sys.stderr)
+        return EXIT_FAILED
+    write_calibration(args.out, calibration)
+    print(f"wrote {args.out}; deploy with --calibration {args.out}")
+    return EXIT_OK

@@ -1,0 +1,324 @@
+"""SO-101 calibration against the virtual bus (a PyBullet SO-101 whose encoders read anything at q = 0, as
+a freshly assembled arm's do; a scripted hand moves the joints where a person would): offsets that fit,
+directions measured, ranges across the seam, EEPROM written and locked, the file checked at connect; and a
+LeRobot calibration file imported so the same physical pose gives the same joint angles."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from robokit.firmware_bridge.feetech.arm import CalibrationMismatch, FeetechArm
+from robokit.firmware_bridge.feetech.bus import FeetechBus
+from robokit.firmware_bridge.feetech.calibration import (
+    CalibrationError,
+    from_lerobot,
+    homing_offset,
+    read_calibration,
+    write_calibration,
+)
+from robokit.firmware_bridge.feetech.control_table import RAD_PER_COUNT
+from robokit.firmware_bridge.feetech.virtual_arm import VirtualArm
+from robokit.robots import get_robot
+from robokit.runtime.calibrate_bus import calibrate_bus_arm
+
+SPEC = get_robot("so101")
+LOWER, UPPER = np.asarray(SPEC.lower), np.asarray(SPEC.upper)
+DATA = Path(__file__).parent / "data"
+ASSEMBLED = [1000.0, 3100.0, 2500.0, 600.0, 2047.0, 0.0]  # raw counts at q = 0 (the gripper's horn at 0)
+SETTLE_S = 0.15  # the virtual servos show a held pose within a few 5 ms plant steps
+
+
+class Hand:
+    """A person at the arm: holds every joint (torque off) at ``pose`` and answers the calibration's
+    prompts; ``zero_error`` is how far from the true zero pose they hold it (rad); ``sweep`` scales how
+    far past the zero pose they move each joint toward its limits."""
+
+    def __init__(self, virtual: VirtualArm, zero_error: np.ndarray | None = None, sweep: float = 1.0) -> None:
+        self.plant, self.sweep = virtual.plant, sweep
+        self.zero = np.zeros(6) if zero_error is None else np.asarray(zero_error, float)
+        self.pose, self.t0, self.prompts = self.zero.copy(), None, []
+        self.plant.hand = self._hold
+
+    def _hold(self, t_s: float) -> dict[int, float]:
+        if self.t0 is not None:  # the range step: each joint in turn, zero -> lower -> upper -> zero
+            return dict(enumerate(self._sweep_pose(t_s - self.t0)))
+        return dict(enumerate(self.pose))
+
+    def _sweep_pose(self, t: float) -> np.ndarray:
+        q = self.zero.copy()
+        k, phase = int(t // 0.6), (t % 0.6) / 0.6
+        if k < 6:
+            lo, hi = self.zero[k] + (LOWER[k] - self.zero[k]) * self.sweep, UPPER[k] * self.sweep
+            # dwelling at each end as a person does, so the 50 Hz sampling sees it
+            path = np.interp(
+                phase, [0, 0.2, 0.35, 0.6, 0.75, 1], [self.zero[k], lo, lo, hi, hi, self.zero[k]]
+            )
+            q[k] = path
+        return q
+
+    def ask(self, prompt: str) -> None:
+        self.prompts.append(prompt)
+        if prompt.startswith("Move every joint"):
+            self.t0 = self.plant.t_s
+            return
+        self.pose = self.zero.copy()
+        for k, name in enumerate(SPEC.joint_names):
+            if prompt.startswith(f"Move {name} a little"):
+                self.pose[k] += 0.25
+        time.sleep(SETTLE_S)
+
+    def done(self) -> bool:
+        return self.t0 is not None and self.plant.t_s - self.t0 > 6 * 0.6 + 0.05
+
+
+def _calibrate(assembled=ASSEMBLED, zero_error=None, sweep=1.0, reversed_joint=None):
+    notes: list[str] = []
+    with VirtualArm("so101", return_delay=0, encoder_at_zero=assembled) as port:
+        virtual = _running()
+        if reversed_joint is not None:  # that servo mounted the other way round: counts fall as q grows
+            virtual.plant.sign[reversed_joint] = -1.0
+        hand = Hand(virtual, zero_error, sweep)
+        with FeetechBus(port) as bus:
+            cal = calibrate_bus_arm(bus, "so101", hand.ask, hand.done, notes.append)
+            eeprom = [bytes(s.eeprom) for s in virtual.bus.servos]
+            locks = [s.get("Lock") for s in virtual.bus.servos]
+    return cal, eeprom, locks, notes, hand
+
+
+_CURRENT: list[VirtualArm] = []
+
+
+def _running() -> VirtualArm:
+    return _CURRENT[-1]
+
+
+@pytest.fixture(autouse=True)
+def _track(monkeypatch):
+    """Lets _calibrate reach the VirtualArm its `with` started (start() returns only the port)."""
+    real = VirtualArm.start
+
+    def start(self):
+        _CURRENT.append(self)
+        return real(self)
+
+    monkeypatch.setattr(VirtualArm, "start", start)
+    yield
+    _CURRENT.clear()
+
+
+def test_homing_offset_fits_the_field_or_says_why():
+    assert homing_offset(1000) == 1000 - 2048 and homing_offset(3100) == 3100 - 2048
+    assert homing_offset(4095, 2048) == 2047 and homing_offset(1, 2048) == -2047
+    with pytest.raises(CalibrationError, match="does not fit the servo's field"):
+        homing_offset(0, 2048)  # -2048: the value calibrate never asks for (it reads that pose as 2047)
+
+
+def _read_pose(eeprom, calibration, pose, reversed_joint=None) -> np.ndarray:
+    """q read through FeetechArm(calibration) from servos holding ``eeprom`` after a power cycle, the
+    plant held at ``pose``."""
+    with VirtualArm("so101", return_delay=0, encoder_at_zero=ASSEMBLED) as port:
+        virtual = _running()
+        if reversed_joint is not None:
+            virtual.plant.sign[reversed_joint] = -1.0
+        for servo, kept in zip(virtual.bus.servos, eeprom):
+            servo.eeprom[:] = kept
+            servo.power_cycle()
+        virtual.plant.hand = lambda t: dict(enumerate(pose))
+        time.sleep(SETTLE_S)
+        with FeetechArm(port, "so101", calibration=calibration) as arm:
+            return arm.read().q
+
+
+def test_calibration_on_an_assembled_arm_reads_true_angles_and_survives_a_power_cycle(tmp_path):
+    cal, eeprom, locks, notes, hand = _calibrate()
+    assert all(abs(j.homing_offset) <= 2047 for j in cal.joints.values())
+    assert cal.joints["gripper"].zero_counts == 2047  # raw 0 at the zero pose: -2048 would not fit
+    assert [j.drive_mode for j in cal.joints.values()] == [0] * 6 and not notes
+    assert locks == [1] * 6  # the EEPROM is locked again
+    path = write_calibration(tmp_path / "so101.json", cal)
+    assert read_calibration(path, "so101") == cal
+    pose = np.array([0.4, -0.6, 0.9, -0.3, 1.2, 0.5])
+    q = _read_pose(eeprom, read_calibration(path, "so101"), pose)
+    assert np.max(np.abs(q - pose)) <= 1.5 * RAD_PER_COUNT
+
+
+def test_a_reversed_servo_and_a_range_across_the_seam_are_measured_not_guessed():
+    # elbow_flex's servo mounted the other way round; the wrist_roll held 1.2 rad off its zero: its range
+    # (-2.74..2.84 rad) would cross 0/4095
+    cal, eeprom, _, notes, _ = _calibrate(zero_error=np.array([0, 0, 0, 0, 1.2, 0]), reversed_joint=2)
+    assert cal.joints["elbow_flex"].drive_mode == 1 and any("elbow_flex counts fall" in n for n in notes)
+    roll = cal.joints["wrist_roll"]
+    assert roll.zero_counts != 2048 and 0 <= roll.range_min < roll.zero_counts < roll.range_max <= 4095
+    assert any("wrist_roll's range crossed" in n for n in notes)
+    span = (roll.range_max - roll.range_min) * RAD_PER_COUNT
+    assert span == pytest.approx(UPPER[4] - LOWER[4], abs=0.02)
+    pose = np.array([0.2, 0.3, -0.8, 0.4, -2.0, 0.1])  # wrist_roll near the end that used to wrap
+    q = _read_pose(eeprom, cal, pose, reversed_joint=2)
+    want = pose - np.array([0, 0, 0, 0, 1.2, 0])  # that wrist_roll zero is where the hand held it
+    assert np.max(np.abs(q - want)) <= 1.5 * RAD_PER_COUNT
+
+
+def test_a_joint_turned_a_whole_turn_is_refused_with_the_reason():
+    with pytest.raises(CalibrationError, match="wrist_roll turned .* a whole turn"):
+        _calibrate(sweep=1.2)  # swept 20% past its limits: wrist_roll then covers more than 360 deg
+
+
+def test_an_eeprom_that_differs_from_the_file_is_named_and_nothing_is_enabled(tmp_path):
+    cal, eeprom, _, _, _ = _calibrate()
+    path = write_calibration(tmp_path / "so101.json", cal)
+    with VirtualArm("so101", return_delay=0, encoder_at_zero=ASSEMBLED) as port:
+        virtual = _running()
+        for servo, kept in zip(virtual.bus.servos, eeprom):
+            servo.eeprom[:] = kept
+            servo.power_cycle()
+        virtual.bus.servo(3).set("Homing_Offset", cal.joints["elbow_flex"].homing_offset + 40)
+        with pytest.raises(
+            CalibrationMismatch, match=r"servo 3, elbow_flex Homing_Offset is .*nothing was enabled"
+        ):
+            FeetechArm(port, "so101", calibration=read_calibration(path, "so101"))
+        assert all(s.get("Torque_Enable") == 0 for s in virtual.bus.servos)
+
+
+def test_a_lerobot_calibration_imports_onto_the_same_joint_angles():
+    """The fixture is what LeRobot writes for an arm assembled as ASSEMBLED_LEROBOT: each joint homed at the
+    middle of its range (reading 2047), ranges recorded around it (wrist_roll: the full 0..4095)."""
+    data = json.loads((DATA / "lerobot_so101_follower.json").read_text())
+    cal = from_lerobot(data, "so101")
+    raw_at_zero = np.array([j["homing_offset"] + 2047 for j in data.values()], dtype=float)
+    pose = np.array([0.3, -0.5, 0.7, 0.2, -1.0, 0.6])
+    with VirtualArm("so101", return_delay=0, encoder_at_zero=raw_at_zero) as port:
+        virtual = _running()
+        for servo, joint in zip(virtual.bus.servos, data.values()):  # what LeRobot left in EEPROM
+            for reg, key in (("Homing_Offset", "homing_offset"), ("Min_Position_Limit", "range_min"),
+                             ("Max_Position_Limit", "range_max")):  # fmt: skip
+                servo.set(reg, joint[key])
+        virtual.plant.hand = lambda t: dict(enumerate(pose))
+        time.sleep(SETTLE_S)
+        with FeetechArm(port, "so101", calibration=cal) as arm:
+            q = arm.read().q
+            counts = arm._counts
+    assert np.max(np.abs(q[:5] - pose[:5])) <= 1.5 * RAD_PER_COUNT  # the arm joints: the same angles
+    for k, joint in enumerate(list(data.values())[:5]):  # ... as LeRobot's own degrees read them
+        lerobot_deg = (counts[k] - (joint["range_min"] + joint["range_max"]) / 2) * 360 / 4095
+        assert np.radians(lerobot_deg) == pytest.approx(q[k], abs=0.002)
+    grip = data["gripper"]
+    assert cal.joints["gripper"].zero_counts == grip["range_min"]  # LeRobot's gripper 0 = robokit's closed
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda d: d.pop("elbow_flex"), "joint 'elbow_flex' is missing"),
+        (lambda d: d.update(elbow=d["elbow_flex"]), "unknown joint 'elbow'"),
+        (lambda d: d["wrist_flex"].update(homing_offset=2048), "homing_offset 2048 does not fit"),
+        (lambda d: d["wrist_flex"].update(id=9), "wrist_flex.id is 9, but the robot folder wires"),
+        (lambda d: d["gripper"].update(range_min=3000, range_max=2000), "want 0 <= range_min < range_max"),
+        (lambda d: d["shoulder_pan"].update(drive_mode=2), "drive_mode must be 0 or 1"),
+        (lambda d: d["shoulder_pan"].update(range_max="4095"), "shoulder_pan.range_max: want a whole number"),
+    ],
+)
+def test_a_bad_calibration_file_is_one_line_naming_the_field(tmp_path, edit, message):
+    data = json.loads((DATA / "lerobot_so101_follower.json").read_text())
+    edit(data)
+    path = tmp_path / "cal.json"
+    path.write_text(json.dumps(data))
+    with pytest.raises(CalibrationError, match=message) as exc:
+        read_calibration(path, "so101")
+    assert "\n" not in str(exc.value) and str(path) in str(exc.value)
+
+
+# --- robokit arm calibrate --robot so101 ------------------------------------------------------------------
+
+
+def test_robokit_arm_calibrate_walks_the_user_through_and_writes_the_file(tmp_path, capsys):
+    from robokit.cli.arm import main
+
+    out = tmp_path / "so101.json"
+    with VirtualArm("so101", return_delay=0, encoder_at_zero=ASSEMBLED) as port:
+        hand = Hand(_running())
+
+        def answer(prompt: str) -> str:  # the user at the keyboard, the hand at the arm
+            if prompt == "":  # Enter that ends the range recording
+                hand.ask("Move every joint")
+                while not hand.done():
+                    time.sleep(0.05)
+            else:
+                hand.ask(prompt)
+            return ""
+
+        code = main(["calibrate", "--robot", "so101", "--port", port, "--out", str(out)], input_fn=answer)
+        eeprom = [bytes(s.eeprom) for s in _running().bus.servos]
+    printed = capsys.readouterr()
+    assert code == 0, printed.err
+    assert "zero pose" in hand.prompts[0] and "Move gripper a little" in hand.prompts[6]
+    assert f"wrote {out}" in printed.out
+    cal = read_calibration(out, "so101")
+    q = _read_pose(eeprom, cal, np.array([0.1, 0.2, 0.3, 0.4, 0.5, 0.6]))
+    assert np.max(np.abs(q - [0.1, 0.2, 0.3, 0.4, 0.5, 0.6])) <= 1.5 * RAD_PER_COUNT
+
+
+def test_robokit_arm_imports_a_lerobot_file_and_checks_the_eeprom_against_it(tmp_path, capsys):
+    from robokit.cli.arm import main
+
+    fixture = DATA / "lerobot_so101_follower.json"
+    data = json.loads(fixture.read_text())
+    raw_at_zero = [j["homing_offset"] + 2047 for j in data.values()]
+    out = tmp_path / "so101.json"
+    with VirtualArm("so101", return_delay=0, encoder_at_zero=raw_at_zero) as port:
+        virtual = _running()
+        argv = [
+            "calibrate",
+            "--robot",
+            "so101",
+            "--import-lerobot",
+            str(fixture),
+            "--port",
+            port,
+            "--out",
+            str(out),
+        ]
+        assert main(argv) == 1  # the servos still hold factory values: refused, named, no file
+        assert "servo 1, shoulder_pan Homing_Offset is 0, the file says -1047" in capsys.readouterr().err
+        assert not out.exists()
+        for servo, joint in zip(virtual.bus.servos, data.values()):
+            servo.set("Homing_Offset", joint["homing_offset"])
+            servo.set("Min_Position_Limit", joint["range_min"])
+            servo.set("Max_Position_Limit", joint["range_max"])
+        assert main(argv) == 0, capsys.readouterr().err
+    assert read_calibration(out, "so101") == from_lerobot(data, "so101")
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["calibrate", "--robot", "so101"], "calibrate needs --port"),
+        (
+            ["status", "--robot", "so101", "--port", "/dev/null"],
+            "servo-bus arm: `robokit arm` does calibrate",
+        ),
+        (
+            ["calibrate", "--robot", "so101", "--port", "/dev/null", "--zero-us", "1500"],
+            "--zero-us is for arms on",
+        ),
+        (
+            ["calibrate", "--robot", "so101", "--import-lerobot", "/nonexistent.json"],
+            "cannot read calibration",
+        ),
+        (
+            ["calibrate", "--port", "/dev/null", "--import-lerobot", "x.json"],
+            "--import-lerobot is for servo-bus",
+        ),
+    ],
+)
+def test_robokit_arm_refuses_bad_bus_arguments_in_one_line(argv, message, capsys, tmp_path, monkeypatch):
+    from robokit.cli.arm import main
+
+    monkeypatch.chdir(tmp_path)
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1 and not list(tmp_path.iterdir())
