@@ -149,9 +149,10 @@ def read_calibration(path: str | os.PathLike, robot: str) -> BusCalibration:
 
 def write_calibration(path: str | os.PathLike, calibration: BusCalibration) -> Path:
     """Write ``calibration`` as robokit's JSON (atomically: a reader sees the old file or the new)."""
-    from robokit.policies.policy_file import write_atomic
+    from robokit.firmware_bridge.calibration import write_json_atomic
 
-    return write_atomic(path, (json.dumps(calibration.to_json(), indent=2) + "\n").encode())
+    write_json_atomic(Path(path), calibration.to_json())
+    return Path(path)
 
 
 def _from_robokit(data: dict[str, Any], robot: str) -> BusCalibration:
