@@ -20,7 +20,7 @@ import numpy as np
 from robokit.cli.parser import checked
 from robokit.firmware_bridge.describe import describe_state
 
-ACTIONS = ("status", "enable", "home", "release", "estop", "clear", "calibrate")
+ACTIONS = ("status", "enable", "home", "release", "estop", "clear", "calibrate", "udev")
 STOP_ACTIONS = ("status", "release", "estop")  # always reach the arm, even a firmware that does not match
 EXIT_OK, EXIT_FAILED, EXIT_REFUSED = 0, 1, 2
 DEFAULT_OUT = Path("calibration.json")
@@ -54,7 +54,9 @@ def _parser() -> argparse.ArgumentParser:
             "Talk to an arm running the robokit firmware: status (versions, calibration, state, "
             "counters), enable (resume pulses at the last setpoints, home after power-on, and slew "
             "home; clears a tripped watchdog), home (enable, then wait until home at the servo speed), release (stop pulses), estop (latch an emergency stop), clear (clear "
-            "e-stop / watchdog), calibrate (write per-servo pulse calibration to EEPROM and a JSON file)."
+            "e-stop / watchdog), calibrate (write per-servo pulse calibration to EEPROM and a JSON file; "
+            "--robot so101: the SO-101's homing, directions and ranges), udev (print a udev rule naming the "
+            "port's USB adapter by its serial number)."
         ),
         epilog=(
             "Example: robokit arm --port /dev/ttyUSB0 calibrate --joint elbow --zero-us 1520 --out cal.json. "
@@ -343,6 +345,10 @@ def main(argv: list[str], input_fn: Callable[[str], str] = input) -> int:
         args = _parser().parse_args(argv)
     except SystemExit as exc:  # --help (0) or a usage error (2, already printed)
         return int(exc.code or 0)
+    if args.action == "udev":
+        from robokit.cli.arm_udev import main as udev_main
+
+        return udev_main(args)
     if _bus_arm(args.robot):
         from robokit.cli.arm_bus import main as bus_main
 
