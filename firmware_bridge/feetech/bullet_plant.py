@@ -79,6 +79,11 @@ class BulletPlant:
     def state(self) -> PlantState:
         return self._state
 
+    @property
+    def behind_s(self) -> float:
+        """How far the plant's time is behind the time it was asked to reach (less than a physics step)."""
+        return self._debt_s
+
     def step(self, goal_counts: np.ndarray, torque_enabled: np.ndarray, dt_s: float) -> PlantState:
         """Advance ``dt_s`` (whole physics steps; the remainder carries over to the next call)."""
         goal_q = (

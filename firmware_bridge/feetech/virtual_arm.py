@@ -14,14 +14,33 @@ the supply ``volts``; the plant's joint states are kept (``history``) so a run c
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import numpy as np
 
 from robokit.firmware_bridge.feetech.bullet_plant import BulletPlant
 from robokit.firmware_bridge.feetech.virtual_bus import VirtualBus
-from robokit.robots import robot_folder
+from robokit.robots import RobotSpec, robot_folder
+
+
+def human_motion(spec: RobotSpec, seed: int = 0) -> Callable[[float], dict[int, float]]:
+    """A person moving a leader arm (torque off), for ``BulletPlant.hand``: every joint on its own slow
+    sine (0.1-0.25 Hz, at most ~1.4 rad/s) over the middle 40% of its limits, starting at the robot's home pose and reaching
+    full amplitude over the first 2 s. Returns hand(t_s) -> {joint index: q}."""
+    rng = np.random.default_rng(seed)
+    lower, upper = np.asarray(spec.lower, float), np.asarray(spec.upper, float)
+    home = np.clip(np.asarray(spec.home_q, float), lower, upper)
+    amp = 0.2 * (upper - lower)
+    centre = np.clip(home, lower + amp, upper - amp)
+    freq, phase = rng.uniform(0.1, 0.25, spec.n_joints), rng.uniform(0, 2 * np.pi, spec.n_joints)
+
+    def hand(t_s: float) -> dict[int, float]:
+        ramp = min(1.0, t_s / 2.0)
+        q = home + ramp * (centre - home + amp * np.sin(2 * np.pi * freq * t_s + phase) - amp * np.sin(phase))
+        return dict(enumerate(np.clip(q, lower, upper).tolist()))
+
+    return hand
 
 
 class VirtualArm:
@@ -30,7 +49,8 @@ class VirtualArm:
     return_delay: every servo's Return_Delay_Time (2 us units; None: the factory 250 = 500 us).
     drop_rate / corrupt_rate: fraction of status packets lost / with a bit flipped (0..1). silent: servo
     ids that do not answer. volts: the supply every servo measures (None: 12.0 V). encoder_at_zero: (n,) raw counts each joint
-    reads at q = 0 before calibration (default 2048: an arm already homed; BulletPlant). Raises ValueError for
+    reads at q = 0 before calibration (default 2048: an arm already homed; BulletPlant). leader: a
+    scripted person moves the arm (``human_motion``), as a leader arm in teleoperation. Raises ValueError for
     a bad setting (nothing started)."""
 
     def __init__(
@@ -44,6 +64,7 @@ class VirtualArm:
         volts: float | None = None,
         seed: int = 0,
         encoder_at_zero: Iterable[float] | None = None,
+        leader: bool = False,
     ) -> None:
         folder = robot_folder(robot)
         if folder.bus is None:
@@ -61,7 +82,7 @@ class VirtualArm:
         if volts is not None and not 0.0 <= volts <= 25.5:
             raise ValueError(f"volts must be 0..25.5, got {volts}")
         self.return_delay, self.drop_rate, self.corrupt_rate = return_delay, drop_rate, corrupt_rate
-        self.volts, self.seed = volts, seed
+        self.volts, self.seed, self.leader = volts, seed, leader
         self.encoder_at_zero = None if encoder_at_zero is None else np.asarray(list(encoder_at_zero), float)
         if self.encoder_at_zero is not None and (
             self.encoder_at_zero.shape != (self.spec.n_joints,)
@@ -84,6 +105,8 @@ class VirtualArm:
         if self.volts is not None:
             for servo_id in self.settings.ids:
                 self.bus.servo(servo_id).set_voltage(self.volts)
+        if self.leader:  # a leader arm: a scripted person moves it (teleoperation in emulation)
+            self.plant.hand = human_motion(self.spec, self.seed)
         return self.bus.start()
 
     def stop(self) -> None:

@@ -91,6 +91,7 @@ class VirtualBus:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._line_free = 0.0  # time.monotonic() when the last reply has crossed the wire
+        self._state_at = time.monotonic()  # the clock time the plant's last state is of
 
     # --- lifecycle -------------------------------------------------------------------------------
 
@@ -184,6 +185,8 @@ class VirtualBus:
         goals = np.array([s.goal_counts() for s in self.servos])
         torque = np.array([s.torque_enabled for s in self.servos])
         state = self.plant.step(goals, torque, dt_s)
+        # the state is of the plant's time: behind the clock by what it has not stepped yet (whole steps)
+        self._state_at = time.monotonic() - float(getattr(self.plant, "behind_s", 0.0))
         for k, s in enumerate(self.servos):
             s.update(state, k, dt_s)
 
@@ -208,10 +211,13 @@ class VirtualBus:
         code, params = packet.code, packet.params
         if packet.servo_id != fp.BROADCAST_ID:
             servo = next((s for s in self.servos if s.servo_id == packet.servo_id), None)
+            if servo is not None and code == fp.Instruction.READ:
+                servo.show_position_at(time.monotonic() - self._state_at)
             reply = servo.handle(code, params) if servo is not None else None
             return [] if reply is None else [(servo, reply)]
         if code == fp.Instruction.SYNC_READ and len(params) >= 2:
             address, size = params[0], params[1]
+            self._fresh_positions()
             out = []
             for servo_id in params[2:]:
                 servo = next((s for s in self.servos if s.servo_id == servo_id and not s.silent), None)
@@ -229,6 +235,13 @@ class VirtualBus:
             if not s.silent:
                 s.handle(code, params)
         return []
+
+    def _fresh_positions(self) -> None:
+        """Every servo's Present_Position as of now, not of the plant's last step (up to a physics step
+        and a bus tick old): what a real servo's encoder reads when asked."""
+        ahead = time.monotonic() - self._state_at
+        for s in self.servos:
+            s.show_position_at(ahead)
 
     def _damaged(self, reply: bytes) -> bytes:
         """``reply`` as the wire delivers it: dropped (b"") or corrupted (one bit flipped) at the set rates."""

@@ -33,6 +33,7 @@ class VirtualServo:
         self.eeprom[_REG["ID"].address] = servo_id
         self.silent = False
         self.raw = float(raw_counts)  # unwrapped encoder counts from the plant
+        self.velocity = 0.0  # counts/s, from the plant
         self.power_cycle()
 
     # --- registers -------------------------------------------------------------------------------
@@ -182,6 +183,7 @@ class VirtualServo:
     def update(self, state: PlantState, index: int, dt_s: float) -> None:
         """Take joint ``index`` of the plant's new ``state`` after ``dt_s`` s: present registers, overload."""
         self.raw = float(state.counts[index])
+        self.velocity = float(state.velocity_counts_s[index])
         load = float(state.load[index])
         self._show_position()
         self._put("Present_Velocity", max(-32767, min(32767, round(float(state.velocity_counts_s[index])))))
@@ -191,8 +193,15 @@ class VirtualServo:
         self._check_overload(abs(load) * 100, dt_s)
         self.table[_A["Status"]] = self.error_bits()
 
-    def _show_position(self) -> None:
-        self._put("Present_Position", (round(self.raw) - self.get("Homing_Offset")) % ct.COUNTS_PER_TURN)
+    def _show_position(self, ahead_s: float = 0.0) -> None:
+        raw = round(self.raw + self.velocity * ahead_s)
+        self._put("Present_Position", (raw - self.get("Homing_Offset")) % ct.COUNTS_PER_TURN)
+
+    def show_position_at(self, ahead_s: float) -> None:
+        """Present_Position as the encoder reads ``ahead_s`` s after the plant's last state (the plant
+        moves in whole physics steps; a real servo reads its encoder when asked): moved on at the
+        joint's velocity. The next plant state replaces it."""
+        self._show_position(ahead_s)
 
     def _check_overload(self, load_pct: float, dt_s: float) -> None:
         """Load above Overload_Torque for Protection_Time latches torque off with the overload bit."""

@@ -23,6 +23,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "emulate": ("robokit.cli.emulate", "run the arm firmware in simavr on a pseudo-terminal"),
     "deploy": ("robokit.cli.deploy", "drive an arm (or a dry-run SimArm) with a policy file"),
     "arm": ("robokit.cli.arm", "manual arm control and calibration over serial"),
+    "teleop": ("robokit.cli.teleop", "a leader arm drives a follower (servo bus); --record a dataset"),
 }
 # developer tools, left out of `robokit --help` (docs/protocol.md names them)
 DEV_COMMANDS: dict[str, tuple[str, str]] = {

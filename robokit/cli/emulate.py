@@ -54,6 +54,11 @@ def _parser() -> argparse.ArgumentParser:
     bus.add_argument("--silent", type=int, action="append", default=[], help="a servo id that never answers")
     bus.add_argument("--volts", type=float, help="the supply voltage every servo measures (default 12.0)")
     bus.add_argument("--record", help="write the arm's joint states (JSON, 50 Hz) to this file at exit")
+    bus.add_argument(
+        "--leader",
+        action="store_true",
+        help="a leader arm for `robokit teleop`: a scripted person moves it (slow sines over its joints)",
+    )
     return p
 
 
@@ -132,7 +137,7 @@ def run_bus(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | N
     try:
         virtual = VirtualArm(
             args.robot, return_delay=args.return_delay, drop_rate=args.drop_rate, corrupt_rate=args.corrupt_rate,
-            silent=args.silent, volts=args.volts,
+            silent=args.silent, volts=args.volts, leader=args.leader,
         )  # fmt: skip
     except (KeyError, ValueError) as exc:
         print(f"robokit emulate: {exc.args[0] if exc.args else exc}", file=err)
@@ -160,6 +165,7 @@ def _bus_problem(args: argparse.Namespace) -> str | None:
     if args.robot is None:
         used = [f"--{k.replace('_', '-')}" for k in bus_only if getattr(args, k) is not None]
         used += ["--silent"] * bool(args.silent) + ["--drop-rate"] * bool(args.drop_rate)
+        used += ["--leader"] * bool(args.leader)
         used += ["--corrupt-rate"] * bool(args.corrupt_rate)
         return f"{used[0]} needs --robot (a servo-bus arm)" if used else None
     if args.eeprom or args.pulses or args.no_realtime:

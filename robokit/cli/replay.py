@@ -25,11 +25,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("dataset", metavar="DIR", help="a LeRobotDataset v3.0 folder written by `robokit record`")
     p.add_argument("--episode", type=int_in(0), required=True, help="episode index, >= 0")
     p.add_argument("--video", metavar="OUT.mp4", help="also write an mp4 of the replay")
+    arm = p.add_argument_group("on an arm: a teleoperation recording (robokit teleop --record) replayed")
+    arm.add_argument("--port", help="send the episode's actions to this arm (through Safety) instead of sim")
+    arm.add_argument("--calibration", help="the arm's calibration file (robokit arm calibrate)")
     return p
 
 
 def main(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
+    if args.port is not None:
+        if args.video is not None:
+            return _usage("--video films a replay in sim; not with --port")
+        from robokit.cli.replay_arm import replay_on_port
+
+        return replay_on_port(args)
+    if args.calibration is not None:
+        return _usage("--calibration goes with --port")
     if args.video is not None:
         from robokit.paths import PathError, check_output_file
 

@@ -4,9 +4,7 @@ what robokit wrote."""
 
 from __future__ import annotations
 
-import glob
 import json
-import os
 import shutil
 from pathlib import Path
 
@@ -129,38 +127,9 @@ def test_a_missing_folder_and_episode_are_clear_errors(tmp_path: Path, known: tu
         read_dataset(known[0]).episode(3)
 
 
-def _lerobot_dataset_class(cache: Path) -> type:
-    """LeRobot's loader (PyPI lerobot-dataset 0.4.4), offline. PyPI's torchvision 0.28.0 is a CUDA build:
-    with the CPU torch its C kernels cannot load, and its import stops at the one fake-kernel registration
-    that does not check for them (nms, qnms). Defining those two op schemas lets torchvision's Python part
-    import; LeRobotDataset never calls a detection op (video is decoded by torchcodec)."""
-    pytest.importorskip("ledataset", reason="pip install lerobot-dataset==0.4.4 --no-deps (see .ci/install)")
-    os.environ["HF_HUB_OFFLINE"] = "1"
-    os.environ.setdefault("HF_DATASETS_CACHE", str(cache))
-    import importlib.util
-
-    import torch
-
-    location = importlib.util.find_spec("torchvision").submodule_search_locations[0]
-    try:
-        torch.ops.load_library(glob.glob(os.path.join(location, "_C*.so"))[0])
-    except (OSError, IndexError):
-        if not hasattr(torch.ops.torchvision, "nms"):
-            lib = torch.library.Library("torchvision", "DEF")
-            lib.define("nms(Tensor dets, Tensor scores, float iou_threshold) -> Tensor")
-            lib.define("qnms(Tensor dets, Tensor scores, float iou_threshold) -> Tensor")
-            _KEEP.append(lib)
-    from ledataset.datasets.lerobot_dataset import LeRobotDataset
-
-    return LeRobotDataset
-
-
-_KEEP: list = []  # the Library object must outlive the import
-
-
-def test_lerobot_loader_reads_a_robokit_dataset(known: tuple[Path, list], tmp_path: Path) -> None:
+def test_lerobot_loader_reads_a_robokit_dataset(known: tuple[Path, list], lerobot_loader: type) -> None:
     root, episodes = known
-    LeRobotDataset = _lerobot_dataset_class(tmp_path / "hf-cache")
+    LeRobotDataset = lerobot_loader
     ds = LeRobotDataset(repo_id="robokit/known", root=root)
     assert len(ds) == sum(LENGTHS) and ds.num_episodes == len(LENGTHS) and ds.fps == 10
     bounds = [(int(e["dataset_from_index"]), int(e["dataset_to_index"])) for e in ds.meta.episodes]
@@ -177,17 +146,17 @@ def test_lerobot_loader_reads_a_robokit_dataset(known: tuple[Path, list], tmp_pa
             assert image.shape == (3, *CAMERA) and np.abs(image - want).mean() < 4 / 255
 
 
-def test_lerobot_loader_reads_the_foreign_fixture(tmp_path: Path) -> None:
+def test_lerobot_loader_reads_the_foreign_fixture(tmp_path: Path, lerobot_loader: type) -> None:
     """The fixture is what the format description says, as LeRobot's own loader confirms."""
     root = tmp_path / "foreign"
     states = write_foreign(root)
-    LeRobotDataset = _lerobot_dataset_class(tmp_path / "hf-cache")
+    LeRobotDataset = lerobot_loader
     ds = LeRobotDataset(repo_id="other/foreign", root=root)
     assert len(ds) == 12 and ds[7]["task"] == "task 1"
     np.testing.assert_array_equal(ds[7]["observation.state"].numpy(), states[1][2])
 
 
-def test_robokit_reader_and_lerobot_agree_on_a_recorded_dataset(tmp_path: Path) -> None:
+def test_robokit_reader_and_lerobot_agree_on_a_recorded_dataset(tmp_path: Path, lerobot_loader: type) -> None:
     """record -> LeRobot's loader: every frame, and the episode boundaries, as robokit's reader has them;
     each recorded action is the Reach expert's action for the recorded observation."""
     from robokit.policies.datasets import record
@@ -196,7 +165,7 @@ def test_robokit_reader_and_lerobot_agree_on_a_recorded_dataset(tmp_path: Path) 
     root = tmp_path / "reach"
     record("robokit/ServoArmReach-v0", root, 2, cameras=["front"], width=64, height=48, progress=False)
     ours = read_dataset(root)
-    LeRobotDataset = _lerobot_dataset_class(tmp_path / "hf-cache")
+    LeRobotDataset = lerobot_loader
     ds = LeRobotDataset(repo_id="robokit/reach", root=root)
     assert len(ds) == ours.info["total_frames"]
     scale = 0.025  # ServoArmReach's ee_delta_scale_m (README env table: 2.5 cm/step)

@@ -1,0 +1,138 @@
+"""``robokit teleop --leader P1 --follower P2``: a leader arm drives the follower through the Safety layer;
+``--record DIR`` writes the episodes as a LeRobotDataset v3.0 (robokit.runtime.teleop)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from robokit.cli.parser import EXIT_USAGE, OneLineParser, float_in, int_in
+
+PROG = "robokit teleop"
+EXIT_OK, EXIT_FAILED, EXIT_INTERRUPTED = 0, 1, 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = OneLineParser(
+        prog=PROG,
+        description="Teleoperate a servo-bus arm: the leader (torque off, moved by hand) drives the "
+        "follower through robokit's Safety layer (joint limits, max step per tick, floor) at --fps. With "
+        "--record DIR, --episodes episodes of --seconds each are written as a LeRobotDataset v3.0 "
+        "(observation.state: the follower's joint angles, action: the targets sent, rad; wall_time_s: "
+        "each tick's measured time); an episode whose ticks cannot keep --fps is not kept and recording "
+        "stops. Exit 0 done, 1 failed on an arm or too slow, 2 bad arguments, 130 Ctrl-C.",
+        epilog="example (in emulation):\n  robokit emulate --robot so101 --leader   # PORT /dev/pts/A\n"
+        "  robokit emulate --robot so101            # PORT /dev/pts/B\n"
+        "  robokit teleop --leader /dev/pts/A --follower /dev/pts/B --record data/teleop --episodes 3",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--leader", required=True, help="the leader arm's serial port")
+    p.add_argument("--follower", required=True, help="the follower arm's serial port")
+    p.add_argument("--robot", default="so101", help="both arms' robot (default so101)")
+    p.add_argument("--fps", type=int_in(1, 200), default=30, help="loop and recording rate, Hz (default 30)")
+    p.add_argument("--seconds", type=float_in(0.1, 3600.0), default=10.0, help="per episode (default 10)")
+    p.add_argument("--episodes", type=int_in(1, 10_000), default=1, help="episodes to run (default 1)")
+    p.add_argument("--reset-s", type=float_in(0.0, 600.0), default=2.0,
+                   help="following, not recorded, between episodes (default 2)")  # fmt: skip
+    p.add_argument("--record", metavar="DIR", help="write the episodes here (a new or empty folder)")
+    p.add_argument("--task", default="teleoperation", help="the dataset's task text")
+    p.add_argument("--leader-calibration", help="the leader's calibration file (robokit arm calibrate)")
+    p.add_argument("--follower-calibration", help="the follower's calibration file")
+    return p
+
+
+def main(argv: list[str]) -> int:
+    args = build_parser().parse_args(argv)
+    problem = _problem(args)
+    if problem:
+        print(f"{PROG}: {problem}", file=sys.stderr)
+        return EXIT_USAGE
+    from robokit.core.arm import ArmError
+    from robokit.firmware_bridge.feetech.calibration import CalibrationError, read_calibration
+
+    try:
+        cals = [None if f is None else read_calibration(f, args.robot)
+                for f in (args.leader_calibration, args.follower_calibration)]  # fmt: skip
+    except CalibrationError as exc:
+        print(f"{PROG}: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        return _run(args, *cals)
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted; the episodes finished so far are kept", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except ArmError as exc:
+        print(f"{PROG}: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+
+
+def _problem(args: argparse.Namespace) -> str | None:
+    from robokit.robots import list_robots, robot_folder
+
+    if args.robot not in list_robots() or robot_folder(args.robot).bus is None:
+        return f"--robot {args.robot}: teleoperation drives servo-bus arms (so101)"
+    if args.leader == args.follower:
+        return "--leader and --follower are the same port"
+    if args.record is not None:
+        from robokit.paths import PathError, check_output_dir
+
+        try:
+            root = check_output_dir(args.record, "--record")
+        except PathError as exc:
+            return str(exc)
+        if root.exists() and (not root.is_dir() or any(root.iterdir())):
+            return f"--record {root}: want a new or empty folder"
+    return None
+
+
+def _run(args: argparse.Namespace, leader_cal, follower_cal) -> int:
+    from robokit.firmware_bridge.feetech.arm import FeetechArm
+    from robokit.robots import get_robot
+    from robokit.runtime.bringup import bring_up
+    from robokit.runtime.teleop import Teleop, TeleopTooSlow
+
+    robot = get_robot(args.robot)
+    with FeetechArm(args.leader, robot, on_close="release", calibration=leader_cal) as leader, \
+            FeetechArm(args.follower, robot, calibration=follower_cal) as follower:  # fmt: skip
+        start = np.clip(leader.read().q, robot.lower, robot.upper)  # a leader can be moved past the limits
+        bring_up(follower, pose=start, say=print)  # torque on, then slews to the leader's pose
+        teleop = Teleop(leader, follower, robot, args.fps)
+        writer = _writer(args) if args.record else None
+        try:
+            for k in range(args.episodes):
+                print(f"episode {k + 1}/{args.episodes}: {args.seconds:g} s at {args.fps:g} Hz", flush=True)
+                episode = teleop.run(args.seconds)
+                teleop.check_rate(episode)
+                if writer is not None:
+                    writer.add_episode(episode.frames())
+                print(f"  {len(episode.wall_s)} ticks, {episode.late_ticks} late", flush=True)
+                if k + 1 < args.episodes and args.reset_s > 0:
+                    teleop.run(args.reset_s)  # following, not recorded: the person resets the scene
+        except TeleopTooSlow as exc:
+            print(f"{PROG}: {exc}; recording stopped", file=sys.stderr)
+            return EXIT_FAILED
+        finally:
+            teleop.close()
+            if writer is not None and writer.episodes:
+                print(f"dataset: {writer.close()} ({len(writer.episodes)} episodes)")
+            elif writer is not None:
+                writer.abort()
+    return EXIT_OK
+
+
+def _writer(args: argparse.Namespace):
+    from robokit.policies.datasets import DatasetWriter
+    from robokit.robots import get_robot
+
+    n = get_robot(args.robot).n_joints
+    features = {
+        "observation.state": {"dtype": "float32", "shape": [n]},
+        "action": {"dtype": "float32", "shape": [n]},
+        "wall_time_s": {"dtype": "float64", "shape": [1]},
+    }
+    extra = {"source": "teleop", "robot": args.robot, "fps": args.fps, "leader": args.leader,
+             "follower": args.follower, "units": "rad"}  # fmt: skip
+    return DatasetWriter(Path(args.record), args.fps, features, args.task, robot_type=args.robot, extra=extra)
