@@ -66,7 +66,8 @@ def bring_up(
         steps.append("cleared_watchdog")
     if state.released:
         if say is not None:
-            say(getattr(arm, "enabling_note", ENABLING))
+            note = getattr(arm, "enabling_note", ENABLING)
+            say(note if pose is None else note.replace("slews home", "slews to the start pose"))
         state = arm.enable(pose)
         steps.append("enabled")
     if state.mode is not ArmMode.ENABLED:
