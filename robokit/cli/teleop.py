@@ -31,7 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--leader", required=True, help="the leader arm's serial port")
     p.add_argument("--follower", required=True, help="the follower arm's serial port")
-    p.add_argument("--robot", default="so101", help="both arms' robot (default so101)")
+    p.add_argument("--robot", help="both arms' robot (default: the one servo-bus arm robokit knows, so101)")
     p.add_argument("--fps", type=int_in(1, 200), default=30, help="loop and recording rate, Hz (default 30)")
     p.add_argument("--seconds", type=float_in(0.1, 3600.0), default=10.0, help="per episode (default 10)")
     p.add_argument("--episodes", type=int_in(1, 10_000), default=1, help="episodes to run (default 1)")
@@ -72,6 +72,11 @@ def main(argv: list[str]) -> int:
 def _problem(args: argparse.Namespace) -> str | None:
     from robokit.robots import list_robots, robot_folder
 
+    bus_arms = [r for r in list_robots() if robot_folder(r).bus is not None]
+    if args.robot is None and len(bus_arms) == 1:
+        args.robot = bus_arms[0]
+    if args.robot is None:
+        return f"--robot is required: the servo-bus arms are {', '.join(bus_arms)}"
     if args.robot not in list_robots() or robot_folder(args.robot).bus is None:
         return f"--robot {args.robot}: teleoperation drives servo-bus arms (so101)"
     if args.leader == args.follower:
