@@ -135,6 +135,10 @@ def main() -> None:
     args = ap.parse_args()
     if args.runs < 1:
         ap.error("--runs must be at least 1")
+    if not (1 <= args.hz <= 1000 and 1 <= args.seconds <= 3600 and 0 <= args.return_delay <= 254):
+        ap.error("want --hz 1..1000, --seconds 1..3600, --return-delay 0..254")
+    if args.policy is not None and not args.policy.is_file():
+        ap.error(f"--policy {args.policy}: no such file")
     runs = []
     for k in range(args.runs):
         runs.append(run(args.hz, args.seconds, args.policy, args.return_delay))

@@ -8,6 +8,7 @@ the Arm contract on top of it. Any pyserial URL works (see ``serial_port.open_po
 from __future__ import annotations
 
 import contextlib
+import termios
 import threading
 import time
 
@@ -111,7 +112,7 @@ class FirmwareLink:
             raise ArmDisconnected(f"{self.url} is not open")
         try:
             self.ser.write(pr.encode_frame(msg))
-        except (serial.SerialException, OSError) as exc:
+        except (serial.SerialException, OSError, termios.error) as exc:  # termios: a pty whose end closed
             self.dead = f"write failed: {exc}"
             raise ArmDisconnected(f"link to {self.url} lost ({exc})") from exc
 

@@ -53,7 +53,9 @@ class BackgroundEval:
         method = "fork" if "fork" in mp.get_all_start_methods() else "spawn"
         ctx = mp.get_context(method)
         parent, child = ctx.Pipe()
-        proc = ctx.Process(target=worker_main, args=(child, _make_env, (env_id,), _evaluate), daemon=True)
+        proc = ctx.Process(
+            target=worker_main, args=(child, _make_env, (env_id,), _evaluate, parent), daemon=True
+        )
         proc.start()
         child.close()
         self._worker = Worker(proc, parent)

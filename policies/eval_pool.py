@@ -23,8 +23,14 @@ class EvalWorkerError(RuntimeError):
     """A worker process died, failed to start, or raised while running a task."""
 
 
-def worker_main(conn: Connection, init: Callable[..., None], init_args: tuple, fn: Callable) -> None:
-    """Worker loop: init once, then answer each task with ("ok", result) or ("error", text)."""
+def worker_main(
+    conn: Connection, init: Callable[..., None], init_args: tuple, fn: Callable, parent_end: Any = None
+) -> None:
+    """Worker loop: init once, then answer each task with ("ok", result) or ("error", text).
+    ``parent_end``: the parent's end of the pipe, which a forked worker inherits; closed first, so the
+    worker sees EOF and exits when the parent dies (SIGKILL included) instead of waiting forever."""
+    if parent_end is not None:
+        parent_end.close()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle; it stops us
     try:
         init(*init_args)
@@ -89,7 +95,7 @@ def run_in_workers(
     try:
         for _ in range(max(1, min(workers, len(pending)))):
             parent, child = ctx.Pipe()
-            proc = ctx.Process(target=worker_main, args=(child, init, init_args, fn), daemon=True)
+            proc = ctx.Process(target=worker_main, args=(child, init, init_args, fn, parent), daemon=True)
             proc.start()
             child.close()
             pool.append(Worker(proc, parent))

@@ -14,7 +14,7 @@ from stable_baselines3.common.vec_env import VecNormalize
 
 from robokit.console import progress_bar
 from robokit.core.run_files import EVALS_FILE
-from robokit.policies.background_eval import BackgroundEval
+from robokit.policies.background_eval import BackgroundEval, EvalWorkerError
 from robokit.policies.checkpoints import save_checkpoint
 from robokit.policies.config import TrainConfig
 from robokit.policies.export import policy_from_sb3
@@ -42,6 +42,7 @@ class RunCallback(BaseCallback):
         self._replay = config.algo in REPLAY_ALGOS
         self._evaluating: Policy | None = None  # the snapshot the background process is evaluating
         self.background: BackgroundEval | None = None
+        self.failure: EvalWorkerError | None = None  # the evaluation process died: stop, checkpoint, raise
 
     def interrupt(self) -> None:
         """Stop at the end of the step under way (the first Ctrl-C)."""
@@ -67,6 +68,17 @@ class RunCallback(BaseCallback):
 
     def _on_step(self) -> bool:
         self.bar.update(self.num_timesteps - self.bar.n)
+        try:
+            self._evaluate_if_due()
+        except EvalWorkerError as exc:  # stop like a Ctrl-C (a whole step, then a checkpoint), then raise
+            self.failure, self.interrupted = exc, True
+        if self._replay:  # checkpoints and stops wait for the step's transition (``_on_rollout_end``)
+            return True
+        self._checkpoint_if_due()
+        return not (self.solved or self.interrupted)
+
+    def _evaluate_if_due(self) -> None:
+        """Take a finished evaluation's row; hand the next one over when due. Raises EvalWorkerError."""
         assert self.background is not None
         self._take_row(self.background.poll())
         if self.num_timesteps >= self.next_eval and not (self.interrupted or self.solved):
@@ -81,10 +93,6 @@ class RunCallback(BaseCallback):
                     self.state["train_time_s"],
                 )  # fmt: skip
             self._resume()
-        if self._replay:  # checkpoints and stops wait for the step's transition (``_on_rollout_end``)
-            return True
-        self._checkpoint_if_due()
-        return not (self.solved or self.interrupted)
 
     def _take_row(self, row: dict[str, Any] | None) -> None:
         """An evaluation's row: to evals.jsonl, TensorBoard, the bar, and the early-stop streak."""
@@ -122,7 +130,10 @@ class RunCallback(BaseCallback):
         self._pause()
         if self.background is not None:
             if not self.interrupted:  # the last evaluation's row is part of the run
-                self._take_row(self.background.wait())
+                try:
+                    self._take_row(self.background.wait())
+                except EvalWorkerError as exc:
+                    self.failure = exc
             self.background.close()
         self._resume()
         self.bar.close()

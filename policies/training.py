@@ -250,6 +250,8 @@ def _learn(
                     callback.on_training_end()
         state["solved"] = callback.solved
         callback.checkpoint()  # so ``--resume --steps MORE`` continues from the end
+        if callback.failure is not None:  # the evaluation process died: the checkpoint above is whole
+            raise callback.failure
         if callback.interrupted:
             raise KeyboardInterrupt
     except KeyboardInterrupt:
@@ -259,6 +261,8 @@ def _learn(
         path = run / POLICY_FILE
         if model.num_timesteps > 0:
             callback.final_policy().save(path)
+        if callback.background is not None:
+            callback.background.close()
         callback.eval_env.close()
         venv.close()
     return path

@@ -14,6 +14,7 @@ baud. Status error bits are recorded (``last_error``), never raised: the arm dri
 from __future__ import annotations
 
 import contextlib
+import termios
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -29,6 +30,9 @@ BAUD = 1_000_000  # STS3215 factory rate (Baud_Rate index 0)
 BITS_PER_BYTE = 10  # 8N1: start + 8 data + stop
 STATUS_OVERHEAD = 6  # FF FF id len error chk
 READ_POLL_S = 0.001  # the port's read timeout: how often the reply loop checks its deadline
+# what a port that went away raises: pyserial's error, the OS's, and termios.error from a flush (tcflush) on
+# a pseudo-terminal whose other end closed (EIO), which is neither
+PORT_ERRORS = (serial.SerialException, OSError, termios.error)
 
 __all__ = ["BAUD", "FeetechBus", "FeetechBusError", "ServoCounters", "ServoNotAnswering"]
 
@@ -225,7 +229,7 @@ class FeetechBus:
                 data = ser.read(max(1, ser.in_waiting))
                 if data:
                     self._collect(self.decoder.feed(data), ids, size, answers, corrupt)
-        except (serial.SerialException, OSError) as exc:
+        except PORT_ERRORS as exc:
             raise ArmDisconnected(f"Feetech bus on {self.url} lost ({exc})") from exc
         corrupt.update(i for i in self.decoder.rejected_ids if i in ids and i not in answers)
         return answers, corrupt
@@ -246,7 +250,7 @@ class FeetechBus:
         ser = self._port()
         try:
             ser.write(packet)
-        except (serial.SerialException, OSError) as exc:
+        except PORT_ERRORS as exc:
             raise ArmDisconnected(f"Feetech bus on {self.url} lost ({exc})") from exc
 
     def _port(self) -> serial.SerialBase:

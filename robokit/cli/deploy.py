@@ -134,7 +134,12 @@ def _report(outcome) -> None:
     from robokit.runtime.summary import plot_joints
 
     summary = outcome.summary
-    png = plot_joints(outcome.log_dir, outcome.robot) if outcome.log_dir is not None else None
+    png, plot_problem = None, ""
+    if outcome.log_dir is not None:
+        try:
+            png = plot_joints(outcome.log_dir, outcome.robot)
+        except (OSError, ValueError) as exc:  # the run and its summary stand; only the picture is missing
+            plot_problem = f"note: joints.png not written: {getattr(exc, 'strerror', None) or exc}"
     if summary is not None:
         print(
             f"{summary.ticks} ticks in {summary.duration_s:.1f} s: {summary.achieved_hz:.1f} Hz "
@@ -161,6 +166,8 @@ def _report(outcome) -> None:
         for note in summary.notes:
             if not note.startswith("safety: "):
                 print(f"note: {note}")
+    if plot_problem:
+        print(plot_problem)
     files = "ticks.jsonl, summary.json" + (f", {png.name}" if png else "")
     print(f"log: {outcome.log_dir}/{files}")
 

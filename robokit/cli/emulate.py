@@ -145,7 +145,7 @@ def run_bus(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | N
     from robokit.runtime.session import stop_on_signals
 
     with virtual as port, stop_on_signals():  # SIGTERM/SIGHUP stop it like Ctrl-C: --record is written
-        ids = ", ".join(str(i) for i in virtual.settings.ids)
+        ids = ", ".join(f"{i} (silent)" if i in virtual.silent else str(i) for i in virtual.settings.ids)
         print(f"PORT {port}", file=out, flush=True)
         print(f"servos {ids} at {virtual.settings.baud} baud; Ctrl-C stops", file=err, flush=True)
         try:
@@ -172,9 +172,14 @@ def _bus_problem(args: argparse.Namespace) -> str | None:
         return "--eeprom, --pulses and --no-realtime are the firmware emulator's; not with --robot"
     if args.record:
         try:
-            check_output_file(args.record, "--record")
+            path = check_output_file(args.record, "--record")
         except PathError as exc:
             return str(exc)
+        folder = Path(os.path.abspath(path)).parent  # written at exit: refuse now what would fail then
+        if not folder.is_dir():
+            return f"--record {path}: folder {folder} does not exist"
+        if not os.access(folder, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+            return f"--record {path}: not writable"
     return None
 
 

@@ -92,7 +92,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--stop-success",
         type=fraction,
-        help="stop when evaluations reach this success rate, in (0, 1] (default 0.96, twice in a row)",
+        help="stop when evaluations reach this success rate twice in a row, in (0, 1] (default: the env's "
+        "robot.yaml train setting, else 0.96; So101Reach 0.98)",
     )
     p.add_argument("--no-stop", action="store_true", help="run all --steps, no early stop")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -159,6 +160,7 @@ def main(argv: list[str]) -> int:
         return 2
     from robokit.core.run_files import POLICY_FILE
     from robokit.policies.datasets.format import DatasetError
+    from robokit.policies.eval_pool import EvalWorkerError
     from robokit.policies.training import ResumeError, RunExistsError, TrainConfigError, train
 
     try:
@@ -169,6 +171,9 @@ def main(argv: list[str]) -> int:
     except (RunExistsError, ResumeError, TrainConfigError, DatasetError) as exc:
         print(f"{PROG}: {exc}", file=sys.stderr)
         return 2
+    except EvalWorkerError as exc:
+        print(f"{PROG}: {exc}; {_what_is_kept(Path(args.out), POLICY_FILE)}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         from robokit.console import is_terminal
 

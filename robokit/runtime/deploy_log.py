@@ -67,6 +67,7 @@ class DeployLog:
             raise LogSetupError(f"cannot write the log folder {self.dir}: {exc.strerror or exc}") from None
         self._lines: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
         self._error: str | None = None
+        self._whole = 0  # bytes of ticks.jsonl that are whole lines
         self._writer = threading.Thread(target=self._write_lines, name="DeployLog", daemon=True)
         self._writer.start()
 
@@ -97,13 +98,23 @@ class DeployLog:
                 batch.pop()
                 done = True
             data = b"".join(batch)  # type: ignore[arg-type]
+            done_bytes = 0
             try:
-                while data and self._error is None:
-                    data = data[os.write(self._ticks_fd, data) :]
+                while done_bytes < len(data) and self._error is None:
+                    done_bytes += os.write(self._ticks_fd, data[done_bytes:])
+                self._whole += done_bytes
             except OSError as exc:
                 self._error = f"writing {self.dir / TICKS_FILE} failed: {exc.strerror or exc}"
+                self._cut_to_whole_lines(data[:done_bytes])
             if done:
                 return
+
+    def _cut_to_whole_lines(self, written: bytes) -> None:
+        """After a failed write: drop a line cut short, so the file holds whole lines only."""
+        self._whole += written.rfind(b"\n") + 1
+        with contextlib.suppress(OSError):
+            os.ftruncate(self._ticks_fd, self._whole)
+            os.lseek(self._ticks_fd, self._whole, os.SEEK_SET)
 
     def write_summary(self, summary: dict[str, Any]) -> str | None:
         """Write summary.json over the reserved space. Returns None, or why it could not."""

@@ -107,15 +107,28 @@ def summarise(
     )
 
 
+def _tick_rows(path: Path) -> list[dict[str, Any]]:
+    """The whole rows of a ticks.jsonl; a line cut short (the disk filled mid-write) is left out."""
+    rows = []
+    for line in path.read_text(errors="replace").splitlines():
+        try:
+            row = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(row, dict):
+            rows.append(row)
+    return rows
+
+
 def plot_joints(log_dir: Path, robot: RobotSpec) -> Path:
-    """joints.png: commanded targets vs reported joint angles per joint, from ticks.jsonl."""
+    """joints.png: commanded targets vs reported joint angles per joint, from ticks.jsonl. Raises OSError
+    when the plot cannot be written (a full disk, a folder of that name)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    rows = [json.loads(line) for line in (log_dir / TICKS_FILE).read_text().splitlines() if line.strip()]
-    rows = [r for r in rows if r["targets"] is not None]
+    rows = [r for r in _tick_rows(log_dir / TICKS_FILE) if r.get("targets") is not None]
     out = log_dir / JOINTS_PLOT_FILE
     n = robot.n_joints
     fig, axes = plt.subplots(n, 1, figsize=(8, 1.6 * n), sharex=True)

@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import os
 import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -80,3 +82,64 @@ def test_an_early_stop_exports_the_snapshot_that_was_evaluated(tmp_path: Path):
     trained_on = json.loads((latest_checkpoint(run) / "state.json").read_text())["steps"]
     assert 2000 < trained_on < 4000  # training went on while the snapshot at 2000 steps was evaluated
     assert load_policy(run / "policy.safetensors").spec["training_steps"] == 2000
+
+
+def _children(pid: int) -> list[int]:
+    out = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid and fields[0] != "Z":
+                out.append(int(entry.name))
+    return out
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="finds the worker through /proc")
+def test_the_worker_exits_when_training_is_killed():
+    code = (
+        "from robokit.policies.background_eval import BackgroundEval; import time; "
+        f"b = BackgroundEval({ENV_ID!r}); print('up', flush=True); time.sleep(60)"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "up"
+    workers = _children(proc.pid)
+    assert len(workers) == 1
+    proc.kill()
+    proc.wait()
+    deadline = time.monotonic() + 10
+    while _alive(workers[0]) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _alive(workers[0])  # it used to wait on the pipe forever, reparented to init
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="finds the worker through /proc")
+def test_a_dead_evaluation_process_ends_training_with_one_line_and_a_checkpoint(tmp_path: Path):
+    run = tmp_path / "run"
+    cmd = [sys.executable, "-m", "robokit", "train", ENV_ID, "--out", str(run), "--steps", "20000",
+           "--eval-every", "300", "--eval-episodes", "20", "--no-stop", "--no-progress"]  # fmt: skip
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while not (run / "evals.jsonl").is_file():
+            assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+            time.sleep(0.1)
+        worker = _children(proc.pid)
+        assert len(worker) == 1
+        os.kill(worker[0], signal.SIGKILL)
+        _, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 1, err[-2000:]
+    assert "Traceback" not in err and "killed by SIGKILL" in err and "continue with --resume" in err
+    assert latest_checkpoint(run) is not None

@@ -258,3 +258,18 @@ def test_the_codec_refuses_what_is_not_a_byte_or_an_id_and_takes_numpy_integers(
         with pytest.raises(fp.FeetechProtocolError):
             bad()
     assert register("Goal_Position").encode(np.int64(2048)) == b"\x00\x08"
+
+
+def test_a_bus_whose_other_end_closed_is_a_lost_link_not_a_termios_error():
+    """The emulator killed mid-run: the pty's flush (tcflush) raises termios.error (EIO); it must end the
+    run as a lost link, named, like any other port failure."""
+    from robokit.core.arm import ArmDisconnected
+
+    vbus = VirtualBus(range(1, 7), return_delay=0)
+    port = vbus.start()
+    with FeetechBus(port) as bus:
+        bus.ping(1)
+        vbus.stop()  # closes the pty's master: the emulator is gone
+        with pytest.raises(ArmDisconnected, match="lost"):
+            for _ in range(3):
+                bus.sync_read("Present_Position", range(1, 7))

@@ -61,6 +61,11 @@ def test_robokit_emulate_serves_the_so101_bus_and_records_the_arm(tmp_path):
         (["--robot", "so101", "--return-delay", "300"], "return delay must be 0..254"),
         (["--drop-rate", "0.1"], "--drop-rate needs --robot"),
         (["--robot", "so101", "--pulses"], "not with --robot"),
+        (
+            ["--robot", "so101", "--record", "/nonexistent/dir/run.json"],
+            "folder /nonexistent/dir does not exist",
+        ),
+        (["--leader"], "--leader needs --robot"),
     ],
 )
 def test_bad_emulate_options_get_one_line_and_exit_2(args, message):

@@ -1,5 +1,6 @@
 """DeployLog's tick writer thread: every line in order, and a real write failure (the file-size limit,
-EFBIG) surfaces as LogWriteFailed on a later tick and in the summary's notes."""
+EFBIG) surfaces as LogWriteFailed on a later tick and in the summary's notes, leaving whole lines; the
+deploy report survives a log folder it cannot plot into."""
 
 from __future__ import annotations
 
@@ -54,4 +55,23 @@ def test_a_failed_write_is_raised_on_a_later_tick_and_noted_in_the_summary(tmp_p
     assert "ticks.jsonl failed" in result["message"] and "too large" in result["message"].lower()
     assert result["notes"] and "ticks.jsonl failed" in result["notes"][0]
     written = (tmp_path / "run" / TICKS_FILE).read_bytes()
-    assert len(written) <= 4096 and all(json.loads(line) for line in written.splitlines()[:-1])
+    # whole lines only: the line cut short by the limit was dropped (a reader of the log never sees half)
+    assert (
+        len(written) <= 4096 and written.endswith(b"\n") and all(json.loads(x) for x in written.splitlines())
+    )
+
+
+def test_the_report_survives_a_plot_it_cannot_write(tmp_path, capsys):
+    from types import SimpleNamespace
+
+    from robokit.cli.deploy import _report
+    from robokit.robots import get_robot
+
+    log = tmp_path / "log"
+    (log / "joints.png").mkdir(parents=True)  # a folder where the plot goes
+    (log / TICKS_FILE).write_text(
+        '{"tick": 0, "q": [0, 0, 0, 0, 0, 0], "targets": [0, 0, 0, 0, 0, 0]}\n{"tick": 1, "q'
+    )
+    _report(SimpleNamespace(summary=None, log_dir=log, robot=get_robot("so101")))
+    out = capsys.readouterr().out
+    assert "joints.png not written" in out and "log: " in out
