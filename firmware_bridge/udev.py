@@ -39,6 +39,8 @@ class UsbIds:
 def usb_ids(port: str | os.PathLike, sys_root: str | os.PathLike = "/sys") -> UsbIds:
     """The ids of the USB device behind serial port ``port`` (a /dev path or its symlink). Raises UdevError
     for a port that is not a USB tty (a pty, a built-in UART) or ids that are not what USB allows."""
+    if not os.path.exists(port):
+        raise UdevError(f"no such port: {port}")
     name = Path(os.path.realpath(port)).name
     device = Path(sys_root) / "class" / "tty" / name / "device"
     if not device.exists():

@@ -192,6 +192,8 @@ def _joint_entry(data: Mapping, name: str, names: tuple[str, ...], keys: tuple[s
         raise CalibrationError(f"joint {name!r} is missing or not an object")
     out = {}
     for key in keys:
+        if key not in entry:
+            raise CalibrationError(f"{name}.{key} is missing")
         value = entry.get(key)
         whole = isinstance(value, int) and not isinstance(value, bool)
         half = (
@@ -201,7 +203,7 @@ def _joint_entry(data: Mapping, name: str, names: tuple[str, ...], keys: tuple[s
             and value * 2 == round(value * 2)
         )
         if not (whole or half):
-            raise CalibrationError(f"{name}.{key}: want a whole number, got {value!r}")
+            raise CalibrationError(f"{name}.{key}: want a whole number, got {repr(value)[:40]}")
         out[key] = value
     return out
 

@@ -80,7 +80,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--robot",
         help="RobotSpec the firmware must match (default: the default robot, servo_arm); so101: the SO-101 "
-        "on its Feetech bus (calibrate only)",
+        "on its Feetech bus (calibrate and udev)",
     )
     _add_calibrate_options(p.add_argument_group("calibrate"))
     return p
@@ -171,11 +171,11 @@ def _validate(args: argparse.Namespace):
     from robokit.firmware_bridge.calibration import check_watchdog_for_period, check_writable
     from robokit.firmware_bridge.link import BAUD
 
+    if args.import_lerobot is not None:
+        raise UsageError("--import-lerobot is for servo-bus arms: give their --robot (so101)")
     spec = _robot(args.robot)
     if args.port is None:
         raise UsageError("--port is required (the arm's serial port)")
-    if args.import_lerobot is not None:
-        raise UsageError("--import-lerobot is for servo-bus arms (--robot so101)")
     args.baud = BAUD if args.baud is None else args.baud
     if args.action != "calibrate":
         given = [f for f, v in _calibrate_options(args).items() if v]

@@ -11,6 +11,7 @@ Ctrl-C (the servos' EEPROM is locked again).
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import threading
 from collections.abc import Callable
@@ -57,6 +58,10 @@ def _problem(args: argparse.Namespace) -> str | None:
 
         args.baud = robot_folder(args.robot).bus.baud
     args.out = Path(f"{args.robot}_calibration.json") if args.out is None else args.out
+    if args.import_lerobot is not None and os.path.realpath(args.out) == os.path.realpath(
+        args.import_lerobot
+    ):
+        return f"--out {args.out} is the LeRobot file being imported; write robokit's file beside it"
     try:
         check_writable(args.out)
     except ValueError as exc:
@@ -67,16 +72,20 @@ def _problem(args: argparse.Namespace) -> str | None:
 def _check_and_write(args: argparse.Namespace, calibration) -> int:
     """With --port: connect with the calibration (refused if the EEPROM differs); then write --out."""
     from robokit.core.arm import ArmError
-    from robokit.firmware_bridge.feetech.arm import FeetechArm
+    from robokit.firmware_bridge.feetech.arm import ArmMismatch, FeetechArm
     from robokit.firmware_bridge.feetech.calibration import write_calibration
 
     if args.port is not None:
         try:
             FeetechArm(args.port, args.robot, calibration=calibration, baud=args.baud).close()
+        except ArmMismatch as exc:  # read, nothing written: a refusal
+            print(f"robokit arm: {exc}", file=sys.stderr)
+            return EXIT_REFUSED
         except ArmError as exc:
             print(f"robokit arm: {exc}", file=sys.stderr)
             return EXIT_FAILED
         print(f"the arm's EEPROM matches {args.import_lerobot}")
+    _keep_previous(args.out)
     write_calibration(args.out, calibration)
     print(f"wrote {args.out} ({calibration.source} calibration on robokit's joint angles)")
     return EXIT_OK
@@ -108,6 +117,15 @@ def _calibrate(args: argparse.Namespace, input_fn: Callable[[str], str]) -> int:
     except (CalibrationError, ArmError, EOFError) as exc:
         print(f"robokit arm: calibration stopped: {exc or 'no more input'}", file=sys.stderr)
         return EXIT_FAILED
+    _keep_previous(args.out)
     write_calibration(args.out, calibration)
     print(f"wrote {args.out}; deploy with --calibration {args.out}")
     return EXIT_OK
+
+
+def _keep_previous(out: Path) -> None:
+    """An earlier calibration at ``out`` is kept as OUT.previous (said), not lost."""
+    if out.is_file():
+        kept = out.with_name(out.name + ".previous")
+        os.replace(out, kept)
+        print(f"the earlier {out} is kept as {kept}")

@@ -4,7 +4,10 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -59,11 +62,16 @@ def main(argv: list[str]) -> int:
     except CalibrationError as exc:
         print(f"{PROG}: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    from robokit.firmware_bridge.feetech.arm import ArmMismatch
+
     try:
         return _run(args, *cals)
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted; the episodes finished so far are kept", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except ArmMismatch as exc:  # found before anything moved: a refusal
+        print(f"{PROG}: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     except ArmError as exc:
         print(f"{PROG}: {exc}", file=sys.stderr)
         return EXIT_FAILED
@@ -79,8 +87,8 @@ def _problem(args: argparse.Namespace) -> str | None:
         return f"--robot is required: the servo-bus arms are {', '.join(bus_arms)}"
     if args.robot not in list_robots() or robot_folder(args.robot).bus is None:
         return f"--robot {args.robot}: teleoperation drives servo-bus arms (so101)"
-    if args.leader == args.follower:
-        return "--leader and --follower are the same port"
+    if os.path.realpath(args.leader) == os.path.realpath(args.follower):
+        return f"--leader and --follower are the same port ({os.path.realpath(args.leader)})"
     if args.record is not None:
         from robokit.paths import PathError, check_output_dir
 
@@ -100,8 +108,15 @@ def _run(args: argparse.Namespace, leader_cal, follower_cal) -> int:
     from robokit.runtime.teleop import Teleop, TeleopTooSlow
 
     robot = get_robot(args.robot)
-    with FeetechArm(args.leader, robot, on_close="release", calibration=leader_cal) as leader, \
-            FeetechArm(args.follower, robot, calibration=follower_cal) as follower:  # fmt: skip
+    with _named("leader", args.leader):
+        leader_arm = FeetechArm(args.leader, robot, on_close="release", calibration=leader_cal)
+    try:
+        with _named("follower", args.follower):
+            follower_arm = FeetechArm(args.follower, robot, calibration=follower_cal)
+    except BaseException:
+        leader_arm.close()
+        raise
+    with leader_arm as leader, follower_arm as follower, _named_run(args):
         start = np.clip(leader.read().q, robot.lower, robot.upper)  # a leader can be moved past the limits
         bring_up(follower, pose=start, say=print)  # torque on, then slews to the leader's pose
         teleop = Teleop(leader, follower, robot, args.fps)
@@ -141,3 +156,39 @@ def _writer(args: argparse.Namespace):
     extra = {"source": "teleop", "robot": args.robot, "fps": args.fps, "leader": args.leader,
              "follower": args.follower, "units": "rad"}  # fmt: skip
     return DatasetWriter(Path(args.record), args.fps, features, args.task, robot_type=args.robot, extra=extra)
+
+
+@contextlib.contextmanager
+def _named(role: str, port: str) -> Iterator[None]:
+    """An ArmError raised inside names the arm: 'leader (/dev/ttyACM0): ...' (same class)."""
+    from robokit.core.arm import ArmError
+
+    try:
+        yield
+    except ArmError as exc:
+        raise _renamed(exc, f"{role} ({port}): {exc}") from None
+
+
+@contextlib.contextmanager
+def _named_run(args: argparse.Namespace) -> Iterator[None]:
+    """During the run: an ArmError names the arm whose port it mentions."""
+    from robokit.core.arm import ArmError
+
+    try:
+        yield
+    except ArmError as exc:
+        text = str(exc)
+        role = "leader" if args.leader in text else "follower" if args.follower in text else ""
+        if not role:
+            raise
+        raise _renamed(exc, f"{role} ({getattr(args, role)}): {text}") from None
+
+
+def _renamed(exc: Exception, text: str) -> Exception:
+    """``exc``'s class with ``text`` (an ArmError where that class takes other arguments)."""
+    from robokit.core.arm import ArmError
+
+    try:
+        return type(exc)(text)
+    except TypeError:
+        return ArmError(text)

@@ -72,7 +72,7 @@ def bring_up(
         steps.append("enabled")
     if state.mode is not ArmMode.ENABLED:
         raise ArmNotReady(
-            f"the arm is {state.mode.value} after bring-up ({', '.join(state.faults) or 'no fault'})"
+            f"the arm is {state.mode.value} after bring-up ({state.held_by or ', '.join(state.faults) or 'no fault'})"
         )
     return BringUp(state, tuple(steps))
 

@@ -282,7 +282,9 @@ def test_robokit_arm_imports_a_lerobot_file_and_checks_the_eeprom_against_it(tmp
             "--out",
             str(out),
         ]
-        assert main(argv) == 1  # the servos still hold factory values: refused, named, no file
+        assert (
+            main(argv) == 2
+        )  # the servos still hold factory values: refused (nothing written), named, no file
         assert "servo 1, shoulder_pan Homing_Offset is 0, the file says -1047" in capsys.readouterr().err
         assert not out.exists()
         for servo, joint in zip(virtual.bus.servos, data.values()):
@@ -290,6 +292,12 @@ def test_robokit_arm_imports_a_lerobot_file_and_checks_the_eeprom_against_it(tmp
             servo.set("Min_Position_Limit", joint["range_min"])
             servo.set("Max_Position_Limit", joint["range_max"])
         assert main(argv) == 0, capsys.readouterr().err
+        out.write_text("an earlier calibration")
+        assert main(argv) == 0  # again: the earlier file is kept beside it, not lost
+        assert (tmp_path / "so101.json.previous").read_text() == "an earlier calibration"
+        same = ["calibrate", "--robot", "so101", "--import-lerobot", str(fixture), "--out", str(fixture)]
+        before = fixture.read_bytes()
+        assert main(same) == 2 and fixture.read_bytes() == before  # never over the file being imported
     assert read_calibration(out, "so101") == from_lerobot(data, "so101")
 
 

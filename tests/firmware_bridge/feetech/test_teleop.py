@@ -4,6 +4,8 @@ per joint; and the refusals."""
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 
@@ -60,6 +62,20 @@ def test_a_recorded_episode_replays_on_the_follower_within_a_degree(recorded, ca
     assert code == 0, out.err
     worst = [float(v) for v in out.out.split("(deg):")[1].split()[1::2]]
     assert len(worst) == 6 and max(worst) <= 1.0
+
+
+def test_the_same_port_under_two_names_is_refused(tmp_path, capsys):
+    from robokit.cli.teleop import main
+
+    master, slave = os.openpty()
+    try:
+        port = os.ttyname(slave)
+        (tmp_path / "link").symlink_to(port)
+        assert main(["--leader", str(tmp_path / "link"), "--follower", port]) == 2
+        assert "are the same port" in capsys.readouterr().err
+    finally:
+        os.close(master)
+        os.close(slave)
 
 
 @pytest.mark.parametrize(
