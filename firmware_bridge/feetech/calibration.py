@@ -134,7 +134,9 @@ def read_calibration(path: str | os.PathLike, robot: str) -> BusCalibration:
     try:
         if path.stat().st_size > MAX_FILE_BYTES:
             raise CalibrationError(f"{path} is larger than {MAX_FILE_BYTES} bytes: not a calibration file")
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(path.read_text(encoding="utf-8"), object_pairs_hook=_no_duplicates)
+    except CalibrationError as exc:  # a key twice
+        raise CalibrationError(f"calibration {path}: {exc}") from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise CalibrationError(
             f"cannot read calibration {path}: {getattr(exc, 'strerror', None) or exc}"
@@ -145,6 +147,16 @@ def read_calibration(path: str | os.PathLike, robot: str) -> BusCalibration:
         return from_lerobot(data, robot)
     except CalibrationError as exc:
         raise CalibrationError(f"calibration {path}: {exc}") from None
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object whose keys are all different (json keeps the last of a repeated key, silently)."""
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise CalibrationError(f"{key!r} appears twice")
+        out[key] = value
+    return out
 
 
 def write_calibration(path: str | os.PathLike, calibration: BusCalibration) -> Path:

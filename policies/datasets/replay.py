@@ -39,6 +39,9 @@ def recording_settings(dataset: Any, k: int) -> tuple[dict[str, Any], int]:
     """(the robokit entry of info.json, episode k's seed); DatasetError for a dataset robokit did not
     record or an episode without a seed."""
     extra = dataset.info.get(ROBOKIT_KEY)
+    if isinstance(extra, dict) and extra.get("source") == "teleop":
+        raise DatasetError(f"{dataset.root}: a teleoperation recording has no sim episode; replay it on the arm "
+                           "with --port")  # fmt: skip
     if not isinstance(extra, dict) or not isinstance(extra.get("env_id"), str):
         raise DatasetError(f"{dataset.root}: not a robokit recording (meta/info.json has no robokit env_id)")
     from robokit.envs.catalog import unknown_env_message

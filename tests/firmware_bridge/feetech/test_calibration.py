@@ -210,6 +210,15 @@ def test_a_lerobot_calibration_imports_onto_the_same_joint_angles():
     assert cal.joints["gripper"].zero_counts == grip["range_min"]  # LeRobot's gripper 0 = robokit's closed
 
 
+def test_a_joint_given_twice_is_refused_not_silently_the_last(tmp_path):
+    text = (DATA / "lerobot_so101_follower.json").read_text()
+    twice = text.replace('"gripper": {', '"elbow_flex": {"id": 3, "drive_mode": 0, "homing_offset": 0, '
+                         '"range_min": 0, "range_max": 4095}, "gripper": {', 1)  # fmt: skip
+    (tmp_path / "cal.json").write_text(twice)
+    with pytest.raises(CalibrationError, match="'elbow_flex' appears twice"):
+        read_calibration(tmp_path / "cal.json", "so101")
+
+
 @pytest.mark.parametrize(
     ("edit", "message"),
     [

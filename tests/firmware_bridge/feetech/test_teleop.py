@@ -96,6 +96,16 @@ def test_teleop_refuses_bad_arguments_in_one_line(argv, message, capsys):
     assert message in err and err.count("\n") == 1
 
 
+def test_a_teleop_recording_replayed_without_a_port_says_to_give_one(recorded, capsys):
+    from robokit.cli.replay import main
+
+    assert main([str(recorded), "--episode", "0"]) == 2
+    assert (
+        "teleoperation recording has no sim episode; replay it on the arm with --port"
+        in capsys.readouterr().err
+    )
+
+
 def test_replay_on_an_arm_refuses_a_sim_recording(tmp_path, capsys):
     from robokit.cli.replay import main
     from robokit.policies.datasets import record
