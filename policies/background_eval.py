@@ -19,7 +19,14 @@ from __future__ import annotations
 import multiprocessing as mp
 from typing import Any
 
-from robokit.policies.eval_pool import EvalWorkerError, Worker, describe_exit, stop_workers, worker_main
+from robokit.policies.eval_pool import (
+    EvalWorkerError,
+    Worker,
+    receive,
+    stop_workers,
+    worker_died,
+    worker_main,
+)
 from robokit.policies.numpy_actor import NumpyActor
 
 __all__ = ["BackgroundEval", "EvalWorkerError"]
@@ -105,21 +112,10 @@ class BackgroundEval:
         stop_workers([self._worker])
 
     def _receive(self) -> dict[str, Any]:
-        w = self._worker
         try:
-            kind, payload = w.conn.recv()
-        except (EOFError, OSError):
-            self._died()
-        task, w.task = w.task, None
-        if kind == "init_error":
-            raise EvalWorkerError(f"the evaluation process could not start: {payload}")
-        if kind == "error":
-            raise EvalWorkerError(f"{task} failed in process {w.proc.pid}: {payload}")
-        return payload
+            return receive(self._worker, str)
+        finally:
+            self._worker.task = None
 
     def _died(self) -> None:
-        w = self._worker
-        w.proc.join(1.0)
-        raise EvalWorkerError(
-            f"the evaluation process {w.proc.pid} died ({describe_exit(w.proc.exitcode)}) while running {w.task}"
-        )
+        raise worker_died(self._worker, str)

@@ -106,14 +106,10 @@ def run_in_workers(
             ready = wait([w.conn for w in busy] + [w.proc.sentinel for w in busy])
             for w in busy:
                 if w.conn in ready or (w.proc.sentinel in ready and w.conn.poll()):
-                    yield _receive(w, describe)
+                    yield receive(w, describe)
                     _assign(w, pending)
                 elif w.proc.sentinel in ready:
-                    w.proc.join(1.0)
-                    raise EvalWorkerError(
-                        f"worker process {w.proc.pid} died ({describe_exit(w.proc.exitcode)}) "
-                        f"while running {describe(w.task)}"
-                    )
+                    raise worker_died(w, describe)
     finally:
         stop_workers(pool)
 
@@ -124,15 +120,21 @@ def _assign(w: Worker, pending: deque) -> None:
         w.conn.send(w.task)
 
 
-def _receive(w: Worker, describe: Callable[[Any], str]) -> Any:
+def worker_died(w: Worker, describe: Callable[[Any], str]) -> EvalWorkerError:
+    """The error for worker ``w`` that ended without answering its task (reaped first)."""
+    w.proc.join(1.0)
+    return EvalWorkerError(
+        f"worker process {w.proc.pid} died ({describe_exit(w.proc.exitcode)}) while running {describe(w.task)}"
+    )
+
+
+def receive(w: Worker, describe: Callable[[Any], str]) -> Any:
+    """Worker ``w``'s answer to its task; raises EvalWorkerError when it died, could not start or
+    raised (naming the task with ``describe``)."""
     try:
         kind, payload = w.conn.recv()
     except (EOFError, OSError):
-        w.proc.join(1.0)
-        raise EvalWorkerError(
-            f"worker process {w.proc.pid} died ({describe_exit(w.proc.exitcode)}) "
-            f"while running {describe(w.task)}"
-        ) from None
+        raise worker_died(w, describe) from None
     if kind == "init_error":
         raise EvalWorkerError(f"a worker process could not start: {payload}")
     if kind == "error":

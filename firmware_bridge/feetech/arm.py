@@ -40,6 +40,7 @@ from robokit.firmware_bridge.feetech.control_table import (
     MIDDLE_COUNTS,
     RAD_PER_COUNT,
     register,
+    turn_delta,
 )
 from robokit.firmware_bridge.feetech.protocol import ErrorBit, error_names, sync_write
 from robokit.robots import RobotSpec, robot_folder
@@ -356,11 +357,7 @@ class FeetechArm:
         not 4)."""
         if self._counts is None:
             return counts
-        return (
-            self._counts
-            + (counts - self._counts + COUNTS_PER_TURN / 2) % COUNTS_PER_TURN
-            - COUNTS_PER_TURN / 2
-        )
+        return self._counts + turn_delta(counts, self._counts)
 
     def _flags(self) -> dict[str, Any]:
         return {"estop_latched": self._estop, "released": not self._torque, "held_by": self._held_by}

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import numbers
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from robokit.firmware_bridge.feetech.protocol import (
     FeetechProtocolError,
@@ -118,6 +118,12 @@ STS3215 = (
     _R("Present_Current", 69, 2, "r"),  # 6.5 mA
 )
 REGISTERS: dict[str, Register] = {r.name: r for r in STS3215}
+
+
+def turn_delta(new: Any, old: Any) -> Any:
+    """The change from ``old`` to ``new`` encoder counts taken the short way round the turn (-2048 ..
+    2048): a joint that crossed the 0/4095 seam moved a few counts, not a whole turn. Scalars or arrays."""
+    return (new - old + COUNTS_PER_TURN / 2) % COUNTS_PER_TURN - COUNTS_PER_TURN / 2
 
 
 def register(name: str) -> Register:

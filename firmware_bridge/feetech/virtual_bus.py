@@ -212,7 +212,7 @@ class VirtualBus:
         if packet.servo_id != fp.BROADCAST_ID:
             servo = next((s for s in self.servos if s.servo_id == packet.servo_id), None)
             if servo is not None and code == fp.Instruction.READ:
-                servo.show_position_at(time.monotonic() - self._state_at)
+                servo.show_position(time.monotonic() - self._state_at)
             reply = servo.handle(code, params) if servo is not None else None
             return [] if reply is None else [(servo, reply)]
         if code == fp.Instruction.SYNC_READ and len(params) >= 2:
@@ -241,7 +241,7 @@ class VirtualBus:
         and a bus tick old): what a real servo's encoder reads when asked."""
         ahead = time.monotonic() - self._state_at
         for s in self.servos:
-            s.show_position_at(ahead)
+            s.show_position(ahead)
 
     def _damaged(self, reply: bytes) -> bytes:
         """``reply`` as the wire delivers it: dropped (b"") or corrupted (one bit flipped) at the set rates."""

@@ -92,7 +92,7 @@ class VirtualServo:
         self.overload_latched = False
         self._overload_s = 0.0
         self._pending: tuple[int, bytes] | None = None
-        self._show_position()
+        self.show_position()
         self.set("Goal_Position", self.get("Present_Position"))
 
     # --- instructions ----------------------------------------------------------------------------
@@ -165,7 +165,7 @@ class VirtualServo:
         r = _REG["Homing_Offset"]
         self.set("Homing_Offset", offset)
         self._persist(r.address, r.size)
-        self._show_position()
+        self.show_position()
 
     def _clamped_goal(self) -> int:
         goal = self.get("Goal_Position")
@@ -185,7 +185,7 @@ class VirtualServo:
         self.raw = float(state.counts[index])
         self.velocity = float(state.velocity_counts_s[index])
         load = float(state.load[index])
-        self._show_position()
+        self.show_position()
         self._put("Present_Velocity", max(-32767, min(32767, round(float(state.velocity_counts_s[index])))))
         self._put("Present_Load", max(-1000, min(1000, round(load * 1000))))
         self.table[_A["Moving"]] = int(bool(state.moving[index]))
@@ -193,15 +193,12 @@ class VirtualServo:
         self._check_overload(abs(load) * 100, dt_s)
         self.table[_A["Status"]] = self.error_bits()
 
-    def _show_position(self, ahead_s: float = 0.0) -> None:
-        raw = round(self.raw + self.velocity * ahead_s)
-        self._put("Present_Position", (raw - self.get("Homing_Offset")) % ct.COUNTS_PER_TURN)
-
-    def show_position_at(self, ahead_s: float) -> None:
+    def show_position(self, ahead_s: float = 0.0) -> None:
         """Present_Position as the encoder reads ``ahead_s`` s after the plant's last state (the plant
         moves in whole physics steps; a real servo reads its encoder when asked): moved on at the
         joint's velocity. The next plant state replaces it."""
-        self._show_position(ahead_s)
+        raw = round(self.raw + self.velocity * ahead_s)
+        self._put("Present_Position", (raw - self.get("Homing_Offset")) % ct.COUNTS_PER_TURN)
 
     def _check_overload(self, load_pct: float, dt_s: float) -> None:
         """Load above Overload_Torque for Protection_Time latches torque off with the overload bit."""

@@ -33,7 +33,7 @@ from robokit.firmware_bridge.feetech.calibration import (
     JointCalibration,
     homing_offset,
 )
-from robokit.firmware_bridge.feetech.control_table import COUNTS_PER_TURN, MIDDLE_COUNTS
+from robokit.firmware_bridge.feetech.control_table import COUNTS_PER_TURN, MIDDLE_COUNTS, turn_delta
 from robokit.robots import robot_folder
 
 MIN_MOVE_COUNTS = 40  # ~3.5 deg: a direction step smaller than this is "did not move"
@@ -65,7 +65,7 @@ def calibrate_bus_arm(
         ask(
             "Put the arm in its zero pose (docs/so101.md): upper arm up, forearm and hand forward, gripper closed"
         )
-        raw = np.array([bus.sync_read("Present_Position", ids)[i] for i in ids])
+        raw = _present(bus, ids).astype(int)
         zero = np.where(raw == 0, MIDDLE_COUNTS - 1, MIDDLE_COUNTS).astype(float)  # -2048 does not fit
         offsets = [homing_offset(r, z) for r, z in zip(raw, zero)]
         _unlocked(bus, ids, {"Homing_Offset": offsets})
@@ -110,9 +110,7 @@ def _directions(bus, ids, names, settings, ask, say) -> list[int]:
     for k, name in enumerate(names):
         before = _present(bus, ids)[k]
         ask(f"Move {name} a little (10-20 deg) so that it {settings.positive[k]}, hold it there, press Enter")
-        change = (
-            _present(bus, ids)[k] - before + COUNTS_PER_TURN / 2
-        ) % COUNTS_PER_TURN - COUNTS_PER_TURN / 2
+        change = turn_delta(_present(bus, ids)[k], before)
         if abs(change) < MIN_MOVE_COUNTS:
             raise CalibrationError(f"{name} did not move ({change:+.0f} counts); run the calibration again")
         mode = 0 if change > 0 else 1
@@ -132,7 +130,7 @@ def _ranges(bus: FeetechBus, ids: list[int], done: Callable[[], bool]) -> tuple[
     low, high = unwrapped.copy(), unwrapped.copy()
     while not done():
         now = _present(bus, ids)
-        unwrapped += (now - last + COUNTS_PER_TURN / 2) % COUNTS_PER_TURN - COUNTS_PER_TURN / 2
+        unwrapped += turn_delta(now, last)
         last = now
         low, high = np.minimum(low, unwrapped), np.maximum(high, unwrapped)
         time.sleep(SAMPLE_PERIOD_S)

@@ -21,6 +21,7 @@ from robokit.policies.background_eval import BackgroundEval, EvalWorkerError
 from robokit.policies.checkpoints import latest_checkpoint
 from robokit.policies.periodic_eval import evaluation_row
 from robokit.policies.policy_file import Policy
+from tests.policies.processes import alive, children
 
 ENV_ID = "robokit/ServoArmReach-v0"
 
@@ -84,26 +85,6 @@ def test_an_early_stop_exports_the_snapshot_that_was_evaluated(tmp_path: Path):
     assert load_policy(run / "policy.safetensors").spec["training_steps"] == 2000
 
 
-def _children(pid: int) -> list[int]:
-    out = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[1]) == pid and fields[0] != "Z":
-                out.append(int(entry.name))
-    return out
-
-
-def _alive(pid: int) -> bool:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
-
-
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="finds the worker through /proc")
 def test_the_worker_exits_when_training_is_killed():
     code = (
@@ -112,14 +93,14 @@ def test_the_worker_exits_when_training_is_killed():
     )
     proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
     assert proc.stdout.readline().strip() == "up"
-    workers = _children(proc.pid)
+    workers = children(proc.pid)
     assert len(workers) == 1
     proc.kill()
     proc.wait()
     deadline = time.monotonic() + 10
-    while _alive(workers[0]) and time.monotonic() < deadline:
+    while alive(workers[0]) and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert not _alive(workers[0])  # it used to wait on the pipe forever, reparented to init
+    assert not alive(workers[0])  # it used to wait on the pipe forever, reparented to init
 
 
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="finds the worker through /proc")
@@ -133,7 +114,7 @@ def test_a_dead_evaluation_process_ends_training_with_one_line_and_a_checkpoint(
         while not (run / "evals.jsonl").is_file():
             assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
             time.sleep(0.1)
-        worker = _children(proc.pid)
+        worker = children(proc.pid)
         assert len(worker) == 1
         os.kill(worker[0], signal.SIGKILL)
         _, err = proc.communicate(timeout=120)

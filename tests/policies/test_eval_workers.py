@@ -14,29 +14,7 @@ from pathlib import Path
 import pytest
 
 from robokit.policies.eval_pool import EvalWorkerError, run_in_workers
-
-
-def _children(pid: int) -> list[int]:
-    """Live child processes of ``pid`` (from /proc)."""
-    out = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == pid and fields[0] != "Z":
-            out.append(int(entry.name))
-    return out
-
-
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
+from tests.policies.processes import alive, children
 
 
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="finds the workers through /proc")
@@ -49,7 +27,7 @@ def test_sigkill_of_a_worker_ends_eval_with_an_error_naming_the_episode(
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 60
-        while len(workers := _children(proc.pid)) < 2:
+        while len(workers := children(proc.pid)) < 2:
             assert proc.poll() is None and time.monotonic() < deadline, "the workers never started"
             time.sleep(0.1)
         time.sleep(3.0)  # a few seconds into the eval: both workers are running episodes
@@ -71,9 +49,9 @@ def test_sigkill_of_a_worker_ends_eval_with_an_error_naming_the_episode(
     ), lines[0]
     assert not (out / "eval.json").exists()
     deadline = time.monotonic() + 10
-    while _alive(survivor) and time.monotonic() < deadline:  # the other worker is stopped too
+    while alive(survivor) and time.monotonic() < deadline:  # the other worker is stopped too
         time.sleep(0.1)
-    assert not _alive(survivor)
+    assert not alive(survivor)
 
 
 def _init(fail: bool) -> None:
