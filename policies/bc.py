@@ -6,7 +6,9 @@ The network is the policy file's own MLP (``Policy``: normalised observation -> 
 fitted by mean squared error to the dataset's actions; the normalisation is the dataset's mean and
 variance per observation key. The dataset is any LeRobotDataset v3.0 folder (robokit-recorded or not)
 whose features fit the env: ``observation.state`` (the env's ``observation``), ``observation.desired_goal``
-and ``action``, with the env's shapes; a robokit recording of another env id is refused. Everything is
+and ``action``, with the env's shapes; a robokit recording of another env id is refused. A ``robokit
+teleop`` recording (joint angles and targets) trains a Reach env with joint_absolute control of its robot,
+rebuilt frame by frame in that env's terms (``robokit.policies.datasets.joint_terms``). Everything is
 checked before the run folder is touched.
 
 RUN/config.yaml, RUN/evals.jsonl (``steps`` counts gradient steps) and RUN/policy.safetensors, as RL
@@ -30,6 +32,7 @@ from robokit.core.run_files import CONFIG_FILE, EVALS_FILE, POLICY_FILE
 from robokit.policies.checkpoints import ResumeError, RunExistsError, latest_checkpoint
 from robokit.policies.config import TrainConfig, TrainConfigError
 from robokit.policies.datasets.format import DatasetError
+from robokit.policies.datasets.joint_terms import is_teleop_recording, teleop_arrays
 from robokit.policies.datasets.reader import read_dataset
 from robokit.policies.datasets.record import OBS_FEATURES
 from robokit.policies.demos import expert_arrays
@@ -45,22 +48,13 @@ def dataset_arrays(
     root: str | Path, env: Any, env_id: str, notes: list[str] | None = None
 ) -> tuple[dict[str, np.ndarray], np.ndarray]:
     """(observations {key: (N, dim)} for BC_OBS_KEYS, actions (N, action_dim)) of every episode of the
-    dataset at ``root``, float32; ``notes`` gets warnings about what the clone will not learn. DatasetError (one line) for a dataset that is not one, has no episodes,
-    lacks a feature, has one of another shape, non-finite values, or was recorded on another env id."""
+    dataset at ``root``, float32; ``notes`` gets warnings about what the clone will not learn. DatasetError
+    (one line) for a dataset that is not one, has no episodes, lacks a feature, has one of another shape,
+    non-finite values, or was recorded on another env id (a teleoperation recording: ``teleop_arrays``)."""
     dataset = read_dataset(root)
-    extra = dataset.info.get("robokit")
-    if isinstance(extra, dict) and extra.get("env_id") not in (None, env_id):
-        raise DatasetError(f"{dataset.root}: recorded on {extra.get('env_id')!r:.80}, not {env_id}")
-    spaces = env.observation_space.spaces
-    want = {OBS_FEATURES[k]: tuple(spaces[k].shape) for k in BC_OBS_KEYS}
-    want["action"] = tuple(env.action_space.shape)
-    features = dataset.info["features"]
-    for name, shape in want.items():
-        if name not in features:
-            raise DatasetError(f"{dataset.root}: no feature {name!r}; {env_id} needs {sorted(want)}")
-        got = tuple(features[name].get("shape", ()))
-        if got != shape:
-            raise DatasetError(f"{dataset.root}: feature {name!r} has shape {got}, {env_id} needs {shape}")
+    if is_teleop_recording(dataset.info):  # joint angles and targets: rebuilt in the env's terms
+        return teleop_arrays(dataset, env, env_id, notes)
+    want = _wanted_features(dataset, env, env_id)
     if not dataset.episodes:
         raise DatasetError(f"{dataset.root}: no episodes")
     parts: dict[str, list[np.ndarray]] = {name: [] for name in want}
@@ -87,6 +81,25 @@ def dataset_arrays(
         )
     obs = {k: arrays[OBS_FEATURES[k]] for k in BC_OBS_KEYS}
     return obs, arrays["action"]
+
+
+def _wanted_features(dataset: Any, env: Any, env_id: str) -> dict[str, tuple[int, ...]]:
+    """{feature name: shape} bc reads for ``env``; DatasetError for a robokit recording of another env id,
+    a missing feature or one of another shape."""
+    extra = dataset.info.get("robokit")
+    if isinstance(extra, dict) and extra.get("env_id") not in (None, env_id):
+        raise DatasetError(f"{dataset.root}: recorded on {extra.get('env_id')!r:.80}, not {env_id}")
+    spaces = env.observation_space.spaces
+    want = {OBS_FEATURES[k]: tuple(spaces[k].shape) for k in BC_OBS_KEYS}
+    want["action"] = tuple(env.action_space.shape)
+    features = dataset.info["features"]
+    for name, shape in want.items():
+        if name not in features:
+            raise DatasetError(f"{dataset.root}: no feature {name!r}; {env_id} needs {sorted(want)}")
+        got = tuple(features[name].get("shape", ()))
+        if got != shape:
+            raise DatasetError(f"{dataset.root}: feature {name!r} has shape {got}, {env_id} needs {shape}")
+    return want
 
 
 def new_policy(env: Any, env_id: str, obs: dict[str, np.ndarray], config: TrainConfig) -> Policy:

@@ -149,6 +149,8 @@ def default_config(env_id: str, algo: str | None = None, **overrides: Any) -> Tr
         raise ValueError(f"unknown algo {algo!r}; choose one of {ALGOS}")
     d: dict[str, Any] = {"env_id": env_id, "algo": algo}
     d.update(ALGO_DEFAULTS[algo])
+    if _control_mode(env_id) == "joint_absolute":
+        d.pop("action_deadband", None)  # an action is a position there: no small move to drop
     d.update(train_defaults(env_id).get(algo, {}))
     d.update({k: v for k, v in overrides.items() if v is not None})
     return TrainConfig.from_dict(d)
@@ -166,3 +168,14 @@ def check_bc_settings(config: TrainConfig) -> None:
             raise TrainConfigError(f"{name} must be a number in [0, {top:g}], not {value!r}")
         if value and config.algo != "bc":
             raise TrainConfigError(f"{name} is a behaviour-cloning setting; {config.algo} would ignore it")
+    if config.action_deadband and _control_mode(config.env_id) == "joint_absolute":
+        raise TrainConfigError(
+            f"action_deadband has no meaning for {config.env_id}'s joint_absolute control (an action is a position)"
+        )
+
+
+def _control_mode(env_id: str) -> str | None:
+    """The control mode of a registered env id (None for one robokit does not know)."""
+    from robokit.envs.registration import ENV_SPECS
+
+    return ENV_SPECS.get(env_id, {}).get("control_mode")

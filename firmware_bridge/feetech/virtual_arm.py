@@ -21,6 +21,7 @@ import numpy as np
 
 from robokit.firmware_bridge.feetech.bullet_plant import BulletPlant
 from robokit.firmware_bridge.feetech.virtual_bus import VirtualBus
+from robokit.firmware_bridge.plant_view import PlantView
 from robokit.robots import RobotSpec, robot_folder
 
 
@@ -91,6 +92,8 @@ class VirtualArm:
             raise ValueError(f"encoder_at_zero wants {self.spec.n_joints} counts in 0..4095")
         self.plant: BulletPlant | None = None
         self.bus: VirtualBus | None = None
+        self.view: PlantView | None = None
+        self.folder = folder
 
     def start(self) -> str:
         """Build the plant, start serving; returns the pty path a client opens."""
@@ -109,7 +112,21 @@ class VirtualArm:
             self.plant.hand = human_motion(self.spec, self.seed)
         return self.bus.start()
 
+    def start_camera(self, width: int = 320, height: int = 240, fps: float = 30.0) -> str:
+        """Serve a camera on the plant (``PlantView``: its rendered view as MJPEG over HTTP); returns the
+        stream's URL. ValueError for a size or rate it does not take."""
+        assert self.plant is not None and self.bus is not None, "start() first"
+        self.view = PlantView(self.folder, self._plant_q, width, height, fps)
+        return self.view.start()
+
+    def _plant_q(self) -> np.ndarray:
+        assert self.plant is not None and self.bus is not None
+        with self.bus.lock:
+            return self.plant.q()
+
     def stop(self) -> None:
+        if self.view is not None:
+            self.view.stop()
         if self.bus is not None:
             self.bus.stop()
         if self.plant is not None:

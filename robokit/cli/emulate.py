@@ -59,6 +59,14 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="a leader arm for `robokit teleop`: a scripted person moves it (slow sines over its joints)",
     )
+    bus.add_argument(
+        "--camera",
+        action="store_true",
+        help="also serve a camera on the arm: its rendered view as an MJPEG stream on 127.0.0.1 (prints "
+        "'CAMERA <url>'; `robokit teleop --camera front=<url>` records it)",
+    )
+    bus.add_argument("--camera-size", default="320x240", metavar="WxH", help="the camera's frame size, px")
+    bus.add_argument("--camera-fps", type=float, default=30.0, help="the camera's frame rate (default 30)")
     return p
 
 
@@ -147,6 +155,9 @@ def run_bus(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | N
     with virtual as port, stop_on_signals():  # SIGTERM/SIGHUP stop it like Ctrl-C: --record is written
         ids = ", ".join(f"{i} (silent)" if i in virtual.silent else str(i) for i in virtual.settings.ids)
         print(f"PORT {port}", file=out, flush=True)
+        if args.camera:
+            width, height = (int(v) for v in args.camera_size.split("x"))
+            print(f"CAMERA {virtual.start_camera(width, height, args.camera_fps)}", file=out, flush=True)
         print(f"servos {ids} at {virtual.settings.baud} baud; Ctrl-C stops", file=err, flush=True)
         try:
             while True:
@@ -165,9 +176,18 @@ def _bus_problem(args: argparse.Namespace) -> str | None:
     if args.robot is None:
         used = [f"--{k.replace('_', '-')}" for k in bus_only if getattr(args, k) is not None]
         used += ["--silent"] * bool(args.silent) + ["--drop-rate"] * bool(args.drop_rate)
-        used += ["--leader"] * bool(args.leader)
+        used += ["--leader"] * bool(args.leader) + ["--camera"] * bool(args.camera)
         used += ["--corrupt-rate"] * bool(args.corrupt_rate)
         return f"{used[0]} needs --robot (a servo-bus arm)" if used else None
+    size = args.camera_size.split("x")
+    if len(size) != 2 or not all(v.isdigit() for v in size):
+        return f"--camera-size {args.camera_size!r}: want WIDTHxHEIGHT in px, like 320x240"
+    from robokit.firmware_bridge.plant_view import check_view
+
+    try:
+        check_view(int(size[0]), int(size[1]), args.camera_fps)
+    except ValueError as exc:
+        return str(exc)
     if args.eeprom or args.pulses or args.no_realtime:
         return "--eeprom, --pulses and --no-realtime are the firmware emulator's; not with --robot"
     if args.record:

@@ -42,9 +42,22 @@ def build_parser() -> argparse.ArgumentParser:
                    help="following, not recorded, between episodes (default 2)")  # fmt: skip
     p.add_argument("--record", metavar="DIR", help="write the episodes here (a new or empty folder)")
     p.add_argument("--task", default="teleoperation", help="the dataset's task text")
+    p.add_argument("--camera", action="append", default=[], type=_camera_spec, metavar="NAME=SOURCE",
+                   help="record this camera's frames as observation.images.NAME (repeatable): SOURCE is "
+                   "what OpenCV opens, a device index (0), a /dev/video path, a stream URL (the emulator's "
+                   "--camera prints one) or a video file")  # fmt: skip
     p.add_argument("--leader-calibration", help="the leader's calibration file (robokit arm calibrate)")
     p.add_argument("--follower-calibration", help="the follower's calibration file")
     return p
+
+
+def _camera_spec(text: str):
+    from robokit.runtime.camera import CameraSpec
+
+    try:
+        return CameraSpec.parse(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc).removeprefix(f"--camera {text!r}: ")) from None
 
 
 def main(argv: list[str]) -> int:
@@ -63,9 +76,17 @@ def main(argv: list[str]) -> int:
         print(f"{PROG}: {exc}", file=sys.stderr)
         return EXIT_USAGE
     from robokit.firmware_bridge.feetech.arm import ArmMismatch
+    from robokit.runtime.camera import CameraError
 
     try:
-        return _run(args, *cals)
+        with _cameras(args.camera) as cameras:  # opened before any arm: a bad one refuses, nothing moved
+            return _run(args, cameras, *cals)
+    except _CameraRefused as exc:
+        print(f"{PROG}: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except CameraError as exc:
+        print(f"{PROG}: {exc}", file=sys.stderr)
+        return EXIT_FAILED
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted; the episodes finished so far are kept", file=sys.stderr)
         return EXIT_INTERRUPTED
@@ -87,6 +108,11 @@ def _problem(args: argparse.Namespace) -> str | None:
         return f"--robot is required: the servo-bus arms are {', '.join(bus_arms)}"
     if args.robot not in list_robots() or robot_folder(args.robot).bus is None:
         return f"--robot {args.robot}: teleoperation drives servo-bus arms (so101)"
+    names = [c.name for c in args.camera]
+    if len(set(names)) != len(names):
+        return f"--camera: a camera named twice ({', '.join(sorted(n for n in set(names) if names.count(n) > 1))})"
+    if args.camera and args.record is None:
+        return "--camera records frames: give --record DIR"
     if os.path.realpath(args.leader) == os.path.realpath(args.follower):
         return f"--leader and --follower are the same port ({os.path.realpath(args.leader)})"
     if args.record is not None:
@@ -101,7 +127,26 @@ def _problem(args: argparse.Namespace) -> str | None:
     return None
 
 
-def _run(args: argparse.Namespace, leader_cal, follower_cal) -> int:
+class _CameraRefused(Exception):
+    """A camera that could not be opened (before anything moved)."""
+
+
+@contextlib.contextmanager
+def _cameras(specs: list) -> Iterator[dict]:
+    """The cameras open (name -> Camera), closed on the way out; _CameraRefused if one cannot open."""
+    from robokit.runtime.camera import Camera, CameraError
+
+    with contextlib.ExitStack() as stack:
+        cameras = {}
+        for spec in specs:
+            try:
+                cameras[spec.name] = stack.enter_context(Camera(spec))
+            except CameraError as exc:
+                raise _CameraRefused(str(exc)) from None
+        yield cameras
+
+
+def _run(args: argparse.Namespace, cameras: dict, leader_cal, follower_cal) -> int:
     from robokit.firmware_bridge.feetech.arm import FeetechArm
     from robokit.robots import get_robot
     from robokit.runtime.bringup import bring_up
@@ -120,14 +165,14 @@ def _run(args: argparse.Namespace, leader_cal, follower_cal) -> int:
         start = np.clip(leader.read().q, robot.lower, robot.upper)  # a leader can be moved past the limits
         bring_up(follower, pose=start, say=print)  # torque on, then slews to the leader's pose
         teleop = Teleop(leader, follower, robot, args.fps)
-        writer = _writer(args) if args.record else None
+        writer = _writer(args, cameras) if args.record else None
         try:
             for k in range(args.episodes):
                 print(f"episode {k + 1}/{args.episodes}: {args.seconds:g} s at {args.fps:g} Hz", flush=True)
-                episode = teleop.run(args.seconds)
+                episode = teleop.run(args.seconds, cameras=cameras)
                 teleop.check_rate(episode)
                 if writer is not None:
-                    writer.add_episode(episode.frames())
+                    writer.add_episode(episode.frames(), episode.images)
                 print(f"  {len(episode.wall_s)} ticks, {episode.late_ticks} late", flush=True)
                 if k + 1 < args.episodes and args.reset_s > 0:
                     teleop.run(args.reset_s)  # following, not recorded: the person resets the scene
@@ -138,12 +183,24 @@ def _run(args: argparse.Namespace, leader_cal, follower_cal) -> int:
             teleop.close()
             if writer is not None and writer.episodes:
                 print(f"dataset: {writer.close()} ({len(writer.episodes)} episodes)")
+                _say_how_to_train(args, robot.control_hz)
             elif writer is not None:
                 writer.abort()
     return EXIT_OK
 
 
-def _writer(args: argparse.Namespace):
+def _say_how_to_train(args: argparse.Namespace, control_hz: float) -> None:
+    """Print the command that clones the recording (or the rate to record at for one)."""
+    from robokit.policies.datasets.joint_terms import clone_env_ids
+
+    for env_id in clone_env_ids(args.robot):
+        if abs(args.fps - control_hz) < 1e-9:
+            print(f"clone it: robokit train {env_id} --algo bc --dataset {args.record}")
+        else:
+            print(f"(a recording at --fps {control_hz:g} trains a clone on {env_id} with --algo bc)")
+
+
+def _writer(args: argparse.Namespace, cameras: dict):
     from robokit.policies.datasets import DatasetWriter
     from robokit.robots import get_robot
 
@@ -154,8 +211,11 @@ def _writer(args: argparse.Namespace):
         "wall_time_s": {"dtype": "float64", "shape": [1]},
     }
     extra = {"source": "teleop", "robot": args.robot, "fps": args.fps, "leader": args.leader,
-             "follower": args.follower, "units": "rad"}  # fmt: skip
-    return DatasetWriter(Path(args.record), args.fps, features, args.task, robot_type=args.robot, extra=extra)
+             "follower": args.follower, "units": "rad",
+             "cameras": {name: str(camera.spec.source) for name, camera in cameras.items()}}  # fmt: skip
+    shapes = {name: camera.shape for name, camera in cameras.items()}
+    return DatasetWriter(Path(args.record), args.fps, features, args.task, cameras=shapes, robot_type=args.robot,
+                         extra=extra)  # fmt: skip
 
 
 @contextlib.contextmanager

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -40,12 +40,15 @@ class TeleopTooSlow(RuntimeError):
 @dataclass
 class TeleopEpisode:
     """One episode: state (L, n) follower rad, action (L, n) targets sent rad, wall_s (L,) s since its
-    first tick, late_ticks: ticks that started more than a period late."""
+    first tick, late_ticks: ticks that started more than a period late; images per camera, and the ticks
+    whose newest frame was more than two periods old (``stale_frames``)."""
 
     state: np.ndarray
     action: np.ndarray
     wall_s: np.ndarray
     late_ticks: int
+    images: dict[str, np.ndarray] = field(default_factory=dict)  # camera -> (L, H, W, 3) uint8 RGB
+    stale_frames: dict[str, int] = field(default_factory=dict)  # camera -> ticks its newest frame was old
 
     def frames(self) -> dict[str, np.ndarray]:
         """The dataset columns (float32 angles, float64 times)."""
@@ -67,11 +70,17 @@ class Teleop:
         self.kin = Kinematics(robot)
         self.safety = Safety(SafetySettings.from_spec(robot), self.kin)
 
-    def run(self, seconds: float, stop: Callable[[], bool] = lambda: False) -> TeleopEpisode:
-        """Follow the leader for ``seconds`` (or until ``stop()``); returns the episode's ticks. Raises
-        ArmError from either arm, UnsafeTarget for a non-finite leader reading."""
+    def run(
+        self, seconds: float, stop: Callable[[], bool] = lambda: False, cameras: dict[str, Any] | None = None
+    ) -> TeleopEpisode:
+        """Follow the leader for ``seconds`` (or until ``stop()``); returns the episode's ticks, with each
+        camera's newest frame per tick (``cameras``: name -> robokit.runtime.camera.Camera). Raises ArmError
+        from either arm, UnsafeTarget for a non-finite leader reading, CameraError for a camera that stops."""
         period, n = 1.0 / self.hz, max(1, int(round(seconds * self.hz)))
         states, actions, walls, late = [], [], [], 0
+        cameras = cameras or {}
+        images: dict[str, list[np.ndarray]] = {name: [] for name in cameras}
+        stale = dict.fromkeys(cameras, 0)
         t0 = time.monotonic()
         for k in range(n):
             deadline = t0 + k * period
@@ -82,21 +91,34 @@ class Teleop:
             now = self.follower.read().q
             sent = self.safety.apply(target, now)
             self.follower.command(sent)
+            for name, camera in cameras.items():  # after the command: a frame costs the tick no latency
+                frame, age_s = camera.latest()
+                images[name].append(frame)
+                stale[name] += age_s > 2 * period
             states.append(now)
             actions.append(sent)
             walls.append(started - t0)
             if stop():
                 break
-        return TeleopEpisode(np.array(states), np.array(actions), np.array(walls), int(late))
+        pictures = {name: np.stack(frames) for name, frames in images.items()}
+        return TeleopEpisode(np.array(states), np.array(actions), np.array(walls), int(late), pictures, stale)
 
     def check_rate(self, episode: TeleopEpisode) -> None:
-        """Raise TeleopTooSlow if ``episode`` had more late ticks than MAX_LATE_FRACTION."""
-        if episode.late_ticks > MAX_LATE_FRACTION * len(episode.wall_s):
+        """Raise TeleopTooSlow if ``episode`` had more late ticks, or ticks with a stale camera frame, than
+        MAX_LATE_FRACTION."""
+        ticks = len(episode.wall_s)
+        if episode.late_ticks > MAX_LATE_FRACTION * ticks:
             raise TeleopTooSlow(
-                f"{episode.late_ticks} of {len(episode.wall_s)} ticks started more than one period late at "
+                f"{episode.late_ticks} of {ticks} ticks started more than one period late at "
                 f"{self.hz:g} Hz: the recording's timestamps would not be the times; record at a lower --fps "
                 "(or with fewer programs running)"
             )
+        for name, count in episode.stale_frames.items():
+            if count > MAX_LATE_FRACTION * ticks:
+                raise TeleopTooSlow(
+                    f"camera {name}: in {count} of {ticks} ticks its newest frame was more than two periods old "
+                    f"at {self.hz:g} Hz: the camera delivers fewer frames than that; record at a lower --fps"
+                )
 
     def close(self) -> None:
         self.kin.close()

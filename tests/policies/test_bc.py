@@ -217,3 +217,13 @@ def test_bc_clones_the_reach_expert_too(tmp_path):
     )
     config.eval_every, config.eval_episodes, config.demo_episodes, config.net_arch = 20, 1, 2, [16]
     assert load_policy(train(config)).spec["algo"] == "bc"
+
+
+def test_a_deadband_is_refused_for_joint_absolute_control_and_not_its_default():
+    from robokit.policies.config import TrainConfigError, check_bc_settings
+
+    env_id = "robokit/So101ReachJointsAbsolute-v0"
+    assert default_config(env_id, "bc").action_deadband == 0.0  # an action is a position there
+    assert default_config("robokit/So101Reach-v0", "bc").action_deadband > 0.0
+    with pytest.raises(TrainConfigError, match="action_deadband has no meaning for .*joint_absolute"):
+        check_bc_settings(default_config(env_id, "bc", action_deadband=0.05))

@@ -18,6 +18,7 @@ import pytest
 from robokit.core.arm import ArmMode
 from robokit.firmware_bridge.feetech.arm import FeetechArm
 from robokit.runtime.bringup import bring_up
+from robokit.runtime.camera import Camera, CameraSpec
 
 ENV_ID = "robokit/So101Reach-v0"
 
@@ -26,11 +27,15 @@ def test_robokit_emulate_serves_the_so101_bus_and_records_the_arm(tmp_path):
     record = tmp_path / "arm.json"
     cmd = [sys.executable, "-m", "robokit", "emulate", "--robot", "so101", "--return-delay", "0"]
     proc = subprocess.Popen(
-        [*cmd, "--record", str(record)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        [*cmd, "--record", str(record), "--camera"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
     try:
-        line = proc.stdout.readline()
+        line, camera_line = proc.stdout.readline(), proc.stdout.readline()
         assert line.startswith("PORT /dev/"), line
+        assert camera_line.startswith("CAMERA http://127.0.0.1:"), camera_line
+        camera = Camera(CameraSpec("front", camera_line.split()[1]))  # OpenCV reads it as an IP camera's
+        before = camera.latest()[0]
+        assert before.shape == (240, 320, 3)
         with FeetechArm(line.split()[1], "so101", on_close="release") as arm:
             assert bring_up(arm).state.mode is ArmMode.ENABLED
             assert np.allclose(arm.read().q, arm.spec.home_q, atol=0.01)
@@ -39,6 +44,9 @@ def test_robokit_emulate_serves_the_so101_bus_and_records_the_arm(tmp_path):
                 arm.command(target)
                 time.sleep(0.02)
             assert abs(arm.read().q[0] - 0.3) < 0.01
+            after, age_s = camera.latest()
+        camera.close()
+        assert age_s < 0.2 and np.abs(after.astype(int) - before).mean() > 1.0  # the camera saw the arm turn
     finally:
         proc.send_signal(signal.SIGTERM)  # stops it as Ctrl-C does (a shell's background job ignores SIGINT)
         try:
@@ -66,6 +74,10 @@ def test_robokit_emulate_serves_the_so101_bus_and_records_the_arm(tmp_path):
             "folder /nonexistent/dir does not exist",
         ),
         (["--leader"], "--leader needs --robot"),
+        (["--camera"], "--camera needs --robot"),
+        (["--robot", "so101", "--camera", "--camera-size", "8x8"], "camera size 8x8 is outside 16..1280"),
+        (["--robot", "so101", "--camera-size", "big"], "--camera-size 'big': want WIDTHxHEIGHT"),
+        (["--robot", "so101", "--camera-fps", "nan"], "camera rate nan is outside 1..60 fps"),
     ],
 )
 def test_bad_emulate_options_get_one_line_and_exit_2(args, message):

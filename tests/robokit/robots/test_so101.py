@@ -208,6 +208,7 @@ def test_the_env_ids_come_from_the_folder():
         "robokit/So101Reach-v0",
         "robokit/So101ReachDense-v0",
         "robokit/So101ReachJoints-v0",
+        "robokit/So101ReachJointsAbsolute-v0",
         "robokit/So101Push-v0",
         "robokit/So101PushDense-v0",
         "robokit/So101PickAndPlace-v0",
