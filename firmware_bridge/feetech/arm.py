@@ -276,6 +276,21 @@ class FeetechArm:
             **{k: sum(getattr(c, k) for c in counters) for k in ("timeouts", "corrupt", "retries", "errors")},
         }
 
+    @property
+    def torque_on(self) -> bool:
+        """Whether the servos' torque is on (as last set or read at connect)."""
+        return self._torque
+
+    @property
+    def counts(self) -> np.ndarray | None:
+        """(n,) the encoder counts of the last read, unwrapped across the 0/4095 seam (None before one)."""
+        return None if self._counts is None else self._counts.copy()
+
+    @property
+    def loads(self) -> np.ndarray:
+        """(n,) each servo's load at the last read, as a fraction of its maximum torque (signed)."""
+        return self._load.copy()
+
     def status(self) -> ArmStatus:
         state = self._last if self._last is not None else self.read()
         return status_of(ArmState(state.q, True, state.t_s, **self._flags()), "uncalibrated")

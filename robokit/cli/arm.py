@@ -56,7 +56,9 @@ def _parser() -> argparse.ArgumentParser:
             "home; clears a tripped watchdog), home (enable, then wait until home at the servo speed), release (stop pulses), estop (latch an emergency stop), clear (clear "
             "e-stop / watchdog), calibrate (write per-servo pulse calibration to EEPROM and a JSON file; "
             "--robot so101: the SO-101's homing, directions and ranges), udev (print a udev rule naming the "
-            "port's USB adapter by its serial number)."
+            "port's USB adapter by its serial number). A servo-bus arm (--robot so101) does status (each "
+            "servo's count, Homing_Offset, angle, load, temperature; the supply; --calibration FILE checks "
+            "the EEPROM), release and estop (torque off), calibrate and udev."
         ),
         epilog=(
             "Example: robokit arm --port /dev/ttyUSB0 calibrate --joint elbow --zero-us 1520 --out cal.json. "
@@ -80,7 +82,14 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--robot",
         help="RobotSpec the firmware must match (default: the default robot, servo_arm); so101: the SO-101 "
-        "on its Feetech bus (calibrate and udev)",
+        "on its Feetech bus (status, release, estop, calibrate, udev)",
+    )
+    p.add_argument(
+        "--calibration",
+        type=Path,
+        metavar="FILE",
+        help="servo-bus arm, status: the arm's calibration file (robokit arm calibrate --out); the EEPROM is "
+        "checked against it and angles are read with it",
     )
     _add_calibrate_options(p.add_argument_group("calibrate"))
     return p
@@ -171,8 +180,9 @@ def _validate(args: argparse.Namespace):
     from robokit.firmware_bridge.calibration import check_watchdog_for_period, check_writable
     from robokit.firmware_bridge.link import BAUD
 
-    if args.import_lerobot is not None:
-        raise UsageError("--import-lerobot is for servo-bus arms: give their --robot (so101)")
+    for flag, value in (("--import-lerobot", args.import_lerobot), ("--calibration", args.calibration)):
+        if value is not None:
+            raise UsageError(f"{flag} is for servo-bus arms: give their --robot (so101)")
     spec = _robot(args.robot)
     if args.port is None:
         raise UsageError("--port is required (the arm's serial port)")

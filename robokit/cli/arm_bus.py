@@ -1,4 +1,5 @@
-"""``robokit arm calibrate --robot so101``: an arm on a servo bus (its robot folder has a ``bus`` section).
+"""``robokit arm calibrate|status|release|estop --robot so101``: an arm on a servo bus (its robot folder has
+a ``bus`` section; status, release and estop in robokit.cli.arm_bus_state).
 
     robokit arm calibrate --robot so101 --port /dev/ttyACM0 --out so101.json      # step by step
     robokit arm calibrate --robot so101 --import-lerobot ~/.cache/.../follower.json --out so101.json
@@ -17,8 +18,11 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
+from robokit.cli.arm_bus_state import STATE_ACTIONS
+from robokit.cli.arm_bus_state import run as run_state_action
+
 EXIT_OK, EXIT_FAILED, EXIT_REFUSED, EXIT_INTERRUPTED = 0, 1, 2, 130
-BUS_ACTIONS = ("calibrate",)
+BUS_ACTIONS = ("status", "release", "estop", "calibrate")
 
 
 def main(args: argparse.Namespace, input_fn: Callable[[str], str] = input) -> int:
@@ -27,6 +31,8 @@ def main(args: argparse.Namespace, input_fn: Callable[[str], str] = input) -> in
     if problem:
         print(f"robokit arm: {problem}", file=sys.stderr)
         return EXIT_REFUSED
+    if args.action in STATE_ACTIONS:
+        return run_state_action(args)
     from robokit.firmware_bridge.feetech.calibration import CalibrationError, read_calibration
 
     if args.import_lerobot is not None:
@@ -51,12 +57,19 @@ def _problem(args: argparse.Namespace) -> str | None:
     firmware_only += ["joint"] * bool(args.joint)
     if firmware_only:
         return f"--{firmware_only[0].replace('_', '-')} is for arms on the robokit firmware, not {args.robot}"
-    if args.import_lerobot is None and args.port is None:
-        return "calibrate needs --port (the arm's servo bus), or --import-lerobot FILE"
     if args.baud is None:
         from robokit.robots import robot_folder
 
         args.baud = robot_folder(args.robot).bus.baud
+    if args.action in STATE_ACTIONS:
+        if args.port is None:
+            return f"{args.action} needs --port (the arm's servo bus)"
+        given = [name for name in ("out", "import_lerobot") if getattr(args, name) is not None]
+        return f"--{given[0].replace('_', '-')} is for calibrate, not {args.action}" if given else None
+    if args.calibration is not None:
+        return "--calibration is for status and deploy; calibrate writes one (--out)"
+    if args.import_lerobot is None and args.port is None:
+        return "calibrate needs --port (the arm's servo bus), or --import-lerobot FILE"
     args.out = Path(f"{args.robot}_calibration.json") if args.out is None else args.out
     if args.import_lerobot is not None and os.path.realpath(args.out) == os.path.realpath(
         args.import_lerobot

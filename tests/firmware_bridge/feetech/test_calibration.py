@@ -315,9 +315,16 @@ def test_robokit_arm_imports_a_lerobot_file_and_checks_the_eeprom_against_it(tmp
     [
         (["calibrate", "--robot", "so101"], "calibrate needs --port"),
         (
-            ["status", "--robot", "so101", "--port", "/dev/null"],
-            "servo-bus arm: `robokit arm` does calibrate",
+            ["enable", "--robot", "so101", "--port", "/dev/null"],
+            "servo-bus arm: `robokit arm` does status, release, estop, calibrate",
         ),
+        (["status", "--robot", "so101"], "status needs --port"),
+        (["release", "--robot", "so101", "--port", "/dev/null", "--out", "c.json"], "--out is for calibrate"),
+        (
+            ["calibrate", "--robot", "so101", "--port", "/dev/null", "--calibration", "c.json"],
+            "--calibration is for status and deploy",
+        ),
+        (["status", "--port", "/dev/null", "--calibration", "c.json"], "--calibration is for servo-bus arms"),
         (
             ["calibrate", "--robot", "so101", "--port", "/dev/null", "--zero-us", "1500"],
             "--zero-us is for arms on",
