@@ -140,13 +140,16 @@ def prepare(request: DeployRequest, say: Say, warn: Say, status: Say | None) -> 
     try:
         # the spec alone first, so a mistyped goal is named before the weights are read
         goal_dim = math.prod(read_policy_spec(request.policy).obs_shapes.get("desired_goal", (3,)))
+    except (OSError, ValueError) as exc:
+        raise DeployRefused(_about_policy(request.policy, exc)) from None
+    try:
         goals = [parse_goal(g, goal_dim) for g in request.goals]
+    except ValueError as exc:  # the goal's fault, not the policy file's
+        raise DeployRefused(f"--goal: {exc}") from None
+    try:
         policy = load_policy(request.policy)
     except (OSError, ValueError) as exc:
-        text = str(exc)
-        raise DeployRefused(
-            text if str(request.policy) in text else f"cannot use {request.policy}: {text}"
-        ) from None
+        raise DeployRefused(_about_policy(request.policy, exc)) from None
     log_dir = log_dir or Path("runs") / f"deploy-{time.strftime('%Y%m%d-%H%M%S')}"
     try:
         loop = _make_loop(request, policy, log_dir, status)
@@ -291,3 +294,9 @@ def stop_on_signals() -> Iterator[None]:
     finally:
         for sig, old in previous.items():
             signal.signal(sig, old)
+
+
+def _about_policy(policy: object, exc: Exception) -> str:
+    """A policy file's fault in one line that names the file."""
+    text = str(exc)
+    return text if str(policy) in text else f"cannot use {policy}: {text}"
