@@ -11,16 +11,15 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import signal
 import tempfile
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from robokit.core.signals import signals_held
 from robokit.policies.datasets.format import INFO_PATH, DatasetError
 from robokit.policies.datasets.writer import DatasetWriter
 
@@ -32,7 +31,6 @@ VIEWS: dict[str, dict[str, float]] = {
 }
 OBS_FEATURES = {"observation": "observation.state", "achieved_goal": "observation.achieved_goal"}
 OBS_FEATURES["desired_goal"] = "observation.desired_goal"
-HELD_SIGNALS = tuple(getattr(signal, n) for n in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, n))
 FRAME_WIDTH, FRAME_HEIGHT = (
     (16, 1920),
     (16, 1080),
@@ -201,7 +199,7 @@ def record(
                 raise
         finally:
             if tmp is not None:
-                with _signals_held():  # a second signal must not leave half a folder
+                with signals_held():  # a second signal must not leave half a folder
                     shutil.rmtree(tmp, ignore_errors=True)
     finally:
         env.close()
@@ -246,27 +244,10 @@ def _temporary_folder(out: Path) -> Path:
         ) from None
 
 
-@contextlib.contextmanager
-def _signals_held() -> Iterator[list[int]]:
-    """Within the block SIGINT, SIGTERM and SIGHUP are noted, not acted on, so the final move is never
-    left half done; the run then ends normally (the block is short). Main thread only (where Python
-    handles signals); elsewhere a no-op."""
-    caught: list[int] = []
-    if threading.current_thread() is not threading.main_thread():
-        yield caught
-        return
-    previous = {s: signal.signal(s, lambda n, _f: caught.append(n)) for s in HELD_SIGNALS}
-    try:
-        yield caught
-    finally:
-        for s, handler in previous.items():
-            signal.signal(s, signal.SIG_DFL if handler is None else handler)
-
-
 def _move_into_place(tmp: Path, out: Path) -> None:
     """Replace ``out`` by ``tmp``: the old folder is moved aside first and removed only after the move.
     DatasetError if a rename fails: ``out`` is put back and the recording stays in ``tmp``."""
-    with _signals_held():
+    with signals_held():
         old = None
         try:
             if out.exists():

@@ -36,6 +36,7 @@ from robokit.core.control import Controller
 from robokit.core.kinematics import Kinematics
 from robokit.core.observer import Observer
 from robokit.core.safety import Safety, UnsafeTarget
+from robokit.core.signals import signals_held
 from robokit.envs.tasks import Task, task_key
 from robokit.robots import RobotSpec, get_robot
 from robokit.runtime.deploy_log import DeployLog, LogWriteFailed
@@ -233,8 +234,9 @@ class DeployLoop:
             reason = self._run_goals(goals, seconds_per_goal, t_start, lateness, results)
         finally:
             gc.unfreeze()
-        summary = self._summary(reason, time.monotonic() - t_start, lateness, results, notes, tolerance)
-        error = self.tick_log.finish(summary.to_dict())
+        with signals_held():  # a second Ctrl-C while the summary is written does not lose it
+            summary = self._summary(reason, time.monotonic() - t_start, lateness, results, notes, tolerance)
+            error = self.tick_log.finish(summary.to_dict())
         if error:
             summary.notes.append(error)
         if reason != "completed":

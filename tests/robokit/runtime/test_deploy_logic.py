@@ -192,3 +192,29 @@ def test_arm_stopped_follows_the_states_mode_and_names_a_watchdog_release(flags,
         assert absent not in why
     if flags.get("released") and flags.get("watchdog_tripped") and not flags.get("estop_latched"):
         assert "watchdog tripped" in why
+
+
+def test_a_second_ctrl_c_while_the_summary_is_written_does_not_lose_it(tmp_path, reach, monkeypatch):
+    """Found by attack: two Ctrl-C 5 ms apart; the second landed in the wrap-up and summary.json was lost."""
+    import os
+    import signal
+
+    import robokit.runtime.loop as loop_module
+
+    arm = FakeArm(enabled=True)
+    arm.on_read[5] = lambda a: os.kill(os.getpid(), signal.SIGINT)  # the first Ctrl-C, at tick 5
+    real = loop_module.summarise
+
+    def summarise_hit_again(*args, **kwargs):
+        os.kill(os.getpid(), signal.SIGINT)  # the second, while the summary is made
+        time.sleep(0.01)  # the handler runs here
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(loop_module, "summarise", summarise_hit_again)
+    loop = _loop(reach, arm, tmp_path)
+    with pytest.raises(DeployAborted, match="interrupted"):
+        loop.run([GOAL], seconds_per_goal=2.0)
+    loop.close()
+    summary = json.loads((tmp_path / "log" / "summary.json").read_text())
+    assert summary["exit_reason"].startswith("interrupted") and summary["ticks"] == len(_rows(tmp_path))
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # Ctrl-C works again after
