@@ -175,6 +175,8 @@ def _report(outcome) -> None:
 def goal_verdict(goal: dict, threshold_m: float | None) -> str:
     """Whether a goal was reached and whether the arm was still there at the end, in words."""
     limit = "" if threshold_m is None else f" (success within {threshold_m * 100:.1f} cm)"
+    if goal.get("ended_early"):
+        limit += "; the run ended during this goal"
     if not goal.get("reached"):
         return f"NOT reached{limit}"
     ended_inside = threshold_m is None or goal["reach_error_m"] <= threshold_m

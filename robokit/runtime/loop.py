@@ -245,9 +245,21 @@ class DeployLoop:
 
     def _run_goals(self, goals, seconds, t_start, lateness, results) -> str:
         """Every goal in turn; returns the exit reason ("completed", or why the run stopped)."""
+        self._partial: dict[str, Any] | None = None
         try:
             for gi, goal in enumerate(goals):
                 results.append(self._reach(gi, len(goals), goal, seconds, t_start, lateness))
+        except BaseException:
+            if self._partial is not None:  # the goal the run ended in, up to its last tick
+                results.append(self._partial)
+            return self._exit_reason()
+        return "completed"
+
+    @staticmethod
+    def _exit_reason() -> str:
+        """Why the run stopped, from the exception being handled."""
+        try:
+            raise
         except KeyboardInterrupt as exc:  # Ctrl-C; the CLI turns SIGTERM/SIGHUP into one named after them
             return f"interrupted ({exc.args[0] if exc.args else 'Ctrl-C'})"
         except ArmDisconnected as exc:
@@ -258,7 +270,6 @@ class DeployLoop:
             return f"log write failed ({exc}); nothing more was sent, the arm holds its last target"
         except Exception as exc:  # anything else still ends with the log and summary written
             return f"error: {type(exc).__name__}: {exc}"
-        return "completed"
 
     def _reach(self, gi, n_goals, goal, seconds, t_start, lateness) -> dict[str, Any]:
         """Drive toward one goal for ``seconds``; returns its result (reach error, time, holding)."""
@@ -267,20 +278,29 @@ class DeployLoop:
         first_success_s = first_tick = None
         seen_ee: list[np.ndarray] = []  # every tick of this goal, for the holding measures
         seen_q: list[np.ndarray] = []
-        for _ in range(n_ticks):
-            deadline = t_start + self._tick * period
-            sleep_until(deadline)
-            obs, state, q_target, late_ms = self._step(gi, goal, deadline)
-            lateness.append(late_ms)
-            success, dist = self.task.outcome(obs["achieved_goal"], goal)
-            if first_success_s is None and success:
-                first_success_s, first_tick = time.monotonic() - t_goal, len(seen_ee)
-            seen_ee.append(np.asarray(obs["observation"][:3], dtype=np.float64))
-            seen_q.append(np.asarray(state.q, dtype=np.float64))
-            self._write(gi, late_ms, state, obs, self._last_action_raw, q_target)
-            if self.status is not None and self._tick % max(1, int(self.hz // 5)) == 0:
-                self._status(gi, n_goals, dist, late_ms, q_target)
-            self._tick += 1
+        last: tuple[ArmState, np.ndarray] | None = None  # the last tick's state and achieved goal
+        try:
+            for _ in range(n_ticks):
+                deadline = t_start + self._tick * period
+                sleep_until(deadline)
+                obs, state, q_target, late_ms = self._step(gi, goal, deadline)
+                lateness.append(late_ms)
+                success, dist = self.task.outcome(obs["achieved_goal"], goal)
+                if first_success_s is None and success:
+                    first_success_s, first_tick = time.monotonic() - t_goal, len(seen_ee)
+                seen_ee.append(np.asarray(obs["observation"][:3], dtype=np.float64))
+                seen_q.append(np.asarray(state.q, dtype=np.float64))
+                last = (state, np.asarray(obs["achieved_goal"], dtype=np.float64))
+                self._write(gi, late_ms, state, obs, self._last_action_raw, q_target)
+                if self.status is not None and self._tick % max(1, int(self.hz // 5)) == 0:
+                    self._status(gi, n_goals, dist, late_ms, q_target)
+                self._tick += 1
+        except BaseException:  # the run ends in this goal: its ticks so far still count in the summary
+            if last is not None:
+                self._partial = goal_result(goal, last[0], seen_ee[-1], last[1], seen_ee, seen_q, first_tick,
+                                            first_success_s, self.hz)  # fmt: skip
+                self._partial["ended_early"] = True
+            raise
         final = self.arm.read()
         if self.scene is not None:
             self.scene.refresh()

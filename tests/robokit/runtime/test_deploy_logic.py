@@ -218,3 +218,21 @@ def test_a_second_ctrl_c_while_the_summary_is_written_does_not_lose_it(tmp_path,
     summary = json.loads((tmp_path / "log" / "summary.json").read_text())
     assert summary["exit_reason"].startswith("interrupted") and summary["ticks"] == len(_rows(tmp_path))
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # Ctrl-C works again after
+
+
+def test_the_goal_a_run_ends_in_is_in_the_summary_up_to_its_last_tick(tmp_path, reach):
+    """Found by attack: an aborted deploy dropped the goal it was driving toward from summary.json."""
+    from robokit.cli.deploy import goal_verdict
+
+    arm = FakeArm(enabled=True)
+    arm.on_read[30] = lambda a: a.disconnect("cable pulled")  # in the second goal (25 ticks per goal)
+    loop = _loop(reach, arm, tmp_path)
+    second = GOAL + np.array([0.0, -0.1, 0.0])
+    with pytest.raises(DeployAborted, match="link lost"):
+        loop.run([GOAL, second, GOAL], seconds_per_goal=1.0)
+    loop.close()
+    goals = json.loads((tmp_path / "log" / "summary.json").read_text())["goals"]
+    assert len(goals) == 2 and not goals[0].get("ended_early") and goals[1]["ended_early"]
+    assert goals[1]["goal_m"] == pytest.approx(second.tolist())
+    assert goals[1]["final_q"] == _rows(tmp_path)[-1]["q"]  # the last tick it saw
+    assert "the run ended during this goal" in goal_verdict(goals[1], 0.02)
