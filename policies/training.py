@@ -161,10 +161,10 @@ def train(config: TrainConfig, resume: bool = False) -> Path:
     run = Path(config.out)
     gym.spec(config.env_id)  # an unknown id raises here, before the run folder is touched
     config = check_config(config)
-    if config.algo == "bc":
+    if config.algo == "bc" and not (resume and _saved_algo(run) not in (None, "bc")):
         from robokit.policies.bc import start_bc_run
 
-        return start_bc_run(config, resume)
+        return start_bc_run(config, resume)  # (an RL run resumed without --algo goes on below, as itself)
     ckpt = latest_checkpoint(run) if resume else None
     if resume:
         config = _resume_config(run, config, ckpt)
@@ -181,6 +181,16 @@ def train(config: TrainConfig, resume: bool = False) -> Path:
     venv, venv_norm = _make_envs(config, ckpt)
     model, state = _make_model(config, run, venv, ckpt)
     return _learn(config, run, model, venv, venv_norm, state, fresh=ckpt is None)
+
+
+def _saved_algo(run: Path) -> str | None:
+    """The algo in a run folder's config.yaml (None when it has none or it cannot be read)."""
+    if not (run / CONFIG_FILE).is_file():
+        return None
+    try:
+        return saved_config(run).algo
+    except (ResumeError, TrainConfigError):
+        return None
 
 
 def _resume_config(run: Path, config: TrainConfig, ckpt: Path | None) -> TrainConfig:

@@ -189,3 +189,15 @@ def test_resume_with_a_damaged_config_or_state_is_refused(
     assert {k: v for k, v in _snapshot(run).items() if k != "config.yaml"} == {
         k: v for k, v in before.items() if k != "config.yaml"
     }
+
+
+def test_an_rl_run_of_a_task_whose_default_is_bc_resumes_as_itself(tmp_path: Path, capsys) -> None:
+    """Found by attack: `--resume` of a td3 Push run without --algo said 'bc runs are not resumed' (Push's
+    default algo is bc); the run's own config.yaml says what it is."""
+    push, run = "robokit/ServoArmPush-v0", tmp_path / "run"
+    tiny = ["--steps", "60", "--checkpoint-every", "30", "--eval-every", "60", "--eval-episodes", "1"]
+    assert cli_train.main([push, "--algo", "td3", "--out", str(run), *tiny, "--no-progress"]) == 0
+    assert cli_train.main([push, "--out", str(run), "--resume", "--steps", "120", "--no-progress"]) == 0
+    out, err = capsys.readouterr()
+    assert "not resumed" not in err and "at 120 steps" in out, (out, err)
+    assert json.loads((run / "evals.jsonl").read_text().splitlines()[-1])["steps"] == 120
