@@ -6,7 +6,7 @@ a ``bus`` section; status, release and estop in robokit.cli.arm_bus_state).
             [--port /dev/ttyACM0]        # and check the arm's EEPROM against it
 
 Exit codes: 0 done, 1 failed on the arm, 2 refused before anything was sent (arguments, file, port), 130
-Ctrl-C (the servos' EEPROM is locked again).
+Ctrl-C. A calibration that stops puts the arm's previous calibration back in its EEPROM (and says so).
 """
 
 from __future__ import annotations
@@ -108,7 +108,7 @@ def _calibrate(args: argparse.Namespace, input_fn: Callable[[str], str]) -> int:
     from robokit.core.arm import ArmError
     from robokit.firmware_bridge.feetech.bus import FeetechBus
     from robokit.firmware_bridge.feetech.calibration import CalibrationError, write_calibration
-    from robokit.runtime.calibrate_bus import calibrate_bus_arm
+    from robokit.runtime.calibrate_bus import calibrate_bus_arm, eeprom_note
 
     finished = threading.Event()
 
@@ -122,13 +122,15 @@ def _calibrate(args: argparse.Namespace, input_fn: Callable[[str], str]) -> int:
     try:
         with FeetechBus(args.port, args.baud) as bus:
             calibration = calibrate_bus_arm(bus, args.robot, ask, finished.is_set, print)
-    except KeyboardInterrupt:
-        print(
-            "robokit arm: interrupted; the servos' EEPROM is locked again, no file written", file=sys.stderr
-        )
+    except KeyboardInterrupt as exc:
+        print(f"robokit arm: interrupted; {eeprom_note(exc)}; no file written", file=sys.stderr)
         return EXIT_INTERRUPTED
     except (CalibrationError, ArmError, EOFError) as exc:
-        print(f"robokit arm: calibration stopped: {exc or 'no more input'}", file=sys.stderr)
+        reason = str(exc) or "no more input"
+        print(
+            f"robokit arm: calibration stopped: {reason}; {eeprom_note(exc)}; no file written",
+            file=sys.stderr,
+        )
         return EXIT_FAILED
     _keep_previous(args.out)
     write_calibration(args.out, calibration)

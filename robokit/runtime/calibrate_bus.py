@@ -5,6 +5,8 @@ written to the servos' EEPROM (unlock, write, lock) and returned as a BusCalibra
 The steps (docs/hardware.md, SO-101 calibration), each started by ``ask(prompt)`` returning once the user
 is ready (the CLI waits for Enter; tests move a scripted hand on the virtual bus):
 
+0. every servo's Homing_Offset and position limits are read (nothing is changed before), and the user is
+   asked to hold the arm;
 1. torque off; every servo's Homing_Offset 0 and position limits 0..4095, so it reads its raw encoder;
 2. the zero pose (docs/so101.md): each joint's Homing_Offset = raw - 2048, so the pose reads 2048. The
    one offset the field cannot hold (raw 0: -2048) is avoided by reading that pose as 2047;
@@ -15,6 +17,11 @@ is ready (the CLI waits for Enter; tests move a scripted hand on the virtual bus
    counts and offset (the wrist_roll's 340 deg usually need it when the zero pose is off); a joint that
    turned a whole turn or more cannot be measured by the servo and is refused (CalibrationError);
 5. Homing_Offset and the ranges as position limits to EEPROM, then the EEPROM is locked again.
+
+A calibration stopped after step 0 in any way (Ctrl-C, end of input, a CalibrationError, a servo error)
+writes step 0's values back (unlock, write, lock, read back), so the arm keeps the calibration its file
+says; the torque stays off (switching it on could move a joint the user is holding). ``eeprom_note(exc)``
+says what the EEPROM holds.
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from robokit.core.signals import signals_held
 from robokit.firmware_bridge.feetech.bus import FeetechBus
 from robokit.firmware_bridge.feetech.calibration import (
     OFFSET_LIMIT,
@@ -36,10 +44,11 @@ from robokit.firmware_bridge.feetech.calibration import (
 from robokit.firmware_bridge.feetech.control_table import COUNTS_PER_TURN, MIDDLE_COUNTS, turn_delta
 from robokit.robots import robot_folder
 
+KEPT = ("Homing_Offset", "Min_Position_Limit", "Max_Position_Limit")  # read first, put back if stopped
 MIN_MOVE_COUNTS = 40  # ~3.5 deg: a direction step smaller than this is "did not move"
 SAMPLE_PERIOD_S = 0.02
 
-__all__ = ["calibrate_bus_arm"]
+__all__ = ["calibrate_bus_arm", "eeprom_note"]
 
 
 def calibrate_bus_arm(
@@ -51,43 +60,87 @@ def calibrate_bus_arm(
 ) -> BusCalibration:
     """Run the steps above on an open ``bus`` for ``robot``; returns the calibration (not yet in a file).
     ``ask(prompt)`` returns when the user has done what it says; ``done()`` ends the range recording;
-    ``say(line)`` reports notes. Raises CalibrationError (the EEPROM is locked again, offsets left at 0
-    for the joints not yet written), ServoNotAnswering."""
+    ``say(line)`` reports notes. Raises CalibrationError, ServoNotAnswering, or whatever ``ask`` raises
+    (KeyboardInterrupt, EOFError). Every servo's Homing_Offset and position limits are read before anything
+    is changed; on any way out that is not success they are written back (``eeprom_note(exc)`` says whether
+    that worked) and the torque stays off."""
     folder = robot_folder(robot)
     if folder.bus is None:
         raise CalibrationError(f"robot {robot} is not a servo-bus arm (no `bus` section)")
-    names, ids, settings = folder.spec.joint_names, list(folder.bus.ids), folder.bus
-    bus.write(0xFE, "Torque_Enable", 0)
-    bus.sync_write("Torque_Enable", dict.fromkeys(ids, 0))
+    ids = list(folder.bus.ids)
+    previous = {name: bus.sync_read(name, ids) for name in KEPT}  # before anything changes
+    ask("Hold the arm with one hand: its torque goes off next and it goes limp; then press Enter")
     try:
-        _unlocked(bus, ids, {"Homing_Offset": [0] * len(ids), "Min_Position_Limit": [0] * len(ids),
-                             "Max_Position_Limit": [COUNTS_PER_TURN - 1] * len(ids)})  # fmt: skip
-        ask(
-            "Put the arm in its zero pose (docs/so101.md): upper arm up, forearm and hand forward, gripper closed"
-        )
-        raw = _present(bus, ids).astype(int)
-        zero = np.where(raw == 0, MIDDLE_COUNTS - 1, MIDDLE_COUNTS).astype(float)  # -2048 does not fit
-        offsets = [homing_offset(r, z) for r, z in zip(raw, zero)]
-        _unlocked(bus, ids, {"Homing_Offset": offsets})
-        modes = _directions(bus, ids, names, settings, ask, say)
-        ask("Move every joint slowly through its whole range, one after the other; then press Enter")
-        low, high = _ranges(bus, ids, done)
-        joints = {}
-        for k, name in enumerate(names):
-            joints[name], offsets[k] = _fit_turn(
-                name, ids[k], modes[k], int(raw[k]), zero[k], low[k], high[k], say
-            )
-        _unlocked(bus, ids, {"Homing_Offset": offsets, "Min_Position_Limit": [j.range_min for j in joints.values()],
-                             "Max_Position_Limit": [j.range_max for j in joints.values()]})  # fmt: skip
-        unlocked = [i for i, lock in bus.sync_read("Lock", ids).items() if lock != 1]  # read back: a check,
-        if unlocked:  # and the sync write (no reply) has surely been acted on
-            raise CalibrationError(
-                f"servo {unlocked[0]} did not lock its EEPROM again; run the calibration again"
-            )
+        return _steps(bus, robot, folder, ask, done, say)
+    except BaseException as exc:
+        exc.eeprom_note = _restore(bus, ids, previous)  # type: ignore[attr-defined]
+        raise
     finally:
         with contextlib.suppress(Exception):
             bus.sync_write("Lock", dict.fromkeys(ids, 1))
+
+
+def eeprom_note(exc: BaseException) -> str:
+    """What a calibration that raised ``exc`` left in the servos' EEPROM, to say with the reason."""
+    return getattr(exc, "eeprom_note", "nothing was changed on the arm")
+
+
+def _steps(bus: FeetechBus, robot: str, folder, ask, done, say) -> BusCalibration:
+    """Steps 1-5 (module docstring)."""
+    names, ids, settings = folder.spec.joint_names, list(folder.bus.ids), folder.bus
+    bus.write(0xFE, "Torque_Enable", 0)
+    bus.sync_write("Torque_Enable", dict.fromkeys(ids, 0))
+    _unlocked(bus, ids, {"Homing_Offset": [0] * len(ids), "Min_Position_Limit": [0] * len(ids),
+                         "Max_Position_Limit": [COUNTS_PER_TURN - 1] * len(ids)})  # fmt: skip
+    ask(
+        "Put the arm in its zero pose (docs/so101.md): upper arm up, forearm and hand forward, gripper "
+        "closed; then press Enter"
+    )
+    raw = _present(bus, ids).astype(int)
+    zero = np.where(raw == 0, MIDDLE_COUNTS - 1, MIDDLE_COUNTS).astype(float)  # -2048 does not fit
+    offsets = [homing_offset(r, z) for r, z in zip(raw, zero)]
+    _unlocked(bus, ids, {"Homing_Offset": offsets})
+    modes = _directions(bus, ids, names, settings, ask, say)
+    ask("Move every joint slowly through its whole range, one after the other; then press Enter")
+    low, high = _ranges(bus, ids, done)
+    joints = {}
+    for k, name in enumerate(names):
+        joints[name], offsets[k] = _fit_turn(
+            name, ids[k], modes[k], int(raw[k]), zero[k], low[k], high[k], say
+        )
+    _unlocked(bus, ids, {"Homing_Offset": offsets, "Min_Position_Limit": [j.range_min for j in joints.values()],
+                         "Max_Position_Limit": [j.range_max for j in joints.values()]})  # fmt: skip
+    unlocked = [i for i, lock in bus.sync_read("Lock", ids).items() if lock != 1]  # read back: a check,
+    if unlocked:  # and the sync write (no reply) has surely been acted on
+        raise CalibrationError(
+            f"servo {unlocked[0]} did not lock its EEPROM again; run the calibration again"
+        )
     return BusCalibration(robot, joints, "robokit")
+
+
+def _restore(bus: FeetechBus, ids: list[int], previous: dict[str, dict[int, int]]) -> str:
+    """Write ``previous`` ({register: {id: value}}) back to every servo's EEPROM (unlock, write, lock, read
+    back), with Ctrl-C held so it is not left half done; returns what to tell the user."""
+    failed: dict[int, str] = {}
+    with signals_held():
+        for i in ids:
+            want = {**{name: previous[name][i] for name in KEPT}, "Lock": 1}
+            try:
+                _unlocked(bus, [i], {name: [want[name]] for name in KEPT})
+                back = {name: bus.read(i, name) for name in want}
+            except Exception as exc:  # a servo or a port that stopped answering
+                failed[i] = str(exc)
+                continue
+            wrong = [f"{name} reads {back[name]}, not {v}" for name, v in want.items() if back[name] != v]
+            if wrong:
+                failed[i] = f"servo {i} {', '.join(wrong)}"
+    if not failed:
+        return "the arm's previous calibration is back in its EEPROM (read back), the torque stays off"
+    first = next(iter(failed.values()))
+    return (
+        f"could not put the arm's previous calibration back on servo{'s' * (len(failed) > 1)} "
+        f"{', '.join(map(str, failed))} ({first}): calibrate the arm again before deploying it"
+    )
 
 
 def _unlocked(bus: FeetechBus, ids: list[int], values: dict[str, list[int]]) -> None:
@@ -109,7 +162,9 @@ def _directions(bus, ids, names, settings, ask, say) -> list[int]:
     modes = []
     for k, name in enumerate(names):
         before = _present(bus, ids)[k]
-        ask(f"Move {name} a little (10-20 deg) so that it {settings.positive[k]}, hold it there, press Enter")
+        ask(
+            f"Move {name} a little (10-20 deg) so that it {settings.positive[k]}, hold it there; then press Enter"
+        )
         change = turn_delta(_present(bus, ids)[k], before)
         if abs(change) < MIN_MOVE_COUNTS:
             raise CalibrationError(f"{name} did not move ({change:+.0f} counts); run the calibration again")

@@ -24,7 +24,7 @@ from robokit.firmware_bridge.feetech.calibration import (
 from robokit.firmware_bridge.feetech.control_table import RAD_PER_COUNT
 from robokit.firmware_bridge.feetech.virtual_arm import VirtualArm
 from robokit.robots import get_robot
-from robokit.runtime.calibrate_bus import calibrate_bus_arm
+from robokit.runtime.calibrate_bus import calibrate_bus_arm, eeprom_note
 
 SPEC = get_robot("so101")
 LOWER, UPPER = np.asarray(SPEC.lower), np.asarray(SPEC.upper)
@@ -264,7 +264,9 @@ def test_robokit_arm_calibrate_walks_the_user_through_and_writes_the_file(tmp_pa
         eeprom = [bytes(s.eeprom) for s in _running().bus.servos]
     printed = capsys.readouterr()
     assert code == 0, printed.err
-    assert "zero pose" in hand.prompts[0] and "Move gripper a little" in hand.prompts[6]
+    assert "Hold the arm" in hand.prompts[0] and "torque goes off" in hand.prompts[0]
+    assert "zero pose" in hand.prompts[1] and "Move gripper a little" in hand.prompts[7]
+    assert all(p.rstrip().endswith("; then press Enter") for p in hand.prompts[:8])
     assert f"wrote {out}" in printed.out
     cal = read_calibration(out, "so101")
     q = _read_pose(eeprom, cal, np.array([0.1, 0.2, 0.3, 0.4, 0.5, 0.6]))
@@ -346,3 +348,100 @@ def test_robokit_arm_refuses_bad_bus_arguments_in_one_line(argv, message, capsys
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1 and not list(tmp_path.iterdir())
+
+
+# --- a recalibration that stops puts the arm's previous calibration back -------------------------------
+
+
+class Stop:
+    """A Hand that stops the calibration at its ``at``-th prompt (0: the first) by raising ``exc``, or, with
+    ``exc`` None, holds the joint still there (so the direction step says it did not move)."""
+
+    def __init__(self, hand: Hand, at: int, exc: BaseException | None) -> None:
+        self.hand, self.at, self.exc = hand, at, exc
+
+    def ask(self, prompt: str) -> None:
+        if len(self.hand.prompts) == self.at:
+            self.hand.prompts.append(prompt)
+            if self.exc is not None:
+                raise self.exc
+            time.sleep(SETTLE_S)  # the user pressed Enter without moving the joint
+            return
+        self.hand.ask(prompt)
+
+
+def _calibrated_earlier():
+    """An arm calibrated once (its calibration and the EEPROM it left), to be recalibrated."""
+    cal, eeprom, _, _, _ = _calibrate()
+    return cal, eeprom
+
+
+def _power_cycled(virtual: VirtualArm, eeprom) -> None:
+    for servo, kept in zip(virtual.bus.servos, eeprom):
+        servo.eeprom[:] = kept
+        servo.power_cycle()
+
+
+BACK = "the arm's previous calibration is back in its EEPROM"
+
+
+@pytest.mark.parametrize(
+    ("at", "exc", "stopped", "note"),
+    [
+        (0, KeyboardInterrupt(), KeyboardInterrupt, "nothing was changed on the arm"),  # "Hold the arm"
+        (1, KeyboardInterrupt(), KeyboardInterrupt, BACK),  # Ctrl-C at the zero-pose prompt (offsets cleared)
+        (2, EOFError(), EOFError, BACK),  # end of input at the first direction prompt (offsets written)
+        (3, None, CalibrationError, BACK),  # shoulder_lift "did not move"
+        (8, KeyboardInterrupt(), KeyboardInterrupt, BACK),  # Ctrl-C as the ranges are about to be recorded
+    ],
+)
+def test_a_stopped_recalibration_puts_the_previous_calibration_back(at, exc, stopped, note):
+    cal, eeprom = _calibrated_earlier()
+    with VirtualArm("so101", return_delay=0, encoder_at_zero=ASSEMBLED) as port:
+        virtual = _running()
+        _power_cycled(virtual, eeprom)
+        hand = Hand(virtual, np.array([0.3, -0.2, 0.1, 0.2, -0.4, 0.1]))  # held off the first zero pose
+        with FeetechBus(port) as bus, pytest.raises(stopped) as raised:
+            calibrate_bus_arm(bus, "so101", Stop(hand, at, exc).ask, hand.done)
+        assert eeprom_note(raised.value).startswith(note) and len(hand.prompts) == at + 1
+        assert [s.get("Lock") for s in virtual.bus.servos] == [1] * 6
+        assert all(s.get("Torque_Enable") == 0 for s in virtual.bus.servos)
+        for servo in virtual.bus.servos:  # kept in EEPROM, not just in RAM
+            servo.power_cycle()
+        with FeetechArm(port, "so101", calibration=cal) as arm:  # no CalibrationMismatch
+            assert arm.read().q_is_measured
+
+
+def test_robokit_arm_calibrate_interrupted_says_the_previous_calibration_is_back(tmp_path, capsys):
+    from robokit.cli.arm import main
+
+    cal, eeprom = _calibrated_earlier()
+    out = write_calibration(tmp_path / "A.json", cal)
+    with VirtualArm("so101", return_delay=0, encoder_at_zero=ASSEMBLED) as port:
+        virtual = _running()
+        _power_cycled(virtual, eeprom)
+        hand = Hand(virtual, np.array([0.3, -0.2, 0.1, 0.2, -0.4, 0.1]))
+        stop = Stop(hand, 1, KeyboardInterrupt())
+
+        def answer(prompt: str) -> str:
+            stop.ask(prompt.strip())
+            return ""
+
+        argv = ["calibrate", "--robot", "so101", "--port", port, "--out", str(out)]
+        assert main(argv, input_fn=answer) == 130
+        err = capsys.readouterr().err
+        assert "interrupted; the arm's previous calibration is back in its EEPROM" in err
+        assert "no file written" in err and err.count("\n") == 1
+        FeetechArm(port, "so101", calibration=read_calibration(out, "so101")).close()
+        hand.prompts.clear()
+        stop = Stop(hand, 2, KeyboardInterrupt())
+
+        def silence(prompt: str) -> str:  # servo 3 stops answering after the offsets were written
+            if len(hand.prompts) == 2:
+                virtual.bus.servo(3).silent = True
+            return answer(prompt)
+
+        assert main(argv, input_fn=silence) == 130
+        err = capsys.readouterr().err
+        assert "could not put the arm's previous calibration back on servo 3 (servo 3 does not answer" in err
+        assert err.count("\n") == 1
