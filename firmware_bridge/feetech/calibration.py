@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import stat
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -34,6 +35,7 @@ MAX_FILE_BYTES = 64 * 1024
 OFFSET_LIMIT = 2047  # Homing_Offset is sign-magnitude with its sign in bit 11
 FIELDS = ("id", "drive_mode", "homing_offset", "range_min", "range_max")  # LeRobot's per-joint keys
 SOURCES = ("robokit", "lerobot")
+TOP_KEYS = ("format", "version", "robot", "source", "joints")  # robokit's file
 
 __all__ = [
     "BusCalibration",
@@ -129,17 +131,17 @@ def from_lerobot(data: Any, robot: str) -> BusCalibration:
 
 def read_calibration(path: str | os.PathLike, robot: str) -> BusCalibration:
     """Read a calibration file: robokit's (``write_calibration``) or LeRobot's (imported, see
-    ``from_lerobot``). Raises CalibrationError naming the file and what is wrong."""
+    ``from_lerobot``). Raises CalibrationError naming the file and what is wrong (the field, where one is)."""
     path = Path(path)
     try:
-        if path.stat().st_size > MAX_FILE_BYTES:
-            raise CalibrationError(f"{path} is larger than {MAX_FILE_BYTES} bytes: not a calibration file")
-        data = json.loads(path.read_text(encoding="utf-8"), object_pairs_hook=_no_duplicates)
+        data = json.loads(_read_text(path), object_pairs_hook=_no_duplicates, parse_int=_parse_int)
     except CalibrationError as exc:  # a key twice
         raise CalibrationError(f"calibration {path}: {exc}") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except RecursionError:
+        raise CalibrationError(f"calibration {path}: its JSON is nested too deeply") from None
+    except (OSError, ValueError) as exc:  # ValueError: UnicodeDecodeError, JSONDecodeError
         raise CalibrationError(
-            f"cannot read calibration {path}: {getattr(exc, 'strerror', None) or exc}"
+            f"cannot read calibration {path}: {_line(getattr(exc, 'strerror', None) or exc)}"
         ) from None
     try:
         if isinstance(data, dict) and "format" in data:
@@ -147,6 +149,49 @@ def read_calibration(path: str | os.PathLike, robot: str) -> BusCalibration:
         return from_lerobot(data, robot)
     except CalibrationError as exc:
         raise CalibrationError(f"calibration {path}: {exc}") from None
+    except (ValueError, TypeError, ArithmeticError, RecursionError) as exc:  # a check missed: still one line
+        raise CalibrationError(f"calibration {path}: {type(exc).__name__}: {_line(exc)}") from None
+
+
+def _read_text(path: Path) -> str:
+    """The text of regular file ``path`` (at most MAX_FILE_BYTES). A device, FIFO or directory is refused
+    before it is opened (reading /dev/zero never ends, opening a FIFO waits for a writer) and again on the
+    open file, opened without blocking. Raises OSError, UnicodeDecodeError."""
+    not_regular = "not a regular file (a device, a FIFO or a directory), so not a calibration file"
+    if not stat.S_ISREG(os.stat(path).st_mode):
+        raise OSError(not_regular)
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
+    with os.fdopen(fd, "rb") as f:
+        if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):  # swapped since the check above
+            raise OSError(not_regular)
+        data = f.read(MAX_FILE_BYTES + 1)
+    if len(data) > MAX_FILE_BYTES:
+        raise OSError(f"larger than {MAX_FILE_BYTES} bytes, so not a calibration file")
+    return data.decode("utf-8")
+
+
+class _LongNumber:
+    """A JSON integer too long to be a count (parsing it could take Python's 4300-digit limit's error)."""
+
+    def __init__(self, digits: int) -> None:
+        self.digits = digits
+
+    def __repr__(self) -> str:
+        return f"a {self.digits}-digit number"
+
+
+def _parse_int(text: str) -> int | _LongNumber:
+    return _LongNumber(len(text.lstrip("-"))) if len(text) > 20 else int(text)
+
+
+def _line(what: object) -> str:
+    """``what`` as a short single line."""
+    return " ".join(str(what).split())[:160]
+
+
+def _shown(value: Any) -> str:
+    """A value from the file, shown short."""
+    return repr(value)[:40]
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -168,22 +213,32 @@ def write_calibration(path: str | os.PathLike, calibration: BusCalibration) -> P
 
 
 def _from_robokit(data: dict[str, Any], robot: str) -> BusCalibration:
-    if data.get("format") != FORMAT or data.get("version") != VERSION:
-        raise CalibrationError(f"want format {FORMAT!r} version {VERSION}, got {data.get('format')!r} "
-                               f"version {data.get('version')!r}")  # fmt: skip
-    if data.get("robot") != robot:
-        raise CalibrationError(f"it is for robot {data.get('robot')!r}, not {robot}")
-    if data.get("source") not in SOURCES:
-        raise CalibrationError(f"source must be one of {list(SOURCES)}, got {data.get('source')!r}")
+    """robokit's own file (``to_json``): every key known, every value of its type (a bool is not a number)."""
+    unknown = sorted(set(data) - set(TOP_KEYS))
+    if unknown:
+        raise CalibrationError(
+            f"unknown key {unknown[0]!r} (robokit's calibration has {', '.join(TOP_KEYS)})"
+        )
+    if data["format"] != FORMAT:
+        raise CalibrationError(f"format: want {FORMAT!r}, got {_shown(data['format'])}")
+    version = data.get("version")
+    if type(version) is not int or version != VERSION:
+        raise CalibrationError(f"version: want the whole number {VERSION}, got {_shown(version)}")
+    if data.get("robot") != robot or not isinstance(data.get("robot"), str):
+        raise CalibrationError(f"robot: it is for {_shown(data.get('robot'))}, not {robot!r}")
+    source = data.get("source")
+    if not isinstance(source, str) or source not in SOURCES:
+        raise CalibrationError(f"source: want one of {list(SOURCES)}, got {_shown(source)}")
     names, ids = _robot_joints(robot)
     joints_raw = data.get("joints")
     if not isinstance(joints_raw, Mapping):
         raise CalibrationError("joints: want an object of joints")
+    keys = (*FIELDS, "zero_counts")
     joints = {
-        name: _joint(name, ids[k], _joint_entry(joints_raw, name, names, (*FIELDS, "zero_counts")))
+        name: _joint(name, ids[k], _joint_entry(joints_raw, name, names, keys, strict=True))
         for k, name in enumerate(names)
     }
-    return BusCalibration(robot, joints, data["source"])
+    return BusCalibration(robot, joints, source)
 
 
 def _robot_joints(robot: str) -> tuple[tuple[str, ...], tuple[int, ...]]:
@@ -195,27 +250,35 @@ def _robot_joints(robot: str) -> tuple[tuple[str, ...], tuple[int, ...]]:
     return tuple(folder.spec.joint_names), tuple(folder.bus.ids)
 
 
-def _joint_entry(data: Mapping, name: str, names: tuple[str, ...], keys: tuple[str, ...]) -> dict:
+def _joint_entry(
+    data: Mapping, name: str, names: tuple[str, ...], keys: tuple[str, ...], strict: bool = False
+) -> dict:
+    """Joint ``name``'s ``keys`` from ``data``, each a whole number (zero_counts: a whole or half count in
+    0..4095); ``strict``: no other keys (robokit's own file; LeRobot's may grow one)."""
     unknown = sorted(set(map(str, data)) - set(names))
     if unknown:
-        raise CalibrationError(f"unknown joint {unknown[0]!r} (this robot's joints: {', '.join(names)})")
+        raise CalibrationError(
+            f"unknown joint {_shown(unknown[0])} (this robot's joints: {', '.join(names)})"
+        )
     entry = data.get(name)
     if not isinstance(entry, Mapping):
         raise CalibrationError(f"joint {name!r} is missing or not an object")
+    extra = sorted(set(map(str, entry)) - set(keys))
+    if strict and extra:
+        raise CalibrationError(f"{name}: unknown key {_shown(extra[0])} (want {', '.join(keys)})")
     out = {}
     for key in keys:
         if key not in entry:
             raise CalibrationError(f"{name}.{key} is missing")
-        value = entry.get(key)
-        whole = isinstance(value, int) and not isinstance(value, bool)
-        half = (
-            key == "zero_counts"
-            and isinstance(value, float)
-            and math.isfinite(value)
-            and value * 2 == round(value * 2)
-        )
-        if not (whole or half):
-            raise CalibrationError(f"{name}.{key}: want a whole number, got {repr(value)[:40]}")
+        value = entry[key]
+        whole = isinstance(value, int) and not isinstance(value, bool)  # a bool is not a number here
+        if key == "zero_counts":
+            half = isinstance(value, float) and math.isfinite(value) and (value * 2).is_integer()
+            if not ((whole or half) and 0 <= value <= COUNTS_PER_TURN - 1):
+                raise CalibrationError(f"{name}.zero_counts: want a number in 0..{COUNTS_PER_TURN - 1} (a whole "
+                                       f"or a half count), got {_shown(value)}")  # fmt: skip
+        elif not whole:
+            raise CalibrationError(f"{name}.{key}: want a whole number, got {_shown(value)}")
         out[key] = value
     return out
 

@@ -445,3 +445,84 @@ def test_robokit_arm_calibrate_interrupted_says_the_previous_calibration_is_back
         err = capsys.readouterr().err
         assert "could not put the arm's previous calibration back on servo 3 (servo 3 does not answer" in err
         assert err.count("\n") == 1
+
+
+# --- a calibration file is untrusted input: anything wrong is one line naming the file and the field -------
+
+
+def _robokit_file(tmp_path: Path) -> dict:
+    """robokit's calibration file (as write_calibration writes it) of the LeRobot fixture, as JSON data."""
+    data = json.loads((DATA / "lerobot_so101_follower.json").read_text())
+    path = write_calibration(tmp_path / "robokit.json", from_lerobot(data, "so101"))
+    return json.loads(path.read_text())
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (lambda lr, rk: "[" * 50_000, "nested too deeply"),  # 50 KB: under the size cap
+        (
+            lambda lr, rk: json.dumps(lr).replace('"homing_offset": -1047', '"homing_offset": ' + "9" * 5000),
+            "shoulder_pan.homing_offset: want a whole number, got a 5000-digit number",
+        ),  # fmt: skip
+        (
+            lambda lr, rk: json.dumps(rk).replace('"zero_counts": 2047.0', '"zero_counts": 1e308', 1),
+            r"zero_counts: want a number in 0..4095 \(a whole or a half count\), got 1e\+308",
+        ),  # fmt: skip
+        (lambda lr, rk: json.dumps({**rk, "version": True}), "version: want the whole number 1, got True"),
+        (lambda lr, rk: json.dumps({**rk, "version": 1.0}), "version: want the whole number 1, got 1.0"),
+        (lambda lr, rk: json.dumps({**rk, "robot": ["so101"]}), r"robot: it is for \['so101'\], not 'so101'"),
+        (lambda lr, rk: json.dumps({**rk, "colour": "red"}), "unknown key 'colour'"),
+        (
+            lambda lr, rk: json.dumps(rk).replace('"drive_mode": 0', '"drive_mode": false', 1),
+            "shoulder_pan.drive_mode: want a whole number, got False",
+        ),  # fmt: skip
+        (
+            lambda lr, rk: json.dumps(rk).replace('"zero_counts": 2047.0', '"zero_counts": NaN', 1),
+            "zero_counts: want a number in 0..4095",
+        ),  # fmt: skip
+        (
+            lambda lr, rk: json.dumps(lr).replace('"range_max": 3299', '"range_max": 1e999', 1),
+            "shoulder_pan.range_max: want a whole number, got inf",
+        ),  # fmt: skip
+        (lambda lr, rk: json.dumps(lr)[:-1] + ', "\\ud800": 1}', "unknown joint"),
+    ],
+)
+def test_a_hostile_calibration_file_is_one_line_naming_the_file_and_the_field(tmp_path, text, message):
+    lerobot = json.loads((DATA / "lerobot_so101_follower.json").read_text())
+    path = tmp_path / "cal.json"
+    path.write_text(text(lerobot, _robokit_file(tmp_path)), encoding="utf-8")
+    assert path.stat().st_size < 64 * 1024
+    with pytest.raises(CalibrationError, match=message) as exc:
+        read_calibration(path, "so101")
+    assert "\n" not in str(exc.value) and str(path) in str(exc.value) and len(str(exc.value)) < 400
+
+
+@pytest.mark.parametrize("kind", ["/dev/zero", "fifo", "directory"])
+def test_a_file_that_is_not_a_regular_file_is_refused_before_it_is_read(tmp_path, kind):
+    """Run as `robokit arm calibrate --import-lerobot` in a process with bounded memory and time: reading
+    /dev/zero never ends, opening a FIFO waits for a writer."""
+    import os
+    import resource
+    import subprocess
+    import sys
+
+    source = {"/dev/zero": "/dev/zero", "fifo": str(tmp_path / "fifo"), "directory": str(tmp_path)}[kind]
+    if kind == "fifo":
+        os.mkfifo(source)
+    argv = [
+        "arm",
+        "calibrate",
+        "--robot",
+        "so101",
+        "--import-lerobot",
+        source,
+        "--out",
+        str(tmp_path / "o.json"),
+    ]
+    limit = lambda: resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30))  # noqa: E731
+    run = subprocess.run([sys.executable, "-m", "robokit.cli", *argv], capture_output=True, text=True,
+                         timeout=60, preexec_fn=limit)  # fmt: skip
+    assert run.returncode == 2, run.stderr[-500:]
+    assert f"cannot read calibration {source}: not a regular file" in run.stderr
+    assert run.stderr.count("\n") == 1
