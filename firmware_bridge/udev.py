@@ -19,6 +19,7 @@ HEX4 = re.compile(r"[0-9a-f]{4}")
 SERIAL = re.compile(r"[A-Za-z0-9._-]{1,64}")
 NAME = re.compile(r"[a-z0-9_-]{1,32}")
 RULES_FILE = "/etc/udev/rules.d/99-robokit.rules"
+NO_SERIAL = "# no serial number: matches every adapter of this type"
 
 __all__ = ["RULES_FILE", "UdevError", "UsbIds", "usb_ids", "udev_rule"]
 
@@ -38,10 +39,17 @@ class UsbIds:
 
 def usb_ids(port: str | os.PathLike, sys_root: str | os.PathLike = "/sys") -> UsbIds:
     """The ids of the USB device behind serial port ``port`` (a /dev path or its symlink). Raises UdevError
-    for a port that is not a USB tty (a pty, a built-in UART) or ids that are not what USB allows."""
+    for a port that is not a USB tty (a pseudo-terminal in /dev/pts, which has no sysfs device; a built-in
+    UART) or ids that are not what USB allows."""
     if not os.path.exists(port):
         raise UdevError(f"no such port: {port}")
-    name = Path(os.path.realpath(port)).name
+    real = Path(os.path.realpath(port))
+    if real.parent == Path("/dev/pts") or real.name == "ptmx":
+        raise UdevError(
+            f"{port} is a pseudo-terminal (a program's end of a serial line, e.g. a virtual arm), not a USB "
+            "serial adapter; a udev rule names USB adapters only"
+        )
+    name = real.name
     device = Path(sys_root) / "class" / "tty" / name / "device"
     if not device.exists():
         raise UdevError(
@@ -67,9 +75,10 @@ def checked_ids(ids: UsbIds) -> UsbIds:
 
 
 def udev_rule(ids: UsbIds, name: str) -> str:
-    """One rule line: the adapter with these ids gets ``/dev/robokit-<name>[-<serial>]``, group dialout,
-    mode 0660, and the logged-in user's access (uaccess). Without a serial (some CH340s) every adapter of
-    that type matches: the comment says so. Raises UdevError for a name that is not [a-z0-9_-]."""
+    """The rule text: the adapter with these ids gets ``/dev/robokit-<name>[-<serial>]``, group dialout,
+    mode 0660, and the logged-in user's access (uaccess). One line; without a serial (some CH340s) every
+    adapter of that type matches, and a comment line above the rule says so (udev takes a comment only at
+    the start of a line). Raises UdevError for a name that is not [a-z0-9_-]."""
     ids = checked_ids(ids)
     if not NAME.fullmatch(name):
         raise UdevError(f"name {name!r}: want lowercase letters, digits, _ or -")
@@ -80,5 +89,5 @@ def udev_rule(ids: UsbIds, name: str) -> str:
         link += f"-{ids.serial}"
         note = ""
     else:
-        note = "  # no serial number: matches every adapter of this type"
-    return f'{match}, SYMLINK+="{link}", GROUP="dialout", MODE="0660", TAG+="uaccess"{note}'
+        note = f"{NO_SERIAL}\n"
+    return f'{note}{match}, SYMLINK+="{link}", GROUP="dialout", MODE="0660", TAG+="uaccess"'

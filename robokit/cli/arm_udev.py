@@ -23,7 +23,8 @@ def main(args: argparse.Namespace) -> int:
         print(f"robokit arm: {exc}", file=sys.stderr)
         return EXIT_REFUSED
     print(f"# {RULES_FILE}\n{rule}\n")
-    print(f"# install: echo '{rule}' | sudo tee -a {RULES_FILE}")
+    lines = " ".join(f"'{line}'" for line in rule.split("\n"))  # no ' in a rule: its ids are checked
+    print(f"# install: printf '%s\\n' {lines} | sudo tee -a {RULES_FILE}")
     print(
         "#          sudo udevadm control --reload-rules && sudo udevadm trigger   (then re-plug the adapter)"
     )

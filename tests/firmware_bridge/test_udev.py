@@ -39,11 +39,43 @@ def test_the_rule_names_the_adapter_by_its_serial(tmp_path):
     )
 
 
-def test_an_adapter_without_a_serial_matches_by_type_and_says_so(tmp_path):
+def _udev_accepts(rules: str) -> bool:
+    """udev takes a comment only at the start of a line ('comments can only start at beginning of line',
+    systemd #7813): every line is empty, a comment, or holds no '#'."""
+    return all(
+        not line.strip() or line.lstrip().startswith("#") or "#" not in line for line in rules.split("\n")
+    )
+
+
+def test_an_adapter_without_a_serial_matches_by_type_and_says_so_on_a_comment_line(tmp_path):
     port = _sysfs(tmp_path, "ttyUSB0", "1a86", "7523", None)  # a CH340 Nano
     rule = udev_rule(usb_ids(port, tmp_path / "sys"), "servo_arm")
-    assert 'SYMLINK+="robokit-servo_arm"' in rule and "matches every adapter of this type" in rule
-    assert "serial" not in rule.split("#")[0]
+    comment, line = rule.split("\n")
+    assert comment == "# no serial number: matches every adapter of this type" and _udev_accepts(rule)
+    assert line.startswith('SUBSYSTEM=="tty"') and 'SYMLINK+="robokit-servo_arm"' in line
+    assert "serial" not in line and "#" not in line
+
+
+def test_the_printed_install_command_writes_the_rule_lines_as_they_are(tmp_path, capsys, monkeypatch):
+    """The `# install:` line, run by a shell up to `| sudo tee`, gives exactly the rule's lines."""
+    import subprocess
+
+    from robokit.cli.arm import main
+    from robokit.firmware_bridge import udev
+
+    real = udev.usb_ids
+    for tty, serial in (("ttyUSB0", None), ("ttyACM1", "58FA083324")):
+        port = _sysfs(tmp_path / tty, tty, "1a86", "7523", serial)
+        monkeypatch.setattr(udev, "usb_ids", lambda p, root=tmp_path / tty / "sys": real(p, root))
+        assert main(["udev", "--port", str(port), "--robot", "so101"]) == 0
+        out = capsys.readouterr().out
+        rule = udev_rule(real(port, tmp_path / tty / "sys"), "so101")
+        assert _udev_accepts(out) and f"\n{rule}\n" in out
+        install = next(line for line in out.splitlines() if line.startswith("# install: "))
+        command, tee = install.removeprefix("# install: ").split(" | ")
+        assert tee == f"sudo tee -a {udev.RULES_FILE}"
+        run = subprocess.run(["sh", "-c", command], capture_output=True, text=True, timeout=10)
+        assert run.returncode == 0 and run.stdout == rule + "\n" and _udev_accepts(run.stdout)
 
 
 @pytest.mark.parametrize(
@@ -67,7 +99,8 @@ def test_robokit_arm_udev_prints_the_rule_and_refuses_a_pty(tmp_path, capsys, mo
     try:
         assert main(["udev", "--port", os.ttyname(slave)]) == 2
         err = capsys.readouterr().err
-        assert "is not a USB serial adapter" in err and err.count("\n") == 1
+        assert "not a USB serial adapter" in err and err.count("\n") == 1
+        assert "is a pseudo-terminal" in err and "/sys/class/tty" not in err
     finally:
         os.close(master)
         os.close(slave)
