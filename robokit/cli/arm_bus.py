@@ -6,7 +6,7 @@ a ``bus`` section; status, release and estop in robokit.cli.arm_bus_state).
             [--port /dev/ttyACM0]        # and check the arm's EEPROM against it
 
 Exit codes: 0 done, 1 failed on the arm, 2 refused before anything was sent (arguments, file, port), 130
-Ctrl-C. A calibration that stops puts the arm's previous calibration back in its EEPROM (and says so).
+Ctrl-C (or SIGTERM, SIGHUP). A calibration that stops puts the arm's previous calibration back in its EEPROM (and says so).
 """
 
 from __future__ import annotations
@@ -109,6 +109,7 @@ def _calibrate(args: argparse.Namespace, input_fn: Callable[[str], str]) -> int:
     from robokit.firmware_bridge.feetech.bus import FeetechBus
     from robokit.firmware_bridge.feetech.calibration import CalibrationError, write_calibration
     from robokit.runtime.calibrate_bus import calibrate_bus_arm, eeprom_note
+    from robokit.runtime.session import stop_on_signals
 
     finished = threading.Event()
 
@@ -120,7 +121,7 @@ def _calibrate(args: argparse.Namespace, input_fn: Callable[[str], str]) -> int:
         input_fn(f"{prompt} ")
 
     try:
-        with FeetechBus(args.port, args.baud) as bus:
+        with FeetechBus(args.port, args.baud) as bus, stop_on_signals():  # SIGTERM/SIGHUP: as Ctrl-C
             calibration = calibrate_bus_arm(bus, args.robot, ask, finished.is_set, print)
     except KeyboardInterrupt as exc:
         print(f"robokit arm: interrupted; {eeprom_note(exc)}; no file written", file=sys.stderr)

@@ -447,6 +447,41 @@ def test_robokit_arm_calibrate_interrupted_says_the_previous_calibration_is_back
         assert err.count("\n") == 1
 
 
+def test_a_closed_terminal_during_calibration_also_puts_the_previous_calibration_back(tmp_path, capsys):
+    """SIGHUP (the terminal closed) or SIGTERM ends the calibration as Ctrl-C does, not half done."""
+    import os
+    import signal
+
+    from robokit.cli.arm import main
+
+    cal, eeprom = _calibrated_earlier()
+    out = write_calibration(tmp_path / "A.json", cal)
+    with VirtualArm("so101", return_delay=0, encoder_at_zero=ASSEMBLED) as port:
+        virtual = _running()
+        _power_cycled(virtual, eeprom)
+        hand = Hand(virtual, np.array([0.3, -0.2, 0.1, 0.2, -0.4, 0.1]))
+
+        def answer(prompt: str) -> str:
+            hand.ask(prompt.strip())
+            if len(hand.prompts) == 3:  # at the first direction prompt
+                os.kill(os.getpid(), signal.SIGHUP)
+                time.sleep(1)  # the handler runs in the main thread before this returns
+            return ""
+
+        argv = ["calibrate", "--robot", "so101", "--port", port, "--out", str(out)]
+        ignored = signal.signal(
+            signal.SIGHUP, lambda *_: None
+        )  # if the CLI did not catch it: not pytest's end
+        try:
+            assert main(argv, input_fn=answer) == 130
+        finally:
+            signal.signal(signal.SIGHUP, ignored)
+        assert "interrupted; the arm's previous calibration is back" in capsys.readouterr().err
+        for servo in virtual.bus.servos:
+            servo.power_cycle()
+        FeetechArm(port, "so101", calibration=read_calibration(out, "so101")).close()
+
+
 # --- a calibration file is untrusted input: anything wrong is one line naming the file and the field -------
 
 
