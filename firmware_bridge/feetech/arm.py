@@ -48,6 +48,9 @@ from robokit.robots import RobotSpec, robot_folder
 FAILS_TO_HOLD = 3  # failed reads in a row before the arm holds
 LOAD_BACK_OFF = 0.7  # |Present_Load| (of the servo's torque) at which a joint backs off: below the STS3215's
 # factory Overload_Torque (80 %), whose Protection_Time (2 s) above it latches the torque off
+STALLED_COUNTS_S = (
+    50  # |Present_Velocity| below this (about 4 deg/s) and at LOAD_BACK_OFF: pushing on something
+)
 ENABLE_SLEW_RAD_S = 1.0  # enable(): the pose is approached at this joint speed
 STATE_ADDRESS, STATE_SIZE = 56, 6  # Present_Position, Present_Velocity, Present_Load in one sync read
 
@@ -131,6 +134,7 @@ class FeetechArm:
         self._last: ArmState | None = None
         self._counts: np.ndarray | None = None
         self._load = np.zeros(len(self.ids))
+        self._velocity = np.zeros(len(self.ids))
         self.volts: dict[int, float] = {}
         if connect:
             self.connect()
@@ -195,8 +199,9 @@ class FeetechArm:
             return self._failed_read(exc)
         self._fails = 0
         counts = np.array([int.from_bytes(block[i][0:2], "little") for i in self.ids], dtype=np.float64)
-        load_reg = register("Present_Load")
+        load_reg, velocity_reg = register("Present_Load"), register("Present_Velocity")
         self._load = np.array([load_reg.decode(block[i][4:6]) for i in self.ids]) / 1000.0
+        self._velocity = np.array([velocity_reg.decode(block[i][2:4]) for i in self.ids], dtype=np.float64)
         self._counts = self._unwrapped(counts)
         self._check_errors()
         state = ArmState(
@@ -217,7 +222,7 @@ class FeetechArm:
         if not self._follows():
             return
         goals = q_to_counts(q, self.sign, self.zero)
-        pushing = np.abs(self._load) >= LOAD_BACK_OFF
+        pushing = self._pushing(goals)
         if np.any(pushing) and self._counts is not None:
             goals = np.where(pushing, np.clip(np.rint(self._counts), 0, COUNTS_PER_TURN - 1), goals).astype(
                 int
@@ -225,6 +230,15 @@ class FeetechArm:
             self.stats["back_offs"] += int(np.sum(pushing))
         self.bus.sync_write("Goal_Position", dict(zip(self.ids, goals.tolist())))
         self.stats["commands"] += 1
+
+    def _pushing(self, goals: np.ndarray) -> np.ndarray:
+        """(n,) bool: joints stalled against something (load at LOAD_BACK_OFF, hardly moving) whose goal
+        lies further the way they push. A joint accelerating toward a goal loads its servo as much: it
+        moves, so it is not held back (that held a gripper a step behind its target for seconds)."""
+        if self._counts is None:
+            return np.zeros(len(self.ids), dtype=bool)
+        stalled = (np.abs(self._load) >= LOAD_BACK_OFF) & (np.abs(self._velocity) < STALLED_COUNTS_S)
+        return stalled & (self._load * (np.asarray(goals, dtype=np.float64) - self._counts) > 0)
 
     def enable(self, pose: np.ndarray | None = None) -> ArmState:
         """Torque on, then slew to ``pose`` (default home) at ENABLE_SLEW_RAD_S. Refused (ArmRefused,

@@ -24,24 +24,48 @@ from robokit.firmware_bridge.feetech.virtual_bus import VirtualBus
 from robokit.firmware_bridge.plant_view import PlantView
 from robokit.robots import RobotSpec, robot_folder
 
+CLEARANCE_M = 0.03  # the scripted person keeps the tip this far above the robot's floor
+
 
 def human_motion(spec: RobotSpec, seed: int = 0) -> Callable[[float], dict[int, float]]:
     """A person moving a leader arm (torque off), for ``BulletPlant.hand``: every joint on its own slow
-    sine (0.1-0.25 Hz, at most ~1.4 rad/s) over the middle 40% of its limits, starting at the robot's home pose and reaching
-    full amplitude over the first 2 s. Returns hand(t_s) -> {joint index: q}."""
+    sine (0.1-0.25 Hz, at most ~1.4 rad/s) over at most the middle 40% of its limits, starting at the
+    robot's home pose and reaching full amplitude over the first 2 s. The joints that raise and lower the
+    tip (more than 5 mm per 0.1 rad at home) have their amplitudes scaled down until the tip stays
+    CLEARANCE_M above the floor (``floor_z_m``) over the first 5 minutes, checked by forward kinematics
+    every 0.25 s: a person does not drive the gripper into the table. Returns hand(t_s) -> {joint index: q}."""
+    from robokit.core.kinematics import Kinematics
+
     rng = np.random.default_rng(seed)
     lower, upper = np.asarray(spec.lower, float), np.asarray(spec.upper, float)
     home = np.clip(np.asarray(spec.home_q, float), lower, upper)
-    amp = 0.2 * (upper - lower)
-    centre = np.clip(home, lower + amp, upper - amp)
     freq, phase = rng.uniform(0.1, 0.25, spec.n_joints), rng.uniform(0, 2 * np.pi, spec.n_joints)
+    kin = Kinematics(spec)
+    try:
+        z0 = kin.fk(home)[2]
+        lifts = np.array([abs(kin.fk(home + 0.1 * np.eye(spec.n_joints)[j])[2] - z0) > 0.005
+                          for j in range(spec.n_joints)])  # fmt: skip
+        for scale in (1.0, 0.7, 0.5, 0.35, 0.25, 0.15, 0.1, 0.0):
+            q_at = _sines(
+                home, lower, upper, np.where(lifts, scale, 1.0) * 0.2 * (upper - lower), freq, phase
+            )
+            if min(kin.fk(q_at(t))[2] for t in np.arange(0.0, 300.0, 0.25)) >= spec.floor_z_m + CLEARANCE_M:
+                break
+    finally:
+        kin.close()
+    return lambda t_s: dict(enumerate(q_at(t_s).tolist()))
 
-    def hand(t_s: float) -> dict[int, float]:
+
+def _sines(home, lower, upper, amp, freq, phase) -> Callable[[float], np.ndarray]:
+    """q(t) (n,) rad: each joint on its sine about a centre kept ``amp`` inside its limits."""
+    centre = np.clip(home, lower + amp, upper - amp)
+
+    def q_at(t_s: float) -> np.ndarray:
         ramp = min(1.0, t_s / 2.0)
         q = home + ramp * (centre - home + amp * np.sin(2 * np.pi * freq * t_s + phase) - amp * np.sin(phase))
-        return dict(enumerate(np.clip(q, lower, upper).tolist()))
+        return np.clip(q, lower, upper)
 
-    return hand
+    return q_at
 
 
 class VirtualArm:

@@ -46,7 +46,8 @@ def teleop_arrays(
         q = np.asarray(frames["observation.state"], dtype=np.float64)
         targets = np.asarray(frames["action"], dtype=np.float64)
         if not (np.all(np.isfinite(q)) and np.all(np.isfinite(targets))):
-            raise DatasetError(f"{dataset.root}: episode {k} has joint angles that are not finite")
+            which = "observation.state" if not np.all(np.isfinite(q)) else "action"
+            raise DatasetError(f"{dataset.root}: episode {k}'s {which} has values that are not finite")
         obs, goals, actions = _episode_in_env_terms(base, q.reshape(len(q), -1), targets.reshape(len(q), -1))
         chunks["observation"].append(obs)
         chunks["desired_goal"].append(goals)

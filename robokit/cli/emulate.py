@@ -65,8 +65,10 @@ def _parser() -> argparse.ArgumentParser:
         help="also serve a camera on the arm: its rendered view as an MJPEG stream on 127.0.0.1 (prints "
         "'CAMERA <url>'; `robokit teleop --camera front=<url>` records it)",
     )
-    bus.add_argument("--camera-size", default="320x240", metavar="WxH", help="the camera's frame size, px")
-    bus.add_argument("--camera-fps", type=float, default=30.0, help="the camera's frame rate (default 30)")
+    bus.add_argument(
+        "--camera-size", metavar="WxH", help="with --camera: its frame size, px (default 320x240)"
+    )
+    bus.add_argument("--camera-fps", type=float, help="with --camera: its frame rate (default 30)")
     return p
 
 
@@ -179,6 +181,15 @@ def _bus_problem(args: argparse.Namespace) -> str | None:
         used += ["--leader"] * bool(args.leader) + ["--camera"] * bool(args.camera)
         used += ["--corrupt-rate"] * bool(args.corrupt_rate)
         return f"{used[0]} needs --robot (a servo-bus arm)" if used else None
+    given = [
+        f
+        for f, v in (("--camera-size", args.camera_size), ("--camera-fps", args.camera_fps))
+        if v is not None
+    ]
+    if given and not args.camera:
+        return f"{given[0]} goes with --camera"
+    args.camera_size = args.camera_size or "320x240"
+    args.camera_fps = 30.0 if args.camera_fps is None else args.camera_fps
     size = args.camera_size.split("x")
     if len(size) != 2 or not all(v.isdigit() for v in size):
         return f"--camera-size {args.camera_size!r}: want WIDTHxHEIGHT in px, like 320x240"

@@ -4,6 +4,7 @@ through Safety at the dataset's rate); prints how far the arm's angles were from
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 
 import numpy as np
@@ -25,14 +26,21 @@ def replay_on_port(args: argparse.Namespace) -> int:
         if problem:
             raise DatasetError(problem)
         episode = reader.episode(args.episode)
+        for key in ("observation.state", "action"):  # checked before anything moves
+            if not np.all(np.isfinite(np.asarray(episode[key], dtype=np.float64))):
+                raise DatasetError(
+                    f"{reader.root}: episode {args.episode}'s {key} has values that are not finite"
+                )
     except DatasetError as exc:
         print(f"{PROG}: {exc}", file=sys.stderr)
         return EXIT_USAGE
     from robokit.core.arm import ArmError
-    from robokit.firmware_bridge.feetech.arm import FeetechArm
+    from robokit.core.safety import UnsafeTarget
+    from robokit.firmware_bridge.feetech.arm import ArmMismatch, FeetechArm
     from robokit.firmware_bridge.feetech.calibration import CalibrationError, read_calibration
     from robokit.robots import get_robot
     from robokit.runtime.bringup import bring_up
+    from robokit.runtime.session import stop_on_signals
     from robokit.runtime.teleop import replay_on_arm
 
     try:
@@ -42,13 +50,23 @@ def replay_on_port(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     spec = get_robot(robot)
     try:
-        with FeetechArm(args.port, spec, calibration=cal) as arm:
+        with FeetechArm(args.port, spec, calibration=cal) as arm, stop_on_signals():
             first = np.asarray(episode["observation.state"][0], dtype=float)  # measured: may be a count out
             bring_up(arm, pose=np.clip(first, spec.lower, spec.upper), say=print)
-            result = replay_on_arm(episode, arm, spec, reader.info["fps"])
-    except ArmError as exc:
+            try:
+                result = replay_on_arm(episode, arm, spec, reader.info["fps"])
+            finally:
+                with contextlib.suppress(ArmError):
+                    arm.hold()  # goals where the joints stand, not the recording's last target
+    except ArmMismatch as exc:  # read before anything moved (a calibration file of another arm): a refusal
+        print(f"{PROG}: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except (ArmError, UnsafeTarget) as exc:
         print(f"{PROG}: {exc}", file=sys.stderr)
         return 1
+    if result["start_off_deg"] > 1.0:
+        print(f"{PROG}: warning: the arm stood {result['start_off_deg']:.2f} deg from the episode's first pose "
+              "when the replay began (it did not settle within 2 s)", file=sys.stderr)  # fmt: skip
     worst = " ".join(f"{n} {e:.2f}" for n, e in zip(spec.joint_names, result["max_error_deg"]))
     print(
         f"episode {args.episode}: {len(result['measured'])} ticks; largest difference per joint (deg): {worst}"

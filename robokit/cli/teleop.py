@@ -113,6 +113,8 @@ def _problem(args: argparse.Namespace) -> str | None:
         return f"--camera: a camera named twice ({', '.join(sorted(n for n in set(names) if names.count(n) > 1))})"
     if args.camera and args.record is None:
         return "--camera records frames: give --record DIR"
+    if not args.leader or not args.follower:
+        return "--leader and --follower each name a serial port"
     if os.path.realpath(args.leader) == os.path.realpath(args.follower):
         return f"--leader and --follower are the same port ({os.path.realpath(args.leader)})"
     if args.record is not None:
@@ -125,6 +127,20 @@ def _problem(args: argparse.Namespace) -> str | None:
         if root.exists() and (not root.is_dir() or any(root.iterdir())):
             return f"--record {root}: want a new or empty folder"
     return None
+
+
+MAX_EPISODE_FRAME_BYTES = 2 * 1024**3  # an episode's camera frames are held in memory until it is written
+
+
+def _check_frame_memory(args: argparse.Namespace, cameras: dict) -> None:
+    """_CameraRefused when an episode's frames would take more than MAX_EPISODE_FRAME_BYTES of memory."""
+    ticks = round(args.seconds * args.fps)
+    need = sum(ticks * h * w * 3 for h, w in (camera.shape for camera in cameras.values()))
+    if need > MAX_EPISODE_FRAME_BYTES:
+        raise _CameraRefused(
+            f"an episode of {args.seconds:g} s at {args.fps} fps holds {need / 1024**3:.1f} GiB of camera frames "
+            f"in memory (at most {MAX_EPISODE_FRAME_BYTES / 1024**3:g} GiB): record shorter episodes (--seconds)"
+        )
 
 
 class _CameraRefused(Exception):
@@ -147,12 +163,16 @@ def _cameras(specs: list) -> Iterator[dict]:
 
 
 def _run(args: argparse.Namespace, cameras: dict, leader_cal, follower_cal) -> int:
+    from robokit.core.arm import ArmError
+    from robokit.core.signals import signals_held
     from robokit.firmware_bridge.feetech.arm import FeetechArm
     from robokit.robots import get_robot
-    from robokit.runtime.bringup import bring_up
+    from robokit.runtime.bringup import bring_up, slew_to
+    from robokit.runtime.session import stop_on_signals
     from robokit.runtime.teleop import Teleop, TeleopTooSlow
 
     robot = get_robot(args.robot)
+    _check_frame_memory(args, cameras)
     with _named("leader", args.leader):
         leader_arm = FeetechArm(args.leader, robot, on_close="release", calibration=leader_cal)
     try:
@@ -161,32 +181,48 @@ def _run(args: argparse.Namespace, cameras: dict, leader_cal, follower_cal) -> i
     except BaseException:
         leader_arm.close()
         raise
-    with leader_arm as leader, follower_arm as follower, _named_run(args):
+    with leader_arm as leader, follower_arm as follower, _named_run(args), stop_on_signals():
+        leader.release()  # moved by hand: its torque off, whatever a program left it with
         start = np.clip(leader.read().q, robot.lower, robot.upper)  # a leader can be moved past the limits
         bring_up(follower, pose=start, say=print)  # torque on, then slews to the leader's pose
+        slew_to(follower, start, args.fps)  # an arm already enabled elsewhere gets there at 1 rad/s too
         teleop = Teleop(leader, follower, robot, args.fps)
         writer = _writer(args, cameras) if args.record else None
         try:
-            for k in range(args.episodes):
-                print(f"episode {k + 1}/{args.episodes}: {args.seconds:g} s at {args.fps:g} Hz", flush=True)
-                episode = teleop.run(args.seconds, cameras=cameras)
-                teleop.check_rate(episode)
-                if writer is not None:
-                    writer.add_episode(episode.frames(), episode.images)
-                print(f"  {len(episode.wall_s)} ticks, {episode.late_ticks} late", flush=True)
-                if k + 1 < args.episodes and args.reset_s > 0:
-                    teleop.run(args.reset_s)  # following, not recorded: the person resets the scene
+            return _episodes(args, teleop, writer, cameras)
         except TeleopTooSlow as exc:
             print(f"{PROG}: {exc}; recording stopped", file=sys.stderr)
             return EXIT_FAILED
         finally:
             teleop.close()
-            if writer is not None and writer.episodes:
-                print(f"dataset: {writer.close()} ({len(writer.episodes)} episodes)")
-                _say_how_to_train(args, robot.control_hz)
-            elif writer is not None:
-                writer.abort()
+            with signals_held():  # a second Ctrl-C or a SIGTERM now would leave the dataset unreadable
+                _finish(args, writer, robot.control_hz)
+                with contextlib.suppress(ArmError):
+                    follower.hold()  # goals where the joints stand: not pushing on toward the last target
+
+
+def _episodes(args: argparse.Namespace, teleop, writer, cameras: dict) -> int:
+    """Run (and record) the episodes; returns EXIT_OK. Raises TeleopTooSlow, ArmError, KeyboardInterrupt."""
+    for k in range(args.episodes):
+        print(f"episode {k + 1}/{args.episodes}: {args.seconds:g} s at {args.fps:g} Hz", flush=True)
+        episode = teleop.run(args.seconds, cameras=cameras)
+        teleop.check_rate(episode)
+        if writer is not None:
+            writer.add_episode(episode.frames(), episode.images)
+        print(f"  {len(episode.wall_s)} ticks, {episode.late_ticks} late", flush=True)
+        if k + 1 < args.episodes and args.reset_s > 0:
+            teleop.run(args.reset_s)  # following, not recorded: the person resets the scene
     return EXIT_OK
+
+
+def _finish(args: argparse.Namespace, writer, control_hz: float) -> None:
+    """Close the dataset with the episodes kept (or remove an empty one) and say how to train on it."""
+    if writer is not None and writer.episodes:
+        n = len(writer.episodes)
+        print(f"dataset: {writer.close()} ({n} episode{'s' if n != 1 else ''})")
+        _say_how_to_train(args, control_hz)
+    elif writer is not None:
+        writer.abort()
 
 
 def _say_how_to_train(args: argparse.Namespace, control_hz: float) -> None:
@@ -195,7 +231,8 @@ def _say_how_to_train(args: argparse.Namespace, control_hz: float) -> None:
 
     for env_id in clone_env_ids(args.robot):
         if abs(args.fps - control_hz) < 1e-9:
-            print(f"clone it: robokit train {env_id} --algo bc --dataset {args.record}")
+            out = Path("runs") / f"{Path(args.record).name}-bc"
+            print(f"clone it: robokit train {env_id} --algo bc --dataset {args.record} --out {out}")
         else:
             print(f"(a recording at --fps {control_hz:g} trains a clone on {env_id} with --algo bc)")
 

@@ -87,3 +87,39 @@ def _wait_frame(arm: Arm, min_frame: int, timeout_s: float) -> ArmState:
         time.sleep(0.02)
         state = arm.read()
     return state
+
+
+SLEW_RAD_S = 1.0  # how fast a start pose is approached (the servo drivers' enable slew)
+
+
+def slew_to(
+    arm: Arm,
+    pose: np.ndarray,
+    hz: float,
+    speed_rad_s: float = SLEW_RAD_S,
+    tolerance_rad: float = 0.003,
+    settle_s: float = 2.0,
+) -> float:
+    """Move an enabled ``arm`` from where it stands to ``pose`` (n,) rad with every joint at most
+    ``speed_rad_s``, one target per tick at ``hz``, then hold ``pose`` until the arm stands within
+    ``tolerance_rad`` of it on every joint for three ticks (or ``settle_s``). Returns the largest
+    remaining difference (rad). Raises ArmError from the arm."""
+    pose = np.asarray(pose, dtype=np.float64)
+    period = 1.0 / hz
+    start = np.asarray(arm.read().q, dtype=np.float64)
+    ticks = max(1, int(np.ceil(np.max(np.abs(pose - start)) / (speed_rad_s * period))))
+    t0 = time.monotonic()
+    for k in range(1, ticks + 1):
+        _sleep_to(t0 + k * period)
+        arm.command(start + (pose - start) * (k / ticks))
+    still, end, off = 0, time.monotonic() + settle_s, np.inf
+    while still < 3 and time.monotonic() < end:
+        off = float(np.max(np.abs(arm.read().q - pose)))
+        still = still + 1 if off <= tolerance_rad else 0
+        arm.command(pose)
+        time.sleep(period)
+    return off
+
+
+def _sleep_to(deadline: float) -> None:
+    time.sleep(max(0.0, deadline - time.monotonic()))

@@ -14,6 +14,7 @@ closely the arm's angles follow the recorded ones.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,20 +22,35 @@ from typing import Any
 
 import numpy as np
 
-from robokit.core.arm import Arm
+from robokit.core.arm import Arm, ArmError, ArmMode
 from robokit.core.kinematics import Kinematics
 from robokit.core.safety import Safety, SafetySettings
 from robokit.robots import RobotSpec
+from robokit.runtime.bringup import slew_to
 from robokit.runtime.ticks import sleep_until
 
 MAX_LATE_FRACTION = 0.05  # more late ticks than this in an episode: it is not kept, recording stops
 HZ_RANGE = (1.0, 200.0)
+SETTLE_TOLERANCE_RAD = 0.003
 
-__all__ = ["MAX_LATE_FRACTION", "Teleop", "TeleopEpisode", "TeleopTooSlow", "replay_on_arm"]
+__all__ = ["MAX_LATE_FRACTION", "Teleop", "TeleopEpisode", "TeleopStopped", "TeleopTooSlow", "replay_on_arm"]
 
 
 class TeleopTooSlow(RuntimeError):
     """The loop could not hold the recording rate (late ticks beyond MAX_LATE_FRACTION of an episode)."""
+
+
+class TeleopStopped(ArmError):
+    """An arm stopped doing its part mid-episode (the follower no longer follows, the leader's reads
+    failed): the episode is not kept."""
+
+
+def safety_at(robot: RobotSpec, hz: float, kin: Kinematics) -> Safety:
+    """The robot's Safety with its per-tick step limit scaled from the robot's control rate to ``hz``, so
+    the joints' top speed (rad/s) is the same at any rate."""
+    settings = SafetySettings.from_spec(robot)
+    step = settings.max_target_step * robot.control_hz / hz
+    return Safety(dataclasses.replace(settings, max_target_step=step), kin)
 
 
 @dataclass
@@ -61,58 +77,75 @@ class TeleopEpisode:
 
 class Teleop:
     """``leader`` (connected, torque off) drives ``follower`` (connected and following targets) of robot
-    ``robot`` at ``hz`` (1..200; ValueError otherwise). ``safety``: the counts of what Safety changed."""
+    ``robot`` at ``hz`` (1..200; ValueError otherwise). Safety's step limit is scaled to ``hz``."""
 
     def __init__(self, leader: Arm, follower: Arm, robot: RobotSpec, hz: float) -> None:
         if not HZ_RANGE[0] <= hz <= HZ_RANGE[1]:
             raise ValueError(f"rate {hz} Hz is outside {HZ_RANGE[0]:g}..{HZ_RANGE[1]:g}")
         self.leader, self.follower, self.robot, self.hz = leader, follower, robot, float(hz)
         self.kin = Kinematics(robot)
-        self.safety = Safety(SafetySettings.from_spec(robot), self.kin)
+        self.safety = safety_at(robot, self.hz, self.kin)
 
     def run(
         self, seconds: float, stop: Callable[[], bool] = lambda: False, cameras: dict[str, Any] | None = None
     ) -> TeleopEpisode:
         """Follow the leader for ``seconds`` (or until ``stop()``); returns the episode's ticks, with each
-        camera's newest frame per tick (``cameras``: name -> robokit.runtime.camera.Camera). Raises ArmError
-        from either arm, UnsafeTarget for a non-finite leader reading, CameraError for a camera that stops."""
+        camera's newest frame per tick (``cameras``: name -> robokit.runtime.camera.Camera). Raises
+        TeleopTooSlow as soon as the episode has more late ticks than MAX_LATE_FRACTION allows,
+        TeleopStopped when the follower stops following or the leader's reads fail, ArmError from either
+        arm, UnsafeTarget for a non-finite leader reading, CameraError for a camera that stops."""
         period, n = 1.0 / self.hz, max(1, int(round(seconds * self.hz)))
-        states, actions, walls, late = [], [], [], 0
-        cameras = cameras or {}
-        images: dict[str, list[np.ndarray]] = {name: [] for name in cameras}
-        stale = dict.fromkeys(cameras, 0)
+        states, actions, walls, late = (
+            np.empty((n, self.robot.n_joints)),
+            np.empty((n, self.robot.n_joints)),
+            [],
+            0,
+        )
+        recorder = _FrameRecorder(cameras or {}, n, 2 * period)
         t0 = time.monotonic()
         for k in range(n):
             deadline = t0 + k * period
             sleep_until(deadline)
             started = time.monotonic()
             late += started - deadline > period
-            target = self.leader.read().q
-            now = self.follower.read().q
+            target, now = self._read_both()  # an arm that failed is named before any lateness it caused
+            if late > MAX_LATE_FRACTION * n:
+                raise TeleopTooSlow(self._too_slow(late, k + 1))
             sent = self.safety.apply(target, now)
             self.follower.command(sent)
-            for name, camera in cameras.items():  # after the command: a frame costs the tick no latency
-                frame, age_s = camera.latest()
-                images[name].append(frame)
-                stale[name] += age_s > 2 * period
-            states.append(now)
-            actions.append(sent)
+            recorder.take(k)  # after the command: a frame costs the tick no latency
+            states[k], actions[k] = now, sent
             walls.append(started - t0)
             if stop():
                 break
-        pictures = {name: np.stack(frames) for name, frames in images.items()}
-        return TeleopEpisode(np.array(states), np.array(actions), np.array(walls), int(late), pictures, stale)
+        m = len(walls)
+        return TeleopEpisode(states[:m], actions[:m], np.array(walls), int(late), *recorder.result(m))
+
+    def _read_both(self) -> tuple[np.ndarray, np.ndarray]:
+        """(the leader's angles, the follower's); TeleopStopped if either no longer does its part."""
+        lead, follow = self.leader.read(), self.follower.read()
+        if lead.held_by or lead.extra.get("stale"):
+            raise TeleopStopped(
+                f"leader: its reads failed ({lead.held_by or lead.extra.get('error', 'stale')})"
+            )
+        if follow.mode is not ArmMode.ENABLED:
+            why = follow.held_by or ", ".join(follow.faults) or follow.mode.value
+            raise TeleopStopped(f"follower: it no longer follows targets ({why})")
+        if follow.extra.get("stale"):  # its state this tick is the last one read: not what it did
+            raise TeleopStopped(f"follower: a read failed ({follow.extra.get('error', 'no reply')})")
+        return lead.q, follow.q
+
+    def _too_slow(self, late: int, ticks: int) -> str:
+        return (
+            f"{late} of the first {ticks} ticks started more than one period late at {self.hz:g} Hz: the "
+            "recording's timestamps would not be the times; record at a lower --fps (or with fewer programs "
+            "running, or check the bus: retries on a bad link make ticks late)"
+        )
 
     def check_rate(self, episode: TeleopEpisode) -> None:
-        """Raise TeleopTooSlow if ``episode`` had more late ticks, or ticks with a stale camera frame, than
-        MAX_LATE_FRACTION."""
+        """Raise TeleopTooSlow if ``episode`` had more ticks with a stale camera frame than
+        MAX_LATE_FRACTION (late ticks stop ``run`` itself)."""
         ticks = len(episode.wall_s)
-        if episode.late_ticks > MAX_LATE_FRACTION * ticks:
-            raise TeleopTooSlow(
-                f"{episode.late_ticks} of {ticks} ticks started more than one period late at "
-                f"{self.hz:g} Hz: the recording's timestamps would not be the times; record at a lower --fps "
-                "(or with fewer programs running)"
-            )
         for name, count in episode.stale_frames.items():
             if count > MAX_LATE_FRACTION * ticks:
                 raise TeleopTooSlow(
@@ -124,19 +157,38 @@ class Teleop:
         self.kin.close()
 
 
+class _FrameRecorder:
+    """Each camera's newest frame per tick into arrays allocated once per episode ((n, H, W, 3) uint8),
+    and how many ticks' frames were older than ``stale_s``."""
+
+    def __init__(self, cameras: dict[str, Any], n: int, stale_s: float) -> None:
+        self.cameras, self.stale_s = cameras, stale_s
+        self.frames = {name: np.empty((n, *cam.shape, 3), dtype=np.uint8) for name, cam in cameras.items()}
+        self.stale = dict.fromkeys(cameras, 0)
+
+    def take(self, k: int) -> None:
+        for name, camera in self.cameras.items():
+            frame, age_s = camera.latest()
+            self.frames[name][k] = frame
+            self.stale[name] += age_s > self.stale_s
+
+    def result(self, m: int) -> tuple[dict[str, np.ndarray], dict[str, int]]:
+        return {name: frames[:m] for name, frames in self.frames.items()}, self.stale
+
+
 def replay_on_arm(episode: dict[str, np.ndarray], arm: Arm, robot: RobotSpec, fps: float) -> dict[str, Any]:
-    """Send ``episode['action']`` (L, n) rad to ``arm`` at ``fps`` through Safety, once the arm has settled
-    at the episode's first state (it must be following targets, near it: ``bring_up(pose=...)``); returns
-    the arm's angles (L, n) measured each tick and the largest difference per joint from
-    ``episode['observation.state']`` in degrees (``max_error_deg``)."""
+    """Send ``episode['action']`` (L, n) rad to ``arm`` (enabled) at ``fps`` through Safety (its step
+    limit scaled to ``fps``), once the arm has slewed at 1 rad/s to the episode's first state and settled
+    there; returns the arm's angles (L, n) measured each tick, the largest difference per joint from
+    ``episode['observation.state']`` in degrees (``max_error_deg``), Safety's counts and how far from the
+    first state the arm stood when it started (``start_off_deg``). Raises ArmError, UnsafeTarget."""
     kin = Kinematics(robot)
     try:
-        safety = Safety(SafetySettings.from_spec(robot), kin)
+        safety = safety_at(robot, fps, kin)
         actions = np.asarray(episode["action"], dtype=np.float64)
         recorded = np.asarray(episode["observation.state"], dtype=np.float64)
-        _settle(
-            arm, np.clip(recorded[0], robot.lower, robot.upper), fps
-        )  # a measured angle may be a count out
+        first = np.clip(recorded[0], robot.lower, robot.upper)  # a measured angle may be a count out
+        start_off = slew_to(arm, first, fps, tolerance_rad=SETTLE_TOLERANCE_RAD)
         measured = []
         t0, period = time.monotonic(), 1.0 / fps
         for k, action in enumerate(actions):
@@ -146,19 +198,7 @@ def replay_on_arm(episode: dict[str, np.ndarray], arm: Arm, robot: RobotSpec, fp
             arm.command(safety.apply(action, now))
         got = np.array(measured)
         error = np.degrees(np.max(np.abs(got - recorded), axis=0))
-        return {"measured": got, "max_error_deg": error.tolist(), "safety": dict(safety.counts)}
+        return {"measured": got, "max_error_deg": error.tolist(), "safety": dict(safety.counts),
+                "start_off_deg": float(np.degrees(start_off))}  # fmt: skip
     finally:
         kin.close()
-
-
-def _settle(
-    arm: Arm, pose: np.ndarray, fps: float, tolerance_rad: float = 0.003, timeout_s: float = 2.0
-) -> None:
-    """Hold ``pose`` as the target until the arm stands within ``tolerance_rad`` of it on every joint for
-    three ticks (a slew ends with the joints still catching up), or ``timeout_s``."""
-    period, still, end = 1.0 / fps, 0, time.monotonic() + timeout_s
-    while still < 3 and time.monotonic() < end:
-        q = arm.read().q
-        still = still + 1 if np.max(np.abs(q - pose)) <= tolerance_rad else 0
-        arm.command(pose)
-        time.sleep(period)

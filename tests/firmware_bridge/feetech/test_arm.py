@@ -162,3 +162,14 @@ def _read_until(arm: FeetechArm, done, timeout_s: float = 2.0) -> np.ndarray:
         time.sleep(0.01)
         q = arm.read().q
     return q
+
+
+def test_only_a_joint_stalled_against_something_backs_off_not_one_accelerating():
+    """Found by attack: a gripper accelerating toward its goal loaded its servo past LOAD_BACK_OFF, was set
+    back where it stood tick after tick, and trailed its target by a whole Safety step for seconds."""
+    arm = FeetechArm("/dev/null", "so101", connect=False)
+    arm._counts = np.full(6, 2048.0)
+    arm._load = np.array([0.9, 0.9, 0.9, -0.9, 0.3, 0.9])
+    arm._velocity = np.array([0.0, 800.0, 0.0, 0.0, 0.0, 0.0])  # counts/s: joint 2 moves
+    goals = np.array([2100, 2100, 2000, 1990, 2100, 2048])  # joint 3 asked back, joint 4 pushed the other way
+    assert arm._pushing(goals).tolist() == [True, False, False, True, False, False]

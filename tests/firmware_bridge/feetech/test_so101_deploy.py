@@ -76,8 +76,9 @@ def test_robokit_emulate_serves_the_so101_bus_and_records_the_arm(tmp_path):
         (["--leader"], "--leader needs --robot"),
         (["--camera"], "--camera needs --robot"),
         (["--robot", "so101", "--camera", "--camera-size", "8x8"], "camera size 8x8 is outside 16..1280"),
-        (["--robot", "so101", "--camera-size", "big"], "--camera-size 'big': want WIDTHxHEIGHT"),
-        (["--robot", "so101", "--camera-fps", "nan"], "camera rate nan is outside 1..60 fps"),
+        (["--robot", "so101", "--camera", "--camera-size", "big"], "--camera-size 'big': want WIDTHxHEIGHT"),
+        (["--robot", "so101", "--camera-size", "320x240"], "--camera-size goes with --camera"),
+        (["--robot", "so101", "--camera", "--camera-fps", "nan"], "camera rate nan is outside 1..60 fps"),
     ],
 )
 def test_bad_emulate_options_get_one_line_and_exit_2(args, message):

@@ -5,6 +5,7 @@ per joint; and the refusals."""
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -59,7 +60,7 @@ def test_the_camera_frames_show_the_follower_where_it_stood(recorded):
     that tick than a render of its angles a second away (OpenCV decodes the recorded mp4)."""
     import cv2
 
-    from robokit.firmware_bridge.plant_view import PlantView
+    from robokit.firmware_bridge.plant_view import Renderer
     from robokit.robots import robot_folder
 
     ours = read_dataset(recorded)
@@ -75,21 +76,17 @@ def test_the_camera_frames_show_the_follower_where_it_stood(recorded):
     capture.release()
     n = len(state)
     assert len(frames) == 3 * n  # one frame per tick, the episodes one after another
-    pose = {"q": state[0]}
-    view = PlantView(robot_folder("so101"), lambda: pose["q"], 160, 120)
-    view.start()
+    view = Renderer(robot_folder("so101"), 160, 120)  # what the emulator's camera process renders
     try:
         closer = 0
         for k in range(5, n, 5):
             frame = frames[2 * n + k]
-            pose["q"] = state[k]
-            same = np.abs(frame - view.frame()).mean()
-            pose["q"] = state[(k + FPS) % n]
-            other = np.abs(frame - view.frame()).mean()
+            same = np.abs(frame - view.render(state[k])).mean()
+            other = np.abs(frame - view.render(state[(k + FPS) % n])).mean()
             closer += same < other
         assert closer >= 0.8 * len(range(5, n, 5)), closer
     finally:
-        view.stop()
+        view.close()
 
 
 def test_a_recorded_episode_replays_on_the_follower_within_a_degree(recorded, capsys):
@@ -98,7 +95,7 @@ def test_a_recorded_episode_replays_on_the_follower_within_a_degree(recorded, ca
     with VirtualArm("so101", return_delay=0) as follower:
         code = main([str(recorded), "--episode", "1", "--port", follower])
     out = capsys.readouterr()
-    assert code == 0, out.err
+    assert code == 0, out.out + out.err
     worst = [float(v) for v in out.out.split("(deg):")[1].split()[1::2]]
     assert len(worst) == 6 and max(worst) <= 1.0
 
@@ -246,3 +243,78 @@ class _nothing:
 
     def __exit__(self, *exc):
         return False
+
+
+def _teleop_with_hook(tmp_path, monkeypatch, hook):
+    """Teleop of 3 short episodes, ``hook(follower VirtualArm)`` run once the first episode is written;
+    returns (exit code, the dataset folder)."""
+    from robokit.cli.teleop import main
+    from robokit.policies.datasets.writer import DatasetWriter
+
+    root, follower_arm = tmp_path / "data", VirtualArm("so101", return_delay=0)
+    real = DatasetWriter.add_episode
+
+    def add_then_hook(self, *args, **kwargs):
+        index = real(self, *args, **kwargs)
+        hook(follower_arm)
+        return index
+
+    monkeypatch.setattr(DatasetWriter, "add_episode", add_then_hook)
+    with VirtualArm("so101", return_delay=0, leader=True) as leader, follower_arm as follower:
+        code = main(["--leader", leader, "--follower", follower, "--record", str(root), "--episodes", "3",
+                     "--seconds", "0.6", "--fps", str(FPS), "--reset-s", "0"])  # fmt: skip
+    return code, root
+
+
+def test_a_follower_that_stops_answering_ends_the_recording_with_the_episodes_before(
+    tmp_path, monkeypatch, capsys
+):
+    """Found by attack: a follower holding after failed reads was recorded as following, and exit 0."""
+
+    def silence(follower_arm):
+        follower_arm.bus.servo(3).silent = True
+
+    code, root = _teleop_with_hook(tmp_path, monkeypatch, silence)
+    err = capsys.readouterr().err
+    assert code == 1 and "follower: a read failed (servo 3 does not answer" in err and err.count("\n") == 1, (
+        err
+    )
+    assert len(read_dataset(root).episodes) == 1  # the episode before the fault, readable
+
+
+def test_sigterm_mid_recording_keeps_the_finished_episodes_readable(tmp_path, monkeypatch, capsys):
+    """Found by attack: SIGTERM (or a second Ctrl-C) left a parquet without its footer and no meta/."""
+    import signal
+
+    code, root = _teleop_with_hook(tmp_path, monkeypatch, lambda _: os.kill(os.getpid(), signal.SIGTERM))
+    assert code == 130 and "episodes finished so far are kept" in capsys.readouterr().err
+    assert len(read_dataset(root).episodes) == 1
+
+
+def test_replay_refuses_a_recording_with_an_infinite_action_before_the_arm_moves(recorded, tmp_path, capsys):
+    import shutil
+
+    import pyarrow.parquet as pq
+
+    from robokit.cli.replay import main
+
+    bad = tmp_path / "bad"
+    shutil.copytree(recorded, bad)
+    data = bad / "data/chunk-000/file-000.parquet"
+    table = pq.read_table(data).to_pydict()
+    table["action"][3][2] = float("inf")
+    import pyarrow as pa
+
+    pq.write_table(pa.table(table, schema=pq.read_schema(data)), data)
+    assert main([str(bad), "--episode", "0", "--port", "/dev/null"]) == 2  # never opened
+    err = capsys.readouterr().err
+    assert "episode 0's action has values that are not finite" in err and err.count("\n") == 1
+
+
+def test_replay_with_another_arms_calibration_is_refused_as_teleop_refuses_it(recorded, capsys):
+    from robokit.cli.replay import main
+
+    fixture = Path(__file__).parent / "data" / "lerobot_so101_follower.json"
+    with VirtualArm("so101", return_delay=0) as follower:
+        code = main([str(recorded), "--episode", "0", "--port", follower, "--calibration", str(fixture)])
+    assert code == 2 and "the arm's EEPROM differs from the calibration" in capsys.readouterr().err
