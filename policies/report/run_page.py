@@ -43,6 +43,13 @@ def run_page(folder: Path, page_dir: Path) -> Page:
         page.add("images", "Curves", images=images)
     if rows:
         page.add("table", "Evaluations", table=_evals_table(rows))
+    if scalars:
+        last = [
+            (tag, f"{fmt(pts[-1][1], 4)} at step {fmt(int(pts[-1][0]))}")
+            for tag, pts in scalars.items()
+            if pts
+        ]
+        page.add("kv", "TensorBoard scalars: last values", pairs=sorted(last))
     if config:
         page.add("kv", "Training settings (config.yaml)", pairs=kv(config))
     policy = folder / rf.POLICY_FILE

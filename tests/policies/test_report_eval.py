@@ -1,0 +1,195 @@
+"""report.html beside eval.json, opened in a real headless chromium (Selenium, Debian's chromium and
+chromium-driver): it loads nothing from the network, works from a copied folder, logs no console errors,
+plays every video, sorts and filters its episode table, and shows hostile strings from eval.json as
+text. A screenshot is saved under the test's tmp dir (and $ROBOKIT_ARTIFACTS when set)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+import warnings
+from pathlib import Path
+
+import pytest
+
+from robokit.policies import evaluate, scripted_policy
+from robokit.policies.report import build_report, write_eval_report
+from tests.policies.browser import CHROMEDRIVER, CHROMIUM, make_driver, open_page, screenshot, video_times
+
+ENV = "robokit/ServoArmReach-v0"
+
+
+@pytest.fixture(scope="module")
+def driver():
+    if not CHROMIUM.exists() or not CHROMEDRIVER.exists():
+        pytest.skip(f"no {CHROMIUM} / {CHROMEDRIVER}: apt-get install chromium chromium-driver (.ci/install)")
+    d = make_driver()
+    yield d
+    d.quit()
+
+
+@pytest.fixture(scope="module")
+def eval_dir(tmp_path_factory) -> Path:
+    """A real evaluation: a policy file, 5 episodes, 2 filmed at 160x120."""
+    root = tmp_path_factory.mktemp("report_eval")
+    policy = scripted_policy(ENV).save(root / "policy.safetensors")
+    out = root / "eval"
+    report = evaluate(
+        policy, episodes=5, out_dir=out, video=True, video_episodes=2, width=160, height=120, progress=False
+    )
+    assert report["report_html"] == "report.html"
+    return out
+
+
+def test_every_eval_writes_report_html_with_its_summary_videos_plots_and_provenance(eval_dir):
+    data = json.loads((eval_dir / "eval.json").read_text())
+    html = (eval_dir / "report.html").read_text()
+    lo, hi = data["aggregate"]["success_ci95"]
+    assert f"{100 * lo:.1f}%–{100 * hi:.1f}% (Wilson)" in html
+    for name in data["videos"] + data["plots"]:
+        assert f'src="{name}"' in html
+    assert f"policy file: training_steps</td><td>{data['spec']['training_steps']}" in html
+    assert html.count("<tr data-success=") == len(data["episodes"])
+    assert "http://" not in html.replace("http://www.w3.org", "") and "https://" not in html
+
+
+def test_the_copied_page_loads_only_its_own_files_logs_no_errors_and_plays_every_video(
+    eval_dir, tmp_path, driver
+):
+    copy = tmp_path / "moved" / "eval copy"
+    shutil.copytree(eval_dir, copy)
+    urls, severe = open_page(driver, copy / "report.html")
+    assert severe == []
+    own = copy.resolve().as_uri()
+    assert urls and all(u.startswith((own, "data:", "blob:")) for u in urls), urls
+    videos = json.loads((copy / "eval.json").read_text())["videos"]
+    assert len(video_times(driver)) == len(videos) == 3
+    time.sleep(1.5)
+    assert all(t > 0 for t in video_times(driver)), video_times(driver)
+    loaded = driver.execute_script(
+        "return Array.from(document.images, i => i.complete && i.naturalWidth > 0)"
+    )
+    assert loaded and all(loaded)
+    shot = screenshot(driver, tmp_path / "eval_report.png")
+    if os.environ.get("ROBOKIT_ARTIFACTS"):
+        shutil.copy(shot, Path(os.environ["ROBOKIT_ARTIFACTS"]) / "eval_report.png")
+    assert shot.stat().st_size > 10_000
+
+
+def _column(driver, table: str, index: int) -> list[str]:
+    return driver.execute_script(
+        "return Array.from(document.getElementById(arguments[0]).tBodies[0].rows)"
+        ".filter(r => !r.hidden).map(r => r.cells[arguments[1]].textContent)",
+        table,
+        index,
+    )
+
+
+def test_clicking_a_header_sorts_the_episode_table_by_number(eval_dir, driver):
+    from selenium.webdriver.common.by import By
+
+    distance = {
+        e["episode"]: e["final_distance_m"]
+        for e in json.loads((eval_dir / "eval.json").read_text())["episodes"]
+    }
+    open_page(driver, eval_dir / "report.html")
+    header = driver.find_elements(By.CSS_SELECTOR, "#episodes th")
+    col = [h.text for h in header].index("final distance (cm)")
+    for direction in (1, -1):
+        header[col].click()
+        shown = [distance[int(x)] for x in _column(driver, "episodes", 0)]
+        assert len(shown) == len(distance) and shown == sorted(shown, reverse=direction < 0)
+        assert header[col].get_attribute("aria-sort") == ("ascending" if direction > 0 else "descending")
+
+
+def hostile_eval(folder: Path) -> Path:
+    """An eval folder whose eval.json carries markup and script in every string it can, and 12 episodes,
+    every third one failed."""
+    folder.mkdir(parents=True)
+    evil = '<script>window.pwned = 1</script><img src=x onerror="window.pwned = 2">'
+    episodes = [
+        {"episode": i, "seed": 100 - 7 * i, "success": i % 3 != 0, "return": float(-i * i % 11), "length": 50}
+        for i in range(12)
+    ]
+    data = {
+        "policy": evil,
+        "env_id": evil,
+        "spec": {"robot": evil, "algo": "</td></tr></table><script>window.pwned = 3</script>"},
+        "aggregate": {
+            "episodes": 12,
+            "success_rate": 8 / 12,
+            "success_ci95": [0.39, 0.86],
+            "mean_return": evil,
+        },
+        "episodes": episodes,
+        "videos": ["javascript:alert(1)", "../../outside.mp4", "https://example.com/v.mp4"],
+        "plots": ["/etc/passwd", 'x.png"><script>window.pwned=4</script>'],
+    }
+    (folder / "eval.json").write_text(json.dumps(data))
+    return folder
+
+
+def test_hostile_strings_in_eval_json_show_as_text_and_no_link_leaves_the_folder(tmp_path, driver):
+    folder = hostile_eval(tmp_path / "hostile")
+    page = build_report(folder)
+    urls, severe = open_page(driver, page)
+    assert severe == [] and all(u.startswith(("file://", "data:")) for u in urls), urls
+    assert all(folder.resolve().as_uri() in u for u in urls if u.startswith("file:"))
+    assert driver.execute_script("return window.pwned === undefined && document.scripts.length === 1")
+    assert "<script>window.pwned = 1</script>" in driver.title
+    assert driver.execute_script("return document.querySelectorAll('video, img').length") == 0
+    problems = driver.execute_script("return document.getElementById('problems').textContent")
+    assert "javascript:alert(1)" in problems and "/etc/passwd" in problems
+
+
+def test_the_filter_box_and_the_success_choice_hide_rows(tmp_path, driver):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    folder = hostile_eval(tmp_path / "filter")
+    episodes = json.loads((folder / "eval.json").read_text())["episodes"]
+    open_page(driver, build_report(folder))
+    select = Select(driver.find_element(By.CSS_SELECTOR, ".filter select"))
+    select.select_by_value("no")
+    assert [int(x) for x in _column(driver, "episodes", 0)] == [
+        e["episode"] for e in episodes if not e["success"]
+    ]
+    select.select_by_value("all")
+    box = driver.find_element(By.CSS_SELECTOR, ".filter input")
+    box.send_keys(str(episodes[5]["seed"]))
+    shown = _column(driver, "episodes", 1)
+    assert shown == [str(episodes[5]["seed"])]
+    count = driver.find_element(By.CSS_SELECTOR, ".filter .count").text
+    assert count == f"1 of {len(episodes)} rows"
+
+
+def test_a_damaged_eval_json_gives_a_page_that_says_so(tmp_path):
+    folder = tmp_path / "damaged"
+    folder.mkdir()
+    (folder / "eval.json").write_text('{"env_id": "robokit/X", "episodes": [')
+    html = build_report(folder).read_text()
+    assert "eval.json is not valid JSON" in html
+
+
+def test_a_report_that_cannot_be_written_is_a_warning_and_eval_json_stays(tmp_path):
+    folder = hostile_eval(tmp_path / "blocked")
+    (folder / "report.html").mkdir()  # a folder where the page would go
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert write_eval_report(folder) is None
+    assert len(caught) == 1 and "report.html not written" in str(caught[0].message)
+    assert json.loads((folder / "eval.json").read_text())["episodes"]
+
+
+def test_numbers_sort_as_numbers_not_as_text(tmp_path, driver):
+    from selenium.webdriver.common.by import By
+
+    folder = hostile_eval(tmp_path / "numbers")
+    seeds = [e["seed"] for e in json.loads((folder / "eval.json").read_text())["episodes"]]
+    assert sorted(map(str, seeds)) != [str(s) for s in sorted(seeds)]  # text order would differ
+    open_page(driver, build_report(folder))
+    header = driver.find_elements(By.CSS_SELECTOR, "#episodes th")
+    header[[h.text for h in header].index("seed")].click()
+    assert [int(x) for x in _column(driver, "episodes", 1)] == sorted(seeds)
