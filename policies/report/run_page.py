@@ -107,4 +107,8 @@ def tb_scalars(tb_dir: Path, problems: list[str]) -> dict[str, list[tuple[float,
             problems.append(f"TensorBoard events in {run.name} could not be read: {type(exc).__name__}")
     if not runs:
         problems.append(f"{rf.TENSORBOARD_DIR}/ holds no event files")
+    elif not out:
+        problems.append(
+            f"the event files in {rf.TENSORBOARD_DIR}/ hold no scalars (damaged, or nothing logged)"
+        )
     return out

@@ -16,18 +16,9 @@ import pytest
 
 from robokit.policies import evaluate, scripted_policy
 from robokit.policies.report import build_report, write_eval_report
-from tests.policies.browser import CHROMEDRIVER, CHROMIUM, make_driver, open_page, screenshot, video_times
+from tests.policies.browser import open_page, screenshot, video_times
 
 ENV = "robokit/ServoArmReach-v0"
-
-
-@pytest.fixture(scope="module")
-def driver():
-    if not CHROMIUM.exists() or not CHROMEDRIVER.exists():
-        pytest.skip(f"no {CHROMIUM} / {CHROMEDRIVER}: apt-get install chromium chromium-driver (.ci/install)")
-    d = make_driver()
-    yield d
-    d.quit()
 
 
 @pytest.fixture(scope="module")

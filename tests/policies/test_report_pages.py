@@ -1,0 +1,99 @@
+"""``build_report`` for a training run (evals.jsonl curves and TensorBoard scalars) and a deploy log
+(joints, loop timing, reach errors, link counters): real folders made by a tiny training run and a
+dry-run deploy, opened in headless chromium; damaged files are named on the page, not raised."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from robokit.policies.report import build_report, folder_kind
+from tests.policies.browser import open_page
+
+ENV = "robokit/ServoArmReach-v0"
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory) -> Path:
+    """A real training run: TD3+HER, 256 steps, an evaluation every 128."""
+    from robokit.policies import default_config, train
+
+    out = tmp_path_factory.mktemp("report_run") / "run"
+    config = default_config(ENV, out=str(out), steps=256, progress=False)
+    config.eval_every, config.eval_episodes, config.learning_starts, config.batch_size = 128, 2, 64, 64
+    train(config)
+    return out
+
+
+@pytest.fixture(scope="module")
+def deploy_dir(tmp_path_factory, scripted_file) -> Path:
+    """A real deploy log: the scripted policy on a dry-run arm for one goal, one second."""
+    from robokit.cli import main
+
+    log = tmp_path_factory.mktemp("report_deploy") / "log"
+    args = ["deploy", str(scripted_file), "--dry-run", "--goal", "0.15,0.1,0.15", "--duration", "1"]
+    assert main([*args, "--log", str(log), "--quiet"]) == 0
+    return log
+
+
+def _images_loaded(drv) -> list[bool]:
+    return drv.execute_script("return Array.from(document.images, i => i.complete && i.naturalWidth > 0)")
+
+
+def test_a_run_folder_gets_curves_from_evals_jsonl_and_tensorboard(run_dir, driver):
+    assert folder_kind(run_dir) == "run"
+    page = build_report(run_dir)
+    html = page.read_text()
+    rows = [json.loads(line) for line in (run_dir / "evals.jsonl").read_text().splitlines()]
+    assert html.count("<tr><td data-v=") == 0 and len(rows) == 2
+    assert html.count("</tr>") >= len(rows) and all(f">{r['steps']}</td>" in html for r in rows)
+    assert (run_dir / "report-evals.png").is_file() and (run_dir / "report-tensorboard.png").is_file()
+    assert "train/actor_loss" in html and "eval/success_rate" in html  # tags SB3 wrote to tb/
+    urls, severe = open_page(driver, page)
+    assert severe == [] and all(u.startswith((run_dir.resolve().as_uri(), "data:")) for u in urls)
+    loaded = _images_loaded(driver)
+    assert len(loaded) == 2 and all(loaded)
+
+
+def test_a_deploy_log_gets_joints_timing_reach_errors_and_link_counters(deploy_dir, tmp_path, driver):
+    log = tmp_path / "log"
+    shutil.copytree(deploy_dir, log)
+    summary = json.loads((log / "summary.json").read_text())
+    summary["link"] = {"frames_sent": 25, "host_bad_crc": 3}  # as a serial arm reports them
+    (log / "summary.json").write_text(json.dumps(summary))
+    (log / "joints.png").unlink()  # drawn from ticks.jsonl instead
+    with open(log / "ticks.jsonl", "a") as f:
+        f.write('{"tick": 99, "q": [0.1')  # a line cut short
+    page = build_report(log)
+    html = page.read_text()
+    err_cm = 100 * summary["goals"][0]["reach_error_m"]
+    assert f">{err_cm:.2f}</td>" in html and "host_bad_crc</td><td>3" in html
+    assert "ticks.jsonl: 1 damaged line(s) left out" in html
+    ticks = (log / "ticks.jsonl").read_text().count("\n")
+    assert f"ticks logged</td><td>{ticks}" in html
+    for name in ("report-joints.png", "report-timing.png", "report-reach.png"):
+        assert (log / name).is_file() and f'src="{name}"' in html
+    urls, severe = open_page(driver, page)
+    assert severe == [] and all(u.startswith((log.resolve().as_uri(), "data:")) for u in urls)
+    loaded = _images_loaded(driver)
+    assert len(loaded) == 3 and all(loaded)
+
+
+def test_damaged_run_files_are_named_on_the_page(tmp_path):
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "config.yaml").write_text("env_id: [unclosed\n")
+    (run / "evals.jsonl").write_text('{"steps": 100, "success_rate": 0.5}\nnot json\n{"success_rate": 1}\n')
+    (run / "tb").mkdir()
+    (run / "tb" / "events.out.tfevents.1.host").write_bytes(b"\x00garbage" * 10)
+    html = build_report(run).read_text()
+    for words in (
+        "config.yaml is not valid YAML",
+        "1 damaged line(s)",
+        "without a step count",
+        "no policy.safetensors",
+    ):
+        assert words in html, words
