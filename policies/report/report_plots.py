@@ -114,3 +114,32 @@ def plot_reach_errors(errors_cm: list[float | None], threshold_cm: float | None,
     ax.set_xticks(xs)
     ax.grid(alpha=0.3, axis="y")
     return _save(fig, out)
+
+
+def plot_sweep(
+    scores: list[tuple[int, float]], reported: dict[str, list[tuple[float, float]]], out: Path
+) -> Path | None:
+    """Left: each complete trial's score by trial number, with the best so far; right: the success rate
+    each trial reported at each env step (what the pruner compared), one line per trial."""
+    if not scores and not reported:
+        return None
+    plt = _plt()
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 3.4))
+    if scores:
+        xs, ys = zip(*scores)
+        best = [max(ys[: i + 1]) for i in range(len(ys))]
+        ax1.plot(xs, ys, "o", label="score")
+        ax1.step(xs, best, where="post", color="tab:green", label="best so far")
+        ax1.legend(fontsize=8)
+    ax1.set_xlabel("trial")
+    ax1.set_ylabel("score")
+    for name, points in reported.items():
+        if points:
+            ax2.plot(*zip(*points), marker="o", ms=3, lw=1, label=name)
+    if reported:
+        ax2.legend(fontsize=7, ncol=2)
+    ax2.set_xlabel("env steps")
+    ax2.set_ylabel("success rate reported")
+    for ax in (ax1, ax2):
+        ax.grid(alpha=0.3)
+    return _save(fig, out)
