@@ -24,7 +24,8 @@ def deploy_page(folder: Path, page_dir: Path) -> Page:
     problems: list[str] = []
     summary = read_json(folder / rf.SUMMARY_FILE, problems)
     ticks = read_jsonl(folder / rf.TICKS_FILE, problems)
-    goals = [g for g in summary.get("goals", []) if isinstance(g, dict)] if summary else []
+    goals = summary.get("goals") if isinstance(summary.get("goals"), list) else []
+    goals = [g for g in goals if isinstance(g, dict)]
     reason = fmt(summary.get("exit_reason")) if summary else "no summary"
     page = Page(f"Deploy log: {reason}", "deploy", f"{folder.name} · {folder}", problems)
     if summary:

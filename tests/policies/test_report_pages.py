@@ -97,3 +97,31 @@ def test_damaged_run_files_are_named_on_the_page(tmp_path):
         "no policy.safetensors",
     ):
         assert words in html, words
+
+
+DAMAGED = [  # (file, contents): wrong types, NaN, cut-short lines, odd bytes, unsafe YAML tags
+    ("eval.json", b"[]"),
+    ("eval.json", b'{"episodes": 5, "aggregate": [], "videos": {}, "plots": "x", "spec": [1]}'),
+    (
+        "eval.json",
+        b'{"episodes": [{"episode": "x", "holding": 5, "return": NaN}], "aggregate": {"success_ci95": "a"}}',
+    ),
+    ("eval.json", b'{"policy": "a\\u0000b", "videos": [1, null, "videos/../x.mp4"]}'),
+    ("eval.json", b"\xff\xfe garbage"),
+    ("summary.json", b'{"goals": 5, "holding": [], "link": [1], "notes": "x", "safety": 3, "target_hz": 0}'),
+    ("summary.json", b'{"goals": [{"goal_m": "x", "reach_error_m": "y", "holding": 1}], "target_hz": -5}'),
+    ("ticks.jsonl", b'{"tick": "a", "q": "x", "flags": 5}\n[1]\n{"q": [1, 2], "targets": [1], "tick": 1}\n'),
+    ("evals.jsonl", b'{"steps": "x"}\n{"steps": 1, "success_rate": "a"}\n{"steps": 1e999}\n5\n'),
+    ("config.yaml", b"!!python/object/apply:os.system [echo hi]\n"),
+    (
+        "study.journal",
+        b'{"op_code": "x"}\n{"op_code": 4, "study_id": 0}\n{"op_code": 6, "trial_id": 0, "state": 99}\n',
+    ),
+]
+
+
+@pytest.mark.parametrize("name, data", DAMAGED)
+def test_a_damaged_file_gives_a_page_not_an_exception(tmp_path, name, data):
+    (tmp_path / name).write_bytes(data)
+    html = build_report(tmp_path).read_text()
+    assert "</html>" in html and "<script>" in html
