@@ -11,12 +11,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-MAX_READ_BYTES = 64 * 1024 * 1024  # a report reads at most this much of one file
+MAX_READ_BYTES = 256 * 1024 * 1024  # a report reads at most this much of one file (eval.json: ~170k episodes)
 SAFE_NAME = re.compile(r"^[A-Za-z0-9_.+-]+(/[A-Za-z0-9_.+-]+)*$")
 
 
-def read_text(path: Path, problems: list[str]) -> str | None:
-    """The file's text (bytes that are not UTF-8 replaced), or None with a problem noted."""
+def read_text(path: Path, problems: list[str], whole: bool = False) -> str | None:
+    """The file's text (bytes that are not UTF-8 replaced), or None with a problem noted. A file over
+    MAX_READ_BYTES: its start, or with ``whole`` (a JSON document, useless cut short) None."""
     try:
         with open(path, "rb") as f:
             data = f.read(MAX_READ_BYTES + 1)
@@ -26,6 +27,9 @@ def read_text(path: Path, problems: list[str]) -> str | None:
     except OSError as exc:
         problems.append(f"{path.name} cannot be read: {exc.strerror or exc}")
         return None
+    if len(data) > MAX_READ_BYTES and whole:
+        problems.append(f"{path.name} is over {MAX_READ_BYTES >> 20} MiB: not read")
+        return None
     if len(data) > MAX_READ_BYTES:
         problems.append(f"{path.name} is over {MAX_READ_BYTES >> 20} MiB: only its start is shown")
         data = data[:MAX_READ_BYTES]
@@ -34,7 +38,7 @@ def read_text(path: Path, problems: list[str]) -> str | None:
 
 def read_json(path: Path, problems: list[str]) -> dict[str, Any]:
     """A JSON object from ``path``; {} (and a problem) when it is missing, damaged or not an object."""
-    text = read_text(path, problems)
+    text = read_text(path, problems, whole=True)
     if text is None:
         return {}
     try:

@@ -184,3 +184,12 @@ def test_numbers_sort_as_numbers_not_as_text(tmp_path, driver):
     header = driver.find_elements(By.CSS_SELECTOR, "#episodes th")
     header[[h.text for h in header].index("seed")].click()
     assert [int(x) for x in _column(driver, "episodes", 1)] == sorted(seeds)
+
+
+def test_an_eval_json_over_the_read_limit_is_named_not_read(tmp_path, monkeypatch):
+    from robokit.policies.report import files
+
+    folder = hostile_eval(tmp_path / "big")
+    monkeypatch.setattr(files, "MAX_READ_BYTES", (folder / "eval.json").stat().st_size - 1)
+    html = build_report(folder).read_text()
+    assert "eval.json is over" in html and "not read" in html
