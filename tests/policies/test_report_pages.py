@@ -18,12 +18,12 @@ ENV = "robokit/ServoArmReach-v0"
 
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory) -> Path:
-    """A real training run: TD3+HER, 256 steps, an evaluation every 128."""
+    """A real training run: TD3+HER, 160 steps, an evaluation every 80."""
     from robokit.policies import default_config, train
 
     out = tmp_path_factory.mktemp("report_run") / "run"
-    config = default_config(ENV, out=str(out), steps=256, progress=False)
-    config.eval_every, config.eval_episodes, config.learning_starts, config.batch_size = 128, 2, 64, 64
+    config = default_config(ENV, out=str(out), steps=160, progress=False)
+    config.eval_every, config.eval_episodes, config.learning_starts, config.batch_size = 80, 1, 64, 32
     train(config)
     return out
 

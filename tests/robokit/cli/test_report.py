@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from robokit.cli import main
+
 
 def _robokit(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
@@ -30,11 +32,10 @@ def _deploy_log(folder: Path) -> Path:
     return folder
 
 
-def test_a_deploy_log_gets_its_page_and_the_path_is_printed(tmp_path):
+def test_a_deploy_log_gets_its_page_and_the_path_is_printed(tmp_path, capsys):
     log = _deploy_log(tmp_path / "log")
-    proc = _robokit(str(log))
-    assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.strip() == str(log / "report.html")
+    assert main(["report", str(log)]) == 0
+    assert capsys.readouterr().out.strip() == str(log / "report.html")
     html = (log / "report.html").read_text()
     assert "Deploy log: completed" in html and ">0.40</td>" in html  # the reach error in cm
 
@@ -42,8 +43,7 @@ def test_a_deploy_log_gets_its_page_and_the_path_is_printed(tmp_path):
 def test_out_elsewhere_links_back_into_the_folder(tmp_path):
     log = _deploy_log(tmp_path / "log")
     page = tmp_path / "pages" / "deploy.html"
-    proc = _robokit(str(log), "--out", str(page))
-    assert proc.returncode == 0 and page.is_file()
+    assert main(["report", str(log), "--out", str(page)]) == 0 and page.is_file()
     html = page.read_text()
     assert 'src="report-timing.png"' in html and (page.parent / "report-timing.png").is_file()
     assert not (log / "report.html").exists()
