@@ -124,3 +124,17 @@ def relative_url(path: Path, page_dir: Path) -> str:
     """The percent-encoded relative URL of ``path`` from a page in ``page_dir``."""
     rel = os.path.relpath(path.resolve(), page_dir.resolve())
     return quote(Path(rel).as_posix())
+
+
+def sub_reports(folder: Path, marker: str, page_dir: Path, limit: int = 200) -> list[tuple[str, str]]:
+    """(url, folder name) of the report.html of each subfolder of ``folder`` that holds ``marker`` (e.g.
+    eval.json) and a report.html, in name order, at most ``limit``."""
+    try:
+        subs = sorted(p for p in folder.iterdir() if p.is_dir() and (p / marker).is_file())
+    except OSError:
+        return []
+    return [
+        (relative_url(p / "report.html", page_dir), p.name)
+        for p in subs[:limit]
+        if (p / "report.html").is_file()
+    ]

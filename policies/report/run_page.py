@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from robokit.core import run_files as rf
-from robokit.policies.report.files import number, read_jsonl, read_yaml, relative_url
+from robokit.policies.report.files import number, read_jsonl, read_yaml, relative_url, sub_reports
 from robokit.policies.report.page import Page, Table, fmt, kv
 from robokit.policies.report.provenance import policy_file_pairs
 from robokit.policies.report.report_plots import MAX_TB_TAGS, plot_curves
@@ -52,6 +52,8 @@ def run_page(folder: Path, page_dir: Path) -> Page:
         page.add("kv", "TensorBoard scalars: last values", pairs=sorted(last))
     if config:
         page.add("kv", "Training settings (config.yaml)", pairs=kv(config))
+    if links := sub_reports(folder, rf.EVAL_FILE, page_dir):
+        page.add("links", "Evaluations of this run's policy", links=links)
     policy = folder / rf.POLICY_FILE
     if policy.is_file():
         page.add(

@@ -7,7 +7,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from robokit.policies.report.files import number, read_jsonl, read_yaml, relative_url
+from robokit.core import run_files as rf
+from robokit.policies.report.files import number, read_jsonl, read_yaml, relative_url, sub_reports
 from robokit.policies.report.journal import Study, read_study
 from robokit.policies.report.page import Page, Table, fmt, kv
 from robokit.policies.report.report_plots import plot_sweep
@@ -35,6 +36,8 @@ def sweep_page(folder: Path, page_dir: Path) -> Page:
         )
     if study.trials:
         page.add("table", "Trials", table=_trials_table(study))
+    if links := sub_reports(folder, rf.CONFIG_FILE, page_dir):
+        page.add("links", "Trial run pages (robokit report trial-NNNN)", links=links)
     if best:
         page.add("kv", "Best settings (best.yaml: robokit train --config)", pairs=kv(best))
     if base:

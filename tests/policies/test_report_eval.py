@@ -17,6 +17,7 @@ import pytest
 from robokit.policies import evaluate, scripted_policy
 from robokit.policies.report import build_report, write_eval_report
 from tests.policies.browser import open_page, screenshot, video_times
+from tests.policies.report_fixtures import hostile_eval
 
 ENV = "robokit/ServoArmReach-v0"
 
@@ -93,33 +94,6 @@ def test_clicking_a_header_sorts_the_episode_table_by_number(eval_dir, driver):
         shown = [distance[int(x)] for x in _column(driver, "episodes", 0)]
         assert len(shown) == len(distance) and shown == sorted(shown, reverse=direction < 0)
         assert header[col].get_attribute("aria-sort") == ("ascending" if direction > 0 else "descending")
-
-
-def hostile_eval(folder: Path) -> Path:
-    """An eval folder whose eval.json carries markup and script in every string it can, and 12 episodes,
-    every third one failed."""
-    folder.mkdir(parents=True)
-    evil = '<script>window.pwned = 1</script><img src=x onerror="window.pwned = 2">'
-    episodes = [
-        {"episode": i, "seed": 100 - 7 * i, "success": i % 3 != 0, "return": float(-i * i % 11), "length": 50}
-        for i in range(12)
-    ]
-    data = {
-        "policy": evil,
-        "env_id": evil,
-        "spec": {"robot": evil, "algo": "</td></tr></table><script>window.pwned = 3</script>"},
-        "aggregate": {
-            "episodes": 12,
-            "success_rate": 8 / 12,
-            "success_ci95": [0.39, 0.86],
-            "mean_return": evil,
-        },
-        "episodes": episodes,
-        "videos": ["javascript:alert(1)", "../../outside.mp4", "https://example.com/v.mp4"],
-        "plots": ["/etc/passwd", 'x.png"><script>window.pwned=4</script>'],
-    }
-    (folder / "eval.json").write_text(json.dumps(data))
-    return folder
 
 
 def test_hostile_strings_in_eval_json_show_as_text_and_no_link_leaves_the_folder(tmp_path, driver):

@@ -12,6 +12,7 @@ import pytest
 
 from robokit.policies.report import build_report, folder_kind
 from tests.policies.browser import open_page
+from tests.policies.report_fixtures import hostile_eval
 
 ENV = "robokit/ServoArmReach-v0"
 
@@ -45,12 +46,14 @@ def _images_loaded(drv) -> list[bool]:
 
 def test_a_run_folder_gets_curves_from_evals_jsonl_and_tensorboard(run_dir, driver):
     assert folder_kind(run_dir) == "run"
+    build_report(hostile_eval(run_dir / "eval-a"))  # an evaluation inside the run, with its page
     page = build_report(run_dir)
     html = page.read_text()
     rows = [json.loads(line) for line in (run_dir / "evals.jsonl").read_text().splitlines()]
     assert html.count("<tr><td data-v=") == 0 and len(rows) == 2
     assert html.count("</tr>") >= len(rows) and all(f">{r['steps']}</td>" in html for r in rows)
     assert (run_dir / "report-evals.png").is_file() and (run_dir / "report-tensorboard.png").is_file()
+    assert '<a href="eval-a/report.html">eval-a</a>' in html
     assert "train/actor_loss" in html and "eval/success_rate" in html  # tags SB3 wrote to tb/
     urls, severe = open_page(driver, page)
     assert severe == [] and all(u.startswith((run_dir.resolve().as_uri(), "data:")) for u in urls)

@@ -95,6 +95,9 @@ def test_the_journal_replays_into_trials_with_their_external_params(tmp_path):
 def test_a_sweep_folder_gets_a_page_of_its_trials_and_best_settings(tmp_path, driver):
     folder = tmp_path / "sweep"
     expected = write_sweep(folder)
+    (folder / "trial-0000").mkdir()
+    (folder / "trial-0000" / "config.yaml").write_text("env_id: robokit/ServoArmReach-v0\n")
+    build_report(folder / "trial-0000")  # a trial's run page
     assert folder_kind(folder) == "sweep"
     page = build_report(folder)
     html = page.read_text()
@@ -102,6 +105,7 @@ def test_a_sweep_folder_gets_a_page_of_its_trials_and_best_settings(tmp_path, dr
     assert html.count('<tr data-success="yes">') == 1 and html.count('<tr data-success="no">') == 1
     assert f">{expected[0]['value']}</td>" in html and "trial-0002" in html
     assert re.search(r"learning_rate</td><td>0.0003</td>", html)  # best.yaml
+    assert '<a href="trial-0000/report.html">trial-0000</a>' in html
     assert "1 operation(s) that fit no trial" in html and (folder / "report-sweep.png").is_file()
     urls, severe = open_page(driver, page)
     assert severe == [] and all(u.startswith((folder.resolve().as_uri(), "data:")) for u in urls)
