@@ -167,3 +167,21 @@ def test_an_eval_json_over_the_read_limit_is_named_not_read(tmp_path, monkeypatc
     monkeypatch.setattr(files, "MAX_READ_BYTES", (folder / "eval.json").stat().st_size - 1)
     html = build_report(folder).read_text()
     assert "eval.json is over" in html and "not read" in html
+
+
+def test_a_moved_or_damaged_policy_file_is_a_note_and_the_recorded_spec_stays(eval_dir, tmp_path):
+    policy = Path(json.loads((eval_dir / "eval.json").read_text())["policy"])
+    moved, damaged = tmp_path / "moved", tmp_path / "damaged"
+    for copy in (moved, damaged):
+        shutil.copytree(eval_dir, copy)
+    data = json.loads((moved / "eval.json").read_text())
+    data["policy"] = str(tmp_path / "gone.safetensors")
+    (moved / "eval.json").write_text(json.dumps(data))
+    bad = tmp_path / "bad.safetensors"
+    bad.write_bytes(policy.read_bytes()[:-7])  # cut short
+    data["policy"] = str(bad)
+    (damaged / "eval.json").write_text(json.dumps(data))
+    for folder, words in ((moved, "is not there any more"), (damaged, "could not be read")):
+        html = build_report(folder).read_text()
+        assert words in html and f"spec: algo</td><td>{data['spec']['algo']}" in html
+        assert "policy file: training_steps" not in html
