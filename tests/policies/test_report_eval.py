@@ -187,3 +187,11 @@ def test_a_moved_or_damaged_policy_file_is_a_note_and_the_recorded_spec_stays(ev
         html = build_report(folder).read_text()
         assert words in html and f"spec: algo</td><td>{data['spec']['algo']}" in html
         assert "policy file: training_steps" not in html
+
+
+def test_the_request_log_would_see_a_request_to_the_network(tmp_path, driver):
+    """The control for the no-network checks: a page that asks for a remote image shows in the log."""
+    page = tmp_path / "remote.html"
+    page.write_text('<!DOCTYPE html><html><body><img src="http://127.0.0.1:9/x.png"></body></html>')
+    urls, _ = open_page(driver, page)
+    assert "http://127.0.0.1:9/x.png" in urls
