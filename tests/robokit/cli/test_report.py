@@ -64,3 +64,11 @@ def test_out_naming_a_folder_is_refused(tmp_path):
     proc = _robokit(str(log), "--out", str(tmp_path))
     assert proc.returncode == 2 and "is a folder; name a file" in proc.stderr
     assert not (log / "report.html").exists()
+
+
+def test_an_out_that_cannot_be_written_is_one_line_and_nothing_is_drawn(tmp_path):
+    log = _deploy_log(tmp_path / "log")
+    for out, words in (("/proc/robokit/page.html", "cannot write in /proc"), ("", "empty")):
+        proc = _robokit(str(log), "--out", out)
+        assert proc.returncode == 2 and words in proc.stderr and len(proc.stderr.splitlines()) == 1
+    assert sorted(p.name for p in log.iterdir()) == ["summary.json", "ticks.jsonl"]
