@@ -28,6 +28,7 @@ from robokit.policies.expert_policy import EXPERT_PREFIX, expert_env_id, expert_
 from robokit.policies.holding import HOLD_SETTLE_S, holding_after_success, holding_metrics
 from robokit.policies.policy_file import Policy, load_policy, read_policy_spec
 from robokit.policies.policy_spec import PolicySpec
+from robokit.policies.report.build import write_eval_report
 
 __all__ = ["EvalArgumentError", "EpisodeResult", "evaluate", "run_episode"]
 
@@ -242,7 +243,7 @@ def evaluate(
     plot: bool = True,
     progress: bool = True,
 ) -> dict[str, Any]:
-    """Evaluate a policy file; write ``out_dir``/eval.json (+ videos/, *.png). Returns the eval.json dict.
+    """Evaluate a policy file; write ``out_dir``/eval.json (+ videos/, *.png, report.html). Returns its dict.
 
     ``out_dir`` defaults to ``eval-<timestamp>/`` beside the policy; ``fps`` to the control rate; the env
     to the one recorded in the policy (``env_id`` overrides it, after a compatibility check).
@@ -284,7 +285,7 @@ def evaluate(
     if plot:
         report["plots"] = _plots(out, policy_path, spec, results, q_first)
     _write_json(out / rf.EVAL_FILE, report)
-    report["out_dir"] = str(out)
+    report["out_dir"], report["report_html"] = str(out), write_eval_report(out)  # a failure: a warning
     return report
 
 

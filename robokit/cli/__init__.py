@@ -20,6 +20,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "record": ("robokit.cli.record", "record an expert's episodes as a LeRobotDataset v3.0"),
     "replay": ("robokit.cli.replay", "replay a recorded episode in sim and check its observations"),
     "info": ("robokit.cli.info", "print a policy file's spec"),
+    "report": ("robokit.cli.report", "an HTML page for an eval, training run, deploy log or sweep folder"),
     "emulate": ("robokit.cli.emulate", "run the arm firmware in simavr on a pseudo-terminal"),
     "deploy": ("robokit.cli.deploy", "drive an arm (or a dry-run SimArm) with a policy file"),
     "arm": ("robokit.cli.arm", "manual arm control and calibration over serial"),

@@ -110,7 +110,7 @@ def main(argv: list[str]) -> int:
     try:
         print_table(report)
         print(f"results: {report['out_dir']}/eval.json")
-        for name in report["videos"] + report["plots"]:
+        for name in report["videos"] + report["plots"] + [n for n in [report.get("report_html")] if n]:
             print(f"  {report['out_dir']}/{name}")
     except BrokenPipeError:
         return stdout_closed()

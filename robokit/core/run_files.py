@@ -3,7 +3,8 @@ folder", docs/hardware.md "First deploy").
 
 ``train --out RUN``: RUN/policy.safetensors, config.yaml, evals.jsonl, tb/, checkpoints/step-<N>/
 {model.zip, replay_buffer.pkl, vecnormalize.pkl, state.json} and checkpoints/latest.
-``eval --out DIR``: DIR/eval.json, videos/, joints.png, training.png.
+``eval --out DIR``: DIR/eval.json, videos/, joints.png, training.png, report.html.
+``robokit report DIR``: DIR/report.html (and its report-*.png plots) for any of these folders.
 ``deploy --log DIR``: DIR/ticks.jsonl, summary.json, joints.png.
 """
 
@@ -25,6 +26,7 @@ CHECKPOINT_STATE_FILE = "state.json"
 EVAL_FILE = "eval.json"
 VIDEOS_DIR = "videos"
 TRAINING_PLOT_FILE = "training.png"
+REPORT_FILE = "report.html"  # the page a browser opens (robokit.policies.report)
 
 # a deploy log
 TICKS_FILE = "ticks.jsonl"

@@ -38,6 +38,7 @@ def _one_line_usage_error(proc: subprocess.CompletedProcess[str], prog: str) -> 
         (["emulate", "--bogus"], "robokit emulate", "unrecognized arguments"),
         (["envs", "--bogus"], "robokit envs", "unrecognized arguments"),
         (["train", "--bogus"], "robokit train", "--out"),
+        (["report", "DIR", "--bogus"], "robokit report", "unrecognized arguments"),
     ],
 )
 def test_usage_errors_are_one_line(tmp_path: Path, args: list[str], prog: str, match: str) -> None:
