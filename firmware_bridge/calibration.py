@@ -24,6 +24,7 @@ from typing import Any
 from robokit.core.arm import ArmError
 from robokit.firmware_bridge import protocol as pr
 from robokit.firmware_bridge.fixedpoint import TICK_US, gain_to_us_per_rad
+from robokit.paths import read_small_file
 from robokit.robots import RobotSpec
 
 PULSE_MIN_US = pr.PULSE_ZERO_MIN_TICKS * TICK_US  # 500 us: the firmware's zero pulse range ...
@@ -192,6 +193,15 @@ def calibration_dict(spec: RobotSpec, info: pr.Info) -> dict[str, Any]:
     }
 
 
+MAX_CALIBRATION_BYTES = 64 * 1024  # a calibration file is a few hundred bytes
+
+
+def _parse_int(text: str) -> int | float:
+    """A JSON integer; one too long to be a pulse width or gain is NaN (refused by the field checks; Python
+    refuses to parse more than 4300 digits with an exception of its own)."""
+    return float("nan") if len(text) > 20 else int(text)
+
+
 def _int_field(entry: dict, key: str, where: str) -> int:
     value = entry.get(key)
     if isinstance(value, bool) or not isinstance(value, int):
@@ -204,11 +214,14 @@ def load_calibration(path: Path, spec: RobotSpec) -> dict[str, tuple[int, int]]:
     gain_q16)} for every joint of ``spec``. Raises CalibrationFileError (unreadable, not JSON, another
     robot, a joint missing, a value that is not an integer or makes no physical sense)."""
     try:
-        data = json.loads(Path(path).read_text())
+        data = json.loads(
+            read_small_file(path, MAX_CALIBRATION_BYTES, "calibration file"), parse_int=_parse_int
+        )
     except OSError as exc:
         raise CalibrationFileError(f"cannot read calibration file {path}: {exc.strerror or exc}") from None
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise CalibrationFileError(f"calibration file {path} is not JSON: {exc}") from None
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        text = " ".join(str(exc).split())[:120] or type(exc).__name__
+        raise CalibrationFileError(f"calibration file {path} is not JSON: {text}") from None
     joints = data.get("joints") if isinstance(data, dict) else None
     if not isinstance(joints, dict):
         raise CalibrationFileError(f"calibration file {path} has no 'joints' object")

@@ -162,3 +162,20 @@ def check_input_file(path: str | os.PathLike, what: str) -> Path:
     except OSError as exc:
         raise _oserror(what, p, exc) from None
     return p
+
+
+def read_small_file(path: str | os.PathLike, max_bytes: int, what: str = "file") -> str:
+    """The UTF-8 text of regular file ``path``, at most ``max_bytes``. A device, FIFO or directory is refused
+    before it is opened (reading /dev/zero never ends, opening a FIFO waits for a writer) and again on the
+    open file, opened without blocking. Raises OSError (saying why, naming ``what``), UnicodeDecodeError."""
+    not_regular = f"not a regular file (a device, a FIFO or a directory), so not a {what}"
+    if not stat.S_ISREG(os.stat(path).st_mode):
+        raise OSError(not_regular)
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
+    with os.fdopen(fd, "rb") as f:
+        if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):  # swapped since the check above
+            raise OSError(not_regular)
+        data = f.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise OSError(f"larger than {max_bytes} bytes, so not a {what}")
+    return data.decode("utf-8")

@@ -33,16 +33,16 @@ from robokit.core.arm import (
     checked_pose,
     status_of,
 )
+from robokit.firmware_bridge.feetech.angles import counts_to_q, goal_packet, q_to_counts
 from robokit.firmware_bridge.feetech.bus import FeetechBus, ServoNotAnswering
 from robokit.firmware_bridge.feetech.calibration import BusCalibration
 from robokit.firmware_bridge.feetech.control_table import (
     COUNTS_PER_TURN,
     MIDDLE_COUNTS,
-    RAD_PER_COUNT,
     register,
     turn_delta,
 )
-from robokit.firmware_bridge.feetech.protocol import ErrorBit, error_names, sync_write
+from robokit.firmware_bridge.feetech.protocol import ErrorBit, error_names
 from robokit.robots import RobotSpec, robot_folder
 
 FAILS_TO_HOLD = 3  # failed reads in a row before the arm holds
@@ -63,26 +63,6 @@ class ArmMismatch(ArmError):
 
 class CalibrationMismatch(ArmMismatch):
     """A servo's EEPROM (Homing_Offset, position limits) is not what the calibration file says."""
-
-
-def counts_to_q(counts: np.ndarray, sign: np.ndarray, zero: Any = MIDDLE_COUNTS) -> np.ndarray:
-    """Joint angles (n,) rad from encoder counts (n,) (robokit's zero convention; ``sign`` -1 for a
-    reversed joint; ``zero``: the counts at q = 0, per joint or one for all, from a calibration)."""
-    return (np.asarray(counts, dtype=np.float64) - zero) * RAD_PER_COUNT * sign
-
-
-def q_to_counts(q: np.ndarray, sign: np.ndarray, zero: Any = MIDDLE_COUNTS) -> np.ndarray:
-    """Goal counts (n,) int in 0..4095 for joint angles ``q`` (n,) rad."""
-    counts = np.rint(zero + np.asarray(q, dtype=np.float64) * sign / RAD_PER_COUNT)
-    return np.clip(counts, 0, COUNTS_PER_TURN - 1).astype(int)
-
-
-def goal_packet(settings: Any, q: np.ndarray) -> bytes:
-    """The SYNC_WRITE of Goal_Position that sends ``q`` (n,) rad to the servos of a bus section."""
-    sign = np.asarray(settings.signs)
-    reg = register("Goal_Position")
-    goals = q_to_counts(q, sign).tolist()
-    return sync_write(reg.address, reg.size, {i: reg.encode(g) for i, g in zip(settings.ids, goals)})
 
 
 class FeetechArm:

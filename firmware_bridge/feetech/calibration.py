@@ -19,7 +19,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import stat
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -28,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from robokit.firmware_bridge.feetech.control_table import COUNTS_PER_TURN, MIDDLE_COUNTS
+from robokit.paths import read_small_file
 
 FORMAT = "robokit-feetech-calibration"
 VERSION = 1
@@ -154,20 +154,8 @@ def read_calibration(path: str | os.PathLike, robot: str) -> BusCalibration:
 
 
 def _read_text(path: Path) -> str:
-    """The text of regular file ``path`` (at most MAX_FILE_BYTES). A device, FIFO or directory is refused
-    before it is opened (reading /dev/zero never ends, opening a FIFO waits for a writer) and again on the
-    open file, opened without blocking. Raises OSError, UnicodeDecodeError."""
-    not_regular = "not a regular file (a device, a FIFO or a directory), so not a calibration file"
-    if not stat.S_ISREG(os.stat(path).st_mode):
-        raise OSError(not_regular)
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
-    with os.fdopen(fd, "rb") as f:
-        if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):  # swapped since the check above
-            raise OSError(not_regular)
-        data = f.read(MAX_FILE_BYTES + 1)
-    if len(data) > MAX_FILE_BYTES:
-        raise OSError(f"larger than {MAX_FILE_BYTES} bytes, so not a calibration file")
-    return data.decode("utf-8")
+    """The text of regular file ``path`` (at most MAX_FILE_BYTES); OSError, UnicodeDecodeError."""
+    return read_small_file(path, MAX_FILE_BYTES, "calibration file")
 
 
 class _LongNumber:

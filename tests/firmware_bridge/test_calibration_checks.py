@@ -6,6 +6,7 @@ import json
 import os
 import select
 import stat
+from pathlib import Path
 
 import pytest
 
@@ -204,3 +205,33 @@ def test_firmware_settings_that_cannot_work_are_each_named():
     assert problems[1].startswith("elbow: 0 us per rad is not a servo's slope")
     assert problems[2].startswith("wrist_roll: zero pulse width 499.5 us is outside")
     assert cal.firmware_settings_problems(bad, SPEC, 0.01)[0] == problems[1]  # 100 Hz: 110 ms is enough
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda p: p.write_text("[" * 50_000), "is not JSON"),  # deep nesting: RecursionError in json
+        (lambda p: p.write_text('{"joints": {"a": {"pulse_zero_ticks": ' + "9" * 5000 + "}}}"), "joint"),
+        (lambda p: p.mkdir(), "not a regular file"),
+        (lambda p: os.mkfifo(p), "not a regular file"),  # opening it would wait for a writer
+        (lambda p: p.write_bytes(b"{" + b" " * 70_000 + b"}"), "larger than"),
+    ],
+)
+def test_a_hostile_firmware_calibration_file_is_one_line_never_a_hang(tmp_path, make, message):
+    """Found by attack on the SO-101's calibration reader; the firmware arm's reader had the same faults."""
+    from robokit.firmware_bridge.calibration import CalibrationFileError, load_calibration
+    from robokit.robots import get_robot
+
+    path = tmp_path / "cal.json"
+    make(path)
+    with pytest.raises(CalibrationFileError, match=message) as exc:
+        load_calibration(path, get_robot("servo_arm"))
+    assert "\n" not in str(exc.value)
+
+
+def test_dev_zero_is_not_read_as_a_calibration_file():
+    from robokit.firmware_bridge.calibration import CalibrationFileError, load_calibration
+    from robokit.robots import get_robot
+
+    with pytest.raises(CalibrationFileError, match="not a regular file"):
+        load_calibration(Path("/dev/zero"), get_robot("servo_arm"))
