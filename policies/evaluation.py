@@ -250,28 +250,18 @@ def evaluate(
     Checked before any episode runs and before anything is written: the arguments (EvalArgumentError),
     the policy file and its fit to the env (PolicyFileError, PolicyMismatchError). A worker process that
     dies or fails raises ``EvalWorkerError`` naming the episode; eval.json is then not written.
-    ``ray``: run the episodes in ``workers`` Ray actors instead (a Ray address, see
-    ``ray_backend.connect``; RayUnavailable before anything is written), with the same per-episode
-    seeds and so the same results; not with ``video`` (a remote worker cannot write the videos here).
+    ``ray``: a Ray address (``ray_backend.connect``): ``workers`` Ray actors run the episodes, with the
+    same seeds and results; not with ``video``. RayUnavailable, before anything is written.
     """
     check_eval_args(episodes, workers, seed, video, video_episodes, width, height, fps, plot, progress)
-    if ray is not None and video:
-        raise EvalArgumentError("videos are written by local workers: drop --video or --ray")
-    expert = is_expert_ref(policy_path)
     ref, policy_path, spec, env_id = _target(policy_path, env_id)
     out = Path(out_dir) if out_dir else policy_path.parent / f"eval-{datetime.now():%Y%m%d-%H%M%S}"
-    ray_mod = None
-    if ray is not None:
-        from robokit.policies.ray_backend import connect
-
-        ray_mod = connect(ray, num_cpus=workers)
+    ray_mod = _connect_ray(ray, workers, video)
     prepare_out_dir(out)
     fps = fps or spec.control_hz
     n_video = min(video_episodes, episodes) if video else 0
-    grid_factor = 2 if n_video > 1 else 1
-    tasks = [(i, seed + i, i < n_video, i == 0, grid_factor) for i in range(episodes)]
+    tasks = [(i, seed + i, i < n_video, i == 0, 2 if n_video > 1 else 1) for i in range(episodes)]
     init = (ref, env_id, width, height, str(out / rf.VIDEOS_DIR) if n_video else None, fps)
-
     t0 = time.perf_counter()
     results, small, q_first = _run_all(tasks, init, workers, progress, ray_mod)
     wall_s = time.perf_counter() - t0
@@ -279,7 +269,7 @@ def evaluate(
 
     videos = write_grid(out, small, n_video, fps)
     report = {
-        "policy": ref if expert else str(policy_path.resolve()),
+        "policy": ref if is_expert_ref(ref) else str(policy_path.resolve()),
         "env_id": env_id,
         "spec": {k: getattr(spec, k) for k in ("robot", "control_mode", "algo", "training_steps", "seed")},
         "seed": seed,
@@ -297,6 +287,18 @@ def evaluate(
     write_json(out / rf.EVAL_FILE, report)
     report["out_dir"] = str(out)
     return report
+
+
+def _connect_ray(address: str | None, workers: int, video: bool) -> Any:
+    """The connected ``ray`` module for ``address`` (None: no Ray); raises RayUnavailable, and
+    EvalArgumentError with ``video`` (a remote worker could not write the videos here)."""
+    if address is None:
+        return None
+    if video:
+        raise EvalArgumentError("videos are written by local workers: drop --video or --ray")
+    from robokit.policies.ray_backend import connect
+
+    return connect(address, num_cpus=workers)
 
 
 def _target(policy: str | os.PathLike, env_id: str | None) -> tuple[str, Path, PolicySpec, str]:

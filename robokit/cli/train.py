@@ -37,6 +37,10 @@ DESCRIPTION = (
 )
 
 
+CONFIG_HELP = (
+    "YAML or JSON of training settings (TrainConfig fields, e.g. the best.yaml `robokit sweep` writes); the "
+    "env's defaults fill the rest and flags override the file; checked before anything runs"
+)
 EVAL_EVERY_HELP = "env steps (bc: gradient steps) between evaluations (default: per algo, 500; bc 4000)"
 
 
@@ -54,12 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("env_id", help="environment id, e.g. robokit/ServoArmReach-v0 (see `robokit envs`)")
     p.add_argument("--out", required=True, help="run folder (created); with --resume, the run to continue")
-    p.add_argument(
-        "--config",
-        metavar="FILE",
-        help="YAML or JSON of training settings (TrainConfig fields, e.g. the best.yaml `robokit sweep` "
-        "writes); the env's defaults fill the rest and flags override the file; checked before anything runs",
-    )
+    p.add_argument("--config", metavar="FILE", help=CONFIG_HELP)
     p.add_argument(
         "--algo",
         choices=["td3", "sac", "tqc", "ppo", "bc"],
