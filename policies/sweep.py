@@ -211,7 +211,7 @@ class _Driver:
 
         self.backend.cancel_all()
         for number, trial in list(self.trials.items()):
-            self.study.enqueue_trial(trial.params, skip_if_exists=True)
+            self.study.enqueue_trial(trial.params)
             trial.set_user_attr("interrupted", True)
             trial.set_user_attr("error", "interrupted (Ctrl-C)")
             self.study.tell(trial, state=TrialState.FAIL)

@@ -1,0 +1,38 @@
+"""Trial functions for the sweep tests: quick stand-ins for a training run (they report evaluations and
+return what ``run_trial`` returns) and trials that crash in the ways a real one can."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from typing import Any
+
+from robokit.policies.sweep_trial import Report, TrialSpec, objective
+
+
+def quick_trial(spec: TrialSpec, report: Report) -> dict[str, Any]:
+    """Two evaluations whose success rate grows with the learning rate (no training)."""
+    rate = min(1.0, spec.settings["learning_rate"] * 300)
+    rows = []
+    for step in (100, 200):
+        rows.append({"steps": step, "success_rate": rate * step / 200})
+        if report(step, rows[-1]["success_rate"]):
+            return {"value": objective(rows, 200, 100), "rows": rows, "pruned_at": step, "wall_s": 0.0}
+    return {"value": objective(rows, 200, 100), "rows": rows, "pruned_at": None, "wall_s": 0.0}
+
+
+def crashing_trial(spec: TrialSpec, report: Report) -> dict[str, Any]:
+    """Trial 0 raises, trial 1's process is killed (SIGKILL, as the OOM killer does), the rest are quick."""
+    if spec.number == 0:
+        raise RuntimeError("boom in trial 0")
+    if spec.number == 1:
+        os.kill(os.getpid(), signal.SIGKILL)
+    return quick_trial(spec, report)
+
+
+def slow_second_trial(spec: TrialSpec, report: Report) -> dict[str, Any]:
+    """Trial 0 is quick; the others take a minute (long enough to be interrupted)."""
+    if spec.number > 0:
+        time.sleep(60)
+    return quick_trial(spec, report)
