@@ -1,0 +1,72 @@
+"""Sweeps and evaluation through a Ray started inside the test (2 CPUs; issue 15): a 2-trial sweep writes
+a best config that ``robokit train --config`` takes; a trial that raises or whose worker dies is recorded
+as failed and the sweep goes on; ``evaluate(..., ray=...)`` gives the local pool's per-episode results."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+ray = pytest.importorskip("ray")
+
+from robokit.cli import train as cli_train  # noqa: E402
+from robokit.policies.config_file import read_config_file  # noqa: E402
+from robokit.policies.evaluation import evaluate  # noqa: E402
+from robokit.policies.ray_backend import RayBackend, RayUnavailable, check_address  # noqa: E402
+from robokit.policies.sweep import run_sweep  # noqa: E402
+from tests.policies import sweep_helpers  # noqa: E402
+from tests.policies.test_sweep import ENV_ID, TINY, _study  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def ray_cluster():
+    """A Ray of 2 CPUs in this process; the test helpers' trial functions travel by value."""
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level="ERROR")
+    ray.cloudpickle.register_pickle_by_value(sweep_helpers)
+    yield ray
+    ray.cloudpickle.unregister_pickle_by_value(sweep_helpers)
+    ray.shutdown()
+
+
+def test_a_sweep_through_ray_writes_a_best_config_that_train_takes(ray_cluster, tmp_path: Path) -> None:
+    lines: list[str] = []
+    result = run_sweep(
+        ENV_ID, tmp_path, 2, overrides=TINY, backend=RayBackend(ray_cluster), echo=lines.append
+    )
+    assert lines[0].endswith("ray, 2 at a time")
+    trials = _study(tmp_path).get_trials()
+    assert [t.state.name for t in trials] == ["COMPLETE", "COMPLETE"]
+    assert all([r["steps"] for r in t.user_attrs["rows"]] == [100, 200, 300] for t in trials)
+    assert result.best_file == tmp_path / "best.yaml"
+    assert read_config_file(result.best_file)["net_arch"] == result.best_config.net_arch
+    args = cli_train.build_parser().parse_args([ENV_ID, "--config", str(result.best_file), "--out", "x"])
+    assert cli_train.args_problem(args) is None
+
+
+def test_a_crashed_trial_or_a_dead_worker_on_ray_is_recorded_and_the_sweep_goes_on(
+    ray_cluster, tmp_path: Path
+) -> None:
+    backend = RayBackend(ray_cluster, trial_fn=sweep_helpers.crashing_trial)
+    result = run_sweep(ENV_ID, tmp_path, 3, overrides=TINY, backend=backend, echo=lambda s: None)
+    trials = {t.number: t for t in _study(tmp_path).get_trials()}
+    assert trials[0].state.name == "FAIL" and trials[0].user_attrs["error"] == "RuntimeError: boom in trial 0"
+    assert trials[1].state.name == "FAIL" and trials[1].user_attrs["error"].startswith("Ray worker lost")
+    assert trials[2].state.name == "COMPLETE" and result.best_file.is_file()
+
+
+def test_eval_through_ray_gives_the_local_pools_per_episode_results(
+    ray_cluster, scripted_file: Path, tmp_path: Path
+) -> None:
+    kw = dict(episodes=6, video=False, workers=2, seed=40, plot=False, progress=False)
+    local = evaluate(scripted_file, out_dir=tmp_path / "local", **kw)
+    remote = evaluate(scripted_file, out_dir=tmp_path / "ray", ray="local", **kw)
+    assert [e["seed"] for e in remote["episodes"]] == list(range(40, 46))
+    assert remote["episodes"] == local["episodes"]
+    assert len({e["return"] for e in local["episodes"]}) > 1  # the seeds made different episodes
+
+
+@pytest.mark.parametrize("address", ["", "localhost", "host:99999", "a b:1", "http://h:1"])
+def test_a_malformed_ray_address_is_refused(address: str) -> None:
+    with pytest.raises(RayUnavailable, match="--ray takes auto, local or HOST:PORT"):
+        check_address(address)
