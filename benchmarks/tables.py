@@ -175,7 +175,23 @@ def time_to_solve_objects(d: dict) -> str:
     return object_table.table(d)
 
 
+def seeds(d: dict) -> str:
+    """benchmarks/seeds.py's table: per env, median and (min-max) over the seeds measured."""
+    from seeds import env_ids, table
+
+    return table(d, env_ids())
+
+
+def scale(d: dict) -> str:
+    """benchmarks/scale.py's table: sweep overhead per trial, eval episodes/s (local, Ray)."""
+    from scale import table
+
+    return table(d)
+
+
 TABLES: dict[str, Callable[[dict], str]] = {
+    "seeds": seeds,
+    "scale": scale,
     "env_throughput": env_throughput,
     "time_to_solve": time_to_solve,
     "time_to_solve_objects": time_to_solve_objects,

@@ -89,7 +89,7 @@ def _ray_trial(spec: TrialSpec, mailbox: Any, trial_fn: Callable[[TrialSpec, Rep
     def report(step: int, value: float) -> bool:
         ray.get(mailbox.report.remote(spec.number, step, value))
         while (answer := ray.get(mailbox.decision.remote(spec.number, step))) is None:
-            time.sleep(0.05)
+            time.sleep(0.02)
         return answer
 
     return trial_fn(spec, report)
@@ -112,7 +112,7 @@ class RayBackend:
     def start(self, spec: TrialSpec) -> None:
         self.running[self.task.remote(spec, self.mailbox, self.trial_fn)] = spec.number
 
-    def wait(self, decide: Decide, timeout_s: float = 0.2) -> list[tuple[int, dict | TrialFailed]]:
+    def wait(self, decide: Decide, timeout_s: float = 0.05) -> list[tuple[int, dict | TrialFailed]]:
         """Answer the trials' reports; returns the trials that ended, (number, result or TrialFailed)."""
         ray = self.ray
         ready, _ = ray.wait(list(self.running), num_returns=len(self.running), timeout=timeout_s)
