@@ -145,14 +145,17 @@ class _EvalActor:
     """One env and the policy in a Ray worker, as a local evaluation worker process holds them."""
 
     def __init__(self, init: Callable[..., None], init_args: tuple, policy_bytes: bytes | None) -> None:
-        if policy_bytes is not None:  # the policy file travels with the task: no shared folder needed
-            import tempfile
-            from pathlib import Path
+        if policy_bytes is None:
+            init(*init_args)
+            return
+        import tempfile
+        from pathlib import Path
 
-            path = Path(tempfile.mkdtemp(prefix="robokit-eval-")) / "policy.safetensors"
+        # the policy file travels with the task (no shared folder needed); init loads it whole
+        with tempfile.TemporaryDirectory(prefix="robokit-eval-") as tmp:
+            path = Path(tmp) / "policy.safetensors"
             path.write_bytes(policy_bytes)
-            init_args = (str(path), *init_args[1:])
-        init(*init_args)
+            init(str(path), *init_args[1:])
 
     def run(self, fn: Callable[[Any], Any], task: Any) -> Any:
         return fn(task)

@@ -36,3 +36,14 @@ def slow_second_trial(spec: TrialSpec, report: Report) -> dict[str, Any]:
     if spec.number > 0:
         time.sleep(60)
     return quick_trial(spec, report)
+
+
+def weak_third_trial(spec: TrialSpec, report: Report) -> dict[str, Any]:
+    """Trials 0 and 1 succeed 80% of the time at every evaluation, the others 10%: prunable."""
+    rate = 0.8 if spec.number < 2 else 0.1
+    rows = []
+    for step in (100, 200):
+        rows.append({"steps": step, "success_rate": rate})
+        if report(step, rate):
+            return {"value": objective(rows, 200, 100), "rows": rows, "pruned_at": step, "wall_s": 0.0}
+    return {"value": objective(rows, 200, 100), "rows": rows, "pruned_at": None, "wall_s": 0.0}

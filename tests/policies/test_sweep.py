@@ -127,3 +127,28 @@ def test_a_study_of_another_sweep_or_a_damaged_file_is_refused(tmp_path: Path) -
     (tmp_path / "bad" / STUDY_FILE).write_bytes(b"\x00not json\n{]\n")
     with pytest.raises(SweepError, match="is not a readable Optuna study"):
         run_sweep(ENV_ID, tmp_path / "bad", 1, overrides=TINY, backend=quick, echo=lambda s: None)
+
+
+def test_a_trial_below_the_median_is_pruned_at_its_first_evaluation(tmp_path: Path) -> None:
+    lines: list[str] = []
+    backend = LocalBackend(trial_fn=sweep_helpers.weak_third_trial)
+    result = run_sweep(ENV_ID, tmp_path, 3, overrides=TINY, backend=backend, echo=lines.append)
+    trials = _study(tmp_path).get_trials()
+    assert [t.state.name for t in trials] == ["COMPLETE", "COMPLETE", "PRUNED"]
+    assert trials[2].intermediate_values == {100: 0.1}  # stopped after its first report
+    assert lines[-1].startswith("trial 2 pruned at 100 steps") and result.trials["pruned"] == 1
+
+
+def test_a_pruned_training_run_stops_at_that_evaluation(tmp_path: Path) -> None:
+    from robokit.policies.sweep import base_settings
+    from robokit.policies.sweep_trial import TrialSpec, run_trial
+
+    settings = {
+        **base_settings(ENV_ID, None, steps=600, eval_every=100, eval_episodes=2),
+        "out": str(tmp_path),
+    }
+    asked: list[int] = []
+    result = run_trial(TrialSpec(0, settings), lambda step, rate: asked.append(step) or True)
+    assert asked == [100] and result["pruned_at"] == 100
+    assert [r["steps"] for r in result["rows"]] in ([100], [100, 200])  # the evaluation under way, at most
+    assert (tmp_path / "policy.safetensors").is_file()
