@@ -87,11 +87,15 @@ def merge(record: dict[str, Any]) -> None:
     RESULTS.write_text(json.dumps(data, indent=2) + "\n")
 
 
-def spread(values: list[float], fmt: str) -> str:
-    """``median (min-max)``, or the one value."""
+def spread(values: list[float], fmt: str, unit: str = "") -> str:
+    """``median (min-max)``, or the one value; ``unit`` after each number."""
+
+    def f(v: float) -> str:
+        return format(v, fmt) + unit
+
     if len(values) == 1:
-        return format(values[0], fmt)
-    return f"{format(statistics.median(values), fmt)} ({format(min(values), fmt)}-{format(max(values), fmt)})"
+        return f(values[0])
+    return f"{f(statistics.median(values))} ({f(min(values))}-{f(max(values))})"
 
 
 def table(data: dict[str, Any], ids: list[str] | None = None) -> str:
@@ -107,10 +111,7 @@ def table(data: dict[str, Any], ids: list[str] | None = None) -> str:
         if not mine:
             rows.append(f"| {env_id} | 0/{SEEDS} | | | |")
             continue
-        success = (
-            spread([100 * c["success_100"] for c in mine], ".0f").replace(" (", "% (").replace(")", "%)")
-        )
-        success += "" if success.endswith("%)") else "%"
+        success = spread([100 * c["success_100"] for c in mine], ".0f", "%")
         rows.append(
             f"| {env_id} | {len(mine)}/{SEEDS} | {success} | {spread([c['wall_s'] for c in mine], '.0f')} | "
             f"{spread([c['steps'] for c in mine if c['steps'] is not None], '.0f')} |"

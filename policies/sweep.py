@@ -130,6 +130,8 @@ def run_sweep(
     SweepInterrupted after ending the running trials (a rerun resumes, retrying them first)."""
     out = Path(out)
     base = base_settings(env_id, algo, **(overrides or {}))
+    if not (out / STUDY_FILE).exists() and any(out.glob("trial-*")):
+        raise SweepError(f"{out} holds trial folders but no {STUDY_FILE}; choose another --out")
     out.mkdir(parents=True, exist_ok=True)
     study = open_study(out, base)
     backend = backend or LocalBackend()

@@ -123,6 +123,9 @@ def test_a_study_of_another_sweep_or_a_damaged_file_is_refused(tmp_path: Path) -
         run_sweep(ENV_ID, tmp_path, 2, overrides={**TINY, "steps": 400}, backend=quick, echo=lambda s: None)
     with pytest.raises(SweepError, match="has no search space"):
         run_sweep(ENV_ID, tmp_path / "bc", 1, algo="bc", backend=quick, echo=lambda s: None)
+    (tmp_path / "orphans" / "trial-0000").mkdir(parents=True)
+    with pytest.raises(SweepError, match="holds trial folders but no study.journal"):
+        run_sweep(ENV_ID, tmp_path / "orphans", 1, overrides=TINY, backend=quick, echo=lambda s: None)
     (tmp_path / "bad").mkdir()
     (tmp_path / "bad" / STUDY_FILE).write_bytes(b"\x00not json\n{]\n")
     with pytest.raises(SweepError, match="is not a readable Optuna study"):
