@@ -31,11 +31,19 @@ def crashing_trial(spec: TrialSpec, report: Report) -> dict[str, Any]:
     return quick_trial(spec, report)
 
 
+def steady_trial(spec: TrialSpec, report: Report) -> dict[str, Any]:
+    """Two evaluations at 50% whatever the settings: never below the median, so never pruned."""
+    rows = [{"steps": step, "success_rate": 0.5} for step in (100, 200)]
+    for row in rows:
+        report(row["steps"], row["success_rate"])
+    return {"value": 0.5, "rows": rows, "pruned_at": None, "wall_s": 0.0}
+
+
 def slow_second_trial(spec: TrialSpec, report: Report) -> dict[str, Any]:
-    """Trial 0 is quick; the others take a minute (long enough to be interrupted)."""
+    """Trial 0 is steady; the others take a minute first (long enough to be interrupted)."""
     if spec.number > 0:
         time.sleep(60)
-    return quick_trial(spec, report)
+    return steady_trial(spec, report)
 
 
 def weak_third_trial(spec: TrialSpec, report: Report) -> dict[str, Any]:

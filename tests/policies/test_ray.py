@@ -37,7 +37,7 @@ def test_a_sweep_through_ray_writes_a_best_config_that_train_takes(ray_cluster, 
     assert lines[0].endswith("ray, 2 at a time")
     trials = _study(tmp_path).get_trials()
     assert [t.state.name for t in trials] == ["COMPLETE", "COMPLETE"]
-    assert all([r["steps"] for r in t.user_attrs["rows"]] == [100, 200, 300] for t in trials)
+    assert all([r["steps"] for r in t.user_attrs["rows"]] == [100, 200] for t in trials)
     assert result.best_file == tmp_path / "best.yaml"
     assert read_config_file(result.best_file)["net_arch"] == result.best_config.net_arch
     args = cli_train.build_parser().parse_args([ENV_ID, "--config", str(result.best_file), "--out", "x"])
@@ -58,10 +58,10 @@ def test_a_crashed_trial_or_a_dead_worker_on_ray_is_recorded_and_the_sweep_goes_
 def test_eval_through_ray_gives_the_local_pools_per_episode_results(
     ray_cluster, scripted_file: Path, tmp_path: Path
 ) -> None:
-    kw = dict(episodes=6, video=False, workers=2, seed=40, plot=False, progress=False)
+    kw = dict(episodes=4, video=False, workers=2, seed=40, plot=False, progress=False)
     local = evaluate(scripted_file, out_dir=tmp_path / "local", **kw)
     remote = evaluate(scripted_file, out_dir=tmp_path / "ray", ray="local", **kw)
-    assert [e["seed"] for e in remote["episodes"]] == list(range(40, 46))
+    assert [e["seed"] for e in remote["episodes"]] == list(range(40, 44))
     assert remote["episodes"] == local["episodes"]
     assert len({e["return"] for e in local["episodes"]}) > 1  # the seeds made different episodes
 

@@ -18,7 +18,7 @@ from robokit.policies.sweep_trial import LocalBackend, objective
 from tests.policies import sweep_helpers
 
 ENV_ID = "robokit/ServoArmReach-v0"
-TINY = {"steps": 300, "eval_every": 100, "eval_episodes": 2}
+TINY = {"steps": 200, "eval_every": 100, "eval_episodes": 2}
 
 
 def _study(out: Path) -> optuna.Study:
@@ -51,13 +51,13 @@ def test_a_local_sweep_prints_and_writes_a_best_config_that_train_takes(
 ) -> None:
     out = tmp_path / "sweep"
     argv = ["sweep", ENV_ID, "--out", str(out), "--trials", "2"]
-    argv += ["--steps", "300", "--eval-every", "100", "--eval-episodes", "2"]
+    argv += ["--steps", "200", "--eval-every", "100", "--eval-episodes", "2"]
     assert robokit_main(argv) == 0
     printed = capsys.readouterr().out
     assert "trials: 2 complete" in printed and f"config: {out / 'best.yaml'}" in printed
     trials = _study(out).get_trials()
     assert [t.state.name for t in trials] == ["COMPLETE", "COMPLETE"]
-    assert all(len(t.user_attrs["rows"]) == 3 for t in trials)  # evaluations at 100, 200, 300 steps
+    assert all(len(t.user_attrs["rows"]) == 2 for t in trials)  # evaluations at 100 and 200 steps
     assert all((out / f"trial-{t.number:04d}" / "policy.safetensors").is_file() for t in trials)
     best = read_config_file(out / "best.yaml")
     best_trial = max(trials, key=lambda t: t.value)
@@ -106,7 +106,7 @@ def test_an_interrupted_sweep_resumes_and_retries_the_interrupted_settings(tmp_p
     assert all(t.user_attrs["interrupted"] for t in first[1:3])
     assert first[1].user_attrs["error"] == "interrupted (Ctrl-C)"
     result = run_sweep(
-        ENV_ID, tmp_path, 3, overrides=TINY, backend=LocalBackend(trial_fn=sweep_helpers.quick_trial),
+        ENV_ID, tmp_path, 3, overrides=TINY, backend=LocalBackend(trial_fn=sweep_helpers.steady_trial),
         echo=lambda s: None,
     )  # fmt: skip
     trials = _study(tmp_path).get_trials()
