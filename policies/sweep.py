@@ -49,6 +49,11 @@ def base_settings(env_id: str, algo: str | None, **overrides: Any) -> dict[str, 
     config = default_config(env_id, algo, **overrides)
     if config.algo not in SWEEP_ALGOS:
         raise SweepError(f"{config.algo} has no search space; sweep one of {', '.join(SWEEP_ALGOS)} (--algo)")
+    if config.eval_every > config.steps:
+        raise SweepError(
+            f"eval_every ({config.eval_every}) is more than a trial's steps ({config.steps}): no evaluation "
+            "to score or prune a trial by; lower --eval-every or raise --steps"
+        )
     return {**config.to_dict(), "progress": False}
 
 

@@ -56,11 +56,19 @@ def test_a_crashed_trial_or_a_dead_worker_on_ray_is_recorded_and_the_sweep_goes_
 
 
 def test_eval_through_ray_gives_the_local_pools_per_episode_results(
-    ray_cluster, scripted_file: Path, tmp_path: Path
+    ray_cluster, scripted_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture
 ) -> None:
-    kw = dict(episodes=4, video=False, workers=2, seed=40, plot=False, progress=False)
-    local = evaluate(scripted_file, out_dir=tmp_path / "local", **kw)
-    remote = evaluate(scripted_file, out_dir=tmp_path / "ray", ray="local", **kw)
+    import json
+
+    from robokit.cli import main as robokit_main
+
+    local = evaluate(
+        scripted_file, 4, tmp_path / "local", video=False, workers=2, seed=40, plot=False, progress=False
+    )
+    argv = ["eval", str(scripted_file), "--episodes", "4", "--seed", "40", "--workers", "2", "--ray", "local"]
+    assert robokit_main([*argv, "--out", str(tmp_path / "ray"), "--no-plot", "--no-progress"]) == 0
+    assert f"results: {tmp_path / 'ray'}/eval.json" in capsys.readouterr().out
+    remote = json.loads((tmp_path / "ray" / "eval.json").read_text())
     assert [e["seed"] for e in remote["episodes"]] == list(range(40, 44))
     assert remote["episodes"] == local["episodes"]
     assert len({e["return"] for e in local["episodes"]}) > 1  # the seeds made different episodes
