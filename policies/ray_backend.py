@@ -11,6 +11,7 @@ Ray is imported only here, and only when asked for.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -133,7 +134,8 @@ class RayBackend:
     def cancel_all(self) -> list[int]:
         numbers = list(self.running.values())
         for ref in self.running:
-            self.ray.cancel(ref, force=True)
+            with contextlib.suppress(Exception):  # a Ray going down with Ctrl-C too: nothing to cancel
+                self.ray.cancel(ref, force=True)
         self.running.clear()
         return numbers
 
