@@ -70,11 +70,17 @@ def _object_rows(s: dict, r: dict) -> list[str]:
 
 def time_to_solve(d: dict) -> str:
     rows = [
-        "| configuration | solved | median steps | median training s |",
+        "| configuration | solved | median steps (min-max) | median training s (min-max) |",
         "|---|---|---|---|",
     ]
     for name, c in d["configs"].items():
-        rows.append(f"| {name} | {c['solved']} | {c['median_steps']} | {c['median_train_time_s']:.1f} |")
+        runs = [r for r in c.get("runs", []) if r.get("solved")]
+        steps, secs = [r["steps"] for r in runs], [r["train_time_s"] for r in runs]
+        span_steps = f" ({min(steps)}-{max(steps)})" if len(steps) > 1 else ""
+        span_s = f" ({min(secs):.1f}-{max(secs):.1f})" if len(secs) > 1 else ""
+        rows.append(
+            f"| {name} | {c['solved']} | {c['median_steps']}{span_steps} | {c['median_train_time_s']:.1f}{span_s} |"
+        )
     return "\n".join(rows)
 
 
