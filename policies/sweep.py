@@ -103,9 +103,20 @@ def best_config(study: Any, base: dict[str, Any]) -> tuple[float, Any] | None:
         best = study.best_trial
     except ValueError:
         return None
-    return best.value, TrainConfig.from_dict(
-        {**base, **settings_from_params(best.params), "out": "runs/train"}
-    )
+    try:
+        settings = checked_settings(best.params)
+    except ValueError as exc:
+        raise SweepError(f"the study's best trial {best.number} holds {exc}") from None
+    return best.value, TrainConfig.from_dict({**base, **settings, "out": "runs/train"})
+
+
+def checked_settings(params: dict[str, Any]) -> dict[str, Any]:
+    """A trial's params as TrainConfig settings, each checked as a config file's would be (a study file
+    is outside input: an enqueued or edited trial may hold anything). Raises ConfigFileError."""
+    from robokit.policies.config_file import check_value
+
+    settings = settings_from_params(params)
+    return {name: check_value(name, value) for name, value in settings.items()}
 
 
 def write_best(study: Any, base: dict[str, Any], out: Path) -> tuple[float, Any, Path] | None:
@@ -169,15 +180,18 @@ class _Driver:
             if not self.trials:
                 return
             for number, outcome in self.backend.wait(self._decide):
-                self._finish(self.trials.pop(number), outcome)
+                self._finish(number, outcome)
 
     def _start(self) -> None:
         trial = self.study.ask()
-        params = suggest(trial, self.base["algo"])
         run = self.out.resolve() / f"trial-{trial.number:04d}"  # absolute: Ray workers may start elsewhere
         trial.set_user_attr("run", str(run))
-        settings = {**self.base, **settings_from_params(params), "out": str(run)}
         self.trials[trial.number] = trial
+        try:  # a queued trial's params come from the study file: outside input
+            settings = {**self.base, **checked_settings(suggest(trial, self.base["algo"])), "out": str(run)}
+        except (ValueError, TypeError) as exc:  # recorded like a crash: the sweep goes on
+            self._finish(trial.number, TrialFailed(f"settings refused: {one_line(exc)}"))
+            return
         self.backend.start(TrialSpec(trial.number, settings))
 
     def _decide(self, number: int, step: int, value: float) -> bool:
@@ -188,9 +202,10 @@ class _Driver:
         trial.report(value, step)
         return trial.should_prune()
 
-    def _finish(self, trial: Any, outcome: dict | TrialFailed) -> None:
+    def _finish(self, number: int, outcome: dict | TrialFailed) -> None:
         from optuna.trial import TrialState
 
+        trial = self.trials.pop(number)
         shown = " ".join(
             f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in trial.params.items()
         )

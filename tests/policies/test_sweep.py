@@ -155,3 +155,17 @@ def test_a_pruned_training_run_stops_at_that_evaluation(tmp_path: Path) -> None:
     assert asked == [100] and result["pruned_at"] == 100
     assert [r["steps"] for r in result["rows"]] in ([100], [100, 200])  # the evaluation under way, at most
     assert (tmp_path / "policy.safetensors").is_file()
+
+
+@pytest.mark.parametrize("params", [{"gamma": 7.0}, {"learning_rate": "fast"}, {"batch_size": -3}])
+def test_a_queued_trial_with_settings_out_of_bounds_is_recorded_and_the_sweep_goes_on(
+    tmp_path: Path, params: dict
+) -> None:
+    steady = LocalBackend(trial_fn=sweep_helpers.steady_trial)
+    run_sweep(ENV_ID, tmp_path, 1, overrides=TINY, backend=steady, echo=lambda s: None)
+    _study(tmp_path).enqueue_trial(params)  # as an edited or foreign study file could hold
+    result = run_sweep(ENV_ID, tmp_path, 3, overrides=TINY, backend=steady, echo=lambda s: None)
+    trials = _study(tmp_path).get_trials()
+    assert [t.state.name for t in trials] == ["COMPLETE", "FAIL", "COMPLETE"]
+    assert trials[1].user_attrs["error"].startswith("settings refused: ")
+    assert result.trials == {"complete": 2, "fail": 1}
