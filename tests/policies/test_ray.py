@@ -7,16 +7,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import ray  # the scale extra: .ci/install installs it, so a missing Ray fails here instead of skipping
 
-ray = pytest.importorskip("ray")
-
-from robokit.cli import train as cli_train  # noqa: E402
-from robokit.policies.config_file import read_config_file  # noqa: E402
-from robokit.policies.evaluation import evaluate  # noqa: E402
-from robokit.policies.ray_backend import RayBackend, RayUnavailable, check_address  # noqa: E402
-from robokit.policies.sweep import run_sweep  # noqa: E402
-from tests.policies import sweep_helpers  # noqa: E402
-from tests.policies.test_sweep import ENV_ID, TINY, _study  # noqa: E402
+from robokit.cli import train as cli_train
+from robokit.policies.config_file import read_config_file
+from robokit.policies.evaluation import evaluate
+from robokit.policies.ray_backend import RayBackend, RayUnavailable, check_address
+from robokit.policies.sweep import run_sweep
+from tests.policies import sweep_helpers
+from tests.policies.test_sweep import ENV_ID, TINY, _study
 
 
 @pytest.fixture(scope="module")
