@@ -105,7 +105,7 @@ def main(argv: list[str]) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     from robokit.policies.ray_backend import RayUnavailable
-    from robokit.policies.sweep import SweepError, SweepInterrupted, base_settings, run_sweep
+    from robokit.policies.sweep import SweepError, base_settings, run_sweep
 
     overrides = {"steps": args.steps, "seed": args.seed, "eval_every": args.eval_every}
     overrides["eval_episodes"] = args.eval_episodes
@@ -115,7 +115,7 @@ def _run(args: argparse.Namespace) -> int:
         result = run_sweep(args.env_id, args.out, args.trials, args.algo, overrides, backend=backend)
     except (SweepError, RayUnavailable) as exc:
         return _fail(str(exc))
-    except SweepInterrupted:
+    except KeyboardInterrupt:  # SweepInterrupted, or a second Ctrl-C while the first was handled
         return _fail(f"interrupted; the study in {args.out} is kept: rerun the same command to resume", 130)
     counts = ", ".join(f"{n} {state}" for state, n in sorted(result.trials.items()))
     print(f"trials: {counts}")
