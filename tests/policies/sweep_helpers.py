@@ -55,3 +55,20 @@ def weak_third_trial(spec: TrialSpec, report: Report) -> dict[str, Any]:
         if report(step, rate):
             return {"value": objective(rows, 200, 100), "rows": rows, "pruned_at": step, "wall_s": 0.0}
     return {"value": objective(rows, 200, 100), "rows": rows, "pruned_at": None, "wall_s": 0.0}
+
+
+def sleepy_trial(spec: TrialSpec, report: Report) -> dict[str, Any]:
+    """A steady trial that takes half a second: two sweeps sharing a study overlap."""
+    time.sleep(0.5)
+    return steady_trial(spec, report)
+
+
+if __name__ == "__main__":  # one of several sweep processes sharing a study (test_sweep.py)
+    import sys
+
+    from robokit.policies.sweep import run_sweep
+    from robokit.policies.sweep_trial import LocalBackend
+
+    overrides = {"steps": 200, "eval_every": 100, "eval_episodes": 2}
+    backend = LocalBackend(trial_fn=sleepy_trial)
+    run_sweep("robokit/ServoArmReach-v0", sys.argv[1], int(sys.argv[2]), overrides=overrides, backend=backend)

@@ -169,3 +169,19 @@ def test_a_queued_trial_with_settings_out_of_bounds_is_recorded_and_the_sweep_go
     assert [t.state.name for t in trials] == ["COMPLETE", "FAIL", "COMPLETE"]
     assert trials[1].user_attrs["error"].startswith("settings refused: ")
     assert result.trials == {"complete": 2, "fail": 1}
+
+
+def test_two_sweep_processes_share_one_study(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[2]
+    cmd = [sys.executable, "-m", "tests.policies.sweep_helpers", str(tmp_path), "6"]
+    procs = [subprocess.Popen(cmd, cwd=root, stdout=subprocess.PIPE, text=True) for _ in range(2)]
+    outs = [p.communicate(timeout=120)[0] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outs
+    trials = _study(tmp_path).get_trials()
+    assert 6 <= len(trials) <= 7 and all(t.state.name == "COMPLETE" for t in trials)  # one extra at most
+    assert sorted(t.number for t in trials) == list(range(len(trials)))
+    ran = [[line.split(":")[0] for line in out.splitlines() if line.startswith("trial ")] for out in outs]
+    assert all(ran) and not set(ran[0]) & set(ran[1])  # both worked, on different trials
