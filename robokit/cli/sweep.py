@@ -104,6 +104,7 @@ def main(argv: list[str]) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from robokit.console import StatusLine
     from robokit.policies.ray_backend import RayUnavailable
     from robokit.policies.sweep import SweepError, base_settings, run_sweep
 
@@ -112,7 +113,22 @@ def _run(args: argparse.Namespace) -> int:
     try:
         base_settings(args.env_id, args.algo, **overrides)  # refused before Ray starts or DIR is made
         backend = _backend(args)
-        result = run_sweep(args.env_id, args.out, args.trials, args.algo, overrides, backend=backend)
+        status = StatusLine(sys.stderr, interval_s=10.0)  # each evaluation; plain lines into a pipe
+
+        def echo(line: str) -> None:
+            status.end()
+            print(line, flush=True)
+
+        result = run_sweep(
+            args.env_id,
+            args.out,
+            args.trials,
+            args.algo,
+            overrides,
+            backend=backend,
+            echo=echo,
+            progress=status,
+        )
     except (SweepError, RayUnavailable) as exc:
         return _fail(str(exc))
     except KeyboardInterrupt:  # SweepInterrupted, or a second Ctrl-C while the first was handled
