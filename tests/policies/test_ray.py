@@ -54,6 +54,14 @@ def test_a_crashed_trial_or_a_dead_worker_on_ray_is_recorded_and_the_sweep_goes_
     assert trials[2].state.name == "COMPLETE" and result.best_file.is_file()
 
 
+def test_pruning_on_ray_goes_through_the_mailbox(ray_cluster, tmp_path: Path) -> None:
+    backend = RayBackend(ray_cluster, capacity=1, trial_fn=sweep_helpers.weak_third_trial)
+    run_sweep(ENV_ID, tmp_path, 3, overrides=TINY, backend=backend, echo=lambda s: None)
+    trials = _study(tmp_path).get_trials()
+    assert [t.state.name for t in trials] == ["COMPLETE", "COMPLETE", "PRUNED"]
+    assert trials[2].intermediate_values == {100: 0.1}
+
+
 def test_eval_through_ray_gives_the_local_pools_per_episode_results(
     ray_cluster, scripted_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture
 ) -> None:
