@@ -70,11 +70,17 @@ def _object_rows(s: dict, r: dict) -> list[str]:
 
 def time_to_solve(d: dict) -> str:
     rows = [
-        "| configuration | solved | median steps | median training s |",
+        "| configuration | solved | median steps (min-max) | median training s (min-max) |",
         "|---|---|---|---|",
     ]
     for name, c in d["configs"].items():
-        rows.append(f"| {name} | {c['solved']} | {c['median_steps']} | {c['median_train_time_s']:.1f} |")
+        runs = [r for r in c.get("runs", []) if r.get("solved")]
+        steps, secs = [r["steps"] for r in runs], [r["train_time_s"] for r in runs]
+        span_steps = f" ({min(steps)}-{max(steps)})" if len(steps) > 1 else ""
+        span_s = f" ({min(secs):.1f}-{max(secs):.1f})" if len(secs) > 1 else ""
+        rows.append(
+            f"| {name} | {c['solved']} | {c['median_steps']}{span_steps} | {c['median_train_time_s']:.1f}{span_s} |"
+        )
     return "\n".join(rows)
 
 
@@ -175,7 +181,23 @@ def time_to_solve_objects(d: dict) -> str:
     return object_table.table(d)
 
 
+def seeds(d: dict) -> str:
+    """benchmarks/seeds.py's table: per env, median and (min-max) over the seeds measured."""
+    from seeds import env_ids, table
+
+    return table(d, env_ids())
+
+
+def scale(d: dict) -> str:
+    """benchmarks/scale.py's table: sweep overhead per trial, eval episodes/s (local, Ray)."""
+    from scale import table
+
+    return table(d)
+
+
 TABLES: dict[str, Callable[[dict], str]] = {
+    "seeds": seeds,
+    "scale": scale,
     "env_throughput": env_throughput,
     "time_to_solve": time_to_solve,
     "time_to_solve_objects": time_to_solve_objects,

@@ -9,7 +9,6 @@ success), and sent back downscaled for ``videos/grid.mp4``.
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import time
@@ -23,6 +22,7 @@ import numpy as np
 from robokit.core import run_files as rf
 from robokit.policies.compat import PolicyMismatchError, check_compatible
 from robokit.policies.eval_checks import EvalArgumentError, check_eval_args, prepare_out_dir
+from robokit.policies.eval_outputs import write_grid, write_json, write_plots
 from robokit.policies.eval_stats import aggregate
 from robokit.policies.expert_policy import EXPERT_PREFIX, expert_env_id, expert_spec, is_expert_ref, load_ref
 from robokit.policies.holding import HOLD_SETTLE_S, holding_after_success, holding_metrics
@@ -242,6 +242,7 @@ def evaluate(
     env_id: str | None = None,
     plot: bool = True,
     progress: bool = True,
+    ray: str | None = None,
 ) -> dict[str, Any]:
     """Evaluate a policy file; write ``out_dir``/eval.json (+ videos/, *.png, report.html). Returns its dict.
 
@@ -250,26 +251,26 @@ def evaluate(
     Checked before any episode runs and before anything is written: the arguments (EvalArgumentError),
     the policy file and its fit to the env (PolicyFileError, PolicyMismatchError). A worker process that
     dies or fails raises ``EvalWorkerError`` naming the episode; eval.json is then not written.
+    ``ray``: a Ray address (``ray_backend.connect``): ``workers`` Ray actors run the episodes, with the
+    same seeds and results; not with ``video``. RayUnavailable, before anything is written.
     """
     check_eval_args(episodes, workers, seed, video, video_episodes, width, height, fps, plot, progress)
-    expert = is_expert_ref(policy_path)
     ref, policy_path, spec, env_id = _target(policy_path, env_id)
     out = Path(out_dir) if out_dir else policy_path.parent / f"eval-{datetime.now():%Y%m%d-%H%M%S}"
+    ray_mod = _connect_ray(ray, workers, video)
     prepare_out_dir(out)
     fps = fps or spec.control_hz
     n_video = min(video_episodes, episodes) if video else 0
-    grid_factor = 2 if n_video > 1 else 1
-    tasks = [(i, seed + i, i < n_video, i == 0, grid_factor) for i in range(episodes)]
+    tasks = [(i, seed + i, i < n_video, i == 0, 2 if n_video > 1 else 1) for i in range(episodes)]
     init = (ref, env_id, width, height, str(out / rf.VIDEOS_DIR) if n_video else None, fps)
-
     t0 = time.perf_counter()
-    results, small, q_first = _run_all(tasks, init, workers, progress)
+    results, small, q_first = _run_all(tasks, init, workers, progress, ray_mod)
     wall_s = time.perf_counter() - t0
     results.sort(key=lambda e: e["episode"])
 
-    videos = _write_grid(out, small, n_video, fps)
+    videos = write_grid(out, small, n_video, fps)
     report = {
-        "policy": ref if expert else str(policy_path.resolve()),
+        "policy": ref if is_expert_ref(ref) else str(policy_path.resolve()),
         "env_id": env_id,
         "spec": {k: getattr(spec, k) for k in ("robot", "control_mode", "algo", "training_steps", "seed")},
         "seed": seed,
@@ -283,10 +284,22 @@ def evaluate(
     }
     report["success_rate"] = report["aggregate"]["success_rate"]
     if plot:
-        report["plots"] = _plots(out, policy_path, spec, results, q_first)
-    _write_json(out / rf.EVAL_FILE, report)
+        report["plots"] = write_plots(out, policy_path, spec, results, q_first)
+    write_json(out / rf.EVAL_FILE, report)
     report["out_dir"], report["report_html"] = str(out), write_eval_report(out)  # a failure: a warning
     return report
+
+
+def _connect_ray(address: str | None, workers: int, video: bool) -> Any:
+    """The connected ``ray`` module for ``address`` (None: no Ray); raises RayUnavailable, and
+    EvalArgumentError with ``video`` (a remote worker could not write the videos here)."""
+    if address is None:
+        return None
+    if video:
+        raise EvalArgumentError("videos are written by local workers: drop --video or --ray")
+    from robokit.policies.ray_backend import connect
+
+    return connect(address, num_cpus=workers)
 
 
 def _target(policy: str | os.PathLike, env_id: str | None) -> tuple[str, Path, PolicySpec, str]:
@@ -303,13 +316,6 @@ def _target(policy: str | os.PathLike, env_id: str | None) -> tuple[str, Path, P
     path = Path(policy)
     spec, env_id = check_policy_for_env(path, env_id)
     return str(path), path, spec, env_id
-
-
-def _write_json(path: Path, data: dict[str, Any]) -> None:
-    """``data`` as indented JSON, through a temp file renamed into place."""
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2))
-    os.replace(tmp, path)
 
 
 def check_policy_for_env(policy_path: Path, env_id: str | None) -> tuple[PolicySpec, str]:
@@ -336,31 +342,16 @@ def check_policy_for_env(policy_path: Path, env_id: str | None) -> tuple[PolicyS
     return spec, env_id
 
 
-def _write_grid(out: Path, small: dict[int, list], n_video: int, fps: float) -> list[str]:
-    """videos/grid.mp4 from the downscaled frames; the video files' names (relative to ``out``)."""
-    if not n_video:
-        return []
-    from robokit.policies.video import grid, write_mp4
-
-    videos = [f"videos/episode-{i:03d}.mp4" for i in range(n_video)]
-    write_mp4(out / rf.VIDEOS_DIR / "grid.mp4", grid([small[i] for i in range(n_video)]), fps, threads=2)
-    return [*videos, "videos/grid.mp4"]
-
-
-def _plots(out: Path, policy_path: Path, spec: PolicySpec, results: list[dict], q_first: list) -> list[str]:
-    """joints.png (episode 0), and training.png if the policy sits in a run folder; their names."""
-    from robokit.policies.plots import plot_episode_joints, plot_training
-
-    first = results[0]["time_to_success_s"] if results else None
-    names = [plot_episode_joints(q_first, spec.raw, out / rf.JOINTS_PLOT_FILE, success_s=first).name]
-    curve = plot_training(policy_path.parent, out / rf.TRAINING_PLOT_FILE)
-    return names if curve is None else [*names, curve.name]
-
-
 def _run_all(
-    tasks: list[tuple], init: tuple, workers: int, progress: bool
+    tasks: list[tuple], init: tuple, workers: int, progress: bool, ray: Any = None
 ) -> tuple[list[dict], dict[int, list], list]:
-    """Every task, in ``workers`` processes (in this one for 1), with a progress bar."""
+    """Every task, in ``workers`` processes (in this one for 1) or Ray actors, with a progress bar."""
+    if ray is not None:
+        from robokit.policies.ray_backend import run_on_ray
+
+        data = None if is_expert_ref(init[0]) else Path(init[0]).read_bytes()  # checked by _target
+        it = run_on_ray(ray, tasks, workers, _init_worker, init, _run_task, _describe_task, data)
+        return _collect(it, len(tasks), progress)
     if workers > 1 and len(tasks) > 1:
         from robokit.policies.eval_pool import run_in_workers
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -30,8 +31,17 @@ class RunCallback(BaseCallback):
     ``stop_success_rate``. Keeps ``train_time_s`` (waits for an evaluation excluded, checkpoints
     included) across resumes."""
 
-    def __init__(self, config: TrainConfig, run: Path, venv_norm: VecNormalize | None, state: dict) -> None:
+    def __init__(
+        self,
+        config: TrainConfig,
+        run: Path,
+        venv_norm: VecNormalize | None,
+        state: dict,
+        on_eval: Callable[[dict[str, Any]], bool] | None = None,
+    ) -> None:
         super().__init__()
+        self.on_eval = on_eval  # called with each evals.jsonl row; True stops the run (a sweep's pruning)
+        self.pruned = False
         self.config, self.run, self.venv_norm, self.state = config, run, venv_norm, state
         self.eval_env = gym.make(config.env_id)
         self.next_eval = (state["steps"] // config.eval_every + 1) * config.eval_every
@@ -43,6 +53,11 @@ class RunCallback(BaseCallback):
         self._evaluating: Policy | None = None  # the snapshot the background process is evaluating
         self.background: BackgroundEval | None = None
         self.failure: EvalWorkerError | None = None  # the evaluation process died: stop, checkpoint, raise
+
+    @property
+    def stopping(self) -> bool:
+        """Solved, interrupted (Ctrl-C, an evaluation process that died) or pruned: stop at the next step."""
+        return self.solved or self.interrupted or self.pruned
 
     def interrupt(self) -> None:
         """Stop at the end of the step under way (the first Ctrl-C)."""
@@ -75,13 +90,13 @@ class RunCallback(BaseCallback):
         if self._replay:  # checkpoints and stops wait for the step's transition (``_on_rollout_end``)
             return True
         self._checkpoint_if_due()
-        return not (self.solved or self.interrupted)
+        return not self.stopping
 
     def _evaluate_if_due(self) -> None:
         """Take a finished evaluation's row; hand the next one over when due. Raises EvalWorkerError."""
         assert self.background is not None
         self._take_row(self.background.poll())
-        if self.num_timesteps >= self.next_eval and not (self.interrupted or self.solved):
+        if self.num_timesteps >= self.next_eval and not self.stopping:
             self.next_eval += self.config.eval_every
             self._pause()
             self._take_row(self.background.wait())  # the previous evaluation has not answered yet
@@ -110,6 +125,8 @@ class RunCallback(BaseCallback):
         self.state["streak"] = self.state.get("streak", 0) + 1 if hit else 0
         if hit and self.state["streak"] >= self.config.stop_patience:
             self.solved, self.solved_policy = True, self._evaluating
+        if self.on_eval is not None and self.on_eval(row):
+            self.pruned = True
 
     def _on_rollout_end(self) -> None:
         """Off-policy: SB3 has stored the rollout's transitions, so the replay buffer holds exactly
@@ -117,7 +134,7 @@ class RunCallback(BaseCallback):
         if not self._replay:
             return
         self.num_timesteps = self.model.num_timesteps
-        if self.solved or self.interrupted:
+        if self.stopping:
             raise StopTraining
         self._checkpoint_if_due()
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import signal
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -148,7 +149,9 @@ def build_model(config: TrainConfig, venv: Any, tb_dir: Path) -> Any:
     return ALGO_CLASSES[config.algo](**common, **off)
 
 
-def train(config: TrainConfig, resume: bool = False) -> Path:
+def train(
+    config: TrainConfig, resume: bool = False, on_eval: Callable[[dict[str, Any]], bool] | None = None
+) -> Path:
     """Train (or resume) the run in ``config.out``; returns the path of the exported policy file.
 
     Ctrl-C writes a checkpoint (and the policy so far) before re-raising KeyboardInterrupt. Refused before
@@ -156,7 +159,9 @@ def train(config: TrainConfig, resume: bool = False) -> Path:
     that exists without ``resume`` (RunExistsError), and with ``resume`` a run without a checkpoint or
     saved with another env id (ResumeError). With ``resume``, ``config`` gives only ``steps``, ``progress``
     and ``device``: the rest comes from the run's config.yaml. A resume with nothing to do (see
-    ``nothing_to_do``) returns the run's policy file untouched.
+    ``nothing_to_do``) returns the run's policy file untouched. ``on_eval(row)`` (RL only) sees each
+    evals.jsonl row as it is written; True stops the run there, exported as a finished one (a sweep
+    prunes a trial that way).
     """
     run = Path(config.out)
     gym.spec(config.env_id)  # an unknown id raises here, before the run folder is touched
@@ -180,7 +185,7 @@ def train(config: TrainConfig, resume: bool = False) -> Path:
     set_random_seed(config.seed)
     venv, venv_norm = _make_envs(config, ckpt)
     model, state = _make_model(config, run, venv, ckpt)
-    return _learn(config, run, model, venv, venv_norm, state, fresh=ckpt is None)
+    return _learn(config, run, model, venv, venv_norm, state, fresh=ckpt is None, on_eval=on_eval)
 
 
 def _saved_algo(run: Path) -> str | None:
@@ -242,10 +247,17 @@ def _make_model(config: TrainConfig, run: Path, venv: Any, ckpt: Path | None) ->
 
 
 def _learn(
-    config: TrainConfig, run: Path, model: Any, venv: Any, venv_norm: Any, state: dict, fresh: bool
+    config: TrainConfig,
+    run: Path,
+    model: Any,
+    venv: Any,
+    venv_norm: Any,
+    state: dict,
+    fresh: bool,
+    on_eval: Callable[[dict[str, Any]], bool] | None = None,
 ) -> Path:
     """Train to ``config.steps``, checkpoint at the end (or on Ctrl-C), export the policy file."""
-    callback = RunCallback(config, run, venv_norm, state)
+    callback = RunCallback(config, run, venv_norm, state, on_eval)
     try:
         if model.num_timesteps < config.steps:
             with stop_on_first_sigint(callback.interrupt):

@@ -17,6 +17,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "rollout": ("robokit.cli.rollout", "run an env with random (or zero) actions, save a PNG frame"),
     "train": ("robokit.cli.train", "train a policy (SB3) into a run folder"),
     "eval": ("robokit.cli.eval", "evaluate a policy file: success rate, videos, plots"),
+    "sweep": ("robokit.cli.sweep", "hyperparameter sweep with Optuna, locally or on Ray (the scale extra)"),
     "record": ("robokit.cli.record", "record an expert's episodes as a LeRobotDataset v3.0"),
     "replay": ("robokit.cli.replay", "replay a recorded episode in sim and check its observations"),
     "info": ("robokit.cli.info", "print a policy file's spec"),

@@ -47,6 +47,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--fps", type=float, help="with --video: video frame rate, 1..240 (default: the control rate)"
     )
+    p.add_argument(
+        "--ray",
+        metavar="ADDRESS",
+        help="run the episodes on Ray, --workers actors (same seeds, same per-episode results): auto (a "
+        "cluster `ray start --head` began here), HOST:PORT of a cluster's head, or local (a Ray started "
+        "for this command); not with --video; needs the scale extra: pip install -e '.[scale]'",
+    )
     p.add_argument("--no-plot", action="store_true", help="skip the PNG plots")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     return p
@@ -58,30 +65,56 @@ def _usage(message: str) -> int:
     return EXIT_USAGE
 
 
-def main(argv: list[str]) -> int:
-    args = build_parser().parse_args(argv)
+def _ray_problem(args: argparse.Namespace) -> str | None:
+    """Why ``--ray`` cannot be used as given (with --video, a malformed address, no Ray), or None."""
+    from robokit.policies.ray_backend import RayUnavailable, check_address
+
+    if args.video:
+        return "--video writes its files from local workers: drop --video or --ray"
+    try:
+        check_address(args.ray)
+        import ray  # noqa: F401
+    except RayUnavailable as exc:
+        return str(exc)
+    except ImportError:
+        return "robokit eval --ray needs Ray: pip install -e '.[scale]'"
+    return None
+
+
+def _args_problem(args: argparse.Namespace) -> str | None:
+    """A usage problem with the arguments, found before the policy is read, or None."""
     given = [f"--{name.replace('_', '-')}" for name in VIDEO_ONLY if getattr(args, name) is not None]
     if given and not args.video:
-        return _usage(f"{', '.join(given)} only apply with --video")
+        return f"{', '.join(given)} only apply with --video"
     if args.out is not None:  # before the policy is read: an empty --out would mean the default folder
         from robokit.paths import PathError, check_output_dir
 
         try:
             check_output_dir(args.out, "--out")
         except PathError as exc:
-            return _usage(str(exc))
+            return str(exc)
+    if args.ray is not None and (problem := _ray_problem(args)):
+        return problem
     if args.env_id is not None and args.policy.startswith("expert:"):
-        return _usage("expert:ENV_ID names its env; drop --env")
+        return "expert:ENV_ID names its env; drop --env"
     if args.env_id is not None:
         from robokit.envs.catalog import unknown_env_message
 
         if msg := unknown_env_message(args.env_id):
-            return _usage(msg)
+            return msg
+    return None
+
+
+def main(argv: list[str]) -> int:
+    args = build_parser().parse_args(argv)
+    if problem := _args_problem(args):
+        return _usage(problem)
     from robokit.policies.eval_pool import EvalWorkerError
     from robokit.policies.eval_table import print_table
     from robokit.policies.evaluation import EvalArgumentError, evaluate
     from robokit.policies.experts import NoExpertError
     from robokit.policies.policy_file import PolicyFileError
+    from robokit.policies.ray_backend import RayUnavailable
 
     try:
         report = evaluate(
@@ -98,8 +131,14 @@ def main(argv: list[str]) -> int:
             env_id=args.env_id,
             plot=not args.no_plot,
             progress=not args.no_progress,
+            ray=args.ray,
         )
-    except (EvalArgumentError, PolicyFileError, NoExpertError) as exc:  # PolicyMismatchError included
+    except (
+        EvalArgumentError,
+        PolicyFileError,
+        NoExpertError,
+        RayUnavailable,
+    ) as exc:  # PolicyMismatchError included
         return _usage(str(exc))
     except EvalWorkerError as exc:
         print(f"{PROG}: {exc}; eval.json not written", file=sys.stderr)

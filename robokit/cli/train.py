@@ -37,6 +37,10 @@ DESCRIPTION = (
 )
 
 
+CONFIG_HELP = (
+    "YAML or JSON of training settings (TrainConfig fields, e.g. the best.yaml `robokit sweep` writes); the "
+    "env's defaults fill the rest and flags override the file; checked before anything runs"
+)
 EVAL_EVERY_HELP = "env steps (bc: gradient steps) between evaluations (default: per algo, 500; bc 4000)"
 
 
@@ -54,6 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("env_id", help="environment id, e.g. robokit/ServoArmReach-v0 (see `robokit envs`)")
     p.add_argument("--out", required=True, help="run folder (created); with --resume, the run to continue")
+    p.add_argument("--config", metavar="FILE", help=CONFIG_HELP)
     p.add_argument(
         "--algo",
         choices=["td3", "sac", "tqc", "ppo", "bc"],
@@ -130,6 +135,18 @@ def args_problem(args: argparse.Namespace) -> str | None:
         return "--dataset goes with --algo bc (behaviour cloning)"
     if problem := out_problem(args.out):
         return problem
+    if args.config is not None:
+        if args.resume:
+            return f"--config cannot change a run on --resume: {args.out}/config.yaml fixes its settings"
+        from robokit.policies.config_file import ConfigFileError, read_config_file
+
+        try:
+            args.file_settings = read_config_file(args.config)
+        except ConfigFileError as exc:
+            return str(exc)
+        file_env = args.file_settings.get("env_id", args.env_id)
+        if file_env != args.env_id:
+            return f"{args.config} is for {file_env}, not {args.env_id}; give that env or another file"
     if args.resume:
         given = [flag for name, flag in FIXED_ON_RESUME.items() if getattr(args, name) is not None]
         given += ["--no-stop"] if args.no_stop else []
@@ -230,11 +247,11 @@ def _resume_settings(args: argparse.Namespace) -> tuple[int | None, str | None, 
 
 def _config(args: argparse.Namespace, steps: int | None, device: str | None) -> TrainConfig:
     """The TrainConfig the arguments ask for (the env's training defaults, overridden by flags)."""
-    from robokit.policies.config import default_config
+    from robokit.policies.config import TrainConfig, default_config
 
-    config = default_config(
-        args.env_id,
-        args.algo,
+    file_settings = getattr(args, "file_settings", {})
+    algo = args.algo or file_settings.get("algo")
+    flags = dict(
         out=args.out,
         steps=steps,
         seed=args.seed,
@@ -246,6 +263,10 @@ def _config(args: argparse.Namespace, steps: int | None, device: str | None) -> 
         stop_success_rate=args.stop_success,
         progress=not args.no_progress,
         dataset=args.dataset,
+    )
+    base = default_config(args.env_id, algo).to_dict()  # the env's defaults < the file < the flags
+    config = TrainConfig.from_dict(
+        {**base, **file_settings, "algo": base["algo"], **{k: v for k, v in flags.items() if v is not None}}
     )
     if args.no_stop:
         config.stop_success_rate = None

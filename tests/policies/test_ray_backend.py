@@ -1,0 +1,87 @@
+"""Sweeps and evaluation through a Ray started inside the test (2 CPUs; issue 15): a 2-trial sweep writes
+a best config that ``robokit train --config`` takes; a trial that raises or whose worker dies is recorded
+as failed and the sweep goes on; ``evaluate(..., ray=...)`` gives the local pool's per-episode results."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import ray  # the scale extra: .ci/install installs it, so a missing Ray fails here instead of skipping
+
+from robokit.cli import train as cli_train
+from robokit.policies.config_file import read_config_file
+from robokit.policies.evaluation import evaluate
+from robokit.policies.ray_backend import RayBackend, RayUnavailable, check_address
+from robokit.policies.sweep import run_sweep
+from tests.policies import sweep_helpers
+from tests.policies.test_sweep import ENV_ID, TINY, _study
+
+
+@pytest.fixture(scope="module")
+def ray_cluster():
+    """A Ray of 2 CPUs in this process; the test helpers' trial functions travel by value."""
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level="ERROR")
+    ray.cloudpickle.register_pickle_by_value(sweep_helpers)
+    yield ray
+    ray.cloudpickle.unregister_pickle_by_value(sweep_helpers)
+    ray.shutdown()
+
+
+def test_a_sweep_through_ray_writes_a_best_config_that_train_takes(ray_cluster, tmp_path: Path) -> None:
+    lines: list[str] = []
+    result = run_sweep(
+        ENV_ID, tmp_path, 2, overrides=TINY, backend=RayBackend(ray_cluster), echo=lines.append
+    )
+    assert lines[0].endswith("ray, 2 at a time")
+    trials = _study(tmp_path).get_trials()
+    assert [t.state.name for t in trials] == ["COMPLETE", "COMPLETE"]
+    assert all([r["steps"] for r in t.user_attrs["rows"]] == [100, 200] for t in trials)
+    assert result.best_file == tmp_path / "best.yaml"
+    assert read_config_file(result.best_file)["net_arch"] == result.best_config.net_arch
+    args = cli_train.build_parser().parse_args([ENV_ID, "--config", str(result.best_file), "--out", "x"])
+    assert cli_train.args_problem(args) is None
+
+
+def test_a_crashed_trial_or_a_dead_worker_on_ray_is_recorded_and_the_sweep_goes_on(
+    ray_cluster, tmp_path: Path
+) -> None:
+    backend = RayBackend(ray_cluster, trial_fn=sweep_helpers.crashing_trial)
+    result = run_sweep(ENV_ID, tmp_path, 3, overrides=TINY, backend=backend, echo=lambda s: None)
+    trials = {t.number: t for t in _study(tmp_path).get_trials()}
+    assert trials[0].state.name == "FAIL" and trials[0].user_attrs["error"] == "RuntimeError: boom in trial 0"
+    assert trials[1].state.name == "FAIL" and trials[1].user_attrs["error"].startswith("Ray worker lost")
+    assert trials[2].state.name == "COMPLETE" and result.best_file.is_file()
+
+
+def test_pruning_on_ray_goes_through_the_mailbox(ray_cluster, tmp_path: Path) -> None:
+    backend = RayBackend(ray_cluster, capacity=1, trial_fn=sweep_helpers.weak_third_trial)
+    run_sweep(ENV_ID, tmp_path, 3, overrides=TINY, backend=backend, echo=lambda s: None)
+    trials = _study(tmp_path).get_trials()
+    assert [t.state.name for t in trials] == ["COMPLETE", "COMPLETE", "PRUNED"]
+    assert trials[2].intermediate_values == {100: 0.1}
+
+
+def test_eval_through_ray_gives_the_local_pools_per_episode_results(
+    ray_cluster, scripted_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    import json
+
+    from robokit.cli import main as robokit_main
+
+    local = evaluate(
+        scripted_file, 4, tmp_path / "local", video=False, workers=2, seed=40, plot=False, progress=False
+    )
+    argv = ["eval", str(scripted_file), "--episodes", "4", "--seed", "40", "--workers", "2", "--ray", "local"]
+    assert robokit_main([*argv, "--out", str(tmp_path / "ray"), "--no-plot", "--no-progress"]) == 0
+    assert f"results: {tmp_path / 'ray'}/eval.json" in capsys.readouterr().out
+    remote = json.loads((tmp_path / "ray" / "eval.json").read_text())
+    assert [e["seed"] for e in remote["episodes"]] == list(range(40, 44))
+    assert remote["episodes"] == local["episodes"]
+    assert len({e["return"] for e in local["episodes"]}) > 1  # the seeds made different episodes
+
+
+@pytest.mark.parametrize("address", ["", "localhost", "host:99999", "a b:1", "http://h:1"])
+def test_a_malformed_ray_address_is_refused(address: str) -> None:
+    with pytest.raises(RayUnavailable, match="--ray takes auto, local or HOST:PORT"):
+        check_address(address)
