@@ -28,6 +28,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from robokit.core.run_files import POLICY_FILE
+
 RESULTS = Path(__file__).parent / "results" / "scale.json"
 ENV_ID = "robokit/ServoArmReach-v0"
 
@@ -92,7 +94,7 @@ def main() -> None:
     out["local_s_per_trial"] = sweep_overhead(LocalBackend(trial_fn=null_trial), args.trials)
     out["local_s_per_tiny_trial"] = sweep_overhead(LocalBackend(), args.real_trials, TINY_TRAINING)
     with tempfile.TemporaryDirectory() as tmp:
-        policy = Path(tmp) / "policy.safetensors"
+        policy = Path(tmp) / POLICY_FILE
         scripted_policy(ENV_ID).save(policy)
         out["eval_eps_per_s_local_1"], first = eval_rate(policy, args.episodes, 1, None)
         out["eval_eps_per_s_local_2"], second = eval_rate(policy, args.episodes, 2, None)

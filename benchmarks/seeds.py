@@ -26,6 +26,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from robokit.core.run_files import EVAL_FILE, EVALS_FILE, POLICY_FILE
+
 RESULTS = Path(__file__).parent / "results" / "seeds.json"
 SEEDS = 5
 EVAL_EPISODES = 100
@@ -60,11 +62,11 @@ def run_cell(env_id: str, seed: int) -> dict[str, Any]:
         cmd = [*robokit, "train", env_id, "--out", str(run), "--seed", str(seed), "--no-progress"]
         subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
         wall_s = time.perf_counter() - t0
-        rows = [json.loads(line) for line in (run / "evals.jsonl").read_text().splitlines() if line.strip()]
-        cmd = [*robokit, "eval", str(run / "policy.safetensors"), "--episodes", str(EVAL_EPISODES)]
+        rows = [json.loads(line) for line in (run / EVALS_FILE).read_text().splitlines() if line.strip()]
+        cmd = [*robokit, "eval", str(run / POLICY_FILE), "--episodes", str(EVAL_EPISODES)]
         cmd += ["--out", str(run / "eval"), "--no-plot", "--no-progress"]
         subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
-        report = json.loads((run / "eval" / "eval.json").read_text())
+        report = json.loads((run / "eval" / EVAL_FILE).read_text())
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
     return {
         "env_id": env_id,

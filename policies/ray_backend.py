@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
+from robokit.core.run_files import POLICY_FILE
 from robokit.policies.sweep_trial import Decide, Report, TrialFailed, TrialSpec, one_line, run_trial
 
 INSTALL_HINT = "pip install -e '.[scale]'"
@@ -155,7 +156,7 @@ class _EvalActor:
 
         # the policy file travels with the task (no shared folder needed); init loads it whole
         with tempfile.TemporaryDirectory(prefix="robokit-eval-") as tmp:
-            path = Path(tmp) / "policy.safetensors"
+            path = Path(tmp) / POLICY_FILE
             path.write_bytes(policy_bytes)
             init(str(path), *init_args[1:])
 

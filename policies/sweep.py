@@ -17,10 +17,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from robokit.core.run_files import BEST_FILE, STUDY_FILE  # noqa: F401  (also the sweep API)
 from robokit.policies.search_space import SWEEP_ALGOS, settings_from_params, suggest
 from robokit.policies.sweep_trial import LocalBackend, TrialFailed, TrialSpec, one_line
 
-STUDY_FILE, BEST_FILE, STUDY_NAME = "study.journal", "best.yaml", "robokit-sweep"
+STUDY_NAME = "robokit-sweep"
 # the base settings a rerun must share with the study it resumes
 FIXED = ("env_id", "algo", "steps", "seed", "eval_every", "eval_episodes", "stop_success_rate")
 

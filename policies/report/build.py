@@ -16,7 +16,7 @@ KINDS: dict[str, tuple[str, ...]] = {
     "eval": (rf.EVAL_FILE,),
     "run": (rf.EVALS_FILE, rf.CONFIG_FILE),
     "deploy": (rf.TICKS_FILE, rf.SUMMARY_FILE),
-    "sweep": ("study.journal", "best.yaml"),
+    "sweep": (rf.STUDY_FILE, rf.BEST_FILE),
 }
 
 

@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from robokit.core.run_files import REPORT_FILE
+
 MAX_READ_BYTES = 256 * 1024 * 1024  # a report reads at most this much of one file (eval.json: ~170k episodes)
 SAFE_NAME = re.compile(r"^[A-Za-z0-9_.+-]+(/[A-Za-z0-9_.+-]+)*$")
 
@@ -134,7 +136,5 @@ def sub_reports(folder: Path, marker: str, page_dir: Path, limit: int = 200) -> 
     except OSError:
         return []
     return [
-        (relative_url(p / "report.html", page_dir), p.name)
-        for p in subs[:limit]
-        if (p / "report.html").is_file()
+        (relative_url(p / REPORT_FILE, page_dir), p.name) for p in subs[:limit] if (p / REPORT_FILE).is_file()
     ]

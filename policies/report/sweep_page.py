@@ -8,12 +8,13 @@ from pathlib import Path
 from typing import Any
 
 from robokit.core import run_files as rf
+from robokit.core.run_files import BEST_FILE, STUDY_FILE
 from robokit.policies.report.files import number, read_jsonl, read_yaml, relative_url, sub_reports
 from robokit.policies.report.journal import Study, read_study
 from robokit.policies.report.page import Page, Table, fmt, kv
 from robokit.policies.report.report_plots import plot_sweep
 
-STUDY_FILE, BEST_FILE, SWEEP_PLOT = "study.journal", "best.yaml", "report-sweep.png"
+SWEEP_PLOT = "report-sweep.png"
 SHARED = ("env_id", "algo", "steps", "seed", "eval_every", "eval_episodes", "stop_success_rate")
 
 

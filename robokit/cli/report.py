@@ -7,6 +7,7 @@ import argparse
 import sys
 
 from robokit.cli.parser import EXIT_USAGE, OneLineParser, print_out
+from robokit.core.run_files import REPORT_FILE
 
 PROG = "robokit report"
 
@@ -42,7 +43,7 @@ def main(argv: list[str]) -> int:
 
     try:
         folder_kind(args.dir)
-        check_output_file(Path(args.dir) / "report.html" if args.out is None else args.out, "--out")
+        check_output_file(Path(args.dir) / REPORT_FILE if args.out is None else args.out, "--out")
         page = build_report(args.dir, args.out)
     except (ReportError, PathError) as exc:
         return _usage(str(exc))

@@ -28,6 +28,10 @@ VIDEOS_DIR = "videos"
 TRAINING_PLOT_FILE = "training.png"
 REPORT_FILE = "report.html"  # the page a browser opens (robokit.policies.report)
 
+# a sweep (robokit sweep --out DIR)
+STUDY_FILE = "study.journal"  # the Optuna study (JournalStorage in a file)
+BEST_FILE = "best.yaml"  # the best trial's settings, for `robokit train --config`
+
 # a deploy log
 TICKS_FILE = "ticks.jsonl"
 SUMMARY_FILE = "summary.json"

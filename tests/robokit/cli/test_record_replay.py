@@ -281,7 +281,7 @@ def test_signals_are_held_while_the_recording_moves_into_place() -> None:
     import os
     import signal
 
-    from robokit.policies.datasets.record import _signals_held
+    from robokit.core.signals import signals_held as _signals_held
 
     before = signal.getsignal(signal.SIGTERM)
     with _signals_held() as caught:
