@@ -390,9 +390,11 @@ BACK = "the arm's previous calibration is back in its EEPROM"
     [
         (0, KeyboardInterrupt(), KeyboardInterrupt, "nothing was changed on the arm"),  # "Hold the arm"
         (1, KeyboardInterrupt(), KeyboardInterrupt, BACK),  # Ctrl-C at the zero-pose prompt (offsets cleared)
-        (2, EOFError(), EOFError, BACK),  # end of input at the first direction prompt (offsets written)
+        pytest.param(2, EOFError(), EOFError, BACK, marks=pytest.mark.slow),  # end of input, offsets written
         (3, None, CalibrationError, BACK),  # shoulder_lift "did not move"
-        (8, KeyboardInterrupt(), KeyboardInterrupt, BACK),  # Ctrl-C as the ranges are about to be recorded
+        pytest.param(
+            8, KeyboardInterrupt(), KeyboardInterrupt, BACK, marks=pytest.mark.slow
+        ),  # before ranges
     ],
 )
 def test_a_stopped_recalibration_puts_the_previous_calibration_back(at, exc, stopped, note):
@@ -447,6 +449,7 @@ def test_robokit_arm_calibrate_interrupted_says_the_previous_calibration_is_back
         assert err.count("\n") == 1
 
 
+@pytest.mark.slow  # the same restore as Ctrl-C's (tested by default); SIGHUP reaches it through the handler
 def test_a_closed_terminal_during_calibration_also_puts_the_previous_calibration_back(tmp_path, capsys):
     """SIGHUP (the terminal closed) or SIGTERM ends the calibration as Ctrl-C does, not half done."""
     import os
