@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+MAX_ENVS = 64  # n_envs: each env is a process of its own (~250 MB with torch)
 ALGOS = ("sac", "td3", "tqc", "ppo", "bc")  # bc: behaviour cloning from a dataset (robokit.policies.bc)
 SEED_MAX = 2**32 - 1 - 256  # numpy seeds are < 2**32; training env i uses seed + i
 

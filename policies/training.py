@@ -48,7 +48,7 @@ from robokit.policies.checkpoints import (  # noqa: F401  (the run-folder API, u
     saved_config,
     truncate_evals,
 )
-from robokit.policies.config import SEED_MAX, TrainConfig, TrainConfigError, check_bc_settings
+from robokit.policies.config import MAX_ENVS, SEED_MAX, TrainConfig, TrainConfigError, check_bc_settings
 from robokit.policies.device import resolve_device
 from robokit.policies.policy_spec import MAX_HIDDEN_LAYERS, MAX_HIDDEN_SIZE  # policy files must load
 from robokit.policies.run_callback import RunCallback
@@ -67,6 +67,8 @@ def check_config(config: TrainConfig) -> TrainConfig:
         value = getattr(config, name)
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
             raise TrainConfigError(f"{name} must be a whole number of at least 1, not {value!r}")
+    if config.n_envs > MAX_ENVS:  # a config file or the API; the command line has its own bound
+        raise TrainConfigError(f"n_envs must be at most {MAX_ENVS} (one process each), not {config.n_envs}")
     check_bc_settings(config)
     rate = config.stop_success_rate
     if rate is not None and not (isinstance(rate, (int, float)) and 0.0 < rate <= 1.0):

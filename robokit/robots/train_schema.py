@@ -15,7 +15,7 @@ TRAIN_ALGOS = ("sac", "td3", "tqc", "ppo", "bc")
 TRAIN_KEYS: dict[str, tuple[str, float, float]] = {
     "steps": ("int", 1, 10**9),
     "seed": ("int", 0, 2**32 - 1 - 256),
-    "n_envs": ("int", 1, 256),
+    "n_envs": ("int", 1, 64),  # policies.config.MAX_ENVS
     "device": ("str", 0, 0),
     "torch_threads": ("int", 1, 256),
     "net_arch": ("ints", 1, 4096),

@@ -201,3 +201,13 @@ def test_an_rl_run_of_a_task_whose_default_is_bc_resumes_as_itself(tmp_path: Pat
     out, err = capsys.readouterr()
     assert "not resumed" not in err and "at 120 steps" in out, (out, err)
     assert json.loads((run / "evals.jsonl").read_text().splitlines()[-1])["steps"] == 120
+
+
+def test_a_config_file_cannot_start_a_thousand_env_processes(tmp_path: Path, capsys) -> None:
+    """Found by attack: `n_envs: 1000` in a --config file forked a thousand processes (the flag is bounded)."""
+    config = tmp_path / "c.yaml"
+    config.write_text("n_envs: 1000\n")
+    run = tmp_path / "run"
+    assert cli_train.main([ENV_ID, "--config", str(config), "--out", str(run), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert "n_envs must be at most 64" in err and err.count("\n") == 1 and not run.exists()
