@@ -11,12 +11,12 @@ from typing import TYPE_CHECKING
 from robokit.cli.parser import OneLineParser, fraction, int_in
 from robokit.paths import PathError, check_output_dir
 from robokit.policies.config import SEED_MAX
+from robokit.policies.config_file import MAX_ENVS
 
 if TYPE_CHECKING:
     from robokit.policies.config import TrainConfig
 
 PROG = "robokit train"
-MAX_ENVS = 64
 # options the run's config.yaml fixes: on --resume they would be ignored, so they are refused
 FIXED_ON_RESUME = {
     "seed": "--seed",
