@@ -28,6 +28,8 @@ _LAZY = {
     "default_config": "robokit.policies.config",
     "train": "robokit.policies.training",
     "evaluate": "robokit.policies.evaluation",
+    "run_sweep": "robokit.policies.sweep",
+    "read_config_file": "robokit.policies.config_file",
 }
 
 __all__ = [
@@ -43,8 +45,10 @@ __all__ = [
     "default_config",
     "evaluate",
     "load_policy",
+    "read_config_file",
     "read_policy_spec",
     "read_spec",
+    "run_sweep",
     "save_policy",
     "scripted_policy",
     "train",
@@ -54,6 +58,7 @@ __all__ = [
 if TYPE_CHECKING:
     from robokit.policies.compat import PolicyMismatchError, check_compatible, check_fits_robot
     from robokit.policies.config import TrainConfig, TrainConfigError, default_config
+    from robokit.policies.config_file import read_config_file
     from robokit.policies.evaluation import evaluate
     from robokit.policies.policy_file import (
         FORMAT_VERSION,
@@ -66,6 +71,7 @@ if TYPE_CHECKING:
     )
     from robokit.policies.policy_spec import PolicySpec, validate_spec
     from robokit.policies.scripted import scripted_policy
+    from robokit.policies.sweep import run_sweep
     from robokit.policies.training import train
 
 

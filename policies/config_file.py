@@ -11,24 +11,28 @@ import math
 from pathlib import Path
 from typing import Any
 
-from robokit.policies.config import ALGOS, TrainConfig
+from robokit.policies.config import ALGOS, MAX_ENVS, TrainConfig
 
 MAX_CONFIG_BYTES = 64 * 1024
 # fields a config file may not set: the run folder is ``--out`` and progress is the terminal's business
 NOT_IN_FILE = ("out", "progress")
-# (low, high, low included) for the numbers a sweep tunes: a value outside is refused in one line
+# (low, high, low included): a value outside is refused in one line. The tuned settings, and every count
+# that sizes memory or processes (a file asking for 10^6 env processes or a 10^9-transition buffer must not
+# get to fork or allocate them)
 RANGES: dict[str, tuple[float, float, bool]] = {
+    "n_envs": (1, MAX_ENVS, True),
+    "demo_episodes": (1, 100_000, True),
     "learning_rate": (0.0, 1.0, False),
     "gamma": (0.0, 1.0, False),
     "tau": (0.0, 1.0, False),
-    "batch_size": (1, 1_000_000, True),
-    "buffer_size": (1, 100_000_000, True),
+    "batch_size": (1, 65_536, True),
+    "buffer_size": (1, 5_000_000, True),
     "learning_starts": (0, 100_000_000, True),
     "train_freq": (1, 1_000_000, True),
     "gradient_steps": (1, 1_000, True),
     "action_noise_std": (0.0, 10.0, True),
     "her_n_sampled_goal": (1, 64, True),
-    "n_steps": (1, 1_000_000, True),
+    "n_steps": (1, 65_536, True),
     "n_epochs": (1, 1_000, True),
     "ent_coef": (0.0, 10.0, True),
     "clip_obs": (0.0, 1e6, False),

@@ -54,8 +54,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--jobs",
-        type=int_in(1, 1024),
-        help="trials at a time (default: 1 locally; with --ray, the cluster's CPUs)",
+        type=int_in(1, 64),
+        help="trials at a time, 1-64 (default: 1 locally, each a process; with --ray, the cluster's CPUs)",
     )
     return p
 

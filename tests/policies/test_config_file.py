@@ -48,6 +48,10 @@ BAD = [
     ("algo: dqn\n", "algo must be one of sac, td3, tqc, ppo, bc, not 'dqn'"),
     ("env_id: 7\n", "env_id must be a string, not 7"),
     ("action_change_penalty: 1000\n", "action_change_penalty must be in [0, 100]"),
+    ("n_envs: 1000\n", "n_envs must be in [1, 64], not 1000"),  # a process each: not a fork bomb
+    ("buffer_size: 1000000000\n", "buffer_size must be in [1, 5e+06]"),
+    ("demo_episodes: 100000000\n", "demo_episodes must be in [1, 100000]"),
+    ("n_steps: 10000000\n", "n_steps must be in [1, 65536]"),
 ]
 
 

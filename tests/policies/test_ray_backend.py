@@ -28,19 +28,27 @@ def ray_cluster():
     ray.shutdown()
 
 
-def test_a_sweep_through_ray_writes_a_best_config_that_train_takes(ray_cluster, tmp_path: Path) -> None:
-    lines: list[str] = []
-    result = run_sweep(
-        ENV_ID, tmp_path, 2, overrides=TINY, backend=RayBackend(ray_cluster), echo=lines.append
-    )
-    assert lines[0].endswith("ray, 2 at a time")
+def test_a_sweep_through_ray_prints_and_writes_a_best_config_that_train_takes(
+    ray_cluster, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    from robokit.cli import main as robokit_main
+    from robokit.policies.training import check_config
+
+    argv = ["sweep", ENV_ID, "--out", str(tmp_path), "--trials", "2", "--ray", "local"]  # the Ray above
+    assert robokit_main([*argv, "--steps", "200", "--eval-every", "100", "--eval-episodes", "2"]) == 0
+    printed = capsys.readouterr().out
+    assert "ray, 2 at a time" in printed and "trials: 2 complete" in printed
+    assert f"config: {tmp_path / 'best.yaml'}" in printed
     trials = _study(tmp_path).get_trials()
-    assert [t.state.name for t in trials] == ["COMPLETE", "COMPLETE"]
     assert all([r["steps"] for r in t.user_attrs["rows"]] == [100, 200] for t in trials)
-    assert result.best_file == tmp_path / "best.yaml"
-    assert read_config_file(result.best_file)["net_arch"] == result.best_config.net_arch
-    args = cli_train.build_parser().parse_args([ENV_ID, "--config", str(result.best_file), "--out", "x"])
+    best = read_config_file(tmp_path / "best.yaml")
+    assert best["learning_rate"] == max(trials, key=lambda t: t.value).params["learning_rate"]
+    args = cli_train.build_parser().parse_args(
+        [ENV_ID, "--config", str(tmp_path / "best.yaml"), "--out", "x"]
+    )
     assert cli_train.args_problem(args) is None
+    config = check_config(cli_train._config(args, None, None))  # what `robokit train` would run
+    assert config.net_arch == best["net_arch"] and config.steps == 200
 
 
 def test_a_crashed_trial_or_a_dead_worker_on_ray_is_recorded_and_the_sweep_goes_on(

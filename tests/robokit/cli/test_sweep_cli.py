@@ -35,6 +35,7 @@ def _one_line_exit_2(argv: list[str], capsys: pytest.CaptureFixture) -> str:
         (["--trials", "2", "--ray", "no address"], "--ray takes auto, local or HOST:PORT"),
         (["--trials", "2", "--algo", "bc"], "invalid choice: 'bc'"),
         (["--trials", "2", "--steps", "-1"], "argument --steps: -1 is out of range"),
+        (["--trials", "2", "--jobs", "1000"], "argument --jobs: 1000 is not in [1, 64]"),
         (["--trials", "2", "--steps", "100", "--eval-every", "500"], "no evaluation to score or prune"),
     ],
 )

@@ -210,4 +210,13 @@ def test_a_config_file_cannot_start_a_thousand_env_processes(tmp_path: Path, cap
     run = tmp_path / "run"
     assert cli_train.main([ENV_ID, "--config", str(config), "--out", str(run), "--no-progress"]) == 2
     err = capsys.readouterr().err
-    assert "n_envs must be at most 64" in err and err.count("\n") == 1 and not run.exists()
+    assert "n_envs must be" in err and "1000" in err and err.count("\n") == 1 and not run.exists()
+
+
+def test_the_training_checks_bound_n_envs_for_any_caller(tmp_path: Path) -> None:
+    from robokit.policies import default_config
+    from robokit.policies.config import TrainConfigError
+    from robokit.policies.training import check_config
+
+    with pytest.raises(TrainConfigError, match="n_envs must be at most 64"):
+        check_config(default_config(ENV_ID, out=str(tmp_path / "run"), n_envs=65))
