@@ -62,10 +62,9 @@ def expert_arrays(
         else:
             from robokit.policies.eval_pool import run_in_workers
 
-            describe = "expert episodes {0[1][0]}..{0[1][-1]}".format
             sizes = {start: len(chunk) for start, chunk in chunks}
             for start, part in run_in_workers(
-                chunks, workers, _init, (env_id, keys, noise), _episodes, describe
+                chunks, workers, _init, (env_id, keys, noise), _episodes, describe_chunk
             ):
                 parts[start] = part
                 bar.update(sizes[start])
@@ -115,3 +114,9 @@ def _episodes(chunk: tuple[int, list[int]]) -> tuple[int, tuple[dict[str, np.nda
             done = term or trunc
     out = {k: np.asarray(v, dtype=np.float32) for k, v in obs_parts.items()}
     return chunk[0], (out, np.asarray(actions, dtype=np.float32))
+
+
+def describe_chunk(task: tuple[int, list[int]]) -> str:
+    """A chunk of demonstration episodes (start, seeds) named in a worker's error message."""
+    _, seeds = task
+    return f"expert episodes {seeds[0]}..{seeds[-1]}" if len(seeds) else "no expert episodes"

@@ -227,3 +227,11 @@ def test_a_deadband_is_refused_for_joint_absolute_control_and_not_its_default():
     assert default_config("robokit/So101Reach-v0", "bc").action_deadband > 0.0
     with pytest.raises(TrainConfigError, match="action_deadband has no meaning for .*joint_absolute"):
         check_bc_settings(default_config(env_id, "bc", action_deadband=0.05))
+
+
+def test_a_dead_demonstration_worker_is_named_not_a_type_error():
+    """Found while measuring: the chunk's name was made with str.format, whose [-1] is a string key, so a
+    worker's death became `TypeError: list indices must be integers or slices, not str`."""
+    from robokit.policies.demos import describe_chunk
+
+    assert describe_chunk((10, list(range(10, 20)))) == "expert episodes 10..19"
