@@ -11,7 +11,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from robokit.policies.config import ALGOS, MAX_ENVS, TrainConfig
+from robokit.policies.config import ALGOS, MAX_ENVS, SEED_MAX, TrainConfig
 
 MAX_CONFIG_BYTES = 64 * 1024
 # fields a config file may not set: the run folder is ``--out`` and progress is the terminal's business
@@ -21,6 +21,14 @@ NOT_IN_FILE = ("out", "progress")
 # get to fork or allocate them)
 RANGES: dict[str, tuple[float, float, bool]] = {
     "n_envs": (1, MAX_ENVS, True),
+    "steps": (1, 10_000_000_000, True),
+    "eval_every": (1, 10_000_000_000, True),
+    "eval_episodes": (1, 1_000_000, True),
+    "eval_seed": (0, SEED_MAX, True),  # gymnasium refuses a negative seed (at the first evaluation)
+    "seed": (0, SEED_MAX, True),
+    "checkpoint_every": (1, 10_000_000_000, True),
+    "keep_checkpoints": (1, 1_000, True),
+    "stop_success_rate": (0.0, 1.0, False),
     "demo_episodes": (1, 100_000, True),
     "learning_rate": (0.0, 1.0, False),
     "gamma": (0.0, 1.0, False),
@@ -100,6 +108,8 @@ def read_config_file(path: str | Path) -> dict[str, Any]:
         raise ConfigFileError(f"cannot read {path}: {exc}") from None
     try:
         data = yaml.safe_load(text)  # JSON is YAML too
+    except RecursionError:
+        raise ConfigFileError(f"{path} is nested too deeply to be a config file") from None
     except yaml.YAMLError as exc:
         where = getattr(exc, "problem_mark", None)
         line = f" (line {where.line + 1})" if where is not None else ""

@@ -37,6 +37,26 @@ def check_address(address: str) -> str:
     return address
 
 
+REACH_TIMEOUT_S = 5.0
+
+
+def _check_reachable(address: str) -> None:
+    """RayUnavailable unless something accepts a TCP connection at HOST:PORT within REACH_TIMEOUT_S: Ray's
+    own client retries an unreachable head for minutes, printing its C++ log lines."""
+    import socket
+
+    host, port = address.removeprefix("ray://").rsplit(":", 1)
+    try:
+        with socket.create_connection((host, int(port)), timeout=REACH_TIMEOUT_S):
+            pass
+    except OSError as exc:
+        why = exc.strerror or type(exc).__name__
+        raise RayUnavailable(
+            f"cannot connect to Ray at {address}: nothing answers at {host}:{port} ({why}); is the head "
+            "running (`ray start --head`)?"
+        ) from None
+
+
 def connect(address: str | None, num_cpus: int | None = None) -> Any:
     """The ``ray`` module, connected: to the Ray this process already started (``ray.init`` in a test or
     a notebook), else to ``address`` (``local``: start one here with ``num_cpus``). Raises RayUnavailable."""
@@ -47,6 +67,8 @@ def connect(address: str | None, num_cpus: int | None = None) -> Any:
     if ray.is_initialized():
         return ray
     address = check_address(address or "local")
+    if address not in ("auto", "local"):
+        _check_reachable(address)
     kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False, "logging_level": "ERROR"}
     try:
         if address == "local":

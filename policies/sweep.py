@@ -12,6 +12,7 @@ study's total. ``OUT/trial-NNNN/`` are the trials' run folders; ``OUT/best.yaml`
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -67,6 +68,7 @@ def open_study(out: Path, base: dict[str, Any]) -> Any:
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     path = out / STUDY_FILE
+    check_journal(path)  # before Optuna appends to it
     try:
         storage = JournalStorage(JournalFileBackend(str(path)))
         study = optuna.create_study(
@@ -86,6 +88,26 @@ def open_study(out: Path, base: dict[str, Any]) -> Any:
         was = ", ".join(f"{k}={saved.get(k)!r}" for k in FIXED if isinstance(saved, dict))
         raise SweepError(f"{path} holds another sweep ({was}); give the same settings, or another --out")
     return study
+
+
+def check_journal(path: Path) -> None:
+    """SweepError (the file untouched) unless every line of an existing ``path`` is a whole JSON record,
+    as Optuna's journal writes them: a line cut short by a crash or a full disk would have records
+    appended after it, on the same line."""
+    if not path.exists():
+        return
+    number = 0
+    try:
+        with path.open("rb") as f:
+            for line in f:
+                number += 1
+                if line.strip() and not isinstance(json.loads(line), dict):
+                    raise ValueError("not a record")
+    except (OSError, ValueError, RecursionError) as exc:
+        why = exc.strerror if isinstance(exc, OSError) else f"line {number} is not a whole journal record"
+        raise SweepError(
+            f"{path} is damaged ({why}; cut short by a crash or a full disk?): move it aside to start anew"
+        ) from None
 
 
 def counted(study: Any) -> int:

@@ -28,7 +28,7 @@ def folder_kind(folder: str | os.PathLike) -> str:
     """'eval', 'run', 'deploy' or 'sweep', from the files in ``folder``; raises ReportError otherwise."""
     path = Path(folder)
     if not path.is_dir():
-        raise ReportError(f"{path} is not a folder")
+        raise ReportError(f"{path}: no such folder" if not path.exists() else f"{path} is not a folder")
     for kind, names in KINDS.items():
         if any((path / name).is_file() for name in names):
             return kind
@@ -54,6 +54,9 @@ def _builder(kind: str) -> Callable[[Path, Path], Page]:
     return sweep_page
 
 
+GENERATOR_TAG = b'<meta name="generator" content="robokit report">'  # in every page (page.html.j2)
+
+
 def build_report(folder: str | os.PathLike, out: str | os.PathLike | None = None) -> Path:
     """Write the report page of ``folder`` to ``out`` (default ``folder/report.html``; plots it draws go
     beside the page) and return its path. Raises ReportError for a folder of no known kind, OSError when
@@ -63,9 +66,20 @@ def build_report(folder: str | os.PathLike, out: str | os.PathLike | None = None
     out_path = Path(out) if out is not None else path / rf.REPORT_FILE
     if out_path.is_dir():
         raise ReportError(f"--out {out_path} is a folder; name the page's file")
+    if out_path.exists() and not _is_report_page(out_path):
+        raise ReportError(f"--out {out_path} exists and is not a report page: it is not written over")
     out_path.parent.mkdir(parents=True, exist_ok=True)
     page = _builder(kind)(path, out_path.parent)
     return write_page(page, out_path)
+
+
+def _is_report_page(path: Path) -> bool:
+    """Whether ``path`` is a page this module wrote (its generator tag in the first 1 KiB)."""
+    try:
+        with path.open("rb") as f:
+            return GENERATOR_TAG in f.read(1024)
+    except OSError:
+        return False
 
 
 def write_eval_report(out_dir: str | os.PathLike) -> str | None:

@@ -93,3 +93,15 @@ def test_eval_through_ray_gives_the_local_pools_per_episode_results(
 def test_a_malformed_ray_address_is_refused(address: str) -> None:
     with pytest.raises(RayUnavailable, match="--ray takes auto, local or HOST:PORT"):
         check_address(address)
+
+
+def test_a_head_nothing_answers_at_is_one_line_not_minutes_of_ray_retries() -> None:
+    """Found by attack: `--ray 127.0.0.1:1` hung (Ray's client retries a missing head, logging in C++)."""
+    import time
+
+    from robokit.policies.ray_backend import _check_reachable
+
+    t0 = time.monotonic()
+    with pytest.raises(RayUnavailable, match=r"cannot connect to Ray at 127.0.0.1:1: nothing answers"):
+        _check_reachable("127.0.0.1:1")
+    assert time.monotonic() - t0 < 5.0

@@ -197,3 +197,23 @@ def test_the_request_log_would_see_a_request_to_the_network(tmp_path, driver):
     page.write_text('<!DOCTYPE html><html><body><img src="http://127.0.0.1:9/x.png"></body></html>')
     urls, _ = open_page(driver, page)
     assert "http://127.0.0.1:9/x.png" in urls
+
+
+def test_infinities_sort_as_numbers_and_missing_values_last(tmp_path, driver):
+    """Found by attack: parseFloat does not read "inf", so infinities sorted with the missing values."""
+    from selenium.webdriver.common.by import By
+
+    folder = hostile_eval(tmp_path / "inf")
+    data = json.loads((folder / "eval.json").read_text())
+    values = [None, float("inf"), -50.0, float("-inf"), 3.0]
+    for episode, value in zip(data["episodes"], values):
+        episode["return"] = value
+    data["episodes"] = data["episodes"][: len(values)]
+    (folder / "eval.json").write_text(json.dumps(data))  # Python writes Infinity, as a damaged file may
+    open_page(driver, build_report(folder))
+    header = driver.find_elements(By.CSS_SELECTOR, "#episodes th")
+    column = [h.text for h in header].index("return")
+    header[column].click()
+    assert _column(driver, "episodes", column) == ["-inf", "-50", "3", "inf", "–"]
+    header[column].click()
+    assert _column(driver, "episodes", column) == ["inf", "3", "-50", "-inf", "–"]

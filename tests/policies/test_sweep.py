@@ -128,8 +128,15 @@ def test_a_study_of_another_sweep_or_a_damaged_file_is_refused(tmp_path: Path) -
         run_sweep(ENV_ID, tmp_path / "orphans", 1, overrides=TINY, backend=quick, echo=lambda s: None)
     (tmp_path / "bad").mkdir()
     (tmp_path / "bad" / STUDY_FILE).write_bytes(b"\x00not json\n{]\n")
-    with pytest.raises(SweepError, match="is not a readable Optuna study"):
+    with pytest.raises(SweepError, match="is damaged .line 1 is not a whole journal record"):
         run_sweep(ENV_ID, tmp_path / "bad", 1, overrides=TINY, backend=quick, echo=lambda s: None)
+    # found by attack: a journal cut mid-line (a crash, a full disk) got records appended after the cut
+    (tmp_path / "cut").mkdir()
+    whole = (tmp_path / STUDY_FILE).read_bytes()
+    (tmp_path / "cut" / STUDY_FILE).write_bytes(whole[: len(whole) // 2])
+    with pytest.raises(SweepError, match="is damaged .line [0-9]+ is not a whole journal record"):
+        run_sweep(ENV_ID, tmp_path / "cut", 1, overrides=TINY, backend=quick, echo=lambda s: None)
+    assert (tmp_path / "cut" / STUDY_FILE).read_bytes() == whole[: len(whole) // 2]  # left as it was
 
 
 def test_a_trial_below_the_median_is_pruned_at_its_first_evaluation(tmp_path: Path) -> None:

@@ -72,3 +72,20 @@ def test_an_out_that_cannot_be_written_is_one_line_and_nothing_is_drawn(tmp_path
         proc = _robokit(str(log), "--out", out)
         assert proc.returncode == 2 and words in proc.stderr and len(proc.stderr.splitlines()) == 1
     assert sorted(p.name for p in log.iterdir()) == ["summary.json", "ticks.jsonl"]
+
+
+def test_out_never_writes_over_a_file_that_is_not_a_report_page(tmp_path, capsys):
+    """Found by attack: `--out DIR/study.journal` (or eval.json, a policy file) was written over with HTML."""
+    from robokit.cli import main
+
+    folder = tmp_path / "ev"
+    folder.mkdir()
+    (folder / "eval.json").write_text('{"episodes": []}')
+    before = (folder / "eval.json").read_bytes()
+    assert main(["report", str(folder), "--out", str(folder / "eval.json")]) == 2
+    err = capsys.readouterr().err
+    assert "exists and is not a report page" in err and err.count("\n") == 1
+    assert (folder / "eval.json").read_bytes() == before
+    assert main(["report", str(folder)]) == 0 and main(["report", str(folder)]) == 0  # its own page: rebuilt
+    assert main(["report", str(tmp_path / "nowhere")]) == 2
+    assert "nowhere: no such folder" in capsys.readouterr().err
