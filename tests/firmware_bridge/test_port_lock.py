@@ -139,6 +139,7 @@ def _second_status(port: str) -> tuple[int, str]:
     return proc.returncode, err
 
 
+@pytest.mark.slow  # the default suite stays under 10 minutes; `pytest -m slow` runs it
 @needs_emulator
 def test_a_second_robokit_arm_is_refused_while_a_deploy_runs_and_the_deploy_is_unaffected(tmp_path):
     policy = scripted_policy_file(tmp_path)

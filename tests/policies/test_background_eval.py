@@ -69,6 +69,7 @@ def test_a_worker_killed_mid_evaluation_is_named():
         evaluator.close()
 
 
+@pytest.mark.slow  # the default suite stays under 10 minutes; `pytest -m slow` runs it
 def test_an_early_stop_exports_the_snapshot_that_was_evaluated(tmp_path: Path):
     run = tmp_path / "run"
     config = default_config(
@@ -103,6 +104,7 @@ def test_the_worker_exits_when_training_is_killed():
     assert not alive(workers[0])  # it used to wait on the pipe forever, reparented to init
 
 
+@pytest.mark.slow  # the default suite stays under 10 minutes; `pytest -m slow` runs it
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="finds the worker through /proc")
 def test_a_dead_evaluation_process_ends_training_with_one_line_and_a_checkpoint(tmp_path: Path):
     run = tmp_path / "run"

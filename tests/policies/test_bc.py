@@ -152,6 +152,7 @@ def test_defaults_solve_panda_push(tmp_path):
     assert held["median_tip_path_cm_per_s"] < 0.5 and held["median_q_std_max_rad"] < 0.003, held
 
 
+@pytest.mark.slow  # the default suite stays under 10 minutes; `pytest -m slow` runs it
 def test_demonstrations_are_the_same_from_two_worker_processes_as_from_one():
     """expert_arrays splits the seeds over processes in chunks and reassembles them in seed order."""
     from robokit.policies.demos import CHUNK, expert_arrays

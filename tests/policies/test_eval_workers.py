@@ -17,6 +17,7 @@ from robokit.policies.eval_pool import EvalWorkerError, run_in_workers
 from tests.policies.processes import alive, children
 
 
+@pytest.mark.slow  # the default suite stays under 10 minutes; `pytest -m slow` runs it
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="finds the workers through /proc")
 def test_sigkill_of_a_worker_ends_eval_with_an_error_naming_the_episode(
     scripted_file: Path, tmp_path: Path

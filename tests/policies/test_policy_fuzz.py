@@ -215,6 +215,7 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # Linux: KiB
 
 
+@pytest.mark.slow  # the default suite stays under 10 minutes; `pytest -m slow` runs it
 def test_fuzzed_policy_files_load_or_are_refused_cleanly(
     scripted_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture
 ) -> None:

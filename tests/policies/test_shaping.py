@@ -41,6 +41,7 @@ def test_compute_reward_subtracts_each_transitions_penalty() -> None:
     env.close()
 
 
+@pytest.mark.slow  # the default suite stays under 10 minutes; `pytest -m slow` runs it
 def test_her_samples_carry_the_penalty_on_real_transitions() -> None:
     """Real SB3 TD3 + HerReplayBuffer on the training env: a stored transition's reward is the task's
     minus coef * |a - last action|^2; a relabelled one (SB3 passes no infos to compute_reward unless

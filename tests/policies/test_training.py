@@ -73,6 +73,7 @@ def _wait_for_checkpoint(run: Path, steps: int, proc: subprocess.Popen, timeout_
     raise TimeoutError(f"no checkpoint >= {steps} steps")
 
 
+@pytest.mark.slow  # the default suite stays under 10 minutes; `pytest -m slow` runs it
 @pytest.mark.filterwarnings("ignore:The last trajectory in the replay buffer will be truncated")
 def test_resume_after_sigkill_and_ctrl_c(tmp_path: Path) -> None:
     run, every = tmp_path / "run", 300
@@ -123,6 +124,7 @@ def test_resume_after_sigkill_and_ctrl_c(tmp_path: Path) -> None:
     assert model.replay_buffer.size() == interrupted_at + 200
 
 
+@pytest.mark.slow  # the default suite stays under 10 minutes; `pytest -m slow` runs it
 @pytest.mark.filterwarnings("ignore:The last trajectory in the replay buffer will be truncated")
 def test_ctrl_c_to_the_process_group_with_worker_processes(tmp_path: Path) -> None:
     """A terminal's Ctrl-C reaches the workers too: they ignore it, the trainer stops at the end of a

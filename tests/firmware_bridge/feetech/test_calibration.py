@@ -163,6 +163,7 @@ def test_a_reversed_servo_and_a_range_across_the_seam_are_measured_not_guessed()
     assert np.max(np.abs(q - want)) <= 1.5 * RAD_PER_COUNT
 
 
+@pytest.mark.slow  # the default suite stays under 10 minutes; `pytest -m slow` runs it
 def test_a_joint_turned_a_whole_turn_is_refused_with_the_reason():
     with pytest.raises(CalibrationError, match="wrist_roll turned .* a whole turn"):
         _calibrate(sweep=1.2)  # swept 20% past its limits: wrist_roll then covers more than 360 deg
@@ -391,7 +392,7 @@ BACK = "the arm's previous calibration is back in its EEPROM"
         (0, KeyboardInterrupt(), KeyboardInterrupt, "nothing was changed on the arm"),  # "Hold the arm"
         (1, KeyboardInterrupt(), KeyboardInterrupt, BACK),  # Ctrl-C at the zero-pose prompt (offsets cleared)
         pytest.param(2, EOFError(), EOFError, BACK, marks=pytest.mark.slow),  # end of input, offsets written
-        (3, None, CalibrationError, BACK),  # shoulder_lift "did not move"
+        pytest.param(3, None, CalibrationError, BACK, marks=pytest.mark.slow),  # "did not move"
         pytest.param(
             8, KeyboardInterrupt(), KeyboardInterrupt, BACK, marks=pytest.mark.slow
         ),  # before ranges
