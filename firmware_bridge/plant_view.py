@@ -106,8 +106,8 @@ class PlantView:
         self.width, self.height, self.fps = int(width), int(height), float(fps)
         self._memory: Any = None
         self._process: subprocess.Popen | None = None
-        self._renderer: Renderer | None = None
         self._stop = threading.Event()
+        self._publisher: threading.Thread | None = None
 
     def start(self) -> str:
         """Start the camera process and the angle publisher; returns the stream's URL."""
@@ -124,17 +124,12 @@ class PlantView:
         if not line.startswith("CAMERA "):
             self.stop()
             raise RuntimeError(f"the camera process did not start within {START_TIMEOUT_S:g} s")
-        threading.Thread(target=self._publish, name="plant-view-angles", daemon=True).start()
+        self._publisher = threading.Thread(target=self._publish, name="plant-view-angles", daemon=True)
+        self._publisher.start()
         return line.split()[1]
 
     def _angles(self) -> np.ndarray:
         return np.ndarray((self.folder.spec.n_joints,), dtype=np.float64, buffer=self._memory.buf)
-
-    def frame(self) -> np.ndarray:
-        """The plant's view now, rendered in this process: (height, width, 3) uint8 RGB."""
-        if self._renderer is None:
-            self._renderer = Renderer(self.folder, self.width, self.height)
-        return self._renderer.render(self.q_source())
 
     def _publish(self) -> None:
         period = 1.0 / self.fps
@@ -143,6 +138,9 @@ class PlantView:
 
     def stop(self) -> None:
         self._stop.set()
+        if self._publisher is not None:  # its last copy into the shared memory is done before it goes
+            self._publisher.join()
+            self._publisher = None
         if self._process is not None:
             self._process.terminate()
             with contextlib.suppress(subprocess.TimeoutExpired):
@@ -150,13 +148,9 @@ class PlantView:
             self._process.stdout.close()
             self._process = None
         if self._memory is not None:
-            time.sleep(0.05)  # the publisher's last copy is done (it waits period / 2 between copies)
             self._memory.close()
             self._memory.unlink()
             self._memory = None
-        if self._renderer is not None:
-            self._renderer.close()
-            self._renderer = None
 
 
 def _serve(robot: str, memory_name: str, n: int, width: int, height: int, fps: float) -> None:
