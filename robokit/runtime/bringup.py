@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from robokit.core.arm import Arm, ArmDisconnected, ArmError, ArmMode, ArmState
+from robokit.runtime.ticks import sleep_until
 
 CLEARED_WATCHDOG = "clearing the tripped watchdog (the arm keeps still)"
 ENABLING = (
@@ -110,7 +111,7 @@ def slew_to(
     ticks = max(1, int(np.ceil(np.max(np.abs(pose - start)) / (speed_rad_s * period))))
     t0 = time.monotonic()
     for k in range(1, ticks + 1):
-        _sleep_to(t0 + k * period)
+        sleep_until(t0 + k * period)
         arm.command(start + (pose - start) * (k / ticks))
     still, end, off = 0, time.monotonic() + settle_s, np.inf
     while still < 3 and time.monotonic() < end:
@@ -119,7 +120,3 @@ def slew_to(
         arm.command(pose)
         time.sleep(period)
     return off
-
-
-def _sleep_to(deadline: float) -> None:
-    time.sleep(max(0.0, deadline - time.monotonic()))
