@@ -11,6 +11,7 @@ import math
 from pathlib import Path
 from typing import Any
 
+from robokit.paths import read_small_file
 from robokit.policies.config import ALGOS, MAX_ENVS, SEED_MAX, TrainConfig
 
 MAX_CONFIG_BYTES = 64 * 1024
@@ -103,7 +104,7 @@ def read_config_file(path: str | Path) -> dict[str, Any]:
             raise ConfigFileError(f"{path}: no such file" if not p.exists() else f"{path} is not a file")
         if p.stat().st_size > MAX_CONFIG_BYTES:
             raise ConfigFileError(f"{path} is larger than {MAX_CONFIG_BYTES // 1024} KiB; not a config file")
-        text = p.read_text(encoding="utf-8")
+        text = read_small_file(p, MAX_CONFIG_BYTES, "config file")  # bounded, never blocks on a FIFO
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigFileError(f"cannot read {path}: {exc}") from None
     try:
