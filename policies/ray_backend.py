@@ -41,20 +41,33 @@ REACH_TIMEOUT_S = 5.0
 
 
 def _check_reachable(address: str) -> None:
-    """RayUnavailable unless something accepts a TCP connection at HOST:PORT within REACH_TIMEOUT_S: Ray's
-    own client retries an unreachable head for minutes, printing its C++ log lines."""
+    """RayUnavailable unless a gRPC server (what a Ray head's GCS and its client server are) answers at
+    HOST:PORT within REACH_TIMEOUT_S: Ray's own client retries an unreachable head, or a port where
+    something else listens, for minutes, printing its C++ log lines. A gRPC server answers the HTTP/2
+    connection preface with a SETTINGS frame (RFC 9113, 3.4 and 6.5): frame type 4 at byte 3."""
     import socket
 
     host, port = address.removeprefix("ray://").rsplit(":", 1)
     try:
-        with socket.create_connection((host, int(port)), timeout=REACH_TIMEOUT_S):
-            pass
+        with socket.create_connection((host, int(port)), timeout=REACH_TIMEOUT_S) as conn:
+            conn.sendall(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + bytes([0, 0, 0, 4, 0, 0, 0, 0, 0]))
+            head = b""
+            while len(head) < 9:
+                chunk = conn.recv(9 - len(head))
+                if not chunk:
+                    break
+                head += chunk
     except OSError as exc:
         why = exc.strerror or type(exc).__name__
         raise RayUnavailable(
             f"cannot connect to Ray at {address}: nothing answers at {host}:{port} ({why}); is the head "
             "running (`ray start --head`)?"
         ) from None
+    if len(head) < 9 or head[3] != 4:
+        raise RayUnavailable(
+            f"cannot connect to Ray at {address}: what answers at {host}:{port} is not a Ray head (no gRPC); "
+            "give the address `ray start --head` printed"
+        )
 
 
 def connect(address: str | None, num_cpus: int | None = None) -> Any:

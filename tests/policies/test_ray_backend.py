@@ -105,3 +105,20 @@ def test_a_head_nothing_answers_at_is_one_line_not_minutes_of_ray_retries() -> N
     with pytest.raises(RayUnavailable, match=r"cannot connect to Ray at 127.0.0.1:1: nothing answers"):
         _check_reachable("127.0.0.1:1")
     assert time.monotonic() - t0 < 5.0
+
+
+def test_a_port_where_something_else_listens_is_one_line_not_minutes_of_ray_retries() -> None:
+    """Found by attack: an HTTP server at the address passed the TCP check, then Ray retried for minutes."""
+    import http.server
+    import threading
+
+    from robokit.policies.ray_backend import _check_reachable
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), http.server.SimpleHTTPRequestHandler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        with pytest.raises(RayUnavailable, match="is not a Ray head .no gRPC."):
+            _check_reachable(f"127.0.0.1:{server.server_address[1]}")
+    finally:
+        server.shutdown()
+        server.server_close()
