@@ -26,7 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--record DIR, --episodes episodes of --seconds each are written as a LeRobotDataset v3.0 "
         "(observation.state: the follower's joint angles, action: the targets sent, rad; wall_time_s: "
         "each tick's measured time); an episode whose ticks cannot keep --fps is not kept and recording "
-        "stops. Exit 0 done, 1 failed on an arm or too slow, 2 bad arguments, 130 Ctrl-C.",
+        "stops. Exit 0 done, 1 failed on an arm or too slow, 2 bad arguments, 130 Ctrl-C (143 SIGTERM, 129 SIGHUP).",
         epilog="example (in emulation):\n  robokit emulate --robot so101 --leader   # PORT /dev/pts/A\n"
         "  robokit emulate --robot so101            # PORT /dev/pts/B\n"
         "  robokit teleop --leader /dev/pts/A --follower /dev/pts/B --record data/teleop --episodes 3",
@@ -87,9 +87,13 @@ def main(argv: list[str]) -> int:
     except CameraError as exc:
         print(f"{PROG}: {exc}", file=sys.stderr)
         return EXIT_FAILED
-    except KeyboardInterrupt:
-        print(f"{PROG}: interrupted; the episodes finished so far are kept", file=sys.stderr)
-        return EXIT_INTERRUPTED
+    except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM/SIGHUP named by stop_on_signals
+        import signal
+
+        name = exc.args[0] if exc.args and exc.args[0] in ("SIGTERM", "SIGHUP") else None
+        how = f"stopped by {name}" if name else "interrupted"
+        print(f"{PROG}: {how}; the episodes finished so far are kept", file=sys.stderr)
+        return 128 + signal.Signals[name].value if name else EXIT_INTERRUPTED
     except ArmMismatch as exc:  # found before anything moved: a refusal
         print(f"{PROG}: {exc}", file=sys.stderr)
         return EXIT_USAGE
